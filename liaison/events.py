@@ -1,0 +1,129 @@
+"""Recording and publishing Events: the one call site for the live channel.
+
+``record_event`` is called by services inside their transaction; the event is
+published to the channel layer only after the commit (an event of a rolled-back
+change never leaves the process). Publishing is at-least-once: ``publish_pending``
+(run by the sweeper) re-sends events whose publication did not happen, and clients
+de-duplicate by id.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth.models import Group
+from django.db import models, transaction
+from django.utils import timezone
+
+from liaison.models import Event, EventAudience, MemberState, Organisation
+from liaison.roles import member_state_group_name, org_group_name, role_group_name
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Audience:
+    """Who may see an event, as organisations, member states, roles or named groups."""
+
+    organisations: Iterable[Organisation] = field(default_factory=list)
+    member_states: Iterable[MemberState] = field(default_factory=list)
+    roles: Iterable[str] = field(default_factory=list)
+    groups: Iterable[str] = field(default_factory=list)
+
+    def group_names(self) -> set[str]:
+        names = {org_group_name(o.code) for o in self.organisations}
+        names |= {member_state_group_name(m.code) for m in self.member_states}
+        names |= {role_group_name(r) for r in self.roles}
+        names |= set(self.groups)
+        return names
+
+
+def channel_group_name(group_id: int) -> str:
+    """The channel-layer group a websocket joins for one Django group."""
+    return f"audience.{group_id}"
+
+
+# subject_type -> function(user, subject_ids) -> set of ids the user may still see.
+SubjectCheck = Callable[[object, set[str]], set[str]]
+_subject_checks: dict[str, SubjectCheck] = {}
+
+
+def register_subject_check(subject_type: str, check: SubjectCheck) -> None:
+    """Apps register how to re-check visibility of their subjects (incidents, requests…).
+
+    Registered from AppConfig.ready so liaison never imports the apps to its left.
+    """
+    _subject_checks[subject_type] = check
+
+
+def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[str]:
+    check = _subject_checks.get(subject_type)
+    if check is None:
+        return subject_ids  # the audience alone governs subjects without a check
+    return check(user, subject_ids)
+
+
+def record_event(
+    *,
+    kind: str,
+    subject: models.Model | None = None,
+    subject_type: str = "",
+    subject_id: str = "",
+    actor=None,
+    payload: dict | None = None,
+    audience: Audience,
+) -> Event:
+    """Write an Event in the caller's transaction and publish it once that commits."""
+    if subject is not None:
+        subject_type = subject_type or subject._meta.model_name
+        subject_id = subject_id or str(subject.pk)
+    event = Event.objects.create(
+        kind=kind,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        payload=payload or {},
+    )
+    names = audience.group_names()
+    group_ids = dict(Group.objects.filter(name__in=names).values_list("name", "id"))
+    missing = names - group_ids.keys()
+    if missing:
+        raise ValueError(f"Event audience names unknown groups: {sorted(missing)}")
+    EventAudience.objects.bulk_create([EventAudience(event=event, group_id=gid) for gid in group_ids.values()])
+    event_id = event.id
+    transaction.on_commit(lambda: publish_event(event_id))
+    return event
+
+
+def publish_event(event_id: int) -> bool:
+    """Send the event id to each audience group; consumers load and re-check it."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    group_ids = list(EventAudience.objects.filter(event_id=event_id).values_list("group_id", flat=True))
+    message = {"type": "event.new", "id": event_id}
+    try:
+        for gid in group_ids:
+            async_to_sync(layer.group_send)(channel_group_name(gid), message)
+    except Exception:  # the channel layer is down: the sweeper publishes it later
+        logger.warning("publishing event %s failed; the sweeper will retry", event_id, exc_info=True)
+        return False
+    Event.objects.filter(id=event_id, published_at__isnull=True).update(published_at=timezone.now())
+    return True
+
+
+def publish_pending(*, grace_seconds: float = 2.0, limit: int = 500) -> int:
+    """Publish events whose on-commit publication was lost (process died, Redis down).
+
+    Events younger than the grace period are left to their own on-commit publication.
+    """
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    ids = list(
+        Event.objects.filter(published_at__isnull=True, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return sum(1 for event_id in ids if publish_event(event_id))

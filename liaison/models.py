@@ -1,0 +1,210 @@
+"""The network: member states, organisations, people and their roles; the event log."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import Group, PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.timezone import now
+
+from liaison.roles import OrganisationKind, Role
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person (or an organisation's API service account) who uses the portal; e-mail is the login."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="Europe/Brussels", help_text="Times on pages are shown in this zone."
+    )
+    email_notifications = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    # Service accounts stand behind an organisation's API tokens; they never log in.
+    is_service_account = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.full_name or self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def primary_membership(self):
+        """The first membership, used to label who acted in audit entries and page headers."""
+        cached = getattr(self, "_primary_membership", None)
+        if cached is None:
+            cached = (
+                self.memberships.select_related("organisation__member_state").order_by("id").first()
+            )
+            self._primary_membership = cached
+        return cached
+
+    @property
+    def primary_organisation_code(self):
+        membership = self.primary_membership
+        return membership.organisation.code if membership else None
+
+
+class MemberState(models.Model):
+    """A participant of the network: an EU member state, a DEP-associated third country, or the EUIBAs."""
+
+    class Kind(models.TextChoices):
+        EU_MEMBER = "eu_member", "EU member state"
+        DEP_ASSOCIATED = "dep_associated", "DEP-associated third country"
+        EUIBA = "euiba", "EU institutions, bodies, offices and agencies"
+
+    code = models.CharField(
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", "Use an ISO 3166 alpha-2 code in capitals, e.g. DE.")],
+        help_text="ISO 3166 alpha-2 code (EU for the EU institutions).",
+    )
+    name = models.CharField(max_length=100)
+    eu_label = models.CharField(
+        max_length=2, blank=True, help_text="The code used in EU texts when it differs (EL for Greece)."
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    is_active = models.BooleanField(default=True)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="member_state")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.display_code} — {self.name}"
+
+    @property
+    def display_code(self):
+        return self.eu_label or self.code
+
+
+class Organisation(models.Model):
+    code = models.CharField(
+        max_length=64,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$",
+                "Use lower-case letters, digits and hyphens, e.g. de-csirt.",
+            )
+        ],
+        help_text="Stable short code used by SOC tooling and scripts.",
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=OrganisationKind.choices)
+    member_state = models.ForeignKey(
+        MemberState,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="organisations",
+        help_text="The member state it serves (country of establishment for providers).",
+    )
+    contact_email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="organisation")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [models.Index(fields=["kind", "member_state"])]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A person's role in an organisation; a person may hold several."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["organisation__code", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organisation", "role"], name="unique_membership_role")
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} at {self.organisation.code}"
+
+
+class Event(models.Model):
+    """The append-only log of everything that happened: outbox of the live channel and replay source.
+
+    The id is monotonically increasing; clients resume with ``?after=<id>``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=now, db_index=True)
+    kind = models.CharField(max_length=64, db_index=True)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=64)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    payload = models.JSONField(default=dict)
+    audience = models.ManyToManyField(Group, through="EventAudience", related_name="events")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id"]),
+            models.Index(
+                fields=["id"], name="event_unpublished_idx", condition=models.Q(published_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.id} {self.kind} {self.subject_type}:{self.subject_id}"
+
+
+class EventAudience(models.Model):
+    """One group (organisation, member state, role or community) allowed to see an event."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "group"], name="unique_event_audience")]
+        indexes = [models.Index(fields=["group", "event"])]

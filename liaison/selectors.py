@@ -1,0 +1,77 @@
+"""Reads of the network and the event log, with the permission rules applied."""
+
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+
+from csoa_portal.models import ApiToken
+from liaison.events import visible_subject_ids
+from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
+from liaison.roles import Community, Role
+
+
+def is_network_admin(user) -> bool:
+    """ENISA's organisation admins (and superusers) administer the network."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or user.groups.filter(name=Community.NETWORK_ADMINS).exists()
+
+
+def member_states() -> QuerySet[MemberState]:
+    return MemberState.objects.order_by("code")
+
+
+def organisations() -> QuerySet[Organisation]:
+    return Organisation.objects.select_related("member_state").order_by("code")
+
+
+def organisation_people(organisation: Organisation) -> QuerySet[User]:
+    """The people of an organisation (service accounts excluded) with their roles prefetched."""
+    return (
+        User.objects.filter(memberships__organisation=organisation, is_service_account=False)
+        .distinct()
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.filter(organisation=organisation),
+                to_attr="roles_here",
+            )
+        )
+        .order_by("full_name", "email")
+    )
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("organisation__member_state").order_by("id")
+
+
+def administered_organisations(user) -> QuerySet[Organisation]:
+    """Organisations whose tokens the user may manage: their own as org admin; all for network admins."""
+    if is_network_admin(user):
+        return organisations()
+    return organisations().filter(memberships__user=user, memberships__role=Role.ORG_ADMIN).distinct()
+
+
+def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(organisation=organisation).select_related("created_by", "revoked_by")
+
+
+def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[Event], int]:
+    """Events after ``after`` whose audience includes one of the user's groups, in id order.
+
+    Each subject is re-checked (access revoked since the event was written means it is
+    not shown). Returns the visible events and the last id scanned, so a client resumes
+    after events it was not shown without missing any.
+    """
+    in_audience = EventAudience.objects.filter(
+        event=OuterRef("pk"), group__in=user.groups.values("id")
+    )
+    scanned = list(
+        Event.objects.filter(id__gt=after).filter(Exists(in_audience)).order_by("id")[:limit]
+    )
+    if not scanned:
+        return [], after
+    by_type: dict[str, set[str]] = {}
+    for event in scanned:
+        by_type.setdefault(event.subject_type, set()).add(event.subject_id)
+    allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
+    visible = [e for e in scanned if e.subject_id in allowed[e.subject_type]]
+    return visible, scanned[-1].id

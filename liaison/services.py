@@ -1,0 +1,340 @@
+"""Writes to the network: one function per intent, each audited with its Event.
+
+Every function takes keyword-only arguments and an ``actor`` (None for the system),
+validates with ``full_clean`` (raising ``ValidationError`` naming the field) and
+writes nothing unless everything is valid.
+"""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from csoa_portal import audit, tokens
+from csoa_portal.models import ApiToken
+from liaison.events import Audience, record_event
+from liaison.groups import sync_user_groups
+from liaison.models import MemberState, Membership, Organisation, User
+from liaison.roles import (
+    ROLE_ALLOWED_KINDS,
+    Community,
+    OrganisationKind,
+    Role,
+    member_state_group_name,
+    org_group_name,
+)
+
+NETWORK_ADMINS = Audience(groups=[Community.NETWORK_ADMINS])
+
+
+def _network_admins_group():
+    Group.objects.get_or_create(name=Community.NETWORK_ADMINS)
+
+
+def _org_audience(organisation: Organisation) -> Audience:
+    return Audience(organisations=[organisation], groups=[Community.NETWORK_ADMINS])
+
+
+# --- Member states ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_member_state(*, actor, code: str, name: str, kind: str, eu_label: str = "") -> MemberState:
+    code = (code or "").strip().upper()
+    if MemberState.objects.filter(code=code).exists():
+        raise ValidationError({"code": f"A member state with code {code} already exists."})
+    group, _ = Group.objects.get_or_create(name=member_state_group_name(code))
+    member_state = MemberState(code=code, name=name, kind=kind, eu_label=eu_label.strip().upper(), group=group)
+    member_state.full_clean()
+    member_state.save()
+    _network_admins_group()
+    audit.record(actor=actor, action="member_state.created", obj=member_state, after=audit.snapshot(member_state))
+    record_event(
+        kind="member_state.created",
+        subject=member_state,
+        subject_id=member_state.code,
+        actor=actor,
+        payload={"code": member_state.code, "name": member_state.name},
+        audience=NETWORK_ADMINS,
+    )
+    return member_state
+
+
+@transaction.atomic
+def update_member_state(
+    *, actor, member_state: MemberState, name: str, kind: str, eu_label: str = "", is_active: bool = True
+) -> MemberState:
+    """The code is the stable identifier SOC tooling relies on: it never changes."""
+    member_state = MemberState.objects.select_for_update().get(pk=member_state.pk)
+    before = audit.snapshot(member_state)
+    member_state.name, member_state.kind = name, kind
+    member_state.eu_label, member_state.is_active = eu_label.strip().upper(), is_active
+    member_state.full_clean()
+    member_state.save()
+    audit.record(
+        actor=actor, action="member_state.updated", obj=member_state, before=before, after=audit.snapshot(member_state)
+    )
+    _network_admins_group()
+    record_event(
+        kind="member_state.updated",
+        subject=member_state,
+        subject_id=member_state.code,
+        actor=actor,
+        payload={"code": member_state.code, "name": member_state.name},
+        audience=NETWORK_ADMINS,
+    )
+    # The kind decides community membership: recompute it for everyone concerned.
+    for user in User.objects.filter(memberships__organisation__member_state=member_state).distinct():
+        sync_user_groups(user)
+    return member_state
+
+
+# --- Organisations ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_organisation(
+    *,
+    actor,
+    code: str,
+    name: str,
+    kind: str,
+    member_state: MemberState | None = None,
+    contact_email: str = "",
+) -> Organisation:
+    code = (code or "").strip()
+    if Organisation.objects.filter(code=code).exists():
+        raise ValidationError({"code": f"An organisation with code {code} already exists."})
+    group, _ = Group.objects.get_or_create(name=org_group_name(code))
+    organisation = Organisation(
+        code=code, name=name, kind=kind, member_state=member_state, contact_email=contact_email, group=group
+    )
+    organisation.full_clean()
+    _validate_member_state_for_kind(kind=kind, member_state=member_state)
+    organisation.save()
+    _network_admins_group()
+    audit.record(
+        actor=actor,
+        action="organisation.created",
+        obj=organisation,
+        organisation_code=organisation.code,
+        after=audit.snapshot(organisation),
+    )
+    record_event(
+        kind="organisation.created",
+        subject=organisation,
+        subject_id=organisation.code,
+        actor=actor,
+        payload={"code": organisation.code, "name": organisation.name, "kind": organisation.kind},
+        audience=_org_audience(organisation),
+    )
+    return organisation
+
+
+def _validate_member_state_for_kind(*, kind: str, member_state: MemberState | None) -> None:
+    eu_level = {OrganisationKind.ENISA, OrganisationKind.COMMISSION}
+    if kind not in eu_level and kind != OrganisationKind.CROSS_BORDER_HUB and member_state is None:
+        raise ValidationError({"member_state": "This kind of organisation belongs to a member state: choose one."})
+
+
+@transaction.atomic
+def update_organisation(
+    *,
+    actor,
+    organisation: Organisation,
+    name: str,
+    kind: str,
+    member_state: MemberState | None,
+    contact_email: str = "",
+    is_active: bool = True,
+) -> Organisation:
+    """The code never changes: it is the organisation's identifier for SOC tooling."""
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    before = audit.snapshot(organisation)
+    organisation.name, organisation.kind, organisation.member_state = name, kind, member_state
+    organisation.contact_email, organisation.is_active = contact_email, is_active
+    organisation.full_clean()
+    _validate_member_state_for_kind(kind=kind, member_state=member_state)
+    invalid = [
+        m
+        for m in organisation.memberships.all()
+        if m.role in ROLE_ALLOWED_KINDS and kind not in ROLE_ALLOWED_KINDS[m.role]
+    ]
+    if invalid:
+        raise ValidationError(
+            {"kind": f"{len(invalid)} member(s) hold roles this kind may not have (e.g. {invalid[0].get_role_display()})."}
+        )
+    organisation.save()
+    audit.record(
+        actor=actor,
+        action="organisation.updated",
+        obj=organisation,
+        organisation_code=organisation.code,
+        before=before,
+        after=audit.snapshot(organisation),
+    )
+    record_event(
+        kind="organisation.updated",
+        subject=organisation,
+        subject_id=organisation.code,
+        actor=actor,
+        payload={"code": organisation.code, "name": organisation.name, "kind": organisation.kind},
+        audience=_org_audience(organisation),
+    )
+    for user in User.objects.filter(memberships__organisation=organisation).distinct():
+        sync_user_groups(user)
+    return organisation
+
+
+# --- People ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_person(
+    *,
+    actor,
+    email: str,
+    full_name: str,
+    organisation: Organisation,
+    roles: list[str],
+    password: str | None = None,
+    timezone: str = "Europe/Brussels",
+) -> User:
+    """Create a person with their first roles; without a password they cannot log in yet."""
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": f"Someone with the e-mail {email} already exists."})
+    if not roles:
+        raise ValidationError({"roles": "Give the person at least one role."})
+    user = User(email=email, full_name=full_name, timezone=timezone)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit.record(
+        actor=actor,
+        action="person.created",
+        obj=user,
+        organisation_code=organisation.code,
+        after=audit.snapshot(user, fields=["email", "full_name", "timezone", "is_active"]),
+    )
+    for role in roles:
+        add_membership(actor=actor, user=user, organisation=organisation, role=role)
+    return user
+
+
+@transaction.atomic
+def update_person(*, actor, user: User, full_name: str, timezone: str, is_active: bool) -> User:
+    fields = ["email", "full_name", "timezone", "is_active"]
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = audit.snapshot(user, fields=fields)
+    user.full_name, user.timezone, user.is_active = full_name, timezone, is_active
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=["full_name", "timezone", "is_active"])
+    audit.record(actor=actor, action="person.updated", obj=user, before=before, after=audit.snapshot(user, fields=fields))
+    return user
+
+
+@transaction.atomic
+def add_membership(*, actor, user: User, organisation: Organisation, role: str) -> Membership:
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}. Choose one of: {', '.join(Role.values)}."})
+    allowed = ROLE_ALLOWED_KINDS.get(role)
+    if allowed is not None and organisation.kind not in allowed:
+        raise ValidationError(
+            {"role": f"The role {Role(role).label} cannot be held in a {organisation.get_kind_display()}."}
+        )
+    membership, created = Membership.objects.get_or_create(user=user, organisation=organisation, role=role)
+    if not created:
+        return membership
+    sync_user_groups(user)
+    audit.record(
+        actor=actor,
+        action="membership.added",
+        obj=membership,
+        organisation_code=organisation.code,
+        after={"user": user.email, "organisation": organisation.code, "role": role},
+    )
+    record_event(
+        kind="membership.added",
+        subject=membership,
+        actor=actor,
+        payload={"user": user.email, "organisation": organisation.code, "role": role},
+        audience=_org_audience(organisation),
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, actor, membership: Membership) -> None:
+    organisation, user = membership.organisation, membership.user
+    data = {"user": user.email, "organisation": organisation.code, "role": membership.role}
+    membership_id = membership.pk
+    audit.record(
+        actor=actor,
+        action="membership.removed",
+        obj=membership,
+        organisation_code=organisation.code,
+        before=data,
+    )
+    membership.delete()
+    sync_user_groups(user)
+    record_event(
+        kind="membership.removed",
+        subject_type="membership",
+        subject_id=str(membership_id),
+        actor=actor,
+        payload=data,
+        audience=_org_audience(organisation),
+    )
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+
+def service_account_for(organisation: Organisation) -> User:
+    """The principal behind an organisation's tokens: sees what the organisation sees."""
+    email = f"api+{organisation.code}@service.csoa-portal.invalid"
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email, full_name=f"{organisation.name} (API)", is_service_account=True)
+        user.set_unusable_password()
+        user.save()
+        Membership.objects.create(user=user, organisation=organisation, role=Role.SOC_TOOLING)
+        sync_user_groups(user)
+    return user
+
+
+@transaction.atomic
+def issue_api_token(
+    *, actor, organisation: Organisation, name: str, scopes, days: int = tokens.DEFAULT_DAYS
+) -> tuple[ApiToken, str]:
+    """Create a token for the organisation's SOC tooling; the plain text is returned once."""
+    principal = service_account_for(organisation)
+    token, raw = tokens.create_token(
+        actor=actor, organisation=organisation, principal=principal, name=name, scopes=scopes, days=days
+    )
+    record_event(
+        kind="token.created",
+        subject=token,
+        actor=actor,
+        payload={"name": token.name, "organisation": organisation.code, "scopes": token.scopes},
+        audience=Audience(organisations=[organisation]),
+    )
+    return token, raw
+
+
+@transaction.atomic
+def revoke_api_token(*, actor, token: ApiToken) -> ApiToken:
+    was_active = token.revoked_at is None
+    token = tokens.revoke_token(actor=actor, token=token)
+    if was_active:
+        record_event(
+            kind="token.revoked",
+            subject=token,
+            actor=actor,
+            payload={"name": token.name, "organisation": token.organisation.code},
+            audience=Audience(organisations=[token.organisation]),
+        )
+    return token

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReserveConfig(AppConfig):
+    name = "reserve"
+    verbose_name = "EU Cybersecurity Reserve"

@@ -1,0 +1,83 @@
+"""Shared fixtures: a small network (DE, FR, PT, ENISA, a provider) and signed-in clients."""
+
+import os
+import uuid
+
+import pytest
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from liaison import services
+from tests import factories
+
+FULL_MODE = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_channel_prefix(settings):
+    """Each test talks to its own channels_redis keyspace on the shared Redis."""
+    layers = settings.CHANNEL_LAYERS
+    if layers["default"]["BACKEND"].startswith("channels_redis"):
+        from channels.layers import channel_layers
+
+        config = dict(layers["default"]["CONFIG"], prefix=f"test-{uuid.uuid4().hex[:8]}")
+        settings.CHANNEL_LAYERS = {"default": dict(layers["default"], CONFIG=config)}
+        channel_layers.backends.clear()
+    yield
+
+
+@pytest.fixture
+def network(db):
+    """Organisations of three member states and the EU level, each with typical people."""
+    f = factories
+    orgs = {
+        "de-csirt": f.organisation("de-csirt", "national_csirt", "DE", "CERT-Bund"),
+        "de-authority": f.organisation("de-authority", "crisis_authority", "DE", "BSI crisis management"),
+        "fr-csirt": f.organisation("fr-csirt", "national_csirt", "FR", "CERT-FR"),
+        "pt-csirt": f.organisation("pt-csirt", "national_csirt", "PT", "CERT.PT"),
+        "enisa": f.organisation("enisa", "enisa", None, "ENISA"),
+        "ec": f.organisation("ec", "commission", None, "European Commission"),
+        "cert-eu": f.organisation("cert-eu", "cert_eu", "EU", "CERT-EU"),
+        "provider-acme": f.organisation("provider-acme", "reserve_provider", "DE", "ACME Incident Response"),
+    }
+    people = {
+        "de_analyst": f.person("analyst@de-csirt.example", orgs["de-csirt"], ["analyst"]),
+        "de_admin": f.person("admin@de-csirt.example", orgs["de-csirt"], ["org_admin"]),
+        "de_liaison": f.person("liaison@de-authority.example", orgs["de-authority"], ["liaison_officer"]),
+        "fr_analyst": f.person("analyst@fr-csirt.example", orgs["fr-csirt"], ["analyst"]),
+        "pt_analyst": f.person("analyst@pt-csirt.example", orgs["pt-csirt"], ["analyst"]),
+        "enisa_admin": f.person("admin@enisa.example", orgs["enisa"], ["org_admin"]),
+        "enisa_triage": f.person("triage@enisa.example", orgs["enisa"], ["enisa_triage"]),
+        "provider": f.person("staff@acme.example", orgs["provider-acme"], ["provider_staff"]),
+    }
+    return {"orgs": orgs, "people": people}
+
+
+def verified_client(user) -> Client:
+    """A browser session that has passed password and TOTP."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def login():
+    return verified_client
+
+
+@pytest.fixture
+def token_for(db):
+    """Issue a real API token: ``token_for(org, "read,write")`` returns the plain text."""
+
+    def issue(organisation, scopes="read,write", days=30):
+        _, raw = services.issue_api_token(actor=None, organisation=organisation, name="test tool", scopes=scopes, days=days)
+        return raw
+
+    return issue
