@@ -6,6 +6,7 @@ Modes (DESIGN.md "Runtime modes"):
 - production: ``DJANGO_ENV=production``, full mode with every secret required.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,6 +120,10 @@ if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Concurrent test runs on one server each get their own test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}_{os.getpid()}")
+    }
 else:
     SQLITE_PATH = Path(env.str("SQLITE_PATH", default=str(BASE_DIR / "var" / "portal.sqlite3")))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,26 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from liaison import views
 
 app_name = "liaison"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="dashboard"),
-    path("network/", TemplateView.as_view(template_name="base.html"), name="directory"),
-    path("tokens/", TemplateView.as_view(template_name="base.html"), name="tokens"),
+    path("", views.dashboard, name="dashboard"),
+    path("network/", views.directory, name="directory"),
+    path("network/member-states/new/", views.member_state_create, name="member_state_create"),
+    path("network/member-states/<str:code>/", views.member_state_detail, name="member_state"),
+    path("network/member-states/<str:code>/edit/", views.member_state_edit, name="member_state_edit"),
+    path("network/organisations/new/", views.organisation_create, name="organisation_create"),
+    path("network/organisations/<str:code>/", views.organisation_detail, name="organisation"),
+    path("network/organisations/<str:code>/edit/", views.organisation_edit, name="organisation_edit"),
+    path("network/organisations/<str:code>/people/new/", views.person_add, name="person_add"),
+    path("network/organisations/<str:code>/people/<int:user_id>/", views.person_edit, name="person_edit"),
+    path("network/organisations/<str:code>/people/<int:user_id>/roles/", views.role_add, name="role_add"),
+    path(
+        "network/organisations/<str:code>/roles/<int:membership_id>/remove/",
+        views.role_remove,
+        name="role_remove",
+    ),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -1,5 +1,6 @@
 """Shared fixtures: a small network (DE, FR, PT, ENISA, a provider) and signed-in clients."""
 
+import importlib
 import os
 import uuid
 
@@ -12,6 +13,11 @@ from liaison import services
 from tests import factories
 
 FULL_MODE = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +34,19 @@ def _isolated_channel_prefix(settings):
 
 
 @pytest.fixture
-def network(db):
+def vocabularies(db):
+    """The data-migration vocabularies (member states, community groups).
+
+    Transactional tests flush the database after each test, data migrations included,
+    so they are re-applied here (idempotently) rather than assumed.
+    """
+    from django.apps import apps
+
+    importlib.import_module("liaison.migrations.0002_member_states").forwards(apps, None)
+
+
+@pytest.fixture
+def network(vocabularies):
     """Organisations of three member states and the EU level, each with typical people."""
     f = factories
     orgs = {

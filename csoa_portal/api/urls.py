@@ -1,3 +1,13 @@
-from django.urls import path
+"""``/api/v1/``: the root, then each app's endpoints (string includes keep the one-way imports)."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+from csoa_portal.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
+from csoa_portal.api.views import ApiRootApi
+
+app_name = "api"
+
+urlpatterns = [
+    path("", ApiRootApi.as_view(), name="root"),
+    path("", include("liaison.api.urls")),
+]

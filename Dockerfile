@@ -1,0 +1,19 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY pyproject.toml README.md ./
+COPY csoa_portal ./csoa_portal
+COPY liaison ./liaison
+COPY incidents ./incidents
+COPY reserve ./reserve
+RUN pip install .
+COPY manage.py ./
+COPY templates ./templates
+COPY static ./static
+
+RUN useradd --system --home /app portal && mkdir -p /app/var && chown -R portal /app/var
+USER portal
+EXPOSE 8000
+CMD ["uvicorn", "csoa_portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers"]

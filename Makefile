@@ -1,0 +1,32 @@
+# Conveniences for developers; the README's two commands need nothing but Python.
+PY ?= .venv/bin/python
+FULL_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0
+
+.PHONY: venv run test test-full test-embedded ci worker beat schema
+
+venv:
+	python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
+
+run: venv
+	$(PY) manage.py run_portal
+
+test: venv
+	$(PY) -m pytest
+
+test-full: venv
+	$(FULL_ENV) $(PY) -m pytest
+
+test-embedded: venv
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
+
+worker:
+	$(FULL_ENV) .venv/bin/celery -A csoa_portal worker -l info --concurrency 2
+
+beat:
+	$(FULL_ENV) .venv/bin/celery -A csoa_portal beat -l info
+
+schema:
+	$(PY) manage.py spectacular --validate --fail-on-warn --file var/schema.yml
+
+ci:
+	bash .ci/run

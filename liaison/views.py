@@ -1,0 +1,343 @@
+"""Browser pages of the network: dashboard, directory, network management, API tokens.
+
+Views stay thin: forms validate, ``liaison.services`` writes (audited, with its Event),
+``liaison.selectors`` reads. Pages a user may not use answer 404, never 403, so nobody
+learns what exists beyond their rights (DESIGN.md "Permissions").
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from csoa_portal.models import ApiToken
+from liaison import selectors, services
+from liaison.forms import (
+    MemberStateForm,
+    OrganisationFilterForm,
+    OrganisationForm,
+    PersonCreateForm,
+    PersonUpdateForm,
+    RoleForm,
+    TokenCreateForm,
+    TokenOrganisationForm,
+    add_service_errors,
+)
+from liaison.models import MemberState, Membership, Organisation, User
+from liaison.roles import Role
+
+ORGANISATIONS_PER_PAGE = 50
+
+
+def _render_form(request, template, context, form):
+    """Re-render an invalid POST with 400 so clients and tests see the refusal."""
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, template, context, status=status)
+
+
+def _network_admin_only(request):
+    if not selectors.is_network_admin(request.user):
+        raise Http404("Not found.")
+
+
+def _organisation(code: str) -> Organisation:
+    return get_object_or_404(selectors.organisations(), code=code)
+
+
+def _managed_organisation(request, code: str) -> Organisation:
+    """An organisation whose people and tokens the user administers, else 404."""
+    return get_object_or_404(selectors.administered_organisations(request.user), code=code)
+
+
+# --- Dashboard ------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    """One page per role; each panel says what will appear there once the later apps fill it."""
+    return render(request, "liaison/dashboard.html", {"Role": Role})
+
+
+# --- Directory (all signed-in users) ---------------------------------------------------------
+
+
+@login_required
+def directory(request):
+    states = list(selectors.member_states())
+    groups = [
+        (label, [ms for ms in states if ms.kind == kind]) for kind, label in MemberState.Kind.choices
+    ]
+    form = OrganisationFilterForm(request.GET or None)
+    orgs = selectors.organisations()
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["q"]:
+            orgs = orgs.filter(Q(name__icontains=data["q"]) | Q(code__icontains=data["q"]))
+        if data["kind"]:
+            orgs = orgs.filter(kind=data["kind"])
+        if data["member_state"]:
+            orgs = orgs.filter(member_state=data["member_state"])
+    page = Paginator(orgs, ORGANISATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "liaison/directory.html",
+        {"state_groups": groups, "form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+def organisation_detail(request, code):
+    organisation = _organisation(code)
+    can_manage = selectors.administered_organisations(request.user).filter(pk=organisation.pk).exists()
+    context = {
+        "organisation": organisation,
+        "people": selectors.organisation_people(organisation),
+        "can_manage": can_manage,
+        "is_network_admin_here": selectors.is_network_admin(request.user),
+    }
+    if can_manage:
+        context["role_form"] = RoleForm()
+    return render(request, "liaison/organisation_detail.html", context)
+
+
+@login_required
+def member_state_detail(request, code):
+    member_state = get_object_or_404(MemberState, code=code.upper())
+    organisations = member_state.organisations.order_by("code")
+    return render(
+        request, "liaison/member_state_detail.html", {"member_state": member_state, "organisations": organisations}
+    )
+
+
+# --- Network management (network admins) -----------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_state_create(request):
+    _network_admin_only(request)
+    form = MemberStateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ms = services.create_member_state(
+                actor=request.user, code=data["code"], name=data["name"], kind=data["kind"], eu_label=data["eu_label"]
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Member state {ms.code} created.")
+            return redirect("liaison:member_state", code=ms.code)
+    return _render_form(request, "liaison/member_state_form.html", {"form": form}, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_state_edit(request, code):
+    _network_admin_only(request)
+    member_state = get_object_or_404(MemberState, code=code.upper())
+    initial = {f: getattr(member_state, f) for f in ("name", "kind", "eu_label", "is_active")}
+    form = MemberStateForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_member_state(actor=request.user, member_state=member_state, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Member state {member_state.code} saved.")
+            return redirect("liaison:member_state", code=member_state.code)
+    return _render_form(
+        request, "liaison/member_state_form.html", {"form": form, "member_state": member_state}, form
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_create(request):
+    _network_admin_only(request)
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organisation = services.create_organisation(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Organisation {organisation.code} created.")
+            return redirect("liaison:organisation", code=organisation.code)
+    return _render_form(request, "liaison/organisation_form.html", {"form": form}, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_edit(request, code):
+    _network_admin_only(request)
+    organisation = _organisation(code)
+    initial = {f: getattr(organisation, f) for f in ("name", "kind", "member_state", "contact_email", "is_active")}
+    form = OrganisationForm(request.POST or None, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_organisation(actor=request.user, organisation=organisation, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Organisation {organisation.code} saved.")
+            return redirect("liaison:organisation", code=organisation.code)
+    return _render_form(
+        request, "liaison/organisation_form.html", {"form": form, "organisation": organisation}, form
+    )
+
+
+# --- People (network admins, and org admins for their own organisation) ------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_add(request, code):
+    organisation = _managed_organisation(request, code)
+    form = PersonCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = services.create_person(actor=request.user, organisation=organisation, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request, f"{person.email} added. They set a password and enrol their second factor before signing in."
+            )
+            return redirect("liaison:organisation", code=organisation.code)
+    return _render_form(request, "liaison/person_form.html", {"form": form, "organisation": organisation}, form)
+
+
+def _person_of(organisation: Organisation, user_id: int) -> User:
+    """A person of the organisation (service accounts are managed through tokens, not here)."""
+    return get_object_or_404(
+        User.objects.filter(memberships__organisation=organisation, is_service_account=False).distinct(), pk=user_id
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def person_edit(request, code, user_id):
+    organisation = _managed_organisation(request, code)
+    person = _person_of(organisation, user_id)
+    initial = {"full_name": person.full_name, "timezone": person.timezone, "is_active": person.is_active}
+    form = PersonUpdateForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if person == request.user and not form.cleaned_data["is_active"]:
+            form.add_error("is_active", "You cannot deactivate yourself.")
+        else:
+            try:
+                services.update_person(actor=request.user, user=person, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, f"{person.email} saved.")
+                return redirect("liaison:organisation", code=organisation.code)
+    return _render_form(
+        request, "liaison/person_edit.html", {"form": form, "organisation": organisation, "person": person}, form
+    )
+
+
+@login_required
+@require_POST
+def role_add(request, code, user_id):
+    organisation = _managed_organisation(request, code)
+    person = _person_of(organisation, user_id)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.add_membership(actor=request.user, user=person, organisation=organisation, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+    if form.errors:
+        context = {
+            "organisation": organisation,
+            "person": person,
+            "form": PersonUpdateForm(
+                initial={"full_name": person.full_name, "timezone": person.timezone, "is_active": person.is_active}
+            ),
+            "role_form": form,
+        }
+        return render(request, "liaison/person_edit.html", context, status=400)
+    messages.success(request, f"Role added to {person.email}.")
+    return redirect("liaison:organisation", code=organisation.code)
+
+
+@login_required
+@require_POST
+def role_remove(request, code, membership_id):
+    organisation = _managed_organisation(request, code)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user", "organisation").filter(
+            organisation=organisation, user__is_service_account=False
+        ),
+        pk=membership_id,
+    )
+    if membership.user == request.user and membership.role == Role.ORG_ADMIN:
+        messages.error(request, "You cannot remove your own organisation admin role; ask another admin.")
+    else:
+        services.remove_membership(actor=request.user, membership=membership)
+        messages.success(request, f"Removed {membership.get_role_display()} from {membership.user.email}.")
+    return redirect("liaison:organisation", code=organisation.code)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+def _token_organisation(request, managed):
+    """The organisation whose tokens are shown: ``?org=`` if administered, else the user's first."""
+    code = request.POST.get("org") or request.GET.get("org")
+    if code:
+        return get_object_or_404(managed, code=code)
+    own = managed.filter(memberships__user=request.user, memberships__role=Role.ORG_ADMIN).first()
+    return own or managed.first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    """List and create the organisation's tokens; the plain token is rendered once, in the POST answer."""
+    managed = selectors.administered_organisations(request.user)
+    organisation = _token_organisation(request, managed)
+    if organisation is None:
+        raise Http404("Not found.")
+    form = TokenCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = services.issue_api_token(actor=request.user, organisation=organisation, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            response = render(request, "liaison/token_created.html", {"token": token, "raw": raw})
+            response["Cache-Control"] = "no-store"  # the secret must not linger in any cache
+            return response
+    context = {
+        "organisation": organisation,
+        "tokens": selectors.tokens_of(organisation).order_by("-created_at"),
+        "form": form,
+        "org_form": TokenOrganisationForm(initial={"org": organisation.code}, queryset=managed)
+        if selectors.is_network_admin(request.user)
+        else None,
+    }
+    return _render_form(request, "liaison/tokens.html", context, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_revoke(request, token_id):
+    managed = selectors.administered_organisations(request.user)
+    token = get_object_or_404(
+        ApiToken.objects.select_related("organisation", "created_by").filter(organisation__in=managed), pk=token_id
+    )
+    if request.method == "POST":
+        services.revoke_api_token(actor=request.user, token=token)
+        messages.success(request, f"Token “{token.name}” revoked: SOC tooling using it is refused from now on.")
+        return redirect(f"{reverse('liaison:tokens')}?org={token.organisation.code}")
+    return render(request, "liaison/token_revoke.html", {"token": token})
