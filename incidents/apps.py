@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self):
+        from incidents.selectors import visible_incident_ids
+        from liaison.events import register_subject_check
+
+        # Event feeds and websockets re-check each incident against current sharing.
+        register_subject_check("incident", visible_incident_ids)

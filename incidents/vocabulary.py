@@ -1,0 +1,114 @@
+"""The domain vocabularies of incidents (DOMAIN.md), as choices and as seed data.
+
+Sectors and categories are rows (data migrations seed them from here) so ENISA can
+keep them current; TLP, severity and status are fixed vocabularies and stay choices.
+"""
+
+from django.db import models
+
+
+class TLP(models.TextChoices):
+    """Traffic Light Protocol 2.0 (FIRST), from least to most restrictive."""
+
+    CLEAR = "clear", "TLP:CLEAR"
+    GREEN = "green", "TLP:GREEN"
+    AMBER = "amber", "TLP:AMBER"
+    AMBER_STRICT = "amber+strict", "TLP:AMBER+STRICT"
+    RED = "red", "TLP:RED"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return cls.values.index(value)
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        return cls.values.index(value)
+
+
+class EntityType(models.TextChoices):
+    """NIS2 Art. 3: the reporting entity's class drives reporting duties and Reserve priority."""
+
+    ESSENTIAL = "essential", "Essential entity"
+    IMPORTANT = "important", "Important entity"
+    PUBLIC_ADMINISTRATION = "public_administration", "Public administration entity"
+    EUIBA = "euiba", "EU institution, body, office or agency"
+    OTHER = "other", "Other"
+
+
+# NIS2 Annex I (high criticality) and Annex II (other critical): (code, name, sub-sectors)
+SECTORS_ANNEX_I = [
+    ("energy", "Energy", [("electricity", "Electricity"), ("district-heating-cooling", "District heating and cooling"),
+                          ("oil", "Oil"), ("gas", "Gas"), ("hydrogen", "Hydrogen")]),
+    ("transport", "Transport", [("air", "Air"), ("rail", "Rail"), ("water", "Water"), ("road", "Road")]),
+    ("banking", "Banking", []),
+    ("financial-market-infrastructures", "Financial market infrastructures", []),
+    ("health", "Health", []),
+    ("drinking-water", "Drinking water", []),
+    ("waste-water", "Waste water", []),
+    ("digital-infrastructure", "Digital infrastructure", [
+        ("ixp", "Internet exchange points"), ("dns", "DNS service providers"), ("tld", "TLD name registries"),
+        ("cloud", "Cloud computing service providers"), ("data-centres", "Data centre service providers"),
+        ("cdn", "Content delivery networks"), ("trust-services", "Trust service providers"),
+        ("public-electronic-communications", "Public electronic communications networks and services"),
+    ]),
+    ("ict-service-management", "ICT service management (business-to-business)", [
+        ("msp", "Managed service providers"), ("mssp", "Managed security service providers"),
+    ]),
+    ("public-administration", "Public administration", [("central", "Central government"), ("regional", "Regional government")]),
+    ("space", "Space", []),
+]
+SECTORS_ANNEX_II = [
+    ("postal", "Postal and courier services", []),
+    ("waste-management", "Waste management", []),
+    ("chemicals", "Manufacture, production and distribution of chemicals", []),
+    ("food", "Production, processing and distribution of food", []),
+    ("manufacturing", "Manufacturing", [
+        ("medical-devices", "Medical devices and in vitro diagnostic medical devices"),
+        ("computers-electronics", "Computer, electronic and optical products"),
+        ("electrical-equipment", "Electrical equipment"), ("machinery", "Machinery and equipment"),
+        ("motor-vehicles", "Motor vehicles, trailers and semi-trailers"), ("other-transport", "Other transport equipment"),
+    ]),
+    ("digital-providers", "Digital providers", [
+        ("online-marketplaces", "Online marketplaces"), ("search-engines", "Online search engines"),
+        ("social-networks", "Social networking services platforms"),
+    ]),
+    ("research", "Research", []),
+]
+
+# Reference Security Incident Taxonomy (RSIT): class -> types
+RSIT = {
+    "abusive-content": ["spam", "harmful-speech", "violence"],
+    "malicious-code": ["infected-system", "c2-server", "malware-distribution", "malware-configuration"],
+    "information-gathering": ["scanner", "sniffing", "social-engineering"],
+    "intrusion-attempts": ["ids-alert", "brute-force", "exploit"],
+    "intrusions": ["privileged-account-compromise", "unprivileged-account-compromise", "application-compromise", "burglary"],
+    "availability": ["dos", "ddos", "misconfiguration", "sabotage", "outage"],
+    "information-content-security": ["unauthorised-information-access", "unauthorised-information-modification", "data-loss"],
+    "fraud": ["unauthorized-use-of-resources", "copyright", "masquerade", "phishing"],
+    "vulnerable": ["weak-crypto", "ddos-amplifier", "potentially-unwanted-accessible", "information-disclosure", "vulnerable-system"],
+    "other": ["other"],
+    "test": ["test"],
+}
+
+
+def sector_rows():
+    """(code, name, annex, parent_code) for every sector and sub-sector; sub-sector codes are dotted."""
+    for annex, sectors in (("I", SECTORS_ANNEX_I), ("II", SECTORS_ANNEX_II)):
+        for code, name, subs in sectors:
+            yield code, name, annex, None
+            for sub_code, sub_name in subs:
+                yield f"{code}.{sub_code}", sub_name, annex, code
+
+
+def category_rows():
+    """(code, class, type) with code ``<class>/<type>``."""
+    for klass, types in RSIT.items():
+        for type_ in types:
+            yield f"{klass}/{type_}", klass, type_
