@@ -99,7 +99,7 @@ def add_calendar_month(moment: datetime, tz_name: str) -> datetime:
     return later.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
-def _state(due_at: datetime, met_at: datetime | None, now: datetime) -> State:
+def state_of(due_at: datetime, met_at: datetime | None, now: datetime) -> State:
     if met_at is not None:
         return State.MET if met_at <= due_at else State.MET_LATE
     if now > due_at:
@@ -131,7 +131,7 @@ def deadlines(facts: Facts, *, now: datetime) -> list[Deadline]:
         due.append(
             (Clock.CROSS_BORDER_INFORM, since + timedelta(hours=CROSS_BORDER_INFORM_HOURS), facts.others_informed_at)
         )
-    result = [Deadline(clock, at, met, _state(at, met, now)) for clock, at, met in due]
+    result = [Deadline(clock, at, met, state_of(at, met, now)) for clock, at, met in due]
     return sorted(result, key=lambda d: d.due_at)
 
 

@@ -69,6 +69,9 @@ class Incident(models.Model):
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     crisis_level = models.PositiveSmallIntegerField(default=0, db_index=True)
+    # NIS2 Art. 23(6): when the second member state was recorded, and when the others were informed.
+    multi_member_state_since = models.DateTimeField(null=True, blank=True)
+    others_informed_at = models.DateTimeField(null=True, blank=True)
     # Every committed change bumps version; the escalation engine records the version it saw.
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=now)
@@ -121,3 +124,96 @@ class Share(models.Model):
 
     def __str__(self):
         return f"{self.incident.reference} → {self.label}"
+
+
+class Report(models.Model):
+    """A submitted NIS2 report (Art. 23(4)): immutable once written."""
+
+    class Kind(models.TextChoices):
+        EARLY_WARNING = "early_warning", "Early warning"
+        NOTIFICATION = "notification", "Incident notification"
+        INTERMEDIATE = "intermediate", "Intermediate report"
+        PROGRESS = "progress", "Progress report"
+        FINAL = "final", "Final report"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    submitted_at = models.DateTimeField(default=now)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # What the report says: free text per section plus the incident's facts as reported then.
+    content = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["submitted_at", "id"]
+        indexes = [models.Index(fields=["incident", "kind"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.incident.reference}"
+
+
+class Deadline(models.Model):
+    """A clock the portal owns, materialised so the sweeper and the overdue filter can query it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="deadlines")
+    clock = models.CharField(max_length=32)
+    due_at = models.DateTimeField()
+    met_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    overdue_fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [models.UniqueConstraint(fields=["incident", "clock"], name="unique_incident_clock")]
+        indexes = [models.Index(fields=["due_at"], name="deadline_open_idx", condition=models.Q(met_at__isnull=True))]
+
+
+class TimelineEntry(models.Model):
+    """An append-only update on the incident: analysts' notes, situation updates, status changes."""
+
+    class Kind(models.TextChoices):
+        UPDATE = "update", "Update"
+        SITUATION = "situation", "Situation update"
+        STATUS = "status", "Status change"
+        RESPONSE = "response", "Authority response"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPDATE)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey("liaison.Organisation", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=now)
+    text = models.TextField()
+    tlp = models.CharField(max_length=16, choices=TLP.choices)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "timeline entries"
+
+
+class Attachment(models.Model):
+    """A file on a timeline entry; stored under a random name, served only as a download."""
+
+    entry = models.ForeignKey(TimelineEntry, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+
+
+class Observable(models.Model):
+    """An indicator seen in the incident; ``value`` is normalised so duplicates collapse."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="observables")
+    type = models.CharField(max_length=16)
+    value = models.CharField(max_length=2048)
+    tlp = models.CharField(max_length=16, choices=TLP.choices)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "type", "value"], name="unique_incident_observable")]
+        indexes = [models.Index(fields=["type", "value"])]

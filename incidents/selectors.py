@@ -6,10 +6,12 @@ the direct foreign-key permission table, never as a list of ids.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
-from incidents.models import Incident, IncidentGroupObjectPermission
+from incidents import clocks
+from incidents.models import Deadline, Incident, IncidentGroupObjectPermission
 
 VIEW = "view_incident"
 CHANGE = "change_incident"
@@ -55,3 +57,41 @@ def audience_group_names(incident: Incident) -> list[str]:
     """Every group that may see the incident: exactly the audience of its events."""
     granted = _granted(VIEW).filter(content_object=incident).values("group_id")
     return list(Group.objects.filter(id__in=Subquery(granted)).values_list("name", flat=True))
+
+
+def clock_facts(incident: Incident) -> clocks.Facts:
+    """The facts the NIS2 clocks run on, read from the incident and its reports."""
+    first = {}
+    for kind, submitted_at in incident.reports.order_by("submitted_at").values_list("kind", "submitted_at"):
+        first.setdefault(kind, submitted_at)
+    requested = incident.deadlines.filter(clock=clocks.Clock.INTERMEDIATE).values_list("due_at", flat=True).first()
+    response = incident.timeline.filter(kind="response").order_by("created_at").values_list("created_at", flat=True).first()
+    early = [t for t in (first.get("early_warning"), first.get("notification")) if t]
+    ms = incident.reporting_organisation.member_state
+    return clocks.Facts(
+        aware_at=incident.aware_at,
+        member_state_code=ms.code if ms else "EU",
+        early_warning_at=min(early) if early else None,
+        notification_at=first.get("notification"),
+        final_report_at=first.get("final"),
+        intermediate_requested_due=requested,
+        intermediate_at=first.get("intermediate") if requested else None,
+        initial_response_at=response,
+        affected_member_states=incident.affected_member_states.count(),
+        multi_member_state_since=incident.multi_member_state_since,
+        others_informed_at=incident.others_informed_at,
+    )
+
+
+def deadlines_of(incident: Incident, *, now=None) -> list[clocks.Deadline]:
+    """The incident's deadlines with their state now, from the materialised rows."""
+    now = now or timezone.now()
+    return [
+        clocks.Deadline(clocks.Clock(d.clock), d.due_at, d.met_at, clocks.state_of(d.due_at, d.met_at, now))
+        for d in incident.deadlines.all()
+    ]
+
+
+def overdue_incidents(queryset: QuerySet[Incident], *, now=None) -> QuerySet[Incident]:
+    now = now or timezone.now()
+    return queryset.filter(Exists(Deadline.objects.filter(incident=OuterRef("pk"), met_at__isnull=True, due_at__lt=now)))
