@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("csoa_portal.api.urls")),
     path("audit/", include("csoa_portal.audit_urls")),
+    path("incidents/", include("incidents.urls")),
     path("", include("liaison.urls")),
 ]
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase
 
+from incidents.observables import ObservableType
 from incidents.vocabulary import TLP, EntityType, Severity
 
 
@@ -204,7 +205,7 @@ class Observable(models.Model):
     """An indicator seen in the incident; ``value`` is normalised so duplicates collapse."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="observables")
-    type = models.CharField(max_length=16)
+    type = models.CharField(max_length=16, choices=ObservableType.choices)
     value = models.CharField(max_length=2048)
     tlp = models.CharField(max_length=16, choices=TLP.choices)
     first_seen = models.DateTimeField(null=True, blank=True)

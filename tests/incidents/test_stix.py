@@ -1,0 +1,42 @@
+"""The STIX 2.1 export parses, carries the official TLP 2.0 markings and every observable."""
+
+import json
+
+import pytest
+import stix2
+
+from incidents import services
+from incidents.stix import TLP2_IDS, bundle_for
+
+
+@pytest.mark.parametrize("label", ["clear", "green", "amber", "amber+strict", "red"])
+def test_bundle_parses_and_carries_the_incidents_tlp_marking(network, incident, label):
+    incident.tlp = label
+    incident.save(update_fields=["tlp"])
+    services.add_observables(actor=network["people"]["de_analyst"], incident=incident, rows=[
+        {"type": t, "value": v} for t, v in [
+            ("ipv4", "192.0.2.1"), ("ipv6", "2001:db8::1"), ("cidr", "198.51.100.0/24"), ("domain", "evil.example"),
+            ("url", "https://evil.example/it's"), ("email", "x@evil.example"), ("md5", "d41d8cd98f00b204e9800998ecf8427e"),
+            ("sha1", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+            ("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("asn", "AS64512"), ("cve", "CVE-2024-3400"),
+        ]
+    ])
+    bundle = bundle_for(incident, incident.observables.all())
+    parsed = stix2.parse(json.loads(bundle.serialize()), allow_custom=False)
+    by_type = {}
+    for obj in parsed.objects:
+        by_type.setdefault(obj.type, []).append(obj)
+    assert len(by_type["indicator"]) == 11 and len(by_type["relationship"]) == 11
+    (stix_incident,) = by_type["incident"]
+    assert stix_incident.object_marking_refs == [TLP2_IDS[label]]
+    (marking,) = by_type["marking-definition"]
+    assert marking.id == TLP2_IDS[label] and marking.name == f"TLP:{label.upper()}"
+    assert all(ind.object_marking_refs == [TLP2_IDS[label]] for ind in by_type["indicator"])
+    assert by_type["identity"][0].name == "CERT-Bund"
+
+
+def test_reexport_gives_the_same_ids(network, incident):
+    first = json.loads(bundle_for(incident, []).serialize())
+    second = json.loads(bundle_for(incident, []).serialize())
+    assert [o["id"] for o in first["objects"]] == [o["id"] for o in second["objects"]]
