@@ -7,3 +7,7 @@ class CsoaPortalConfig(AppConfig):
 
     def ready(self):
         from csoa_portal import checks  # noqa: F401  (registers system checks)
+        from csoa_portal import sweep
+        from csoa_portal.api.idempotency import purge_expired
+
+        sweep.register("purge_idempotency_keys", purge_expired)

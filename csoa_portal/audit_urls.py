@@ -1,8 +1,10 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from csoa_portal import audit_views
 
 app_name = "audit"
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="list"),
+    path("", audit_views.audit_list, name="list"),
+    path("verify/", audit_views.audit_verify, name="verify"),
 ]

@@ -105,7 +105,7 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
 
 def authenticate(raw: str, *, ip_address: str = "") -> ApiToken:
     """Return the active token for ``raw`` or raise TokenError saying why not."""
-    match = TOKEN_RE.match(raw or "")
+    match = TOKEN_RE.fullmatch(raw or "")
     if not match:
         raise TokenError("Malformed token: expected csoa_<prefix>_<secret>.")
     token = (

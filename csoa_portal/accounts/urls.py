@@ -1,12 +1,12 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from csoa_portal.accounts import views
 
 app_name = "accounts"
 
-# Placeholder routes: replaced by the login / MFA views.
 urlpatterns = [
-    path("login/", TemplateView.as_view(template_name="base.html"), name="login"),
-    path("logout/", TemplateView.as_view(template_name="base.html"), name="logout"),
-    path("verify/", TemplateView.as_view(template_name="base.html"), name="verify"),
-    path("enrol/", TemplateView.as_view(template_name="base.html"), name="enrol"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("verify/", views.verify_view, name="verify"),
+    path("enrol/", views.enrol_view, name="enrol"),
 ]

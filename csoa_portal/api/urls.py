@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from csoa_portal.api import schema  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
+from csoa_portal.api import schema  # noqa: F401  (registers the auth schemes with drf-spectacular)
 from csoa_portal.api.views import ApiRootApi
 
 app_name = "api"
@@ -10,4 +10,5 @@ app_name = "api"
 urlpatterns = [
     path("", ApiRootApi.as_view(), name="root"),
     path("", include("liaison.api.urls")),
+    path("", include("incidents.api.urls")),
 ]

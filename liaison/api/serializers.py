@@ -29,8 +29,8 @@ class OrganisationSerializer(serializers.Serializer):
     code = serializers.CharField(read_only=True, help_text="Stable lower-case short code, e.g. de-csirt.")
     name = serializers.CharField(read_only=True)
     kind = serializers.ChoiceField(choices=OrganisationKind.choices, read_only=True)
-    member_state = serializers.SlugRelatedField(
-        slug_field="code",
+    member_state = serializers.CharField(
+        source="member_state.code",
         read_only=True,
         allow_null=True,
         help_text="ISO code of the member state it serves; null for EU-level bodies.",
@@ -45,8 +45,8 @@ class EventSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True, default_timezone=timezone.utc)
     subject_type = serializers.CharField(read_only=True)
     subject_id = serializers.CharField(read_only=True)
-    actor = serializers.SlugRelatedField(
-        slug_field="email", read_only=True, allow_null=True, help_text="Who acted; null for the system."
+    actor = serializers.EmailField(
+        source="actor.email", read_only=True, allow_null=True, help_text="Who acted; null for the system."
     )
     payload = serializers.JSONField(read_only=True)
 

@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csoa_portal.api.schema import error_responses
 from liaison import selectors
 from liaison.api.filtersets import OrganisationFilterSet
 from liaison.api.serializers import (
@@ -21,6 +22,7 @@ from liaison.api.serializers import (
 )
 
 
+@extend_schema(responses={200: MemberStateSerializer(many=True), **error_responses(400, 401, 403)})
 class MemberStateListApi(generics.ListAPIView):
     """Every participant of the network: EU member states, DEP-associated countries, EU institutions."""
 
@@ -31,6 +33,7 @@ class MemberStateListApi(generics.ListAPIView):
         return selectors.member_states()
 
 
+@extend_schema(responses={200: MemberStateSerializer, **error_responses(401, 403, 404)})
 class MemberStateDetailApi(generics.RetrieveAPIView):
     """One member state by ISO 3166 alpha-2 code; the code is matched case-insensitively."""
 
@@ -48,6 +51,7 @@ class MemberStateDetailApi(generics.RetrieveAPIView):
         return member_state
 
 
+@extend_schema(responses={200: OrganisationSerializer(many=True), **error_responses(400, 401, 403)})
 class OrganisationListApi(generics.ListAPIView):
     """Organisations of the network with their stable code, kind and member state."""
 
@@ -59,6 +63,7 @@ class OrganisationListApi(generics.ListAPIView):
         return selectors.organisations()
 
 
+@extend_schema(responses={200: OrganisationSerializer, **error_responses(401, 403, 404)})
 class OrganisationDetailApi(generics.RetrieveAPIView):
     """One organisation by its code (codes are lower-case; any case is accepted)."""
 
@@ -81,7 +86,8 @@ class EventFeedApi(APIView):
 
     @extend_schema(
         parameters=[EventFeedQuerySerializer],
-        responses={200: EventFeedSerializer},
+        operation_id="events_feed",
+        responses={200: EventFeedSerializer, **error_responses(400, 401, 403)},
         description=(
             "Events after `after`, in id order. Keep the returned `next_after` and pass it as "
             "`after` on the next call: a client that was away misses nothing and sees each event once. "

@@ -1,0 +1,257 @@
+"""Shapes of incidents over the API: inputs validated here, outputs plain and read-only.
+
+Inputs name things by their stable codes (member states, sectors, categories,
+organisations) and the services do the rest; outputs render prefetched rows.
+"""
+
+from datetime import timezone as dt_timezone
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from incidents import clocks
+from incidents.models import Incident, IncidentCategory, Observable, Report, Sector, TimelineEntry
+from incidents.vocabulary import TLP, EntityType, Severity
+from liaison.models import MemberState, Organisation, User
+from liaison.roles import Community
+
+UTC = dt_timezone.utc
+
+
+class CodeField(serializers.SlugRelatedField):
+    """A related row named by its code; an unknown code is a 400 saying which code."""
+
+    default_error_messages = {"does_not_exist": "Unknown code {value!r}.", "invalid": "Give a code as text."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and self.slug_field == "code" and self.queryset.model is MemberState:
+            data = data.upper()
+        return super().to_internal_value(data)
+
+
+def _codes(model, **kwargs):
+    return CodeField(slug_field="code", queryset=model.objects.all(), **kwargs)
+
+
+class IncidentInputSerializer(serializers.Serializer):
+    """Fields of a report; an early warning needs only title, aware_at and tlp."""
+
+    organisation = _codes(Organisation, required=False,
+                          help_text="The reporting organisation's code; defaults to the caller's organisation.")
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    aware_at = serializers.DateTimeField(help_text="When the entity became aware (ISO 8601 with zone); starts the NIS2 clocks.")
+    tlp = serializers.ChoiceField(choices=TLP.choices, default=TLP.AMBER)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
+    affected_member_states = _codes(MemberState, many=True, required=False, default=list)
+    sectors = _codes(Sector, many=True, required=False, default=list)
+    entity_type = serializers.ChoiceField(choices=EntityType.choices, required=False, allow_blank=True, default="")
+    category = _codes(IncidentCategory, required=False, allow_null=True, default=None,
+                      help_text="RSIT class/type, e.g. availability/ddos.")
+    suspected_malicious = serializers.BooleanField(required=False, allow_null=True, default=None)
+    cross_border_impact = serializers.BooleanField(required=False, allow_null=True, default=None)
+    national_capacity_exceeded = serializers.BooleanField(required=False, default=False)
+
+    def validate_aware_at(self, value):
+        if timezone.is_naive(value):
+            raise serializers.ValidationError("Give a time zone, e.g. 2026-11-23T08:00:00Z.")
+        return value
+
+
+class IncidentUpdateSerializer(IncidentInputSerializer):
+    """The same fields, all optional; the reporting organisation never changes."""
+
+    organisation = None
+    tlp = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            field.default = serializers.empty
+
+
+class DeadlineSerializer(serializers.Serializer):
+    clock = serializers.CharField()
+    label = serializers.CharField()
+    due_at = serializers.DateTimeField(default_timezone=UTC)
+    met_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    state = serializers.ChoiceField(choices=[s.value for s in clocks.State])
+
+
+def _deadlines(incident: Incident, now) -> list[clocks.Deadline]:
+    return [
+        clocks.Deadline(clocks.Clock(d.clock), d.due_at, d.met_at, clocks.state_of(d.due_at, d.met_at, now))
+        for d in incident.deadlines.all()
+    ]
+
+
+class IncidentListSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.CharField()
+    tlp = serializers.CharField()
+    severity = serializers.CharField()
+    crisis_level = serializers.IntegerField()
+    reporting_organisation = serializers.CharField(source="reporting_organisation.code")
+    affected_member_states = serializers.SerializerMethodField()
+    sectors = serializers.SerializerMethodField()
+    category = serializers.CharField(source="category.code", allow_null=True, default=None)
+    aware_at = serializers.DateTimeField(default_timezone=UTC)
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    updated_at = serializers.DateTimeField(default_timezone=UTC)
+    version = serializers.IntegerField()
+    next_deadline = serializers.SerializerMethodField()
+    overdue = serializers.SerializerMethodField()
+
+    def get_affected_member_states(self, obj) -> list[str]:
+        return [m.code for m in obj.affected_member_states.all()]
+
+    def get_sectors(self, obj) -> list[str]:
+        return [s.code for s in obj.sectors.all()]
+
+    def _now(self):
+        return self.context.setdefault("now", timezone.now())
+
+    def get_next_deadline(self, obj) -> DeadlineSerializer(allow_null=True):
+        upcoming = clocks.next_due(_deadlines(obj, self._now()))
+        return DeadlineSerializer(upcoming).data if upcoming else None
+
+    def get_overdue(self, obj) -> bool:
+        return bool(clocks.overdue(_deadlines(obj, self._now())))
+
+
+class ShareOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target_kind = serializers.CharField()
+    label = serializers.CharField()
+    shared_at = serializers.DateTimeField(default_timezone=UTC)
+
+
+class IncidentDetailSerializer(IncidentListSerializer):
+    description = serializers.CharField()
+    entity_type = serializers.CharField()
+    suspected_malicious = serializers.BooleanField(allow_null=True)
+    cross_border_impact = serializers.BooleanField(allow_null=True)
+    national_capacity_exceeded = serializers.BooleanField()
+    deadlines = serializers.SerializerMethodField()
+    reports = serializers.SerializerMethodField()
+    shares = serializers.SerializerMethodField()
+
+    def get_deadlines(self, obj) -> DeadlineSerializer(many=True):
+        return DeadlineSerializer(_deadlines(obj, self._now()), many=True).data
+
+    def get_reports(self, obj) -> list[dict]:
+        return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
+                for r in obj.reports.all()]
+
+    def get_shares(self, obj) -> ShareOutputSerializer(many=True):
+        """Shown to the originator only: recipients need not learn who else received it."""
+        if not self.context.get("is_originator"):
+            return []
+        return ShareOutputSerializer(obj.shares.all(), many=True).data
+
+
+class ShareInputSerializer(serializers.Serializer):
+    organisations = _codes(Organisation, many=True, required=False, default=list)
+    member_states = _codes(MemberState, many=True, required=False, default=list)
+    communities = serializers.ListField(
+        child=serializers.ChoiceField(choices=["csirts-network", "eu-cyclone"]), required=False, default=list
+    )
+    people = serializers.SlugRelatedField(
+        slug_field="email", queryset=User.objects.filter(is_active=True, is_service_account=False),
+        many=True, required=False, default=list, help_text="E-mail addresses of named recipients (TLP:RED).",
+    )
+
+    def validate_communities(self, value):
+        return [f"community:{name}" for name in value if f"community:{name}" in Community.LABELS]
+
+    def validate(self, attrs):
+        if not any(attrs.values()):
+            raise serializers.ValidationError({"organisations": "Name at least one recipient."})
+        return attrs
+
+
+class StatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Incident.Status.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReportInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Report.Kind.choices)
+    content = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class ReportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    submitted_at = serializers.DateTimeField(default_timezone=UTC)
+    submitted_by = serializers.EmailField(source="submitted_by.email")
+    content = serializers.JSONField()
+
+
+class TimelineInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000)
+    tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
+    kind = serializers.ChoiceField(choices=[TimelineEntry.Kind.UPDATE, TimelineEntry.Kind.SITUATION],
+                                   default=TimelineEntry.Kind.UPDATE)
+
+
+class TimelineOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    author = serializers.EmailField(source="author.email")
+    organisation = serializers.CharField(source="organisation.code")
+    text = serializers.CharField()
+    tlp = serializers.CharField()
+
+
+class ObservableRowSerializer(serializers.Serializer):
+    """Documentation of one row; rows are validated one by one by the service, not here."""
+
+    type = serializers.ChoiceField(choices=Observable._meta.get_field("type").choices)
+    value = serializers.CharField()
+    tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
+    first_seen = serializers.DateTimeField(required=False)
+    last_seen = serializers.DateTimeField(required=False)
+    note = serializers.CharField(required=False)
+
+
+class ObservableBulkInputSerializer(serializers.Serializer):
+    observables = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=10_000,
+                                        help_text="Up to 10,000 rows shaped like ObservableRow.")
+
+
+class ObservableOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    value = serializers.CharField()
+    tlp = serializers.CharField()
+    first_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    last_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+
+
+class ObservableErrorSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the row in the request, from 0.")
+    value = serializers.CharField(allow_null=True)
+    error = serializers.CharField()
+
+
+class ObservableBulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    merged = serializers.IntegerField(help_text="Rows that matched an observable already on the incident.")
+    rejected = serializers.IntegerField()
+    errors = ObservableErrorSerializer(many=True)
+
+
+class ObservableSearchHitSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(source="incident_id")
+    reference = serializers.CharField(source="incident.reference")
+    title = serializers.CharField(source="incident.title")
+    type = serializers.CharField()
+    value = serializers.CharField()
+    last_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)

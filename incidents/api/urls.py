@@ -1,0 +1,19 @@
+"""Incident endpoints; included by csoa_portal.api.urls under /api/v1/."""
+
+from django.urls import path
+
+from incidents.api import views
+
+urlpatterns = [
+    path("incidents/", views.IncidentListCreateApi.as_view(), name="incident-list"),
+    path("incidents/<int:pk>/", views.IncidentDetailApi.as_view(), name="incident-detail"),
+    path("incidents/<int:pk>/share/", views.IncidentShareApi.as_view(), name="incident-share"),
+    path("incidents/<int:pk>/shares/<int:share_id>/", views.IncidentUnshareApi.as_view(), name="incident-unshare"),
+    path("incidents/<int:pk>/inform-member-states/", views.IncidentInformApi.as_view(), name="incident-inform"),
+    path("incidents/<int:pk>/status/", views.IncidentStatusApi.as_view(), name="incident-status"),
+    path("incidents/<int:pk>/reports/", views.IncidentReportsApi.as_view(), name="incident-reports"),
+    path("incidents/<int:pk>/timeline/", views.IncidentTimelineApi.as_view(), name="incident-timeline"),
+    path("incidents/<int:pk>/observables/", views.IncidentObservablesApi.as_view(), name="incident-observables"),
+    path("incidents/<int:pk>/stix/", views.IncidentStixApi.as_view(), name="incident-stix"),
+    path("observables/search/", views.ObservableSearchApi.as_view(), name="observable-search"),
+]

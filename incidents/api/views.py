@@ -1,0 +1,303 @@
+"""Incidents over the API: thin views over ``incidents.services`` and ``incidents.selectors``."""
+
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csoa_portal.api.idempotency import idempotent
+from csoa_portal.api.pagination import CodeCursorPagination
+from csoa_portal.api.schema import error_responses
+from csoa_portal.models import ApiToken
+from incidents import selectors, services
+from incidents.api import serializers as s
+from incidents.api.filtersets import IncidentFilterSet
+from incidents.models import Deadline, Incident, Observable, Share
+from incidents.observables import search_forms
+from incidents.stix import bundle_for
+
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="Send a unique key (e.g. a UUID) to make a retried POST safe: the same key returns the first response.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="The ETag you read; a stale one is refused with 412 instead of overwriting a colleague's change.",
+)
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "precondition_failed"
+
+
+def _list_queryset(user):
+    return (
+        selectors.incidents_visible_to(user)
+        .select_related("reporting_organisation", "category")
+        .prefetch_related("affected_member_states", "sectors", Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at")))
+    )
+
+
+def _detail(request, pk) -> Incident:
+    return selectors.incident_visible_to(request.user, pk)
+
+
+def _etag(incident: Incident) -> str:
+    return f'"v{incident.version}"'
+
+
+def _expected_version(request) -> int | None:
+    header = request.headers.get("If-Match")
+    if not header or header.strip() == "*":
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not (tag.startswith("v") and tag[1:].isdigit()):
+        raise ValidationError({"If-Match": [f"Not an ETag of this API: {header!r} (expected e.g. \"v3\")."]})
+    return int(tag[1:])
+
+
+def _detail_response(request, incident: Incident, status_code=200) -> Response:
+    incident = _list_queryset(request.user).prefetch_related("reports", "shares").get(pk=incident.pk)
+    context = {"is_originator": selectors.is_originator(request.user, incident)}
+    response = Response(s.IncidentDetailSerializer(incident, context=context).data, status=status_code)
+    response["ETag"] = _etag(incident)
+    return response
+
+
+def _reporting_organisation(request, requested):
+    """The caller's organisation: the token's, or one the person belongs to."""
+    if isinstance(request.auth, ApiToken):
+        if requested and requested != request.auth.organisation:
+            raise ValidationError({"organisation": ["A token reports for its own organisation only."]})
+        return request.auth.organisation
+    memberships = request.user.memberships.select_related("organisation")
+    if requested:
+        if not memberships.filter(organisation=requested).exists():
+            raise ValidationError({"organisation": [f"You do not act for {requested.code}."]})
+        return requested
+    first = memberships.order_by("id").first()
+    if first is None:
+        raise ValidationError({"organisation": ["You belong to no organisation."]})
+    return first.organisation
+
+
+class IncidentListCreateApi(generics.ListAPIView):
+    """Incidents the caller may see, newest first; POST reports a new one (an early warning suffices)."""
+
+    serializer_class = s.IncidentListSerializer
+    filterset_class = IncidentFilterSet
+    ordering = "-id"
+
+    def get_queryset(self):
+        return _list_queryset(self.request.user)
+
+    @extend_schema(request=s.IncidentInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})
+    def post(self, request):
+        def perform():
+            data = s.IncidentInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
+            organisation = _reporting_organisation(request, fields.pop("organisation", None))
+            incident = services.report_incident(actor=request.user, organisation=organisation, **fields)
+            return _detail_response(request, incident, status.HTTP_201_CREATED)
+
+        return idempotent(request, perform)
+
+
+class IncidentDetailApi(APIView):
+    """One incident with its deadlines; PATCH completes or corrects it (send If-Match)."""
+
+    @extend_schema(responses={200: s.IncidentDetailSerializer, 304: None, **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        if request.headers.get("If-None-Match") == _etag(incident):
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": _etag(incident)})
+        return _detail_response(request, incident)
+
+    @extend_schema(request=s.IncidentUpdateSerializer, parameters=[IF_MATCH],
+                   responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 412)})
+    def patch(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.IncidentUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise ValidationError({"non_field_errors": ["Send at least one field to change."]})
+        try:
+            incident = services.update_incident(
+                actor=request.user, incident=incident, expected_version=_expected_version(request), **data.validated_data
+            )
+        except services.StaleVersion as exc:
+            raise PreconditionFailed(str(exc)) from None
+        return _detail_response(request, incident)
+
+
+class IncidentShareApi(APIView):
+    """Share with organisations, member states, communities or named people, within the TLP."""
+
+    @extend_schema(request=s.ShareInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.ShareInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.share_incident(actor=request.user, incident=incident, **data.validated_data)
+            return Response(s.ShareOutputSerializer(incident.shares.all(), many=True).data)
+
+        return idempotent(request, perform)
+
+
+class IncidentUnshareApi(APIView):
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request, pk, share_id):
+        incident = _detail(request, pk)
+        share = Share.objects.filter(incident=incident, pk=share_id).first()
+        if share is None or not selectors.is_originator(request.user, incident):
+            raise Http404("No such share.")
+        services.unshare_incident(actor=request.user, share=share)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class IncidentInformApi(APIView):
+    """NIS2 Art. 23(6) in one call: share with the other affected member states' CSIRTs and ENISA."""
+
+    @extend_schema(request=None, responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        services.inform_other_member_states(actor=request.user, incident=incident)
+        return Response(s.ShareOutputSerializer(incident.shares.all(), many=True).data)
+
+
+class IncidentStatusApi(APIView):
+    @extend_schema(request=s.StatusInputSerializer, parameters=[IF_MATCH],
+                   responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.StatusInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            incident = services.change_status(actor=request.user, incident=incident,
+                                              expected_version=_expected_version(request), **data.validated_data)
+        except services.StaleVersion as exc:
+            raise PreconditionFailed(str(exc)) from None
+        return _detail_response(request, incident)
+
+
+class IncidentReportsApi(APIView):
+    """The NIS2 reports of the incident; POST submits one (immutable once submitted)."""
+
+    @extend_schema(responses={200: s.ReportOutputSerializer(many=True), **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        return Response(s.ReportOutputSerializer(incident.reports.select_related("submitted_by"), many=True).data)
+
+    @extend_schema(request=s.ReportInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: s.ReportOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.ReportInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            report = services.submit_report(actor=request.user, incident=incident, **data.validated_data)
+            return Response(s.ReportOutputSerializer(report).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, perform)
+
+
+class IncidentTimelineApi(APIView):
+    """The append-only timeline; POST adds an update (attachments are added in the browser)."""
+
+    @extend_schema(responses={200: s.TimelineOutputSerializer(many=True), **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        entries = incident.timeline.select_related("author", "organisation")
+        return Response(s.TimelineOutputSerializer(entries, many=True).data)
+
+    @extend_schema(request=s.TimelineInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.TimelineInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            entry = services.add_timeline_entry(actor=request.user, incident=incident, **data.validated_data)
+            return Response(s.TimelineOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+        return idempotent(request, perform)
+
+
+class ObservablePagination(CodeCursorPagination):
+    ordering = "id"
+
+
+class IncidentObservablesApi(generics.ListAPIView):
+    """Observables of the incident; POST adds up to 10,000 at once with a per-row error report."""
+
+    serializer_class = s.ObservableOutputSerializer
+    pagination_class = ObservablePagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
+            return Observable.objects.none()
+        return _detail(self.request, self.kwargs["pk"]).observables.all()
+
+    @extend_schema(request=s.ObservableBulkInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={200: s.ObservableBulkResultSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            rows = request.data.get("observables") if isinstance(request.data, dict) else None
+            if not isinstance(rows, list):
+                raise ValidationError({"observables": ["Send {\"observables\": [{\"type\": …, \"value\": …}, …]}."]})
+            result = services.add_observables(actor=request.user, incident=incident, rows=rows)
+            body = {"created": result.created, "merged": result.merged, "rejected": len(result.errors),
+                    "errors": result.errors}
+            return Response(s.ObservableBulkResultSerializer(body).data)
+
+        return idempotent(request, perform)
+
+
+class IncidentStixApi(APIView):
+    """The incident and its observables as a STIX 2.1 bundle with TLP 2.0 markings."""
+
+    @extend_schema(responses={(200, "application/stix+json;version=2.1"): OpenApiTypes.OBJECT,
+                              **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        bundle = bundle_for(incident, incident.observables.all())
+        response = HttpResponse(bundle.serialize(), content_type="application/stix+json;version=2.1")
+        response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
+        return response
+
+
+class ObservableSearchApi(APIView):
+    """"Who else saw this?": observables matching a value, in incidents the caller may see."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("value", OpenApiTypes.STR, required=True, description="An IP, domain, hash, …")],
+        responses={200: s.ObservableSearchHitSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request):
+        value = request.query_params.get("value", "").strip()
+        if not value:
+            raise ValidationError({"value": ["Give a value to search for."]})
+        forms = search_forms(value)
+        if not forms:
+            raise ValidationError({"value": [f"{value!r} is not an IP, network, domain, URL, e-mail, hash, ASN or CVE."]})
+        visible = selectors.incidents_visible_to(request.user).values("pk")
+        hits = Observable.objects.none()
+        for kind, normalised in forms:
+            hits = hits | Observable.objects.filter(type=kind, value=normalised)
+        hits = hits.filter(incident__in=visible).select_related("incident").order_by("-incident_id")[:200]
+        return Response(s.ObservableSearchHitSerializer(hits, many=True).data)
+

@@ -1,0 +1,384 @@
+"""Browser forms of the incident pages: they parse and validate input; ``incidents.services`` writes.
+
+Plain forms rather than ModelForms: a ModelForm would save the row itself and bypass the
+audited service. Rules that depend on the incident or on who acts (awareness in the
+future, TLP of a share, who may edit) stay in the services; the view puts their
+``ValidationError`` on the field it names with ``add_service_errors``.
+
+Times typed into ``datetime-local`` inputs carry no zone: Django reads them in the
+current time zone, which ``UserTimezoneMiddleware`` set to the user's own.
+"""
+
+import csv
+import io
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from incidents.models import Incident, IncidentCategory, Report, Sector
+from incidents.services import MAX_ATTACHMENTS, MAX_OBSERVABLES_PER_CALL, OPTIONAL_SECTIONS, REPORT_SECTIONS
+from incidents.vocabulary import RSIT, TLP, EntityType, Severity
+from liaison.models import MemberState, Organisation, User
+from liaison.roles import Community
+
+# Blueprint default crisis levels (DOMAIN.md "Levels of cooperation"); the Blueprint data may rename them.
+CRISIS_LEVELS = [
+    (0, "0 — national handling"),
+    (1, "1 — technical cooperation"),
+    (2, "2 — large-scale incident"),
+    (3, "3 — cyber crisis"),
+]
+YES_NO_UNKNOWN = [("", "Not known yet"), ("true", "Yes"), ("false", "No")]
+SECTION_LABELS = {
+    "summary": "Summary",
+    "initial_assessment": "Initial assessment (severity, impact)",
+    "impact": "Impact",
+    "status_update": "Status update",
+    "detailed_description": "Detailed description",
+    "root_cause": "Type of threat or root cause",
+    "mitigation": "Mitigation measures applied and ongoing",
+    "cross_border_impact": "Cross-border impact",
+    "indicators_of_compromise": "Indicators of compromise",
+    "threat_type": "Type of threat",
+    "notes": "Notes",
+}
+MAX_CSV_BYTES = 5 * 1024 * 1024
+CSV_COLUMNS = ("type", "value", "tlp", "first_seen", "last_seen", "note")
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateTimeLocalField(forms.DateTimeField):
+    """A ``datetime-local`` value, read in the user's time zone."""
+
+    widget = DateTimeLocalInput
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+
+
+def _tristate(value):
+    return {"true": True, "false": False}.get(value)
+
+
+def _sector_choices():
+    return Sector.objects.select_related("parent").order_by("code")
+
+
+def _category_choices():
+    return IncidentCategory.objects.order_by("code")
+
+
+class _FactsMixin(forms.Form):
+    """The fields an incident's facts are made of, shared by the report and edit forms."""
+
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    affected_member_states = forms.ModelMultipleChoiceField(
+        required=False, queryset=MemberState.objects.filter(is_active=True).order_by("code"), to_field_name="code",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Two or more member states start the Art. 23(6) clock to inform the others and ENISA.",
+    )
+    sectors = forms.ModelMultipleChoiceField(
+        required=False, queryset=Sector.objects.none(), to_field_name="code", label="Sectors and sub-sectors",
+        widget=forms.SelectMultiple(attrs={"size": 8}), help_text="NIS2 Annex I (high criticality) and Annex II.",
+    )
+    entity_type = forms.ChoiceField(required=False, choices=[("", "—"), *EntityType.choices])
+    category = forms.ModelChoiceField(
+        required=False, queryset=IncidentCategory.objects.none(), to_field_name="code",
+        label="Incident category (RSIT)", empty_label="—",
+    )
+    national_capacity_exceeded = forms.BooleanField(
+        required=False, label="National capacity to respond is exceeded",
+        help_text="NIS2 Art. 6(7): makes this a large-scale cybersecurity incident.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sectors"].queryset = _sector_choices()
+        self.fields["category"].queryset = _category_choices()
+
+
+class ReportIncidentForm(_FactsMixin):
+    """A minimal early warning first (fast under stress); the rest under "more details"."""
+
+    QUICK_FIELDS = ("organisation", "title", "aware_at", "tlp", "severity", "suspected_malicious",
+                    "cross_border_impact", "summary")
+
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Reporting organisation",
+                                          to_field_name="code", empty_label=None)
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
+    aware_at = DateTimeLocalField(label="When the entity became aware",
+                                  help_text="Starts the NIS2 clocks: early warning due 24 h later, notification 72 h.")
+    tlp = forms.ChoiceField(choices=TLP.choices, initial=TLP.AMBER, label="TLP")
+    severity = forms.ChoiceField(choices=Severity.choices, initial=Severity.MEDIUM)
+    suspected_malicious = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
+                                                 required=False, label="Suspected unlawful or malicious cause?")
+    cross_border_impact = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
+                                                 required=False, label="Possible cross-border impact?")
+    summary = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), label="Short summary",
+        help_text="If given, it is submitted as the NIS2 early warning (Art. 23(4)(a)) at once.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisations = Organisation.objects.filter(memberships__user=user, is_active=True).distinct().order_by("name")
+        self.fields["organisation"].queryset = organisations
+        if organisations.count() == 1:
+            self.fields["organisation"].widget = forms.HiddenInput()
+            self.fields["organisation"].initial = organisations.first().code
+        if not self.is_bound:
+            self.initial.setdefault("aware_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def quick_fields(self):
+        return [self[name] for name in self.QUICK_FIELDS if not self[name].is_hidden]
+
+    def detail_fields(self):
+        return [self[name] for name in self.fields if name not in self.QUICK_FIELDS]
+
+    def service_arguments(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("summary")
+        data["affected_member_states"] = list(data["affected_member_states"])
+        data["sectors"] = list(data["sectors"])
+        return data
+
+
+class EditIncidentForm(_FactsMixin):
+    """The reporting organisation completes or corrects the facts; ``version`` detects a colleague's save."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    title = forms.CharField(max_length=200)
+    aware_at = DateTimeLocalField(label="When the entity became aware")
+    severity = forms.ChoiceField(choices=Severity.choices)
+    suspected_malicious = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
+                                                 required=False, label="Suspected unlawful or malicious cause?")
+    cross_border_impact = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
+                                                 required=False, label="Possible cross-border impact?")
+
+    field_order = ["version", "title", "aware_at", "severity", "suspected_malicious", "cross_border_impact",
+                   "description", "affected_member_states", "sectors", "entity_type", "category",
+                   "national_capacity_exceeded"]
+
+    @staticmethod
+    def initial_for(incident: Incident) -> dict:
+        def tri(value):
+            return "" if value is None else ("true" if value else "false")
+
+        return {
+            "version": incident.version, "title": incident.title, "description": incident.description,
+            "aware_at": timezone.localtime(incident.aware_at), "severity": incident.severity,
+            "suspected_malicious": tri(incident.suspected_malicious), "cross_border_impact": tri(incident.cross_border_impact),
+            "affected_member_states": [ms.code for ms in incident.affected_member_states.all()],
+            "sectors": [s.code for s in incident.sectors.all()], "entity_type": incident.entity_type,
+            "category": incident.category.code if incident.category_id else None,
+            "national_capacity_exceeded": incident.national_capacity_exceeded,
+        }
+
+    def changes_from(self, incident: Incident) -> dict:
+        """The submitted values that differ from the incident as saved now (awareness compared to the minute)."""
+        data = self.cleaned_data
+        changes = {}
+        for name in ("title", "description", "severity", "suspected_malicious", "cross_border_impact", "entity_type",
+                     "category", "national_capacity_exceeded"):
+            if data[name] != getattr(incident, name):
+                changes[name] = data[name]
+        if data["aware_at"] != incident.aware_at.replace(second=0, microsecond=0):
+            changes["aware_at"] = data["aware_at"]
+        for name in ("affected_member_states", "sectors"):
+            if {o.pk for o in data[name]} != {o.pk for o in getattr(incident, name).all()}:
+                changes[name] = list(data[name])
+        return changes
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Incident.Status.choices)
+    reason = forms.CharField(required=False, max_length=2000)
+
+
+class TlpForm(forms.Form):
+    tlp = forms.ChoiceField(choices=TLP.choices, label="TLP")
+
+
+class ReportForm(forms.Form):
+    """One NIS2 report kind: its required sections (REPORT_SECTIONS) and the optional ones."""
+
+    kind = forms.ChoiceField(choices=Report.Kind.choices, widget=forms.HiddenInput)
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.kind_label = Report.Kind(kind).label
+        self.initial["kind"] = kind
+        self.prefix = f"report-{kind}"
+        for name in REPORT_SECTIONS[kind]:
+            self.fields[name] = forms.CharField(label=SECTION_LABELS.get(name, name), max_length=20000,
+                                                widget=forms.Textarea(attrs={"rows": 3}))
+        for name in OPTIONAL_SECTIONS:
+            self.fields[name] = forms.CharField(label=f"{SECTION_LABELS.get(name, name)} (optional)", required=False,
+                                                max_length=20000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def content(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "kind" and v}
+
+
+def report_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """submit_report names sections ``content.<name>``: put them on the section's field."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        name = field.removeprefix("content.")
+        form.add_error(name if name in form.fields else None, errors)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        if len(files) > MAX_ATTACHMENTS:
+            raise ValidationError(f"At most {MAX_ATTACHMENTS} attachments per update.")
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class TimelineEntryForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Update")
+    kind = forms.ChoiceField(choices=[("update", "Update"), ("situation", "Situation update")], initial="update")
+    tlp = forms.ChoiceField(choices=TLP.choices, label="TLP", help_text="No less strict than the incident.")
+    files = MultipleFileField(required=False, label=f"Attachments (up to {MAX_ATTACHMENTS})",
+                              help_text="PDF, PNG, JPEG, GIF, ZIP or plain text; 10 MiB each.")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        floor = TLP.rank(incident.tlp)
+        self.fields["tlp"].choices = [(v, label) for v, label in TLP.choices if TLP.rank(v) >= floor]
+        self.fields["tlp"].initial = incident.tlp
+
+
+class ObservableCsvForm(forms.Form):
+    file = forms.FileField(label="CSV file",
+                           help_text="Header row required: type,value[,tlp,first_seen,last_seen,note]. "
+                                     "Times in ISO 8601 with a zone.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_CSV_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MiB.")
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("The file is not UTF-8 text.") from None
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, None)
+        if not header:
+            raise ValidationError("The file is empty: it needs a header row and at least one row.")
+        header = [h.strip().lower() for h in header]
+        unknown = [h for h in header if h not in CSV_COLUMNS]
+        if "type" not in header or "value" not in header or unknown:
+            detail = f" Unknown column(s): {', '.join(unknown)}." if unknown else ""
+            raise ValidationError(
+                f"Line 1 must be a header naming the columns type,value[,tlp,first_seen,last_seen,note].{detail}"
+            )
+        # (line number, row for add_observables or None, error found here or None)
+        self.entries = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                self.entries.append((reader.line_num, None, f"{len(row)} cells but the header names {len(header)}."))
+                continue
+            cells = {name: cell.strip() for name, cell in zip(header, row, strict=False) if cell.strip()}
+            self.entries.append((reader.line_num, cells, None))
+        if not self.entries:
+            raise ValidationError("The file has a header but no observables.")
+        if len(self.entries) > MAX_OBSERVABLES_PER_CALL:
+            raise ValidationError(f"At most {MAX_OBSERVABLES_PER_CALL} observables per upload; got {len(self.entries)}.")
+        return upload
+
+
+class ShareForm(forms.Form):
+    organisations = forms.ModelMultipleChoiceField(
+        required=False, queryset=Organisation.objects.none(), to_field_name="code",
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+    )
+    member_states = forms.ModelMultipleChoiceField(
+        required=False, queryset=MemberState.objects.filter(is_active=True).order_by("code"), to_field_name="code",
+        widget=forms.SelectMultiple(attrs={"size": 8}), help_text="Every authority of the member state sees it.",
+    )
+    communities = forms.MultipleChoiceField(required=False, choices=list(Community.LABELS.items()),
+                                            widget=forms.CheckboxSelectMultiple)
+    people = forms.CharField(required=False, label="Named people", widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="E-mail addresses, one per line or separated by commas.")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisations"].queryset = (
+            Organisation.objects.filter(is_active=True).exclude(pk=incident.reporting_organisation_id)
+            .select_related("member_state").order_by("name")
+        )
+
+    def clean_people(self):
+        emails = [e.strip().lower() for e in self.cleaned_data["people"].replace(",", "\n").splitlines() if e.strip()]
+        people = list(User.objects.filter(email__in=emails, is_active=True, is_service_account=False))
+        missing = sorted(set(emails) - {p.email.lower() for p in people})
+        if missing:
+            raise ValidationError(f"No active person with the e-mail address {', '.join(missing)}.")
+        return people
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not any(data.get(n) for n in ("organisations", "member_states", "communities", "people")):
+            raise ValidationError("Choose at least one recipient.")
+        return data
+
+
+class InitialResponseForm(forms.Form):
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Response to the entity")
+
+
+class IntermediateRequestForm(forms.Form):
+    due_at = DateTimeLocalField(label="Intermediate report due")
+
+
+class IncidentFilterForm(forms.Form):
+    """The list's filters; every field optional, an unknown value names its field (400)."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, description or INC-…"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Incident.Status.choices])
+    crisis_level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
+                                          choices=[("", "Any crisis level"), *CRISIS_LEVELS])
+    member_state = forms.ModelChoiceField(required=False, queryset=MemberState.objects.order_by("code"),
+                                          to_field_name="code", empty_label="Any member state")
+    sector = forms.ModelChoiceField(required=False, queryset=Sector.objects.none(), to_field_name="code",
+                                    empty_label="Any sector")
+    category = forms.ChoiceField(required=False, label="Category")
+    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
+    tlp = forms.ChoiceField(required=False, choices=[("", "Any TLP"), *TLP.choices], label="TLP")
+    overdue = forms.TypedChoiceField(required=False, coerce=_tristate, empty_value=None,
+                                     choices=[("", "Overdue or not"), ("true", "Overdue"), ("false", "Not overdue")])
+    updated_since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sector"].queryset = _sector_choices()
+        choices = [("", "Any category")]
+        for klass, types in RSIT.items():
+            choices.append((klass, [(klass, f"{klass} (all)"), *((f"{klass}/{t}", f"{klass}/{t}") for t in types)]))
+        self.fields["category"].choices = choices
+
+
+class ObservableSearchForm(forms.Form):
+    q = forms.CharField(max_length=2048, label="Observable",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "IP, domain, URL, hash, e-mail, CVE…"}))
