@@ -201,6 +201,8 @@ class StatusForm(forms.Form):
 
 
 class TlpForm(forms.Form):
+    prefix = "tlpchange"
+
     tlp = forms.ChoiceField(choices=TLP.choices, label="TLP")
 
 
@@ -211,7 +213,7 @@ class ReportForm(forms.Form):
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind = kind
+        self.report_kind = kind
         self.kind_label = Report.Kind(kind).label
         self.initial["kind"] = kind
         self.prefix = f"report-{kind}"
@@ -253,6 +255,8 @@ class MultipleFileField(forms.FileField):
 
 
 class TimelineEntryForm(forms.Form):
+    prefix = "timeline"
+
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Update")
     kind = forms.ChoiceField(choices=[("update", "Update"), ("situation", "Situation update")], initial="update")
     tlp = forms.ChoiceField(choices=TLP.choices, label="TLP", help_text="No less strict than the incident.")
@@ -267,6 +271,8 @@ class TimelineEntryForm(forms.Form):
 
 
 class ObservableCsvForm(forms.Form):
+    prefix = "csv"
+
     file = forms.FileField(label="CSV file",
                            help_text="Header row required: type,value[,tlp,first_seen,last_seen,note]. "
                                      "Times in ISO 8601 with a zone.")
@@ -344,10 +350,14 @@ class ShareForm(forms.Form):
 
 
 class InitialResponseForm(forms.Form):
+    prefix = "response"
+
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Response to the entity")
 
 
 class IntermediateRequestForm(forms.Form):
+    prefix = "intermediate"
+
     due_at = DateTimeLocalField(label="Intermediate report due")
 
 

@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_datetime
 from guardian.shortcuts import assign_perm, remove_perm
 
 from csoa_portal import audit
-from incidents import clocks
+from incidents import clocks, tasks
 from incidents import tlp as tlp_rules
 from incidents.models import Attachment, Deadline, Incident, Observable, Report, Share, TimelineEntry
 from incidents.observables import InvalidObservable, normalise
@@ -159,7 +159,11 @@ def share_incident(
         audit.record(actor=actor, action="incident.shared", obj=incident,
                      after={"shared_with": [{"kind": s.target_kind, "group": s.group.name} for s in created]})
         _event("incident.shared", incident, actor=actor,
-               payload={"shared_with": [{"kind": s.target_kind, "label": s.label} for s in created]})
+               payload={"shared_with": [{"kind": s.target_kind, "label": s.label} for s in created],
+                        "recipient_groups": [s.group.name for s in created]})
+        group_ids = [s.group_id for s in created]
+        incident_id = incident.pk
+        transaction.on_commit(lambda: tasks.notify_new_recipients.delay(incident_id, group_ids))
     return created
 
 
@@ -372,7 +376,9 @@ def request_intermediate_report(*, actor: User, incident: Incident, due_at) -> D
         incident=incident, clock=clocks.Clock.INTERMEDIATE, defaults={"due_at": due_at, "met_at": None}
     )
     audit.record(actor=actor, action="report.requested", obj=incident, after={"kind": "intermediate", "due_at": due_at})
-    _event("report.requested", incident, actor=actor, payload={"report": "intermediate", "due_at": due_at.isoformat()})
+    _event("report.requested", incident, actor=actor, payload={
+        "report": "intermediate", "due_at": due_at.isoformat(),
+        "recipient_groups": [incident.reporting_organisation.group.name]})
     return row
 
 

@@ -1,9 +1,25 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from incidents import views
 
 app_name = "incidents"
 
-# Placeholder: the incident pages replace this.
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="base.html"), name="list"),
+    path("", views.incident_list, name="list"),
+    path("new/", views.incident_new, name="new"),
+    path("search/", views.observable_search, name="search"),
+    path("<int:pk>/", views.incident_detail, name="detail"),
+    path("<int:pk>/edit/", views.incident_edit, name="edit"),
+    path("<int:pk>/status/", views.change_status, name="status"),
+    path("<int:pk>/tlp/", views.change_tlp, name="tlp"),
+    path("<int:pk>/reports/<slug:kind>/", views.submit_report, name="report"),
+    path("<int:pk>/timeline/", views.add_timeline_entry, name="timeline"),
+    path("<int:pk>/observables/upload/", views.upload_observables, name="observables-upload"),
+    path("<int:pk>/share/", views.share, name="share"),
+    path("<int:pk>/shares/<int:share_id>/revoke/", views.unshare, name="unshare"),
+    path("<int:pk>/inform/", views.inform_member_states, name="inform"),
+    path("<int:pk>/initial-response/", views.initial_response, name="initial-response"),
+    path("<int:pk>/request-intermediate/", views.request_intermediate, name="request-intermediate"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("<int:pk>/stix/", views.stix_export, name="stix"),
 ]

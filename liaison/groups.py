@@ -5,7 +5,8 @@ groups, event audiences), so they are recomputed from memberships in one place a
 never edited by hand.
 """
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 
 from liaison.models import Membership, Organisation
 from liaison.roles import (
@@ -19,6 +20,21 @@ from liaison.roles import (
 )
 
 MANAGED_PREFIXES = ("org:", "ms:", "role:", "community:")
+
+# What network admins may do beyond the portal pages: browse the audit log and use the
+# Django admin for the network. Superuser powers stay out (the user admin keeps
+# is_superuser, groups and permissions read-only for non-superusers).
+NETWORK_ADMIN_PERMISSIONS = {
+    "csoa_portal": ["browse_audit", "view_auditentry", "view_apitoken"],
+    "liaison": [
+        "view_memberstate", "add_memberstate", "change_memberstate",
+        "view_organisation", "add_organisation", "change_organisation",
+        "view_user", "add_user", "change_user",
+        "view_membership", "add_membership", "change_membership", "delete_membership",
+        "view_event",
+    ],
+    "otp_totp": ["view_totpdevice", "delete_totpdevice"],
+}
 
 
 def groups_for_organisation(organisation: Organisation) -> set[str]:
@@ -44,16 +60,36 @@ def expected_group_names(user) -> set[str]:
     return names
 
 
+def grant_network_admin_permissions() -> None:
+    """Give the network-admins group its permissions; idempotent, so any code path may call it.
+
+    Called whenever someone joins the group (and by load_demo and the post_migrate hook),
+    so the permission exists on every database without relying on one set-up step.
+    Permissions not created yet (before post_migrate) are skipped and added next time.
+    """
+    group, _ = Group.objects.get_or_create(name=Community.NETWORK_ADMINS)
+    wanted = Q(pk__in=[])
+    for app_label, codenames in NETWORK_ADMIN_PERMISSIONS.items():
+        wanted |= Q(content_type__app_label=app_label, codename__in=codenames)
+    missing = Permission.objects.filter(wanted).exclude(group=group)
+    if missing.exists():
+        group.permissions.add(*missing)
+
+
 def sync_user_groups(user) -> None:
     """Make the user's managed groups exactly those their memberships imply."""
     wanted = expected_group_names(user)
-    for name in wanted:
-        Group.objects.get_or_create(name=name)
-    current = set(user.groups.values_list("name", flat=True))
+    current = dict(user.groups.values_list("name", "id"))
+    to_add = wanted - current.keys()
+    # Only the groups the user lacks are looked up (and created when new): one query, not one per name.
+    add_ids = dict(Group.objects.filter(name__in=to_add).values_list("name", "id"))
+    for name in to_add - add_ids.keys():
+        add_ids[name] = Group.objects.get_or_create(name=name)[0].id
     managed_current = {n for n in current if n.startswith(MANAGED_PREFIXES) or n == Community.NETWORK_ADMINS}
     to_remove = managed_current - wanted
-    to_add = wanted - current
+    if Community.NETWORK_ADMINS in to_add:
+        grant_network_admin_permissions()
     if to_remove:
-        user.groups.remove(*Group.objects.filter(name__in=to_remove))
+        user.groups.remove(*[current[name] for name in to_remove])
     if to_add:
-        user.groups.add(*Group.objects.filter(name__in=to_add))
+        user.groups.add(*add_ids.values())

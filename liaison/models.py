@@ -208,3 +208,11 @@ class EventAudience(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "group"], name="unique_event_audience")]
         indexes = [models.Index(fields=["group", "event"])]
+
+
+class InboxCursor(models.Model):
+    """How far a person has read their inbox of new items (events addressed to them)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="inbox_cursor")
+    last_read_event_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=now)

@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from csoa_portal.models import ApiToken
 from liaison.events import visible_subject_ids
-from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
+from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.roles import Community, Role
 
 
@@ -75,3 +75,34 @@ def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[E
     allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
     visible = [e for e in scanned if e.subject_id in allowed[e.subject_type]]
     return visible, scanned[-1].id
+
+
+# Event kinds that are news for their recipients, shown in the dashboard inbox.
+INBOX_KINDS = ("incident.shared", "report.requested")
+INBOX_SCAN = 300
+
+
+def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
+    """The newest items addressed to the user, and how many of them are unread.
+
+    An item is addressed to the user when its payload names one of their groups as a
+    new recipient (``recipient_groups``), so the sharer's own people are not told.
+    """
+    cursor = InboxCursor.objects.filter(user=user).values_list("last_read_event_id", flat=True).first() or 0
+    names = set(user.groups.values_list("name", flat=True))
+    in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))
+    candidates = list(
+        Event.objects.filter(kind__in=INBOX_KINDS)
+        .filter(Exists(in_audience))
+        .select_related("actor")
+        .order_by("-id")[:INBOX_SCAN]
+    )
+    addressed = [e for e in candidates if names & set(e.payload.get("recipient_groups", []))]
+    by_type: dict[str, set[str]] = {}
+    for event in addressed:
+        by_type.setdefault(event.subject_type, set()).add(event.subject_id)
+    allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
+    items = [e for e in addressed if e.subject_id in allowed[e.subject_type]]
+    for item in items:
+        item.unread = item.id > cursor
+    return items[:limit], sum(1 for item in items if item.unread)

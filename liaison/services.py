@@ -8,12 +8,13 @@ writes nothing unless everything is valid.
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone as dj_timezone
 
 from csoa_portal import audit, tokens
 from csoa_portal.models import ApiToken
 from liaison.events import Audience, record_event
 from liaison.groups import sync_user_groups
-from liaison.models import MemberState, Membership, Organisation, User
+from liaison.models import InboxCursor, MemberState, Membership, Organisation, User
 from liaison.roles import (
     ROLE_ALLOWED_KINDS,
     Community,
@@ -338,3 +339,10 @@ def revoke_api_token(*, actor, token: ApiToken) -> ApiToken:
             audience=Audience(organisations=[token.organisation]),
         )
     return token
+
+
+def mark_inbox_read(*, actor: User, up_to_event_id: int) -> None:
+    """Bookkeeping of what a person has read, like a token's last use: no audit entry, no Event."""
+    InboxCursor.objects.update_or_create(
+        user=actor, defaults={"last_read_event_id": max(0, int(up_to_event_id)), "updated_at": dj_timezone.now()}
+    )

@@ -60,7 +60,7 @@ def _managed_organisation(request, code: str) -> Organisation:
 @login_required
 def dashboard(request):
     """One page per role; each panel says what will appear there once the later apps fill it."""
-    return render(request, "liaison/dashboard.html", {"Role": Role})
+    return render(request, "liaison/dashboard.html")
 
 
 # --- Directory (all signed-in users) ---------------------------------------------------------
@@ -89,6 +89,7 @@ def directory(request):
         request,
         "liaison/directory.html",
         {"state_groups": groups, "form": form, "page": page, "query": query.urlencode()},
+        status=400 if form.errors else 200,  # an unknown member state or kind names the field
     )
 
 

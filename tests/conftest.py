@@ -21,6 +21,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Celery tasks run eagerly in tests, whatever the mode; worker tests opt out explicitly."""
+    from csoa_portal.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
 def _isolated_channel_prefix(settings):
     """Each test talks to its own channels_redis keyspace on the shared Redis."""
     layers = settings.CHANNEL_LAYERS

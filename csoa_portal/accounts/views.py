@@ -8,7 +8,7 @@ the password step through ``authenticate`` (axes' backend and signal handler), t
 code step by sending ``user_login_failed`` ourselves, because a code is the second
 half of the same credential. On top of that, django-otp throttles each device
 (1, 2, 4 … seconds after successive wrong codes), and that count survives a
-successful password step, which resets axes' per-account counter.
+successful password step. Axes' counter is reset only once the code is right too.
 """
 
 from base64 import b32encode
@@ -18,6 +18,7 @@ import qrcode
 import qrcode.image.svg
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
@@ -91,6 +92,9 @@ def _check_code(device: TOTPDevice, form: TokenForm) -> tuple[TOTPDevice | None,
 
 def _complete_second_factor(request, device: TOTPDevice) -> None:
     otp_login(request, device)
+    # Only the whole credential (password and code) clears the failure count: a correct
+    # password alone must not reset it, or password and code guesses could alternate.
+    axes_reset(username=request.user.email)
     # The session now carries more privilege than before: give it a new key.
     request.session.cycle_key()
 

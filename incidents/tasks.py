@@ -1,0 +1,10 @@
+from celery import shared_task
+
+from incidents.notifications import email_new_recipients
+
+
+@shared_task(name="incidents.tasks.notify_new_recipients", acks_late=True, autoretry_for=(OSError,),
+             retry_backoff=True, max_retries=5, ignore_result=True)
+def notify_new_recipients(incident_id: int, group_ids: list[int]):
+    """Thin: tell the people of newly added recipients by e-mail."""
+    return email_new_recipients(incident_id=incident_id, group_ids=group_ids)

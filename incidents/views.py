@@ -1,0 +1,592 @@
+"""Browser pages of incidents: list, report, detail (and its actions), edit, observable search.
+
+Views stay thin: forms parse, ``incidents.services`` writes (audited, with its Event),
+``incidents.selectors`` decides what the user may see. An incident the user may not
+see answers 404 on every page (``incident_visible_to``), so nobody learns it exists;
+an action the user may not take on an incident they do see answers 403 with the
+service's reason. A service's ValidationError re-renders the form with the message on
+the field it names and HTTP 400; a colleague's save in between is a 409 conflict.
+"""
+
+import re
+from datetime import datetime, time
+from functools import reduce, wraps
+from operator import or_
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from incidents import clocks, selectors, services, stix
+from incidents import tlp as tlp_rules
+from incidents.forms import (
+    CRISIS_LEVELS,
+    SECTION_LABELS,
+    EditIncidentForm,
+    IncidentFilterForm,
+    InitialResponseForm,
+    IntermediateRequestForm,
+    ObservableCsvForm,
+    ObservableSearchForm,
+    ReportForm,
+    ReportIncidentForm,
+    ShareForm,
+    StatusForm,
+    TimelineEntryForm,
+    TlpForm,
+    report_service_errors,
+)
+from incidents.models import Attachment, Deadline, Incident, Observable, Report, Sector
+from incidents.observables import search_forms
+from incidents.vocabulary import TLP
+from liaison.forms import add_service_errors
+
+INCIDENTS_PER_PAGE = 25
+OBSERVABLES_PER_PAGE = 50
+REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
+SHORT_CLOCK_LABELS = {
+    clocks.Clock.EARLY_WARNING: "Early warning",
+    clocks.Clock.NOTIFICATION: "Incident notification",
+    clocks.Clock.INTERMEDIATE: "Intermediate report",
+    clocks.Clock.FINAL_REPORT: "Final report",
+    clocks.Clock.INITIAL_RESPONSE: "Initial response (CSIRT)",
+    clocks.Clock.CROSS_BORDER_INFORM: "Inform other member states (CSIRT)",
+}
+STATUS_ACTIONS = {
+    Incident.Status.OPEN: "Reopen",
+    Incident.Status.CONTAINED: "Mark contained",
+    Incident.Status.RESOLVED: "Mark resolved",
+    Incident.Status.CLOSED: "Close",
+}
+
+
+def _forbidden(request, exc: PermissionDenied, incident: Incident):
+    """403 with the service's reason: only ever for an incident the user can see."""
+    message = str(exc) or "You may not do this."
+    return render(request, "errors/403.html", {"message": message, "incident": incident}, status=403)
+
+
+def _visible(request, pk) -> Incident:
+    return selectors.incident_visible_to(request.user, pk)
+
+
+def incident_action(view):
+    """A POST on one visible incident; a PermissionDenied from a service becomes a 403 page."""
+
+    @login_required
+    @require_POST
+    @wraps(view)
+    def wrapper(request, pk, *args, **kwargs):
+        incident = _visible(request, pk)
+        try:
+            return view(request, incident, *args, **kwargs)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc, incident)
+
+    return wrapper
+
+
+def _detail_url(incident: Incident, anchor: str = "") -> str:
+    return reverse("incidents:detail", args=[incident.pk]) + (f"#{anchor}" if anchor else "")
+
+
+def _with_clock(deadline: Deadline, now) -> clocks.Deadline:
+    return clocks.Deadline(clocks.Clock(deadline.clock), deadline.due_at, deadline.met_at,
+                           clocks.state_of(deadline.due_at, deadline.met_at, now))
+
+
+# --- List ------------------------------------------------------------------------------------
+
+
+def _filtered(queryset, data: dict):
+    if data["q"]:
+        text = data["q"]
+        match = REFERENCE.match(text)
+        condition = Q(title__icontains=text) | Q(description__icontains=text)
+        if match:
+            condition |= Q(pk=int(match.group(1)))
+        queryset = queryset.filter(condition)
+    for name in ("status", "severity", "tlp"):
+        if data[name]:
+            queryset = queryset.filter(**{name: data[name]})
+    if data["crisis_level"] is not None:
+        queryset = queryset.filter(crisis_level=data["crisis_level"])
+    if data["member_state"]:
+        through = Incident.affected_member_states.through
+        queryset = queryset.filter(Exists(through.objects.filter(incident=OuterRef("pk"), memberstate=data["member_state"])))
+    if data["sector"]:
+        sector = data["sector"]
+        through = Incident.sectors.through
+        in_sector = Q(sector=sector) | Q(sector__parent=sector)
+        queryset = queryset.filter(Exists(through.objects.filter(in_sector, incident=OuterRef("pk"))))
+    if data["category"]:
+        key = "category__code" if "/" in data["category"] else "category__klass"
+        queryset = queryset.filter(**{key: data["category"]})
+    if data["overdue"] is True:
+        queryset = selectors.overdue_incidents(queryset)
+    elif data["overdue"] is False:
+        queryset = queryset.exclude(pk__in=selectors.overdue_incidents(Incident.objects.all()).values("pk"))
+    if data["updated_since"]:
+        since = timezone.make_aware(datetime.combine(data["updated_since"], time.min))
+        queryset = queryset.filter(updated_at__gte=since)
+    return queryset
+
+
+def _listed(queryset):
+    """The list's rows in a constant number of queries, whatever their number."""
+    open_deadlines = Deadline.objects.filter(met_at__isnull=True).order_by("due_at")
+    return queryset.select_related("reporting_organisation__member_state").prefetch_related(
+        "affected_member_states", Prefetch("deadlines", queryset=open_deadlines, to_attr="open_deadlines")
+    )
+
+
+@login_required
+@require_GET
+def incident_list(request):
+    form = IncidentFilterForm(request.GET or None)
+    incidents = selectors.incidents_visible_to(request.user)
+    if form.is_bound and not form.is_valid():
+        incidents = incidents.none()
+    elif form.is_bound:
+        incidents = _filtered(incidents, form.cleaned_data)
+    page = Paginator(_listed(incidents).order_by("-created_at", "-id"), INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = []
+    for incident in page:
+        upcoming = incident.open_deadlines[0] if incident.open_deadlines else None
+        rows.append({
+            "incident": incident,
+            "next": _with_clock(upcoming, now) if upcoming else None,
+            "next_label": SHORT_CLOCK_LABELS.get(upcoming.clock, upcoming.clock) if upcoming else "",
+            "overdue": sum(1 for d in incident.open_deadlines if d.due_at < now),
+        })
+    query = request.GET.copy()
+    query.pop("page", None)
+    filtered = any(v for k, v in request.GET.items() if k != "page")
+    return render(
+        request, "incidents/list.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "filtered": filtered},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Report a new incident --------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incident_new(request):
+    form = ReportIncidentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():  # the incident and its early warning, or neither
+                incident = services.report_incident(actor=request.user, **form.service_arguments())
+                if form.cleaned_data["summary"]:
+                    services.submit_report(actor=request.user, incident=incident, kind=Report.Kind.EARLY_WARNING,
+                                           content={"summary": form.cleaned_data["summary"]})
+        except ValidationError as exc:
+            report_service_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error("organisation", str(exc))
+        else:
+            note = " and its early warning submitted" if form.cleaned_data["summary"] else ""
+            messages.success(request, f"{incident.reference} reported{note}.")
+            return redirect(_detail_url(incident))
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(request, "incidents/new.html", {"form": form}, status=status)
+
+
+# --- Detail ----------------------------------------------------------------------------------
+
+
+def _next_report_kind(submitted: set, deadlines: list) -> str | None:
+    """The report the NIS2 clocks ask for next (Art. 23(4))."""
+    if not submitted & {Report.Kind.EARLY_WARNING, Report.Kind.NOTIFICATION}:
+        return Report.Kind.EARLY_WARNING
+    if Report.Kind.NOTIFICATION not in submitted:
+        return Report.Kind.NOTIFICATION
+    if any(d.clock == clocks.Clock.INTERMEDIATE and d.met_at is None for d in deadlines):
+        return Report.Kind.INTERMEDIATE
+    if Report.Kind.FINAL not in submitted:
+        return Report.Kind.FINAL
+    return None
+
+
+def _report_sections(report: Report) -> list[tuple[str, str]]:
+    return [(SECTION_LABELS.get(name, name), text) for name, text in report.content.items()
+            if name != "facts" and isinstance(text, str)]
+
+
+def _is_reporting_authority(user, incident: Incident) -> bool:
+    # The service's own definition of "the reporting member state's CSIRT or authority" (Art. 23(5)).
+    return services._authority_of(user, incident) is not None
+
+
+def _render_detail(request, incident: Incident, *, status: int = 200, **overrides):
+    user = request.user
+    incident = (
+        Incident.objects.select_related("reporting_organisation__member_state", "category", "reported_by")
+        .prefetch_related("affected_member_states", Prefetch("sectors", queryset=Sector.objects.select_related("parent")))
+        .get(pk=incident.pk)
+    )
+    can_edit = selectors.can_edit(user, incident)
+    originator = selectors.is_originator(user, incident)
+    authority = _is_reporting_authority(user, incident)
+    deadlines = selectors.deadlines_of(incident)
+    upcoming = clocks.next_due(deadlines)
+    reports = list(incident.reports.select_related("submitted_by"))
+    submitted = {r.kind for r in reports}
+    next_kind = _next_report_kind(submitted, deadlines)
+    report_forms = []
+    if can_edit:
+        given = overrides.pop("report_form", None)
+        for kind in Report.Kind.values:
+            form = given if given is not None and given.report_kind == kind else ReportForm(kind=kind)
+            form.is_next = kind == next_kind
+            form.is_open = form.is_next or form is given
+            form.blocked = kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in submitted
+            report_forms.append(form)
+    observables = Paginator(incident.observables.select_related("created_by"), OBSERVABLES_PER_PAGE).get_page(
+        request.GET.get("obs_page"))
+    affected = list(incident.affected_member_states.all())
+    cross_border = services.cross_border_recipients(incident) if len(affected) >= 2 else []
+    context = {
+        "incident": incident,
+        "affected": affected,
+        "sectors": list(incident.sectors.all()),
+        "can_edit": can_edit,
+        "is_originator": originator,
+        "is_authority": authority,
+        "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
+                        if s in services.STATUS_TRANSITIONS[incident.status]],
+        "crisis_label": dict(CRISIS_LEVELS).get(incident.crisis_level, str(incident.crisis_level)),
+        "deadlines": [(d, SHORT_CLOCK_LABELS.get(d.clock, d.label), d is upcoming) for d in deadlines],
+        "next_deadline": upcoming,
+        "reports": [(r, _report_sections(r)) for r in reports],
+        "report_forms": report_forms,
+        "timeline": incident.timeline.select_related("author", "organisation").prefetch_related("attachments"),
+        "observables": observables,
+        "shares": list(incident.shares.select_related("shared_by")),
+        "cross_border_recipients": cross_border,
+        "allowed_targets": _allowed_targets(incident),
+        "tlp_rule": tlp_rules.RULES.get(TLP(incident.tlp), ""),
+        "share_form": ShareForm(incident=incident) if originator else None,
+        "timeline_form": TimelineEntryForm(incident=incident),
+        "csv_form": ObservableCsvForm() if can_edit else None,
+        "tlp_form": TlpForm(initial={"tlp": incident.tlp}) if can_edit else None,
+        "initial_response_form": InitialResponseForm() if authority else None,
+        "intermediate_form": IntermediateRequestForm() if authority and not originator else None,
+        "status_error": None,
+        "inform_error": None,
+        "csv_report": None,
+    }
+    context.update(overrides)
+    return render(request, "incidents/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def incident_detail(request, pk):
+    return _render_detail(request, _visible(request, pk))
+
+
+@incident_action
+def change_status(request, incident):
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_status(actor=request.user, incident=incident, status=form.cleaned_data["status"],
+                                   reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            return _render_detail(request, incident, status=400, status_error=exc.messages)
+        messages.success(request, f"Status is now {Incident.Status(form.cleaned_data['status']).label.lower()}.")
+        return redirect(_detail_url(incident))
+    return _render_detail(request, incident, status=400, status_error=[e for errs in form.errors.values() for e in errs])
+
+
+@incident_action
+def change_tlp(request, incident):
+    form = TlpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_tlp(actor=request.user, incident=incident, tlp=form.cleaned_data["tlp"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"The incident is now {TLP(form.cleaned_data['tlp']).label}.")
+            return redirect(_detail_url(incident))
+    return _render_detail(request, incident, status=400, tlp_form=form)
+
+
+@incident_action
+def submit_report(request, incident, kind):
+    if kind not in Report.Kind.values:
+        raise Http404("No such report kind.")
+    form = ReportForm(request.POST, kind=kind)
+    if form.is_valid():
+        try:
+            services.submit_report(actor=request.user, incident=incident, kind=kind, content=form.content())
+        except ValidationError as exc:
+            report_service_errors(form, exc)
+        else:
+            messages.success(request, f"{Report.Kind(kind).label} submitted.")
+            return redirect(_detail_url(incident, "reports"))
+    return _render_detail(request, incident, status=400, report_form=form)
+
+
+@incident_action
+def add_timeline_entry(request, incident):
+    form = TimelineEntryForm(request.POST, request.FILES, incident=incident)
+    if form.is_valid():
+        try:
+            services.add_timeline_entry(actor=request.user, incident=incident, text=form.cleaned_data["text"],
+                                        kind=form.cleaned_data["kind"], tlp=form.cleaned_data["tlp"],
+                                        files=form.cleaned_data["files"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Update posted.")
+            return redirect(_detail_url(incident, "timeline"))
+    return _render_detail(request, incident, status=400, timeline_form=form)
+
+
+@incident_action
+def upload_observables(request, incident):
+    """CSV upload: valid rows are kept, invalid ones reported by their line in the file."""
+    form = ObservableCsvForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, csv_form=form)
+    errors = [{"line": line, "value": None, "error": error} for line, row, error in form.entries if error]
+    rows = [row for _, row, error in form.entries if not error]
+    lines = [line for line, _, error in form.entries if not error]
+    result = services.ObservableBatchResult()
+    if rows:
+        try:
+            result = services.add_observables(actor=request.user, incident=incident, rows=rows)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return _render_detail(request, incident, status=400, csv_form=form)
+    errors += [{"line": lines[e["index"]], "value": e["value"], "error": e["error"]} for e in result.errors]
+    errors.sort(key=lambda e: e["line"])
+    report = {"created": result.created, "merged": result.merged, "errors": errors}
+    kept = result.created or result.merged
+    return _render_detail(request, incident, status=200 if kept else 400, csv_report=report)
+
+
+def _allowed_targets(incident: Incident) -> list[str]:
+    allowed = tlp_rules.ALLOWED_TARGETS[TLP(incident.tlp)]
+    return [label for kind, label in tlp_rules.TARGET_LABELS.items() if kind in allowed]
+
+
+def _share_page(request, incident, form, status=200):
+    return render(request, "incidents/share.html", {
+        "incident": incident, "share_form": form,
+        "allowed_targets": _allowed_targets(incident),
+        "tlp_rule": tlp_rules.RULES.get(TLP(incident.tlp), ""),
+    }, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def share(request, pk):
+    incident = _visible(request, pk)
+    if not selectors.is_originator(request.user, incident):
+        return _forbidden(request, PermissionDenied("Only the originating organisation may share this incident."), incident)
+    form = ShareForm(request.POST or None, incident=incident)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                created = services.share_incident(
+                    actor=request.user, incident=incident, organisations=list(data["organisations"]),
+                    member_states=list(data["member_states"]), communities=data["communities"], people=data["people"],
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except PermissionDenied as exc:
+                return _forbidden(request, exc, incident)
+            else:
+                labels = ", ".join(s.label for s in created)
+                messages.success(request, f"Shared with {labels}." if created else "Already shared with them: nothing changed.")
+                return redirect(_detail_url(incident, "shares"))
+        return _share_page(request, incident, form, status=400)
+    return _share_page(request, incident, form)
+
+
+@incident_action
+def unshare(request, incident, share_id):
+    target = get_object_or_404(incident.shares.all(), pk=share_id)
+    services.unshare_incident(actor=request.user, share=target)
+    messages.success(request, f"Share with {target.label} revoked: they no longer see the incident.")
+    return redirect(_detail_url(incident, "shares"))
+
+
+@incident_action
+def inform_member_states(request, incident):
+    """NIS2 Art. 23(6): share with the other affected member states' CSIRTs and ENISA in one click."""
+    try:
+        created = services.inform_other_member_states(actor=request.user, incident=incident)
+    except ValidationError as exc:
+        return _render_detail(request, incident, status=400, inform_error=exc.messages)
+    names = ", ".join(s.label for s in created) or "nobody new (all were already informed)"
+    messages.success(request, f"Informed under NIS2 Art. 23(6): {names}.")
+    return redirect(_detail_url(incident, "shares"))
+
+
+@incident_action
+def initial_response(request, incident):
+    form = InitialResponseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_initial_response(actor=request.user, incident=incident, text=form.cleaned_data["text"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Initial response recorded (NIS2 Art. 23(5)).")
+            return redirect(_detail_url(incident, "timeline"))
+    return _render_detail(request, incident, status=400, initial_response_form=form)
+
+
+@incident_action
+def request_intermediate(request, incident):
+    form = IntermediateRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            services.request_intermediate_report(actor=request.user, incident=incident, due_at=form.cleaned_data["due_at"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Intermediate report requested from the reporting organisation.")
+            return redirect(_detail_url(incident, "deadlines"))
+    return _render_detail(request, incident, status=400, intermediate_form=form)
+
+
+@login_required
+@require_GET
+def attachment(request, pk, attachment_id):
+    """Download only, re-checking visibility; served as the sniffed type, never rendered inline."""
+    incident = _visible(request, pk)
+    item = get_object_or_404(Attachment.objects.filter(entry__incident=incident), pk=attachment_id)
+    response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
+                            content_type=item.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def stix_export(request, pk):
+    incident = _visible(request, pk)
+    incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
+    # Observables inherit the incident's visibility: whoever sees the incident sees all of them.
+    bundle = stix.bundle_for(incident, incident.observables.all())
+    response = HttpResponse(bundle.serialize(pretty=True), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Edit --------------------------------------------------------------------------------------
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "Not known"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%d %b %Y %H:%M %Z}"
+    if isinstance(value, (list, tuple)) or hasattr(value, "all"):
+        items = value.all() if hasattr(value, "all") else value
+        return ", ".join(str(i) for i in items) or "None"
+    return str(value) if value != "" else "—"
+
+
+def _conflicts(form: EditIncidentForm, current: Incident) -> list[dict]:
+    """What the colleague saved next to what this user typed, for each field they differ on."""
+    rows = []
+    for name, yours in form.changes_from(current).items():
+        saved = getattr(current, name)
+        if name in ("entity_type", "severity"):
+            saved = getattr(current, f"get_{name}_display")()
+            yours = dict(form.fields[name].choices).get(yours, yours)
+        rows.append({"label": form.fields[name].label or name.replace("_", " ").capitalize(),
+                     "saved": _shown(saved), "yours": _shown(yours)})
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def incident_edit(request, pk):
+    incident = _visible(request, pk)
+    if not selectors.can_edit(request.user, incident):
+        return _forbidden(request, PermissionDenied("Only the reporting organisation may change this incident."), incident)
+    if request.method == "GET":
+        form = EditIncidentForm(initial=EditIncidentForm.initial_for(incident))
+        return render(request, "incidents/edit.html", {"incident": incident, "form": form})
+    form = EditIncidentForm(request.POST)
+    if form.is_valid():
+        changes = form.changes_from(incident)
+        if not changes:
+            messages.info(request, "Nothing changed.")
+            return redirect(_detail_url(incident))
+        try:
+            services.update_incident(actor=request.user, incident=incident,
+                                     expected_version=form.cleaned_data["version"], **changes)
+        except services.StaleVersion:
+            current = Incident.objects.select_related("category").get(pk=incident.pk)
+            data = request.POST.copy()
+            data["version"] = str(current.version)  # saving again now means "keep mine", knowingly
+            conflict_form = EditIncidentForm(data)
+            conflict_form.is_valid()
+            return render(request, "incidents/edit.html", {
+                "incident": current, "form": conflict_form, "conflict": True,
+                "conflicts": _conflicts(form, current), "current": current,
+            }, status=409)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc, incident)
+        else:
+            messages.success(request, f"{incident.reference} saved.")
+            return redirect(_detail_url(incident))
+    return render(request, "incidents/edit.html", {"incident": incident, "form": form}, status=400)
+
+
+# --- "Who else saw this?" -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def observable_search(request):
+    form = ObservableSearchForm(request.GET or None)
+    page, forms_found, status = None, [], 200
+    if form.is_bound and form.is_valid():
+        forms_found = search_forms(form.cleaned_data["q"])
+        if forms_found:
+            matching = reduce(or_, (Q(type=kind, value=value) for kind, value in forms_found))
+            incidents = (
+                selectors.incidents_visible_to(request.user)
+                .filter(Exists(Observable.objects.filter(matching, incident=OuterRef("pk"))))
+                .select_related("reporting_organisation__member_state")
+                .prefetch_related(Prefetch("observables", queryset=Observable.objects.filter(matching), to_attr="matches"))
+                .order_by("-created_at", "-id")
+            )
+            page = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
+    elif form.is_bound:
+        status = 400
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "incidents/search.html", {
+        "form": form, "page": page, "forms_found": forms_found, "query": query.urlencode(),
+    }, status=status)

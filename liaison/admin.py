@@ -1,0 +1,273 @@
+"""Django admin for the network: every save goes through liaison.services, so it is audited.
+
+Rows the services own (member states, organisations, memberships) are written only by
+the service functions; the admin calls them from ``save_model`` / ``save_formset``
+inside its transaction. People have no service for raw account edits, so the user admin
+records its audit entries itself. The event log, the audit log and tokens are read-only
+(tokens can only be revoked, through the service).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from csoa_portal import audit
+from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
+from csoa_portal.models import ApiToken
+from liaison import selectors, services
+from liaison.models import Event, MemberState, Membership, Organisation, User
+from liaison.services import _validate_member_state_for_kind
+
+PERSON_FIELDS = ["email", "full_name", "timezone", "is_active", "is_staff", "is_superuser", "is_service_account"]
+
+
+def _person_snapshot(user):
+    return audit.snapshot(user, fields=PERSON_FIELDS)
+
+
+# --- Member states and organisations --------------------------------------------------------
+
+
+@admin.register(MemberState)
+class MemberStateAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "eu_label", "kind", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code", "name")
+    fields = ("code", "name", "eu_label", "kind", "is_active")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()  # the code is a stable identifier
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: incidents and audit history refer to it
+
+    def save_model(self, request, obj, form, change):
+        with admin_origin():
+            if change:
+                services.update_member_state(
+                    actor=request.user, member_state=obj, name=obj.name, kind=obj.kind,
+                    eu_label=obj.eu_label, is_active=obj.is_active,
+                )
+            else:
+                created = services.create_member_state(
+                    actor=request.user, code=obj.code, name=obj.name, kind=obj.kind, eu_label=obj.eu_label
+                )
+                obj.pk, obj.group_id = created.pk, created.group_id
+
+
+class OrganisationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ("code", "name", "kind", "member_state", "contact_email", "is_active")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            _validate_member_state_for_kind(kind=data.get("kind"), member_state=data.get("member_state"))
+        except ValidationError as error:
+            self.add_error("member_state", error.message_dict["member_state"])
+        return data
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationAdminForm
+    list_display = ("code", "name", "kind", "member_state", "is_active")
+    list_filter = ("kind", "is_active", "member_state__kind")
+    list_select_related = ("member_state",)
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        with admin_origin():
+            if change:
+                services.update_organisation(
+                    actor=request.user, organisation=obj, name=obj.name, kind=obj.kind,
+                    member_state=obj.member_state, contact_email=obj.contact_email, is_active=obj.is_active,
+                )
+            else:
+                created = services.create_organisation(
+                    actor=request.user, code=obj.code, name=obj.name, kind=obj.kind,
+                    member_state=obj.member_state, contact_email=obj.contact_email,
+                )
+                obj.pk, obj.group_id = created.pk, created.group_id
+
+
+# --- People -----------------------------------------------------------------------------------
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ("organisation", "role")
+    autocomplete_fields = ("organisation",)
+
+
+class PersonCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def clean_email(self):
+        """Stored lower-case like every other path (the login is case-insensitive)."""
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError("Someone with this e-mail already exists.")
+        return email
+
+
+class PersonChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """The e-mail-login user: no username; roles are memberships, groups are derived from them."""
+
+    form = PersonChangeForm
+    add_form = PersonCreationForm
+    inlines = [MembershipInline]
+    list_display = ("email", "full_name", "is_active", "is_staff", "is_service_account", "last_login")
+    list_filter = ("is_active", "is_staff", "is_superuser", "is_service_account", "memberships__role")
+    search_fields = ("email", "full_name", "memberships__organisation__code")
+    ordering = ("email",)
+    filter_horizontal = ("user_permissions",)
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Person", {"fields": ("full_name", "timezone", "email_notifications")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "is_service_account", "user_permissions")}),
+        ("Derived groups", {"fields": ("groups",), "description": "Computed from memberships; not edited here."}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["groups", "last_login", "date_joined", "is_service_account"]
+        if not request.user.is_superuser:
+            # A network admin manages people, not superuser powers (no self-escalation).
+            readonly += ["is_staff", "is_superuser", "user_permissions"]
+        return readonly
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead; audit entries keep referring to the person
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic(), admin_origin():
+            before = None
+            if change:
+                before = _person_snapshot(User.objects.get(pk=obj.pk))
+            super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action="person.updated" if change else "person.created",
+                obj=obj,
+                before=before,
+                after=_person_snapshot(obj),
+            )
+
+    def save_formset(self, request, form, formset, change):
+        """Memberships change only through the services (audit entry, Event, derived groups)."""
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        user = form.instance
+        with admin_origin():
+            formset.save(commit=False)
+            for membership in formset.deleted_objects:
+                services.remove_membership(actor=request.user, membership=membership)
+            for membership, _changed in formset.changed_objects:
+                old = Membership.objects.select_related("organisation", "user").get(pk=membership.pk)
+                services.remove_membership(actor=request.user, membership=old)
+                services.add_membership(
+                    actor=request.user, user=user, organisation=membership.organisation, role=membership.role
+                )
+            for membership in formset.new_objects:
+                services.add_membership(
+                    actor=request.user, user=user, organisation=membership.organisation, role=membership.role
+                )
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            return super().user_change_password(request, id, form_url)
+
+    def log_change(self, request, obj, message):
+        """The password view saves without save_model: audit it here, in its transaction."""
+        match = getattr(request, "resolver_match", None)
+        if request.method == "POST" and match and match.url_name.endswith("_password_change"):
+            with admin_origin():
+                audit.record(actor=request.user, action="person.password_set", obj=obj)
+        return super().log_change(request, obj, message)
+
+
+# --- Logs and tokens (read-only) ------------------------------------------------------------
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "published_at")
+    list_filter = ("kind", "subject_type")
+    search_fields = ("kind", "subject_type", "subject_id")
+    list_select_related = ("actor",)
+    ordering = ("-id",)
+    show_full_result_count = False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "organisation", "prefix", "scopes", "created_by", "created_at", "expires_at",
+                    "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    list_select_related = ("organisation", "created_by")
+    search_fields = ("name", "prefix", "organisation__code")
+    exclude = ("secret_hash",)
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request):
+        return selectors.is_network_admin(request.user)
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request, queryset):
+        with admin_origin():
+            for token in queryset.select_related("organisation"):
+                services.revoke_api_token(actor=request.user, token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked.", messages.SUCCESS)
+
+
+# --- Third-party admins: groups are derived, other writes audited ---------------------------
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)  # groups are computed from memberships (liaison.groups), never edited
+
+
+def _audit_registered(model, prefix):
+    """Re-register a third-party ModelAdmin with audited saves and deletes."""
+    if not admin.site.is_registered(model):
+        return
+    base = type(admin.site._registry[model])
+    admin.site.unregister(model)
+    admin.site.register(model, type(f"Audited{base.__name__}", (AuditedAdminMixin, base), {"audit_prefix": prefix}))
+
+
+def _audit_third_party_admins():
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _audit_registered(TOTPDevice, "totp_device")
+    _audit_registered(AccessAttempt, "lockout")
+    _audit_registered(AccessLog, "access_log")
+    _audit_registered(AccessFailureLog, "access_failure_log")
+
+
+_audit_third_party_admins()

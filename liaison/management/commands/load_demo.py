@@ -1,0 +1,195 @@
+"""Load the demo network: every EU member state's CSIRT and crisis authority, the EU level, providers.
+
+Idempotent: what exists is left alone, so a second run writes nothing (no rows, no
+audit entries). Organisations and people are created through liaison.services, so the
+demo data is audited like any other write. Refuses to run in production: every demo
+account shares one known password and one known TOTP secret.
+"""
+
+import base64
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from csoa_portal import audit, context
+from liaison import services
+from liaison.groups import grant_network_admin_permissions
+from liaison.models import MemberState, Organisation, User
+from liaison.roles import OrganisationKind as Kind
+from liaison.roles import Role
+
+DEMO_PASSWORD = "csoa-demo-2025"  # demo only; load_demo refuses to run in production
+DEMO_DOMAIN = "demo"
+PORTAL_URL = "http://127.0.0.1:8000"
+
+# National CSIRTs as commonly known; anything missing falls back to a generic name.
+CSIRT_NAMES = {
+    "AT": "CERT.at", "BE": "CERT.be (Centre for Cybersecurity Belgium)", "BG": "CERT Bulgaria",
+    "HR": "CERT.hr", "CY": "CSIRT-CY", "CZ": "GovCERT.CZ (NÚKIB)", "DK": "CFCS — Centre for Cyber Security",
+    "EE": "CERT-EE", "FI": "NCSC-FI", "FR": "CERT-FR (ANSSI)", "DE": "CERT-Bund (BSI)",
+    "GR": "National CERT of Greece", "HU": "GovCERT-Hungary (NKI)", "IE": "CSIRT-IE (NCSC Ireland)",
+    "IT": "CSIRT Italia (ACN)", "LV": "CERT.LV", "LT": "CERT-LT (NKSC)", "LU": "GOVCERT.LU",
+    "MT": "CSIRTMalta", "NL": "NCSC-NL", "PL": "CERT Polska", "PT": "CERT.PT", "RO": "CERT-RO (DNSC)",
+    "SK": "SK-CERT", "SI": "SI-CERT", "ES": "INCIBE-CERT", "SE": "CERT-SE",
+}
+AUTHORITY_NAMES = {
+    "DE": "BSI — National IT Crisis Management", "FR": "ANSSI — Cyber Crisis Management",
+    "NL": "NCTV — Cyber Crisis Management", "ES": "DSN — National Cybersecurity Council",
+}
+STAFF = [("analyst", Role.ANALYST), ("liaison", Role.LIAISON_OFFICER), ("admin", Role.ORG_ADMIN)]
+
+# (code, name, kind, member state, [(local part, role)])
+EU_LEVEL = [
+    ("enisa", "ENISA — European Union Agency for Cybersecurity", Kind.ENISA, None, [
+        ("triage", Role.ENISA_TRIAGE), ("admin", Role.ORG_ADMIN),
+        ("liaison", Role.LIAISON_OFFICER), ("decision", Role.DECISION_MAKER),
+    ]),
+    ("ec", "European Commission (DG CNECT)", Kind.COMMISSION, None, [
+        ("decision", Role.DECISION_MAKER), ("liaison", Role.LIAISON_OFFICER),
+    ]),
+    ("cert-eu", "CERT-EU", Kind.CERT_EU, "EU", [("analyst", Role.ANALYST)]),
+    ("no-csirt", "NCSC Norway", Kind.NATIONAL_CSIRT, "NO", [("analyst", Role.ANALYST)]),
+    ("ua-csirt", "CERT-UA", Kind.NATIONAL_CSIRT, "UA", [("analyst", Role.ANALYST)]),
+]
+# Fictional trusted managed security service providers of the EU Cybersecurity Reserve.
+PROVIDERS = [
+    ("northwatch", "NorthWatch Security GmbH", "DE"), ("aegis", "Aegis Réponse SAS", "FR"),
+    ("baltic-shield", "Baltic Shield OÜ", "EE"), ("iberia-ir", "Iberia Incident Response S.L.", "ES"),
+    ("alpine-soc", "Alpine SOC GmbH", "AT"), ("nordic-dfir", "Nordic DFIR AB", "SE"),
+    ("tulip", "Tulip Cyber Defence B.V.", "NL"), ("vistula", "Vistula Security sp. z o.o.", "PL"),
+    ("adriatic", "Adriatic Cyber d.o.o.", "HR"), ("hellas-ir", "Hellas IR S.A.", "GR"),
+]
+EXAMPLE_ACCOUNTS = [
+    ("DE CSIRT analyst", "analyst@de-csirt.demo"),
+    ("DE liaison officer", "liaison@de-authority.demo"),
+    ("ENISA admin (network admin, Django admin)", "admin@enisa.demo"),
+    ("ENISA triage", "triage@enisa.demo"),
+    ("Commission decision-maker", "decision@ec.demo"),
+    ("Reserve provider staff", "staff@provider-northwatch.demo"),
+]
+
+
+def demo_organisations(member_states: dict[str, MemberState]):
+    """Every demo organisation as (code, name, kind, member state code, staff)."""
+    for ms in sorted(member_states.values(), key=lambda m: m.code):
+        if ms.kind != MemberState.Kind.EU_MEMBER:
+            continue
+        iso = ms.code.lower()
+        yield (f"{iso}-csirt", CSIRT_NAMES.get(ms.code, f"{ms.name} national CSIRT"), Kind.NATIONAL_CSIRT,
+               ms.code, STAFF)
+        yield (f"{iso}-authority", AUTHORITY_NAMES.get(ms.code, f"{ms.name} cyber crisis management authority"),
+               Kind.CRISIS_AUTHORITY, ms.code, STAFF)
+    yield from EU_LEVEL
+    for slug, name, ms_code in PROVIDERS:
+        yield (f"provider-{slug}", name, Kind.RESERVE_PROVIDER, ms_code, [("staff", Role.PROVIDER_STAFF)])
+
+
+def totp_secret_base32() -> str:
+    return base64.b32encode(bytes.fromhex(settings.DEMO_TOTP_SECRET_HEX)).decode("ascii")
+
+
+class Command(BaseCommand):
+    help = "Load the demo network and demo accounts (idempotent; refused in production)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="Do not print the demo accounts.")
+
+    def handle(self, *args, quiet=False, **options):
+        if settings.PRODUCTION:
+            raise CommandError(
+                "load_demo refuses to run in production: demo accounts share a published password and TOTP secret."
+            )
+        with context.origin(via="command"), transaction.atomic():
+            counts = self.load()
+        self.stdout.write(
+            f"Demo data: {counts['organisations']} organisation(s) and {counts['people']} person(s) created"
+            + (" (already loaded: nothing changed)." if not any(counts.values()) else ".")
+        )
+        if not quiet:
+            self.print_accounts()
+
+    def load(self) -> dict[str, int]:
+        member_states = {ms.code: ms for ms in MemberState.objects.all()}
+        missing = {"DE", "EU", "NO"} - member_states.keys()
+        if missing:
+            raise CommandError(f"Member states {sorted(missing)} are missing: run `python manage.py migrate` first.")
+        organisations = {o.code: o for o in Organisation.objects.all()}
+        existing_people = set(User.objects.filter(email__endswith=f".{DEMO_DOMAIN}").values_list("email", flat=True))
+        counts = {"organisations": 0, "people": 0, "passwords": 0, "devices": 0, "staff": 0}
+        demo_emails = []
+        for code, name, kind, ms_code, staff in demo_organisations(member_states):
+            organisation = organisations.get(code)
+            if organisation is None:
+                organisation = services.create_organisation(
+                    actor=None, code=code, name=name, kind=kind, member_state=member_states.get(ms_code)
+                )
+                counts["organisations"] += 1
+            for local, role in staff:
+                email = f"{local}@{code}.{DEMO_DOMAIN}"
+                demo_emails.append(email)
+                if email not in existing_people:
+                    services.create_person(
+                        actor=None, email=email, full_name=f"{Role(role).label}, {name}",
+                        organisation=organisation, roles=[role],
+                    )
+                    counts["people"] += 1
+        counts["passwords"] = self.set_passwords(demo_emails)
+        counts["devices"] = self.enrol_devices(demo_emails)
+        counts["staff"] = self.grant_admin_access("admin@enisa.demo")
+        grant_network_admin_permissions()
+        return counts
+
+    def set_passwords(self, emails) -> int:
+        """Hash the shared password once (PBKDF2 is slow by design) and give it to new demo users."""
+        pending = User.objects.filter(email__in=emails, password__startswith="!")  # unusable: never set
+        count = pending.count()
+        if count:
+            pending.update(password=make_password(DEMO_PASSWORD))
+            audit.record(
+                actor=None, action="demo.passwords_set", object_type="liaison.user",
+                after={"users": count, "note": "shared demo password"},
+            )
+        return count
+
+    def enrol_devices(self, emails) -> int:
+        """A confirmed TOTP device with the published demo secret for each demo user without one."""
+        enrolled = set(TOTPDevice.objects.filter(user__email__in=emails).values_list("user_id", flat=True))
+        users = User.objects.filter(email__in=emails).exclude(pk__in=enrolled)
+        devices = [
+            TOTPDevice(user=user, name="demo authenticator", key=settings.DEMO_TOTP_SECRET_HEX, confirmed=True)
+            for user in users
+        ]
+        if devices:
+            TOTPDevice.objects.bulk_create(devices)
+            audit.record(
+                actor=None, action="demo.totp_enrolled", object_type="otp_totp.totpdevice",
+                after={"devices": len(devices)},
+            )
+        return len(devices)
+
+    def grant_admin_access(self, email) -> int:
+        """ENISA's admin is a network admin; give them the Django admin too (staff, not superuser)."""
+        user = User.objects.get(email=email)
+        if user.is_staff:
+            return 0
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        audit.record(actor=None, action="person.updated", obj=user, before={"is_staff": False}, after={"is_staff": True})
+        return 1
+
+    def print_accounts(self):
+        w = self.stdout.write
+        w("")
+        w("CSoA Portal demo")
+        w(f"  URL:            {PORTAL_URL}")
+        w(f"  Password:       {DEMO_PASSWORD}   (every demo account)")
+        w(f"  TOTP secret:    {totp_secret_base32()}   (add it to an authenticator app, 6 digits, 30 s)")
+        w("  Current code:   python manage.py demo_code")
+        w("")
+        width = max(len(label) for label, _ in EXAMPLE_ACCOUNTS)
+        for label, email in EXAMPLE_ACCOUNTS:
+            w(f"  {label:<{width}}  {email}")
+        w("  Every member state: analyst@, liaison@, admin@ <iso2>-csirt.demo and <iso2>-authority.demo")
+        w("")
