@@ -128,11 +128,16 @@ class ReportIncidentForm(_FactsMixin):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.filter(memberships__user=user, is_active=True).distinct().order_by("name")
         self.fields["organisation"].queryset = organisations
-        if organisations.count() == 1:
+        self.sole_organisation = organisations.first() if organisations.count() == 1 else None
+        if self.sole_organisation:  # nothing to choose: the user reports for their organisation
             self.fields["organisation"].widget = forms.HiddenInput()
-            self.fields["organisation"].initial = organisations.first().code
+            self.fields["organisation"].required = False
+            self.fields["organisation"].initial = self.sole_organisation.code
         if not self.is_bound:
             self.initial.setdefault("aware_at", timezone.localtime().replace(second=0, microsecond=0))
+
+    def clean_organisation(self):
+        return self.cleaned_data["organisation"] or self.sole_organisation
 
     def quick_fields(self):
         return [self[name] for name in self.QUICK_FIELDS if not self[name].is_hidden]
@@ -207,15 +212,12 @@ class TlpForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    """One NIS2 report kind: its required sections (REPORT_SECTIONS) and the optional ones."""
-
-    kind = forms.ChoiceField(choices=Report.Kind.choices, widget=forms.HiddenInput)
+    """One NIS2 report kind (given by the URL): its required sections (REPORT_SECTIONS) and the optional ones."""
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.report_kind = kind
         self.kind_label = Report.Kind(kind).label
-        self.initial["kind"] = kind
         self.prefix = f"report-{kind}"
         for name in REPORT_SECTIONS[kind]:
             self.fields[name] = forms.CharField(label=SECTION_LABELS.get(name, name), max_length=20000,
@@ -225,7 +227,7 @@ class ReportForm(forms.Form):
                                                 max_length=20000, widget=forms.Textarea(attrs={"rows": 2}))
 
     def content(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if k != "kind" and v}
+        return {k: v for k, v in self.cleaned_data.items() if v}
 
 
 def report_service_errors(form: forms.Form, error: ValidationError) -> None:

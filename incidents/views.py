@@ -247,7 +247,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     next_kind = _next_report_kind(submitted, deadlines)
     report_forms = []
     if can_edit:
-        given = overrides.pop("report_form", None)
+        given = overrides.get("report_form")
         for kind in Report.Kind.values:
             form = given if given is not None and given.report_kind == kind else ReportForm(kind=kind)
             form.is_next = kind == next_kind

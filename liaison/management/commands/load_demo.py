@@ -132,7 +132,7 @@ class Command(BaseCommand):
                 demo_emails.append(email)
                 if email not in existing_people:
                     services.create_person(
-                        actor=None, email=email, full_name=f"{Role(role).label}, {name}",
+                        actor=None, email=email, full_name=f"{Role(role).label} ({code})",
                         organisation=organisation, roles=[role],
                     )
                     counts["people"] += 1
