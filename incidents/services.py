@@ -230,7 +230,12 @@ STATUS_TRANSITIONS = {
 
 
 def _lock_for_edit(actor, incident: Incident, expected_version: int | None) -> Incident:
-    incident = Incident.objects.select_for_update().select_related("reporting_organisation__member_state").get(pk=incident.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the member-state outer join.
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("reporting_organisation__member_state")
+        .get(pk=incident.pk)
+    )
     if not can_edit(actor, incident):
         raise PermissionDenied("Only the reporting organisation may change this incident.")
     if expected_version is not None and expected_version != incident.version:

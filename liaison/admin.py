@@ -20,7 +20,6 @@ from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origi
 from csoa_portal.models import ApiToken
 from liaison import selectors, services
 from liaison.models import Event, MemberState, Membership, Organisation, User
-from liaison.services import _validate_member_state_for_kind
 
 PERSON_FIELDS = ["email", "full_name", "timezone", "is_active", "is_staff", "is_superuser", "is_service_account"]
 
@@ -67,9 +66,12 @@ class OrganisationAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         try:
-            _validate_member_state_for_kind(kind=data.get("kind"), member_state=data.get("member_state"))
+            services.check_organisation_kind(
+                kind=data.get("kind"), member_state=data.get("member_state"), organisation=self.instance
+            )
         except ValidationError as error:
-            self.add_error("member_state", error.message_dict["member_state"])
+            for field, messages in error.message_dict.items():
+                self.add_error(field, messages)
         return data
 
 

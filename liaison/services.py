@@ -110,7 +110,7 @@ def create_organisation(
         code=code, name=name, kind=kind, member_state=member_state, contact_email=contact_email, group=group
     )
     organisation.full_clean()
-    _validate_member_state_for_kind(kind=kind, member_state=member_state)
+    check_organisation_kind(kind=kind, member_state=member_state)
     organisation.save()
     _network_admins_group()
     audit.record(
@@ -131,10 +131,25 @@ def create_organisation(
     return organisation
 
 
-def _validate_member_state_for_kind(*, kind: str, member_state: MemberState | None) -> None:
+def check_organisation_kind(*, kind: str, member_state: MemberState | None, organisation: Organisation | None = None) -> None:
+    """Refuse a kind without the member state it needs, or one its members' roles cannot hold.
+
+    Public so that forms (Django admin included) show the same errors before saving.
+    """
     eu_level = {OrganisationKind.ENISA, OrganisationKind.COMMISSION}
     if kind not in eu_level and kind != OrganisationKind.CROSS_BORDER_HUB and member_state is None:
         raise ValidationError({"member_state": "This kind of organisation belongs to a member state: choose one."})
+    if organisation is None or organisation.pk is None:
+        return
+    invalid = [
+        m
+        for m in organisation.memberships.all()
+        if m.role in ROLE_ALLOWED_KINDS and kind not in ROLE_ALLOWED_KINDS[m.role]
+    ]
+    if invalid:
+        raise ValidationError(
+            {"kind": f"{len(invalid)} member(s) hold roles this kind may not have (e.g. {invalid[0].get_role_display()})."}
+        )
 
 
 @transaction.atomic
@@ -154,16 +169,7 @@ def update_organisation(
     organisation.name, organisation.kind, organisation.member_state = name, kind, member_state
     organisation.contact_email, organisation.is_active = contact_email, is_active
     organisation.full_clean()
-    _validate_member_state_for_kind(kind=kind, member_state=member_state)
-    invalid = [
-        m
-        for m in organisation.memberships.all()
-        if m.role in ROLE_ALLOWED_KINDS and kind not in ROLE_ALLOWED_KINDS[m.role]
-    ]
-    if invalid:
-        raise ValidationError(
-            {"kind": f"{len(invalid)} member(s) hold roles this kind may not have (e.g. {invalid[0].get_role_display()})."}
-        )
+    check_organisation_kind(kind=kind, member_state=member_state, organisation=organisation)
     organisation.save()
     audit.record(
         actor=actor,

@@ -25,10 +25,11 @@ def _tasks_run_in_process():
     """Celery tasks run eagerly in tests, whatever the mode; worker tests opt out explicitly."""
     from csoa_portal.celery import app
 
+    # The app reads Django settings under the CELERY_ namespace: set the key by that name.
     previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
     yield
-    app.conf.task_always_eager = previous
+    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 @pytest.fixture(autouse=True)

@@ -173,3 +173,20 @@ def test_deleting_a_lost_totp_device_in_the_admin_is_audited(network, staff_admi
     assert not TOTPDevice.objects.filter(pk=device.pk).exists()
     entry = AuditEntry.objects.get(action="totp_device.deleted", object_id=str(device.pk))
     assert entry.via == "admin" and "key" not in entry.before
+
+
+def test_admin_refuses_an_organisation_kind_its_members_roles_cannot_hold(network, login):
+    """A provider kind for de-csirt would strand its liaison-capable roles: a form error, not a 500."""
+    admin_user = network["people"]["enisa_admin"]
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    org = network["orgs"]["de-authority"]
+    client = login(admin_user)
+    response = client.post(f"/admin/liaison/organisation/{org.pk}/change/", {
+        "name": org.name, "kind": "reserve_provider", "member_state": org.member_state_id,
+        "contact_email": "", "is_active": "on",
+    })
+    assert response.status_code == 200
+    assert b"hold roles this kind may not have" in response.content
+    org.refresh_from_db()
+    assert org.kind == "crisis_authority"
