@@ -48,7 +48,13 @@ def refang(value: str) -> str:
     return value.replace("[:]", ":").replace("[://]", "://")
 
 
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
 def _ip(value: str, version: int) -> str:
+    if _DOTTED_QUAD.match(value):
+        # Zero-padded octets (001.002.003.004) are read as decimal, as analysts mean them.
+        value = ".".join(str(int(octet)) for octet in value.split("."))
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

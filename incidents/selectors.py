@@ -6,12 +6,13 @@ the direct foreign-key permission table, never as a list of ids.
 """
 
 from django.contrib.auth.models import Group
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
 from incidents import clocks
-from incidents.models import Deadline, Incident, IncidentGroupObjectPermission
+from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, TimelineEntry
+from incidents.vocabulary import TLP
 
 VIEW = "view_incident"
 CHANGE = "change_incident"
@@ -95,3 +96,33 @@ def deadlines_of(incident: Incident, *, now=None) -> list[clocks.Deadline]:
 def overdue_incidents(queryset: QuerySet[Incident], *, now=None) -> QuerySet[Incident]:
     now = now or timezone.now()
     return queryset.filter(Exists(Deadline.objects.filter(incident=OuterRef("pk"), met_at__isnull=True, due_at__lt=now)))
+
+
+AUTHORITY_KINDS = ("national_csirt", "crisis_authority", "spoc")
+
+
+def reporting_authority_membership(user, incident: Incident):
+    """The user's membership of the reporting member state's CSIRT or authority, if any (NIS2 Art. 23(5))."""
+    ms = incident.reporting_organisation.member_state
+    if ms is None:
+        return None
+    return (
+        user.memberships.filter(organisation__member_state=ms, organisation__kind__in=AUTHORITY_KINDS)
+        .select_related("organisation")
+        .first()
+    )
+
+
+def is_reporting_authority(user, incident: Incident) -> bool:
+    return reporting_authority_membership(user, incident) is not None
+
+
+def timeline_visible_to(user, incident: Incident) -> QuerySet[TimelineEntry]:
+    """Entries of an incident the user sees; it must already be visible to them.
+
+    An entry labelled more strictly than its incident (say TLP:RED on an AMBER incident)
+    stays with the organisation that wrote it: the incident's wider audience does not get it.
+    """
+    stricter = [label for label in TLP.values if TLP.rank(label) > TLP.rank(incident.tlp)]
+    own = user.groups.filter(organisation__isnull=False).values("organisation")
+    return incident.timeline.exclude(Q(tlp__in=stricter) & ~Q(organisation__in=own))

@@ -18,7 +18,16 @@ from incidents import clocks, tasks
 from incidents import tlp as tlp_rules
 from incidents.models import Attachment, Deadline, Incident, Observable, Report, Share, TimelineEntry
 from incidents.observables import InvalidObservable, normalise
-from incidents.selectors import CHANGE, VIEW, audience_group_names, can_edit, clock_facts, is_originator
+from incidents.selectors import (
+    CHANGE,
+    VIEW,
+    audience_group_names,
+    can_edit,
+    clock_facts,
+    is_originator,
+    is_reporting_authority,
+    reporting_authority_membership,
+)
 from incidents.vocabulary import TLP, Severity
 from liaison.events import Audience, record_event
 from liaison.models import MemberState, Organisation, User
@@ -373,8 +382,8 @@ def sync_deadlines(incident: Incident) -> None:
 @transaction.atomic
 def request_intermediate_report(*, actor: User, incident: Incident, due_at) -> Deadline:
     """An authority asks the reporter for an intermediate report (NIS2 Art. 23(4)(c))."""
-    if is_originator(actor, incident):
-        raise PermissionDenied("The receiving authority requests intermediate reports, not the reporter.")
+    if not is_reporting_authority(actor, incident) or is_originator(actor, incident):
+        raise PermissionDenied("Only the reporting member state's CSIRT or authority requests intermediate reports.")
     if due_at <= timezone.now():
         raise ValidationError({"due_at": "The due date must be in the future."})
     row, _ = Deadline.objects.update_or_create(
@@ -387,18 +396,10 @@ def request_intermediate_report(*, actor: User, incident: Incident, due_at) -> D
     return row
 
 
-def _authority_of(actor: User, incident: Incident):
-    """The actor's national CSIRT or authority for the reporting member state, if any."""
-    ms = incident.reporting_organisation.member_state
-    return actor.memberships.filter(
-        organisation__member_state=ms, organisation__kind__in=["national_csirt", "crisis_authority", "spoc"]
-    ).select_related("organisation").first()
-
-
 @transaction.atomic
 def record_initial_response(*, actor: User, incident: Incident, text: str) -> TimelineEntry:
     """The CSIRT's initial feedback to the entity (NIS2 Art. 23(5)), which stops its 24-hour clock."""
-    membership = _authority_of(actor, incident)
+    membership = reporting_authority_membership(actor, incident)
     if membership is None:
         raise PermissionDenied("Only the reporting member state's CSIRT or authority gives the initial response.")
     if not text or not text.strip():

@@ -226,8 +226,7 @@ def _report_sections(report: Report) -> list[tuple[str, str]]:
 
 
 def _is_reporting_authority(user, incident: Incident) -> bool:
-    # The service's own definition of "the reporting member state's CSIRT or authority" (Art. 23(5)).
-    return services._authority_of(user, incident) is not None
+    return selectors.is_reporting_authority(user, incident)
 
 
 def _render_detail(request, incident: Incident, *, status: int = 200, **overrides):
@@ -272,7 +271,9 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "next_deadline": upcoming,
         "reports": [(r, _report_sections(r)) for r in reports],
         "report_forms": report_forms,
-        "timeline": incident.timeline.select_related("author", "organisation").prefetch_related("attachments"),
+        "timeline": selectors.timeline_visible_to(user, incident)
+        .select_related("author", "organisation")
+        .prefetch_related("attachments"),
         "observables": observables,
         "shares": list(incident.shares.select_related("shared_by")),
         "cross_border_recipients": cross_border,
@@ -474,7 +475,8 @@ def request_intermediate(request, incident):
 def attachment(request, pk, attachment_id):
     """Download only, re-checking visibility; served as the sniffed type, never rendered inline."""
     incident = _visible(request, pk)
-    item = get_object_or_404(Attachment.objects.filter(entry__incident=incident), pk=attachment_id)
+    entries = selectors.timeline_visible_to(request.user, incident)
+    item = get_object_or_404(Attachment.objects.filter(entry__in=entries), pk=attachment_id)
     response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
                             content_type=item.content_type)
     response["X-Content-Type-Options"] = "nosniff"

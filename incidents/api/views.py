@@ -218,7 +218,7 @@ class IncidentTimelineApi(APIView):
     @extend_schema(responses={200: s.TimelineOutputSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
-        entries = incident.timeline.select_related("author", "organisation")
+        entries = selectors.timeline_visible_to(request.user, incident).select_related("author", "organisation")
         return Response(s.TimelineOutputSerializer(entries, many=True).data)
 
     @extend_schema(request=s.TimelineInputSerializer, parameters=[IDEMPOTENCY],

@@ -141,3 +141,25 @@ def test_bulk_observables_limit_is_enforced(network, incident):
     with pytest.raises(ValidationError, match="At most 10000"):
         services.add_observables(actor=network["people"]["de_analyst"], incident=incident,
                                  rows=[{"type": "ipv4", "value": "192.0.2.1"}] * 10_001)
+
+
+def test_an_update_stricter_than_its_incident_stays_with_its_organisation(network, incident):
+    from incidents.selectors import timeline_visible_to
+
+    de, fr = network["people"]["de_analyst"], network["people"]["fr_analyst"]
+    services.share_incident(actor=de, incident=incident, organisations=[network["orgs"]["fr-csirt"]])
+    services.add_timeline_entry(actor=de, incident=incident, text="Ransom note names the CEO", tlp="red")
+    services.add_timeline_entry(actor=de, incident=incident, text="Patched the VPN")
+    assert set(timeline_visible_to(de, incident).values_list("text", flat=True)) >= {"Ransom note names the CEO", "Patched the VPN"}
+    fr_sees = set(timeline_visible_to(fr, incident).values_list("text", flat=True))
+    assert "Patched the VPN" in fr_sees and "Ransom note names the CEO" not in fr_sees
+
+
+def test_only_the_reporting_member_states_authority_requests_intermediate_reports(network, incident):
+    soon = timezone.now() + timedelta(days=2)
+    services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
+                            organisations=[network["orgs"]["fr-csirt"], network["orgs"]["de-authority"]])
+    with pytest.raises(PermissionDenied):
+        services.request_intermediate_report(actor=network["people"]["fr_analyst"], incident=incident, due_at=soon)
+    services.request_intermediate_report(actor=network["people"]["de_liaison"], incident=incident, due_at=soon)
+    assert Deadline.objects.get(incident=incident, clock=Clock.INTERMEDIATE).due_at == soon
