@@ -59,6 +59,19 @@ def register_subject_check(subject_type: str, check: SubjectCheck) -> None:
     _subject_checks[subject_type] = check
 
 
+_subject_urls: dict[str, Callable[[str], str]] = {}
+
+
+def register_subject_url(subject_type: str, url_for: Callable[[str], str]) -> None:
+    """Apps say where a subject's page is, so the inbox can link to it without importing them."""
+    _subject_urls[subject_type] = url_for
+
+
+def subject_url(subject_type: str, subject_id: str) -> str | None:
+    url_for = _subject_urls.get(subject_type)
+    return url_for(subject_id) if url_for else None
+
+
 def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[str]:
     check = _subject_checks.get(subject_type)
     if check is None:

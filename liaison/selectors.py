@@ -3,7 +3,7 @@
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from csoa_portal.models import ApiToken
-from liaison.events import visible_subject_ids
+from liaison.events import subject_url, visible_subject_ids
 from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.roles import Community, Role
 
@@ -105,4 +105,5 @@ def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
     items = [e for e in addressed if e.subject_id in allowed[e.subject_type]]
     for item in items:
         item.unread = item.id > cursor
+        item.url = subject_url(item.subject_type, item.subject_id)
     return items[:limit], sum(1 for item in items if item.unread)

@@ -6,6 +6,7 @@ app_name = "liaison"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("inbox/read/", views.inbox_read, name="inbox_read"),
     path("network/", views.directory, name="directory"),
     path("network/member-states/new/", views.member_state_create, name="member_state_create"),
     path("network/member-states/<str:code>/", views.member_state_detail, name="member_state"),

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -59,8 +59,20 @@ def _managed_organisation(request, code: str) -> Organisation:
 
 @login_required
 def dashboard(request):
-    """One page per role; each panel says what will appear there once the later apps fill it."""
-    return render(request, "liaison/dashboard.html")
+    """One page per role, with everyone's inbox of new items on top."""
+    inbox, unread = selectors.inbox_for(request.user)
+    return render(request, "liaison/dashboard.html", {"inbox": inbox, "inbox_unread": unread})
+
+
+@login_required
+@require_POST
+def inbox_read(request):
+    try:
+        up_to = int(request.POST.get("up_to", ""))
+    except ValueError:
+        return HttpResponseBadRequest("up_to must be an event id.")
+    services.mark_inbox_read(actor=request.user, up_to_event_id=up_to)
+    return redirect("liaison:dashboard")
 
 
 # --- Directory (all signed-in users) ---------------------------------------------------------

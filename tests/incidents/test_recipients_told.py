@@ -49,3 +49,18 @@ def test_no_email_for_people_who_turned_notifications_off(network, incident, dja
         services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
                                 organisations=[network["orgs"]["fr-csirt"]])
     assert mail.outbox == []
+
+
+def test_dashboard_inbox_lists_the_shared_incident_until_marked_read(network, incident, login):
+    fr = network["people"]["fr_analyst"]
+    services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
+                            organisations=[network["orgs"]["fr-csirt"]])
+    client = login(fr)
+    page = client.get("/").content.decode()
+    assert "1 new" in page and f'href="/incidents/{incident.pk}/"' in page and incident.reference in page
+    up_to = inbox_for(fr)[0][0].id
+    assert client.post("/inbox/read/", {"up_to": up_to}).status_code == 302
+    assert "1 new" not in client.get("/").content.decode()
+    assert client.post("/inbox/read/", {"up_to": "x"}).status_code == 400
+    pt_page = login(network["people"]["pt_analyst"]).get("/").content.decode()
+    assert incident.reference not in pt_page

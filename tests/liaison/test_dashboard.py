@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     "person, expected, absent",
     [
-        ("de_analyst", "incidents of your organisation and incidents shared with you", "live crisis board"),
+        ("de_analyst", "Incidents of your organisation and those shared with you", "live crisis board"),
         ("de_liaison", "live crisis board", "Reserve requests awaiting triage"),
         ("enisa_triage", "Reserve requests awaiting triage", "live crisis board"),
         ("provider", "Your engagements", "Reserve requests awaiting triage"),

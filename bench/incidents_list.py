@@ -1,0 +1,223 @@
+"""Benchmark: the incident list API at scale, next to the raw SQL for the same rows.
+
+    .venv/bin/python bench/incidents_list.py --size small|full
+
+Full size: 100,000 incidents across the 27 member states' CSIRTs, 1,000,000 observables,
+300,000 deadlines, a fifth of the incidents shared with ENISA. Measures, for a national
+analyst's token (de-csirt) and for ENISA's, the first page of GET /api/v1/incidents/ and a
+filtered page, each next to hand-written SQL fetching the same page (rows, member states,
+sectors, deadlines); the number of queries per request; and the time to add 10,000
+observables in one POST.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+
+def generate(n_incidents: int, per_incident: int) -> None:
+    """Fill the incident tables with set-based SQL (seconds, not hours)."""
+    from django.contrib.auth.models import Permission
+    from django.db import connection
+
+    from liaison.models import Organisation
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM incidents_incident")
+        if cursor.fetchone()[0] == n_incidents:
+            common.progress(f"dataset of {n_incidents:,} incidents already present")
+            return
+        common.progress("clearing incident tables")
+        cursor.execute(
+            "TRUNCATE incidents_incident, incidents_observable, incidents_deadline, incidents_share, "
+            "incidents_report, incidents_timelineentry, incidents_attachment, incidents_incidentgroupobjectpermission, "
+            "incidents_incident_affected_member_states, incidents_incident_sectors RESTART IDENTITY CASCADE"
+        )
+    csirts = list(
+        Organisation.objects.filter(kind="national_csirt", member_state__kind="eu_member")
+        .select_related("member_state").order_by("code")
+    )
+    analysts = [org.memberships.filter(role="analyst").values_list("user_id", flat=True).first() for org in csirts]
+    enisa = Organisation.objects.get(code="enisa")
+    view = Permission.objects.get(codename="view_incident", content_type__app_label="incidents").pk
+    change = Permission.objects.get(codename="change_incident", content_type__app_label="incidents").pk
+    k = len(csirts)
+    org_ids = "ARRAY[" + ",".join(str(o.pk) for o in csirts) + "]"
+    user_ids = "ARRAY[" + ",".join(str(u) for u in analysts) + "]"
+    group_ids = "ARRAY[" + ",".join(str(o.group_id) for o in csirts) + "]"
+    ms_ids = "ARRAY[" + ",".join(str(o.member_state_id) for o in csirts) + "]"
+    with connection.cursor() as cursor:
+        common.progress(f"inserting {n_incidents:,} incidents")
+        cursor.execute(f"""
+            INSERT INTO incidents_incident (title, description, reporting_organisation_id, reported_by_id, entity_type,
+                severity, national_capacity_exceeded, aware_at, tlp, status, crisis_level, version, created_at, updated_at)
+            SELECT 'Incident ' || g, 'Generated for the benchmark', ({org_ids})[1 + g % {k}], ({user_ids})[1 + g % {k}],
+                'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false,
+                now() - (g || ' minutes')::interval, (ARRAY['amber','green','amber+strict','clear'])[1 + g % 4],
+                (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 1,
+                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval
+            FROM generate_series(1, {n_incidents}) g""")
+        common.progress("granting the reporting organisations and ENISA (every fifth incident)")
+        cursor.execute(f"""
+            INSERT INTO incidents_incidentgroupobjectpermission (permission_id, group_id, content_object_id)
+            SELECT p, ({group_ids})[1 + i.id % {k}], i.id FROM incidents_incident i, unnest(ARRAY[{view}, {change}]) p""")
+        cursor.execute(f"""
+            INSERT INTO incidents_incidentgroupobjectpermission (permission_id, group_id, content_object_id)
+            SELECT {view}, {enisa.group_id}, id FROM incidents_incident WHERE id % 5 = 0""")
+        cursor.execute(f"""
+            INSERT INTO incidents_share (incident_id, target_kind, group_id, label, shared_at)
+            SELECT id, 'organisation', {enisa.group_id}, 'ENISA', now() FROM incidents_incident WHERE id % 5 = 0""")
+        common.progress("affected member states, sectors and deadlines")
+        cursor.execute(f"""
+            INSERT INTO incidents_incident_affected_member_states (incident_id, memberstate_id)
+            SELECT id, ({ms_ids})[1 + id % {k}] FROM incidents_incident
+            UNION ALL SELECT id, ({ms_ids})[1 + (id + 1) % {k}] FROM incidents_incident WHERE id % 10 = 0""")
+        cursor.execute("""
+            INSERT INTO incidents_incident_sectors (incident_id, sector_id)
+            SELECT i.id, s.id FROM incidents_incident i
+            JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS n FROM incidents_sector WHERE parent_id IS NULL) s
+              ON s.n = i.id % 18""")
+        cursor.execute("""
+            INSERT INTO incidents_deadline (incident_id, clock, due_at, met_at)
+            SELECT id, c.clock, aware_at + c.delay, CASE WHEN id % 3 = 0 THEN aware_at + interval '1 hour' END
+            FROM incidents_incident,
+                 (VALUES ('early_warning', interval '24 hours'), ('notification', interval '72 hours'),
+                         ('final_report', interval '33 days')) AS c(clock, delay)""")
+        common.progress(f"inserting {n_incidents * per_incident:,} observables")
+        cursor.execute(f"""
+            INSERT INTO incidents_observable (incident_id, type, value, tlp, note, created_at, created_by_id)
+            SELECT i.id, 'ipv4',
+                   ((i.id * {per_incident} + n) >> 16 & 255) || '.' || ((i.id * {per_incident} + n) >> 8 & 255) || '.'
+                   || ((i.id * {per_incident} + n) & 255) || '.' || (n % 250 + 1),
+                   i.tlp, '', now(), i.reported_by_id
+            FROM incidents_incident i, generate_series(1, {per_incident}) n""")
+        cursor.execute("ANALYZE")
+
+
+RAW_PAGE = """
+    SELECT i.id, i.title, i.status, i.tlp, i.severity, i.crisis_level, o.code, c.code, i.aware_at, i.created_at,
+           i.updated_at, i.version
+    FROM incidents_incident i
+    JOIN liaison_organisation o ON o.id = i.reporting_organisation_id
+    LEFT JOIN incidents_incidentcategory c ON c.id = i.category_id
+    WHERE i.id IN (SELECT content_object_id FROM incidents_incidentgroupobjectpermission
+                   WHERE permission_id = %s AND group_id = ANY(%s)) {extra}
+    ORDER BY i.id DESC LIMIT 50"""
+
+
+def raw_page(view_perm: int, group_ids: list[int], extra: str = "", params=()) -> list:
+    """The hand-written baseline: the same page and its related rows in four queries."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_PAGE.format(extra=extra), [view_perm, group_ids, *params])
+        rows = cursor.fetchall()
+        ids = [r[0] for r in rows]
+        cursor.execute("SELECT a.incident_id, m.code FROM incidents_incident_affected_member_states a "
+                       "JOIN liaison_memberstate m ON m.id = a.memberstate_id WHERE a.incident_id = ANY(%s)", [ids])
+        cursor.fetchall()
+        cursor.execute("SELECT s.incident_id, x.code FROM incidents_incident_sectors s "
+                       "JOIN incidents_sector x ON x.id = s.sector_id WHERE s.incident_id = ANY(%s)", [ids])
+        cursor.fetchall()
+        cursor.execute("SELECT incident_id, clock, due_at, met_at FROM incidents_deadline WHERE incident_id = ANY(%s)", [ids])
+        cursor.fetchall()
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=common.SIZES, default="small")
+    parser.add_argument("--repeat", type=int, default=None, help="requests per measurement (default 30 small, 100 full)")
+    args = parser.parse_args()
+    size = common.SIZES[args.size]
+    repeat = args.repeat or (30 if args.size == "small" else 100)
+
+    common.setup_django()
+    from django.contrib.auth.models import Permission
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Incident
+    from liaison import services
+    from liaison.models import MemberState, Organisation
+
+    common.progress("loading the demo network")
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    started = time.perf_counter()
+    generate(size["incidents"], size["observables_per_incident"])
+    common.progress(f"dataset ready in {time.perf_counter() - started:.0f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM incidents_incident")
+        n_incidents = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM incidents_observable")
+        n_observables = cursor.fetchone()[0]
+
+    view = Permission.objects.get(codename="view_incident", content_type__app_label="incidents").pk
+    rows, queries = [], {}
+    de_ms = MemberState.objects.get(code="DE")
+    for code in ["de-csirt", "enisa"]:
+        org = Organisation.objects.get(code=code)
+        _, raw_token = services.issue_api_token(actor=None, organisation=org, name="bench", scopes="read,write", days=1)
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+        principal = services.service_account_for(org)
+        group_ids = list(principal.groups.values_list("id", flat=True))
+        cases = [
+            ("first page", "/api/v1/incidents/", "", ()),
+            ("filtered: severity=high&status=open", "/api/v1/incidents/?severity=high&status=open",
+             "AND i.severity = %s AND i.status = %s", ("high", "open")),
+        ]
+        for label, url, extra, params in cases:
+            def api_call(url=url):
+                response = client.get(url)
+                assert response.status_code == 200, response.content[:300]
+                return response
+
+            body = json.loads(api_call().content)
+            expected = [r[0] for r in raw_page(view, group_ids, extra, params)]
+            assert [i["id"] for i in body["results"]] == expected, "API and raw SQL disagree on the page"
+            api = common.timed(api_call, repeat=repeat)
+            raw = common.timed(lambda extra=extra, params=params: raw_page(view, group_ids, extra, params), repeat=repeat)
+            rows.append(common.summary(f"GET incidents {label} ({code})", api, raw))
+            with CaptureQueriesContext(connection) as captured:
+                api_call()
+            queries[f"{code} {label}"] = len(captured.captured_queries)
+
+    org = Organisation.objects.get(code="de-csirt")
+    _, raw_token = services.issue_api_token(actor=None, organisation=org, name="bench-bulk", scopes="read,write", days=1)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+    bulk_samples = []
+    for attempt in range(3):
+        incident = Incident.objects.create(
+            title=f"bulk {attempt}", reporting_organisation=org, reported_by=services.service_account_for(org),
+            aware_at=Incident._meta.get_field("created_at").default(), tlp="amber",
+        )
+        from guardian.shortcuts import assign_perm
+
+        assign_perm("incidents.view_incident", org.group, incident)
+        assign_perm("incidents.change_incident", org.group, incident)
+        payload = json.dumps({"observables": [
+            {"type": "ipv4", "value": f"10.{attempt}.{n // 256}.{n % 256}"} for n in range(10_000)
+        ]})
+        start = time.perf_counter()
+        response = client.post(f"/api/v1/incidents/{incident.pk}/observables/", payload, content_type="application/json")
+        bulk_samples.append(time.perf_counter() - start)
+        assert response.status_code == 200 and response.json()["created"] == 10_000, response.content[:300]
+    rows.append(common.summary("POST 10,000 observables in one call", bulk_samples, unit="s"))
+
+    title = f"Incident list ({args.size}: {n_incidents:,} incidents, {n_observables:,} observables; baseline = raw SQL)"
+    common.print_table(title, rows)
+    print("\nQueries per list request:", ", ".join(f"{k}: {v}" for k, v in queries.items()))
+    path = common.write_results(f"incidents_list_{args.size}", {"title": title, "rows": rows, "queries": queries})
+    print(f"written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
