@@ -146,7 +146,7 @@ def main() -> int:
 
     from incidents.models import Incident
     from liaison import services
-    from liaison.models import MemberState, Organisation
+    from liaison.models import Organisation
 
     common.progress("loading the demo network")
     call_command("load_demo", stdout=open("/dev/null", "w"))
@@ -161,7 +161,6 @@ def main() -> int:
 
     view = Permission.objects.get(codename="view_incident", content_type__app_label="incidents").pk
     rows, queries = [], {}
-    de_ms = MemberState.objects.get(code="DE")
     for code in ["de-csirt", "enisa"]:
         org = Organisation.objects.get(code=code)
         _, raw_token = services.issue_api_token(actor=None, organisation=org, name="bench", scopes="read,write", days=1)

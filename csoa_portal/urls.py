@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from csoa_portal import health, views
+from csoa_portal import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),

@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from incidents import clocks
-from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, TimelineEntry
+from incidents import clocks, escalation
+from incidents.models import Blueprint, Deadline, Incident, IncidentGroupObjectPermission, TimelineEntry
 from incidents.vocabulary import TLP
 
 VIEW = "view_incident"
@@ -126,3 +126,16 @@ def timeline_visible_to(user, incident: Incident) -> QuerySet[TimelineEntry]:
     stricter = [label for label in TLP.values if TLP.rank(label) > TLP.rank(incident.tlp)]
     own = user.groups.filter(organisation__isnull=False).values("organisation")
     return incident.timeline.exclude(Q(tlp__in=stricter) & ~Q(organisation__in=own))
+
+
+def active_blueprint() -> Blueprint:
+    return Blueprint.objects.prefetch_related("levels", "rules").get(is_active=True)
+
+
+def blueprint_spec(blueprint: Blueprint) -> escalation.BlueprintSpec:
+    levels = [{"number": lv.number, "code": lv.code, "name": lv.name} for lv in blueprint.levels.all()]
+    rules = [
+        {"code": r.code, "target_level": r.target_level, "conditions": r.conditions, "automatic": r.automatic}
+        for r in blueprint.rules.all()
+    ]
+    return escalation.spec_from_data(blueprint.version, levels, rules)

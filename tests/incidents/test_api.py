@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident
-from liaison.roles import Community
 from tests.factories import member_state
 
 AWARE = "2026-11-23T06:00:00Z"

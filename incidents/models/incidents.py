@@ -66,15 +66,21 @@ class Incident(models.Model):
     suspected_malicious = models.BooleanField(null=True, blank=True, help_text="Suspected unlawful or malicious cause.")
     cross_border_impact = models.BooleanField(null=True, blank=True)
     national_capacity_exceeded = models.BooleanField(default=False)
+    technical_cooperation_requested = models.BooleanField(default=False)
     aware_at = models.DateTimeField(help_text="When the entity became aware: starts the NIS2 clocks.")
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     crisis_level = models.PositiveSmallIntegerField(default=0, db_index=True)
+    # A level declared by the body in charge (a fact for the engine), and the version at
+    # which a human last de-escalated: the engine does not undo that decision until the facts change.
+    declared_level = models.PositiveSmallIntegerField(default=0)
+    deescalated_at_version = models.PositiveIntegerField(null=True, blank=True)
     # NIS2 Art. 23(6): when the second member state was recorded, and when the others were informed.
     multi_member_state_since = models.DateTimeField(null=True, blank=True)
     others_informed_at = models.DateTimeField(null=True, blank=True)
     # Every committed change bumps version; the escalation engine records the version it saw.
     version = models.PositiveIntegerField(default=1)
+    evaluated_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now, db_index=True)
 

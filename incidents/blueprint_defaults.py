@@ -1,0 +1,55 @@
+"""The default Blueprint (DOMAIN.md "Levels of cooperation"), installed by a data migration.
+
+ENISA edits thresholds and rules as new versions in the portal; this is version 1.
+"""
+
+LEVELS = [
+    {"number": 0, "code": "national", "name": "national handling", "network": "national",
+     "description": "Handled by the member state's CSIRT and cyber crisis management authority.",
+     "alerted_groups": [], "ack_minutes": None, "update_interval_minutes": None, "expected_reports": [],
+     "in_charge_groups": [], "declare_roles": []},
+    {"number": 1, "code": "technical", "name": "technical cooperation", "network": "csirts_network",
+     "description": "Technical cooperation in the CSIRTs Network: indicators, analysis, situational awareness.",
+     "alerted_groups": ["community:csirts-network"], "ack_minutes": 240, "update_interval_minutes": None,
+     "expected_reports": ["technical situation report"],
+     "in_charge_groups": ["community:csirts-network"], "declare_roles": ["analyst", "crisis_manager"]},
+    {"number": 2, "code": "operational", "name": "large-scale cybersecurity incident", "network": "eu_cyclone",
+     "description": "Coordinated management in EU-CyCLONe with liaison officers and shared situational awareness.",
+     "alerted_groups": ["community:eu-cyclone"], "ack_minutes": 60, "update_interval_minutes": 12 * 60,
+     "expected_reports": ["situation update", "impact assessment"],
+     "in_charge_groups": ["community:eu-cyclone"], "declare_roles": ["crisis_manager", "liaison_officer"]},
+    {"number": 3, "code": "political", "name": "cyber crisis", "network": "ipcr",
+     "description": "Political level: the Council's IPCR with the Commission and the High Representative.",
+     "alerted_groups": ["community:eu-cyclone"], "ack_minutes": 30, "update_interval_minutes": 6 * 60,
+     "expected_reports": ["ISAA contribution"],
+     "in_charge_groups": ["community:eu-cyclone"], "declare_roles": ["crisis_manager", "liaison_officer"]},
+]
+
+RULES = [
+    {"code": "l1-two-member-states", "target_level": 1, "automatic": True,
+     "description": "Affects at least two member states.",
+     "conditions": [{"fact": "affected_member_states", "op": ">=", "value": 2}]},
+    {"code": "l1-cooperation-requested", "target_level": 1, "automatic": True,
+     "description": "The reporter asks for technical cooperation.",
+     "conditions": [{"fact": "technical_cooperation_requested", "op": "is", "value": True}]},
+    {"code": "l1-critical-sector", "target_level": 1, "automatic": True,
+     "description": "An entity in a sector of high criticality, at severity high or above.",
+     "conditions": [{"fact": "high_criticality_sector", "op": "is", "value": True},
+                    {"fact": "severity", "op": ">=", "value": "high"}]},
+    {"code": "l2-capacity-exceeded", "target_level": 2, "automatic": True,
+     "description": "NIS2 Art. 6(7): exceeds a member state's capacity to respond.",
+     "conditions": [{"fact": "national_capacity_exceeded", "op": "is", "value": True}]},
+    {"code": "l2-large-scale", "target_level": 2, "automatic": True,
+     "description": "NIS2 Art. 6(7): significant impact on at least two member states.",
+     "conditions": [{"fact": "affected_member_states", "op": ">=", "value": 2},
+                    {"fact": "severity", "op": ">=", "value": "high"}]},
+    {"code": "l2-reserve-requested", "target_level": 2, "automatic": True,
+     "description": "EU Cybersecurity Reserve support has been requested.",
+     "conditions": [{"fact": "reserve_requested", "op": "is", "value": True}]},
+    {"code": "l3-declared", "target_level": 3, "automatic": True,
+     "description": "EU-CyCLONe declares a cyber crisis.",
+     "conditions": [{"fact": "declared_level", "op": ">=", "value": 3}]},
+    {"code": "l3-proposal-many-critical", "target_level": 3, "automatic": False,
+     "description": "Many member states hit at critical severity: proposed to EU-CyCLONe for confirmation.",
+     "conditions": [{"fact": "critical_member_states", "op": ">=", "value": 6}]},
+]

@@ -1,0 +1,20 @@
+"""Incident tables, one module per subject: incidents and their children, the Blueprint."""
+
+from incidents.models.blueprint import Blueprint, CrisisLevel, Escalation, EscalationRule
+from incidents.models.incidents import (
+    Attachment,
+    Deadline,
+    Incident,
+    IncidentCategory,
+    IncidentGroupObjectPermission,
+    Observable,
+    Report,
+    Sector,
+    Share,
+    TimelineEntry,
+)
+
+__all__ = [
+    "Attachment", "Blueprint", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
+    "IncidentCategory", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
+]

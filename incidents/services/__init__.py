@@ -1,0 +1,43 @@
+"""Every write to incidents: one function per user intent, each audited with its Event.
+
+Split by subject; import from here (``from incidents import services``).
+"""
+
+from incidents.services.common import CLOCK_SKEW, StaleVersion
+from incidents.services.reporting import (
+    OPTIONAL_SECTIONS,
+    REPORT_SECTIONS,
+    STATUS_TRANSITIONS,
+    UPDATABLE_FIELDS,
+    change_status,
+    record_initial_response,
+    report_incident,
+    request_intermediate_report,
+    submit_report,
+    sync_deadlines,
+    update_incident,
+)
+from incidents.services.sharing import (
+    change_tlp,
+    cross_border_recipients,
+    inform_other_member_states,
+    share_incident,
+    unshare_incident,
+)
+from incidents.services.timeline import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_OBSERVABLES_PER_CALL,
+    ObservableBatchResult,
+    add_observables,
+    add_timeline_entry,
+    sniff_content_type,
+)
+
+__all__ = [
+    "CLOCK_SKEW", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
+    "REPORT_SECTIONS", "STATUS_TRANSITIONS", "UPDATABLE_FIELDS", "ObservableBatchResult", "StaleVersion",
+    "add_observables", "add_timeline_entry", "change_status", "change_tlp", "cross_border_recipients",
+    "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
+    "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
+]

@@ -1,0 +1,73 @@
+"""What every incident service shares: snapshots, events, locking, the version counter."""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents.models import Incident
+from incidents.selectors import (
+    audience_group_names,
+    can_edit,
+)
+from liaison.events import Audience, record_event
+from liaison.models import Organisation
+
+# Clocks drift between a SOC tool and the portal; awareness minutes "in the future" is skew, not intent.
+CLOCK_SKEW = timedelta(minutes=5)
+
+_SNAPSHOT_FIELDS = [
+    "title", "description", "entity_type", "category", "severity", "suspected_malicious", "cross_border_impact",
+    "national_capacity_exceeded", "aware_at", "tlp", "status", "crisis_level", "affected_member_states", "sectors",
+]
+
+
+def _snapshot(incident: Incident) -> dict:
+    return audit.snapshot(incident, fields=_SNAPSHOT_FIELDS + ["reporting_organisation"])
+
+
+def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None):
+    record_event(
+        kind=kind,
+        subject=incident,
+        actor=actor,
+        payload={"reference": incident.reference, "title": incident.title, "tlp": incident.tlp, **(payload or {})},
+        audience=Audience(groups=audience_group_names(incident)),
+    )
+
+
+def _check_membership(actor, organisation: Organisation) -> None:
+    if not actor.memberships.filter(organisation=organisation).exists():
+        raise PermissionDenied(f"You do not act for {organisation.code}.")
+
+
+class StaleVersion(Exception):
+    """The caller edited an older version than the current one (HTTP 412)."""
+
+    def __init__(self, current: int):
+        super().__init__(f"The incident changed since you loaded it (now version {current}); reload and retry.")
+        self.current = current
+
+
+
+def _lock_for_edit(actor, incident: Incident, expected_version: int | None) -> Incident:
+    # of=("self",): PostgreSQL cannot lock the nullable side of the member-state outer join.
+    incident = (
+        Incident.objects.select_for_update(of=("self",))
+        .select_related("reporting_organisation__member_state")
+        .get(pk=incident.pk)
+    )
+    if not can_edit(actor, incident):
+        raise PermissionDenied("Only the reporting organisation may change this incident.")
+    if expected_version is not None and expected_version != incident.version:
+        raise StaleVersion(incident.version)
+    return incident
+
+
+def _touch(incident: Incident, *fields: str) -> None:
+    incident.version += 1
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=[*fields, "version", "updated_at"])
+
+
