@@ -8,9 +8,12 @@ class IncidentsConfig(AppConfig):
     def ready(self):
         from django.urls import reverse
 
+        from csoa_portal import sweep
         from incidents.selectors import visible_incident_ids
+        from incidents.services.escalations import evaluate_pending
         from liaison.events import register_subject_check, register_subject_url
 
         # Event feeds and websockets re-check each incident against current sharing.
         register_subject_check("incident", visible_incident_ids)
         register_subject_url("incident", lambda pk: reverse("incidents:detail", args=[pk]))
+        sweep.register("evaluate_pending_incidents", evaluate_pending)

@@ -17,7 +17,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentCategory, Report, Sector
-from incidents.services import MAX_ATTACHMENTS, MAX_OBSERVABLES_PER_CALL, OPTIONAL_SECTIONS, REPORT_SECTIONS
+from incidents.services import (
+    MAX_ATTACHMENTS,
+    MAX_OBSERVABLES_PER_CALL,
+    OPTIONAL_SECTIONS,
+    REPORT_SECTIONS,
+)
 from incidents.vocabulary import RSIT, TLP, EntityType, Severity
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community

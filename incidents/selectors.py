@@ -11,7 +11,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from incidents import clocks, escalation
-from incidents.models import Blueprint, Deadline, Incident, IncidentGroupObjectPermission, TimelineEntry
+from incidents.models import (
+    Blueprint,
+    Deadline,
+    Incident,
+    IncidentGroupObjectPermission,
+    TimelineEntry,
+)
 from incidents.vocabulary import TLP
 
 VIEW = "view_incident"

@@ -8,3 +8,11 @@ from incidents.notifications import email_new_recipients
 def notify_new_recipients(incident_id: int, group_ids: list[int]):
     """Thin: tell the people of newly added recipients by e-mail."""
     return email_new_recipients(incident_id=incident_id, group_ids=group_ids)
+
+
+@shared_task(name="incidents.tasks.evaluate_incident", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def evaluate_incident(incident_id: int):
+    """Thin and idempotent: a redelivery after a worker died escalates nothing twice."""
+    from incidents.services import escalations
+
+    escalations.evaluate_incident(incident_id=incident_id)

@@ -54,7 +54,9 @@ def vocabularies(db):
     """
     from django.apps import apps
 
-    importlib.import_module("liaison.migrations.0002_member_states").forwards(apps, None)
+    for migration in ["liaison.migrations.0002_member_states", "incidents.migrations.0002_vocabularies",
+                      "incidents.migrations.0005_default_blueprint"]:
+        importlib.import_module(migration).forwards(apps, None)
 
 
 @pytest.fixture

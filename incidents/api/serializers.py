@@ -10,7 +10,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from incidents import clocks
-from incidents.models import Incident, IncidentCategory, Observable, Report, Sector, TimelineEntry
+from incidents.models import (
+    Incident,
+    IncidentCategory,
+    Observable,
+    Report,
+    Sector,
+    TimelineEntry,
+)
 from incidents.vocabulary import TLP, EntityType, Severity
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community

@@ -1,6 +1,11 @@
 """Incident tables, one module per subject: incidents and their children, the Blueprint."""
 
-from incidents.models.blueprint import Blueprint, CrisisLevel, Escalation, EscalationRule
+from incidents.models.blueprint import (
+    Blueprint,
+    CrisisLevel,
+    Escalation,
+    EscalationRule,
+)
 from incidents.models.incidents import (
     Attachment,
     Deadline,

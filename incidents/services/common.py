@@ -1,8 +1,10 @@
 """What every incident service shares: snapshots, events, locking, the version counter."""
 
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit
@@ -13,6 +15,8 @@ from incidents.selectors import (
 )
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
+
+logger = logging.getLogger(__name__)
 
 # Clocks drift between a SOC tool and the portal; awareness minutes "in the future" is skew, not intent.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -66,8 +70,24 @@ def _lock_for_edit(actor, incident: Incident, expected_version: int | None) -> I
 
 
 def _touch(incident: Incident, *fields: str) -> None:
+    """Record a change: bump the version (ETag) and have the Blueprint engine look at it after commit."""
     incident.version += 1
     incident.updated_at = timezone.now()
     incident.save(update_fields=[*fields, "version", "updated_at"])
+    dispatch_evaluation(incident.pk)
+
+
+def dispatch_evaluation(incident_id: int) -> None:
+    """Fast path to the engine; if the broker loses it, the sweep finds ``evaluated_version < version``."""
+    from incidents import tasks  # tasks import services: resolve at call time
+
+    def send():
+        try:
+            tasks.evaluate_incident.delay(incident_id)
+        except Exception:  # broker down: the sweep is the safety net (DESIGN.md "Dispatch is durable")
+            logger.warning("could not queue the evaluation of incident %s; the sweep will do it", incident_id,
+                           exc_info=True)
+
+    transaction.on_commit(send)
 
 

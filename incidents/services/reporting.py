@@ -24,6 +24,7 @@ from incidents.services.common import (
     _lock_for_edit,
     _snapshot,
     _touch,
+    dispatch_evaluation,
 )
 from incidents.vocabulary import TLP, Severity
 from liaison.models import Organisation, User
@@ -83,6 +84,7 @@ def report_incident(
                  after=_snapshot(incident))
     sync_deadlines(incident)
     _event("incident.created", incident, actor=actor)
+    dispatch_evaluation(incident.pk)
     return incident
 
 

@@ -1,0 +1,126 @@
+"""Applying the Blueprint: automatic escalation, declarations and de-escalation by the body in charge.
+
+The engine (incidents/escalation.py) decides; these functions lock the incident, record
+the Escalation with its audit entry and Event, and are idempotent: evaluating twice, or
+twice at once, escalates once (the row lock serialises, the level comparison dedups).
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents import escalation
+from incidents.facts import incident_facts
+from incidents.models import Blueprint, Escalation, Incident
+from incidents.selectors import active_blueprint, blueprint_spec
+from incidents.services.common import _event
+from liaison.models import User
+from liaison.roles import role_group_name
+
+
+def _record(*, incident: Incident, blueprint: Blueprint, to_level: int, explanation: str, rules=(),
+            actor: User | None = None, reason: str = "") -> Escalation:
+    from_level = incident.crisis_level
+    incident.crisis_level = to_level
+    incident.version += 1  # the representation changed: ETags must move on
+    incident.evaluated_version = incident.version
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=["crisis_level", "declared_level", "deescalated_at_version", "version",
+                                 "evaluated_version", "updated_at"])
+    record = Escalation.objects.create(
+        incident=incident, from_level=from_level, to_level=to_level, rules=list(rules), explanation=explanation,
+        by_engine=actor is None, actor=actor, reason=reason, blueprint_version=blueprint.version,
+        incident_version=incident.version,
+    )
+    direction = "escalated" if to_level > from_level else "deescalated"
+    audit.record(actor=actor, action=f"incident.{direction}", obj=incident,
+                 organisation_code=incident.reporting_organisation.code,
+                 before={"crisis_level": from_level}, after={"crisis_level": to_level, "rules": list(rules),
+                                                             "explanation": explanation, "reason": reason})
+    level = blueprint.levels.get(number=to_level)
+    _event(f"incident.{direction}", incident, actor=actor, payload={
+        "from_level": from_level, "to_level": to_level, "level_name": level.name, "explanation": explanation,
+        "by_engine": actor is None, "escalation_id": record.pk,
+    })
+    return record
+
+
+def evaluate_incident(*, incident_id: int, now=None) -> Escalation | None:
+    """Let the engine look at the incident's current facts; escalate upwards if they call for it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        incident = (
+            Incident.objects.select_for_update(of=("self",)).select_related("reporting_organisation")
+            .filter(pk=incident_id).first()
+        )
+        if incident is None:
+            return None
+        blueprint = active_blueprint()
+        decision = escalation.evaluate(incident_facts(incident, now=now), blueprint_spec(blueprint))
+        # A human de-escalated at this version: the engine leaves it until the facts change.
+        held = incident.deescalated_at_version == incident.version
+        if decision.level > incident.crisis_level and not held:
+            return _record(incident=incident, blueprint=blueprint, to_level=decision.level,
+                           explanation=decision.explanation, rules=[r.code for r in decision.matched])
+        Incident.objects.filter(pk=incident.pk).update(evaluated_version=incident.version)
+        return None
+
+
+def evaluate_pending(*, limit: int = 200) -> int:
+    """Sweep job: evaluate every incident changed since its last evaluation (lost dispatches)."""
+    ids = list(
+        Incident.objects.filter(evaluated_version__lt=F("version")).order_by("updated_at").values_list("pk", flat=True)[:limit]
+    )
+    for incident_id in ids:
+        evaluate_incident(incident_id=incident_id)
+    return len(ids)
+
+
+def _in_any(user: User, groups: list[str]) -> bool:
+    return bool(groups) and user.groups.filter(name__in=groups).exists()
+
+
+@transaction.atomic
+def declare_level(*, actor: User, incident: Incident, level: int, reason: str) -> Escalation:
+    """A manual escalation ("declare a cyber crisis") by the roles the Blueprint allows."""
+    incident = Incident.objects.select_for_update(of=("self",)).select_related("reporting_organisation").get(pk=incident.pk)
+    blueprint = active_blueprint()
+    target = blueprint.levels.filter(number=level).first()
+    if target is None:
+        raise ValidationError({"level": f"The Blueprint has no level {level}."})
+    if level <= incident.crisis_level:
+        raise ValidationError({"level": f"The incident is already at level {incident.crisis_level}; "
+                                        "lowering it is a de-escalation."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the level is declared."})
+    roles = [role_group_name(r) for r in target.declare_roles]
+    if not (_in_any(actor, target.in_charge_groups) and _in_any(actor, roles)):
+        raise PermissionDenied(f"Only {', '.join(target.declare_roles) or 'nobody'} of the body in charge "
+                               f"({target.get_network_display()}) may declare level {level}.")
+    incident.declared_level = max(incident.declared_level, level)
+    explanation = f"Level {level} — {target.name}: declared by {actor.get_full_name()} ({target.get_network_display()})."
+    return _record(incident=incident, blueprint=blueprint, to_level=level, explanation=explanation,
+                   actor=actor, reason=reason.strip())
+
+
+@transaction.atomic
+def deescalate(*, actor: User, incident: Incident, level: int, reason: str) -> Escalation:
+    """Lowering the level is a human decision of the body in charge of the current level, with a reason."""
+    incident = Incident.objects.select_for_update(of=("self",)).select_related("reporting_organisation").get(pk=incident.pk)
+    blueprint = active_blueprint()
+    if not 0 <= level < incident.crisis_level:
+        raise ValidationError({"level": f"Choose a level below the current level {incident.crisis_level}."})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the incident is de-escalated."})
+    current = blueprint.levels.get(number=incident.crisis_level)
+    if not _in_any(actor, current.in_charge_groups):
+        raise PermissionDenied(f"Only the body in charge of level {current.number} "
+                               f"({current.get_network_display()}) may de-escalate.")
+    target = blueprint.levels.get(number=level)
+    incident.declared_level = min(incident.declared_level, level)
+    incident.deescalated_at_version = incident.version + 1  # the version _record is about to write
+    explanation = f"Level {level} — {target.name}: de-escalated by {actor.get_full_name()} ({current.get_network_display()})."
+    return _record(incident=incident, blueprint=blueprint, to_level=level, explanation=explanation,
+                   actor=actor, reason=reason.strip())
