@@ -262,3 +262,51 @@ class ObservableSearchHitSerializer(serializers.Serializer):
     type = serializers.CharField()
     value = serializers.CharField()
     last_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+
+
+class CrisisLevelSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    network = serializers.CharField()
+    alerted_groups = serializers.ListField(child=serializers.CharField())
+    ack_minutes = serializers.IntegerField(allow_null=True)
+    update_interval_minutes = serializers.IntegerField(allow_null=True)
+    expected_reports = serializers.ListField(child=serializers.CharField())
+    in_charge_groups = serializers.ListField(child=serializers.CharField())
+    declare_roles = serializers.ListField(child=serializers.CharField())
+
+
+class EscalationRuleSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    target_level = serializers.IntegerField()
+    conditions = serializers.ListField(child=serializers.DictField())
+    automatic = serializers.BooleanField()
+    description = serializers.CharField()
+
+
+class BlueprintSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    title = serializers.CharField()
+    activated_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    levels = CrisisLevelSerializer(many=True, source="levels.all")
+    rules = EscalationRuleSerializer(many=True, source="rules.all")
+
+
+class LevelChangeInputSerializer(serializers.Serializer):
+    level = serializers.IntegerField(min_value=0, max_value=9)
+    reason = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class EscalationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_level = serializers.IntegerField()
+    to_level = serializers.IntegerField()
+    rules = serializers.ListField(child=serializers.CharField())
+    explanation = serializers.CharField()
+    by_engine = serializers.BooleanField()
+    actor = serializers.EmailField(source="actor.email", allow_null=True, default=None)
+    reason = serializers.CharField()
+    blueprint_version = serializers.IntegerField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)

@@ -15,5 +15,9 @@ urlpatterns = [
     path("incidents/<int:pk>/timeline/", views.IncidentTimelineApi.as_view(), name="incident-timeline"),
     path("incidents/<int:pk>/observables/", views.IncidentObservablesApi.as_view(), name="incident-observables"),
     path("incidents/<int:pk>/stix/", views.IncidentStixApi.as_view(), name="incident-stix"),
+    path("incidents/<int:pk>/escalations/", views.IncidentEscalationsApi.as_view(), name="incident-escalations"),
+    path("incidents/<int:pk>/declare/", views.IncidentDeclareApi.as_view(), name="incident-declare"),
+    path("incidents/<int:pk>/deescalate/", views.IncidentDeescalateApi.as_view(), name="incident-deescalate"),
+    path("blueprint/", views.BlueprintApi.as_view(), name="blueprint"),
     path("observables/search/", views.ObservableSearchApi.as_view(), name="observable-search"),
 ]

@@ -301,3 +301,46 @@ class ObservableSearchApi(APIView):
         hits = hits.filter(incident__in=visible).select_related("incident").order_by("-incident_id")[:200]
         return Response(s.ObservableSearchHitSerializer(hits, many=True).data)
 
+
+
+class BlueprintApi(APIView):
+    """The active version of the EU Cyber Crisis Management Blueprint: its levels and escalation rules."""
+
+    @extend_schema(responses={200: s.BlueprintSerializer, **error_responses(401, 403)})
+    def get(self, request):
+        return Response(s.BlueprintSerializer(selectors.active_blueprint()).data)
+
+
+class IncidentEscalationsApi(APIView):
+    """The incident's escalation history, each step with its rules and explanation."""
+
+    @extend_schema(responses={200: s.EscalationOutputSerializer(many=True), **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        return Response(s.EscalationOutputSerializer(incident.escalations.select_related("actor"), many=True).data)
+
+
+class IncidentDeclareApi(APIView):
+    """Declare a higher level (e.g. a cyber crisis): for the roles of the body in charge the Blueprint names."""
+
+    @extend_schema(request=s.LevelChangeInputSerializer,
+                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.LevelChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = services.declare_level(actor=request.user, incident=incident, **data.validated_data)
+        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentDeescalateApi(APIView):
+    """Lower the level: a decision of the body in charge of the current level, with a reason."""
+
+    @extend_schema(request=s.LevelChangeInputSerializer,
+                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.LevelChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = services.deescalate(actor=request.user, incident=incident, **data.validated_data)
+        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)

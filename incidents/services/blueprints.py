@@ -1,0 +1,85 @@
+"""Versions of the Blueprint: ENISA drafts a new one, and only a valid one can become active."""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents import escalation
+from incidents.models import Blueprint, CrisisLevel, EscalationRule
+from incidents.selectors import blueprint_spec
+from liaison.events import Audience, record_event
+from liaison.roles import Community, Role
+
+_LEVEL_FIELDS = ["number", "code", "name", "description", "network", "alerted_groups", "ack_minutes",
+                 "update_interval_minutes", "expected_reports", "in_charge_groups", "declare_roles"]
+_RULE_FIELDS = ["code", "target_level", "conditions", "automatic", "description"]
+
+
+def _summary(blueprint: Blueprint) -> dict:
+    return {
+        "version": blueprint.version, "title": blueprint.title, "is_active": blueprint.is_active,
+        "levels": [{f: getattr(lv, f) for f in _LEVEL_FIELDS} for lv in blueprint.levels.all()],
+        "rules": [{f: getattr(r, f) for f in _RULE_FIELDS} for r in blueprint.rules.all()],
+    }
+
+
+@transaction.atomic
+def draft_blueprint(*, actor, based_on: Blueprint, title: str = "") -> Blueprint:
+    """A new, inactive version copied from ``based_on``, to edit before activating."""
+    version = (Blueprint.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+    draft = Blueprint.objects.create(version=version, title=title or f"{based_on.title} (draft v{version})",
+                                     created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    CrisisLevel.objects.bulk_create(
+        [CrisisLevel(blueprint=draft, **{f: getattr(lv, f) for f in _LEVEL_FIELDS}) for lv in based_on.levels.all()]
+    )
+    EscalationRule.objects.bulk_create(
+        [EscalationRule(blueprint=draft, **{f: getattr(r, f) for f in _RULE_FIELDS}) for r in based_on.rules.all()]
+    )
+    audit.record(actor=actor, action="blueprint.drafted", obj=draft, after=_summary(draft))
+    return draft
+
+
+def problems(blueprint: Blueprint) -> list[str]:
+    """The engine's checks plus those of the levels' audiences, which need the database."""
+    errors = escalation.validate(blueprint_spec(blueprint))
+    known_groups = set(Group.objects.values_list("name", flat=True))
+    for level in blueprint.levels.all():
+        where = f"Level {level.number}"
+        for name in [*level.alerted_groups, *level.in_charge_groups]:
+            if name not in known_groups:
+                errors.append(f"{where} names an unknown group {name!r} (e.g. {Community.EU_CYCLONE}).")
+        for role in level.declare_roles:
+            if role not in Role.values:
+                errors.append(f"{where} names an unknown role {role!r}.")
+        for field in ("ack_minutes", "update_interval_minutes"):
+            value = getattr(level, field)
+            if value is not None and not 1 <= value <= 30 * 24 * 60:
+                errors.append(f"{where}: {field} {value} is out of range 1–43200 minutes.")
+        if level.number > 0 and not level.in_charge_groups:
+            errors.append(f"{where} has no body in charge (in_charge_groups): nobody could de-escalate it.")
+    return errors
+
+
+@transaction.atomic
+def activate_blueprint(*, actor, blueprint: Blueprint) -> Blueprint:
+    blueprint = Blueprint.objects.select_for_update().get(pk=blueprint.pk)
+    if blueprint.is_active:
+        return blueprint
+    errors = problems(blueprint)
+    if errors:
+        raise ValidationError({"blueprint": errors})
+    previous = Blueprint.objects.select_for_update().filter(is_active=True).first()
+    if previous:
+        previous.is_active = False
+        previous.save(update_fields=["is_active"])
+    blueprint.is_active, blueprint.activated_at = True, timezone.now()
+    blueprint.save(update_fields=["is_active", "activated_at"])
+    audit.record(actor=actor, action="blueprint.activated", obj=blueprint,
+                 before={"active_version": previous.version if previous else None}, after=_summary(blueprint))
+    record_event(kind="blueprint.activated", subject=blueprint, actor=actor,
+                 payload={"version": blueprint.version, "title": blueprint.title},
+                 audience=Audience(groups=[Community.CSIRTS_NETWORK, Community.EU_CYCLONE, Community.NETWORK_ADMINS]))
+    return blueprint
