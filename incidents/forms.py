@@ -16,6 +16,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from incidents import selectors
 from incidents.models import Incident, IncidentCategory, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
@@ -27,13 +28,12 @@ from incidents.vocabulary import RSIT, TLP, EntityType, Severity
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
-# Blueprint default crisis levels (DOMAIN.md "Levels of cooperation"); the Blueprint data may rename them.
-CRISIS_LEVELS = [
-    (0, "0 — national handling"),
-    (1, "1 — technical cooperation"),
-    (2, "2 — large-scale incident"),
-    (3, "3 — cyber crisis"),
-]
+
+
+def crisis_level_choices() -> list[tuple[int, str]]:
+    """The active Blueprint's levels, named as ENISA names them."""
+    return [(lv.number, f"{lv.number} — {lv.name}") for lv in selectors.active_blueprint().levels.all()]
+
 YES_NO_UNKNOWN = [("", "Not known yet"), ("true", "Yes"), ("false", "No")]
 SECTION_LABELS = {
     "summary": "Summary",
@@ -374,8 +374,7 @@ class IncidentFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, description or INC-…"}))
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Incident.Status.choices])
-    crisis_level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                          choices=[("", "Any crisis level"), *CRISIS_LEVELS])
+    crisis_level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[])
     member_state = forms.ModelChoiceField(required=False, queryset=MemberState.objects.order_by("code"),
                                           to_field_name="code", empty_label="Any member state")
     sector = forms.ModelChoiceField(required=False, queryset=Sector.objects.none(), to_field_name="code",
@@ -390,6 +389,7 @@ class IncidentFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sector"].queryset = _sector_choices()
+        self.fields["crisis_level"].choices = [("", "Any crisis level"), *crisis_level_choices()]
         choices = [("", "Any category")]
         for klass, types in RSIT.items():
             choices.append((klass, [(klass, f"{klass} (all)"), *((f"{klass}/{t}", f"{klass}/{t}") for t in types)]))
@@ -399,3 +399,14 @@ class IncidentFilterForm(forms.Form):
 class ObservableSearchForm(forms.Form):
     q = forms.CharField(max_length=2048, label="Observable",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "IP, domain, URL, hash, e-mail, CVE…"}))
+
+
+class LevelChangeForm(forms.Form):
+    """Declare a higher level or de-escalate: always with a reason (the Blueprint's rule)."""
+
+    level = forms.TypedChoiceField(coerce=int, choices=[])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+
+    def __init__(self, *args, levels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["level"].choices = levels

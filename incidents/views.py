@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import clocks, selectors, services, stix
 from incidents import tlp as tlp_rules
 from incidents.forms import (
-    CRISIS_LEVELS,
+    LevelChangeForm,
     SECTION_LABELS,
     EditIncidentForm,
     IncidentFilterForm,
@@ -266,7 +266,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "is_authority": authority,
         "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
                         if s in services.STATUS_TRANSITIONS[incident.status]],
-        "crisis_label": dict(CRISIS_LEVELS).get(incident.crisis_level, str(incident.crisis_level)),
+        **_crisis_context(user, incident, overrides),
         "deadlines": [(d, SHORT_CLOCK_LABELS.get(d.clock, d.label), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
         "reports": [(r, _report_sections(r)) for r in reports],
@@ -291,6 +291,55 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     }
     context.update(overrides)
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def _crisis_context(user, incident: Incident, overrides: dict) -> dict:
+    """The level with its explanation and history, and the level changes this person may make."""
+    levels = list(selectors.active_blueprint().levels.all())
+    names = {lv.number: lv.name for lv in levels}
+    current = next((lv for lv in levels if lv.number == incident.crisis_level), None)
+    in_charge = set(current.in_charge_groups) if current else set()
+    groups = set(user.groups.values_list("name", flat=True))
+    declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in levels
+                  if lv.number > incident.crisis_level and groups & set(lv.in_charge_groups)
+                  and groups & {f"role:{r}" for r in lv.declare_roles}]
+    lowerable = [(n, f"{n} — {names[n]}") for n in range(incident.crisis_level)] if groups & in_charge else []
+    history = list(incident.escalations.select_related("actor"))
+    return {
+        "crisis_label": f"{incident.crisis_level} — {names.get(incident.crisis_level, '?')}",
+        "crisis_level_info": current,
+        "escalations": history,
+        "level_explanation": history[-1].explanation if history else "No escalation rule has matched so far.",
+        "declare_form": overrides.pop("declare_form", None) or (LevelChangeForm(levels=declarable) if declarable else None),
+        "deescalate_form": overrides.pop("deescalate_form", None)
+        or (LevelChangeForm(levels=lowerable) if lowerable else None),
+    }
+
+
+def _level_change(request, incident, *, service, form_name, message):
+    levels = [(n, str(n)) for n in range(10)]
+    form = LevelChangeForm(request.POST, levels=levels)
+    if form.is_valid():
+        try:
+            service(actor=request.user, incident=incident, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, message)
+            return redirect(_detail_url(incident, "crisis"))
+    return _render_detail(request, incident, status=400, **{form_name: form})
+
+
+@incident_action
+def declare_level(request, incident):
+    return _level_change(request, incident, service=services.declare_level, form_name="declare_form",
+                         message="Level declared; the networks in charge are alerted.")
+
+
+@incident_action
+def deescalate(request, incident):
+    return _level_change(request, incident, service=services.deescalate, form_name="deescalate_form",
+                         message="Incident de-escalated.")
 
 
 @login_required

@@ -124,3 +124,22 @@ def test_deescalation_is_a_human_decision_the_engine_respects_until_facts_change
     incident.refresh_from_db()
     assert incident.crisis_level == 2  # new facts: the engine applies the Blueprint again
     assert list(incident.escalations.values_list("from_level", "to_level")) == [(0, 2), (2, 1), (1, 2)]
+
+
+def test_incident_page_shows_the_level_explanation_history_and_lets_the_body_in_charge_act(network, login):
+    incident = _report(network, national_capacity_exceeded=True)
+    analyst_page = login(network["people"]["de_analyst"]).get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Crisis level: 2 — large-scale cybersecurity incident" in analyst_page
+    assert "national capacity to respond exceeded [l2-capacity-exceeded]" in analyst_page
+    assert "Declare a higher level" not in analyst_page and "De-escalate" not in analyst_page
+    liaison = login(network["people"]["de_liaison"])
+    services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
+                            organisations=[network["orgs"]["de-authority"]])
+    page = liaison.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Declare a higher level" in page and "De-escalate" in page
+    refused = liaison.post(f"/incidents/{incident.pk}/deescalate/", {"level": 1, "reason": ""})
+    assert refused.status_code == 400
+    done = liaison.post(f"/incidents/{incident.pk}/declare/", {"level": 3, "reason": "Council informed"})
+    assert done.status_code == 302
+    incident.refresh_from_db()
+    assert incident.crisis_level == 3
