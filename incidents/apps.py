@@ -9,7 +9,8 @@ class IncidentsConfig(AppConfig):
         from django.urls import reverse
 
         from csoa_portal import sweep
-        from incidents.selectors import visible_incident_ids
+        from incidents.selectors import visible_alert_ids, visible_incident_ids
+        from incidents.services.alerts import sweep_alerts
         from incidents.services.escalations import evaluate_pending
         from liaison.events import register_subject_check, register_subject_url
 
@@ -17,3 +18,5 @@ class IncidentsConfig(AppConfig):
         register_subject_check("incident", visible_incident_ids)
         register_subject_url("incident", lambda pk: reverse("incidents:detail", args=[pk]))
         sweep.register("evaluate_pending_incidents", evaluate_pending)
+        sweep.register("alerts", sweep_alerts)
+        register_subject_check("alert", visible_alert_ids)

@@ -32,3 +32,37 @@ def email_new_recipients(*, incident_id: int, group_ids: list[int]) -> int:
     )
     messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
     return send_mass_mail(messages, fail_silently=False) if messages else 0
+
+
+ALERT_SUBJECTS = {
+    "raised": "[CSoA Portal] Alert: {ref} escalated to level {level} — acknowledge by {due}",
+    "reminder": "[CSoA Portal] REMINDER: alert on {ref} (level {level}) not acknowledged",
+    "unanswered": "[CSoA Portal] UNANSWERED alert on {ref} (level {level}) for {org}",
+}
+
+
+def email_alerts(*, alert_ids: list[int], kind: str) -> int:
+    """Tell the alerted organisation's people (and, once unanswered, ENISA's liaison officers)."""
+    from incidents.models import Alert
+
+    sent = 0
+    for alert in Alert.objects.filter(pk__in=alert_ids).select_related("incident", "organisation__group"):
+        group_ids = [alert.organisation.group_id]
+        if kind == "unanswered":
+            group_ids += list(
+                User.objects.filter(memberships__organisation__kind="enisa", memberships__role="liaison_officer")
+                .values_list("groups__id", flat=True).filter(groups__name__startswith="org:")
+            )
+        due = alert.due_at.strftime("%d %b %H:%M UTC") if alert.due_at else "no deadline"
+        subject = ALERT_SUBJECTS[kind].format(ref=alert.incident.reference, level=alert.level, due=due,
+                                              org=alert.organisation.code)
+        body = (
+            f"{alert.organisation.name} is alerted: incident {alert.incident.reference} is at crisis level {alert.level} "
+            f"of the EU Cyber Crisis Management Blueprint ({alert.incident.get_tlp_display()}).\n\n"
+            f"Acknowledge it, or say you are not affected, in the portal: "
+            f"{settings.PORTAL_BASE_URL}/incidents/{alert.incident_id}/#alerts\n"
+            f"Answer by: {due}."
+        )
+        messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
+        sent += send_mass_mail(messages, fail_silently=False) if messages else 0
+    return sent

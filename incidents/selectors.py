@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from incidents import clocks, escalation
 from incidents.models import (
+    Alert,
     Blueprint,
     Deadline,
     Incident,
@@ -145,3 +146,14 @@ def blueprint_spec(blueprint: Blueprint) -> escalation.BlueprintSpec:
         for r in blueprint.rules.all()
     ]
     return escalation.spec_from_data(blueprint.version, levels, rules)
+
+
+def alerts_visible_to(user) -> QuerySet[Alert]:
+    """Alerts addressed to the user's organisations, and those of incidents the user may see."""
+    own = Q(organisation__group__in=user.groups.values("id"))
+    return Alert.objects.filter(own | Q(incident__in=incidents_visible_to(user).values("pk")))
+
+
+def visible_alert_ids(user, ids: set[str]) -> set[str]:
+    numeric = [int(i) for i in ids if str(i).isdigit()]
+    return {str(pk) for pk in alerts_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}

@@ -16,3 +16,11 @@ def evaluate_incident(incident_id: int):
     from incidents.services import escalations
 
     escalations.evaluate_incident(incident_id=incident_id)
+
+
+@shared_task(name="incidents.tasks.email_alerts", acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
+             max_retries=5, ignore_result=True)
+def email_alerts(alert_ids: list[int], kind: str):
+    from incidents.notifications import email_alerts as send
+
+    return send(alert_ids=alert_ids, kind=kind)

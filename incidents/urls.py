@@ -21,6 +21,7 @@ urlpatterns = [
     path("<int:pk>/initial-response/", views.initial_response, name="initial-response"),
     path("<int:pk>/request-intermediate/", views.request_intermediate, name="request-intermediate"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("<int:pk>/alerts/<int:alert_id>/answer/", views.answer_alert, name="answer-alert"),
     path("<int:pk>/declare/", views.declare_level, name="declare"),
     path("<int:pk>/deescalate/", views.deescalate, name="deescalate"),
     path("<int:pk>/stix/", views.stix_export, name="stix"),

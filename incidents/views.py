@@ -28,12 +28,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import clocks, selectors, services, stix
 from incidents import tlp as tlp_rules
 from incidents.forms import (
-    LevelChangeForm,
     SECTION_LABELS,
     EditIncidentForm,
     IncidentFilterForm,
     InitialResponseForm,
     IntermediateRequestForm,
+    LevelChangeForm,
     ObservableCsvForm,
     ObservableSearchForm,
     ReportForm,
@@ -44,8 +44,17 @@ from incidents.forms import (
     TlpForm,
     report_service_errors,
 )
-from incidents.models import Attachment, Deadline, Incident, Observable, Report, Sector
+from incidents.models import (
+    Alert,
+    Attachment,
+    Deadline,
+    Incident,
+    Observable,
+    Report,
+    Sector,
+)
 from incidents.observables import search_forms
+from incidents.services import alerts as services_alerts
 from incidents.vocabulary import TLP
 from liaison.forms import add_service_errors
 
@@ -267,6 +276,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
                         if s in services.STATUS_TRANSITIONS[incident.status]],
         **_crisis_context(user, incident, overrides),
+        "alerts": [(a, services_alerts.is_answerable_by(user, a)) for a in services_alerts.incident_alerts(incident)],
+        "alert_errors": None,
         "deadlines": [(d, SHORT_CLOCK_LABELS.get(d.clock, d.label), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
         "reports": [(r, _report_sections(r)) for r in reports],
@@ -345,7 +356,23 @@ def deescalate(request, incident):
 @login_required
 @require_GET
 def incident_detail(request, pk):
-    return _render_detail(request, _visible(request, pk))
+    incident = _visible(request, pk)
+    # Opening the page is how an alerted organisation has "seen" its alert.
+    for alert in incident.alerts.filter(state=Alert.State.NOTIFIED, organisation__memberships__user=request.user):
+        services.mark_seen(actor=request.user, alert=alert)
+    return _render_detail(request, incident)
+
+
+@incident_action
+def answer_alert(request, incident, alert_id):
+    alert = get_object_or_404(incident.alerts.all(), pk=alert_id)
+    affected = request.POST.get("answer") != "not_affected"
+    try:
+        services.answer_alert(actor=request.user, alert=alert, affected=affected, note=request.POST.get("note", ""))
+    except ValidationError as exc:
+        return _render_detail(request, incident, status=400, alert_errors=exc.messages)
+    messages.success(request, "Your organisation's answer is recorded.")
+    return redirect(_detail_url(incident, "alerts"))
 
 
 @incident_action

@@ -107,3 +107,25 @@ def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
         item.unread = item.id > cursor
         item.url = subject_url(item.subject_type, item.subject_id)
     return items[:limit], sum(1 for item in items if item.unread)
+
+
+def organisations_in_groups(names) -> list[Organisation]:
+    """The active organisations behind group names: org:, ms: (its authorities), role:, community:."""
+    from liaison.roles import MEMBER_STATE_AUTHORITY_KINDS, communities_for
+
+    names = set(names)
+    found: dict[int, Organisation] = {}
+    candidates = list(organisations().filter(is_active=True))
+    for org in candidates:
+        ms = org.member_state
+        if f"org:{org.code}" in names:
+            found[org.pk] = org
+        elif ms is not None and f"ms:{ms.code}" in names and org.kind in MEMBER_STATE_AUTHORITY_KINDS:
+            found[org.pk] = org
+        elif names & communities_for(kind=org.kind, member_state_kind=ms.kind if ms else None):
+            found[org.pk] = org
+    roles = [n.removeprefix("role:") for n in names if n.startswith("role:")]
+    if roles:
+        for org in organisations().filter(is_active=True, memberships__role__in=roles).distinct():
+            found[org.pk] = org
+    return sorted(found.values(), key=lambda o: o.code)

@@ -310,3 +310,22 @@ class EscalationOutputSerializer(serializers.Serializer):
     reason = serializers.CharField()
     blueprint_version = serializers.IntegerField()
     created_at = serializers.DateTimeField(default_timezone=UTC)
+
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    reference = serializers.CharField(source="incident.reference")
+    level = serializers.IntegerField()
+    organisation = serializers.CharField(source="organisation.code")
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    due_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    seen_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    answered_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    answered_by = serializers.EmailField(source="answered_by.email", allow_null=True, default=None)
+    note = serializers.CharField()
+
+
+class AlertAnswerSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -18,6 +18,9 @@ urlpatterns = [
     path("incidents/<int:pk>/escalations/", views.IncidentEscalationsApi.as_view(), name="incident-escalations"),
     path("incidents/<int:pk>/declare/", views.IncidentDeclareApi.as_view(), name="incident-declare"),
     path("incidents/<int:pk>/deescalate/", views.IncidentDeescalateApi.as_view(), name="incident-deescalate"),
+    path("alerts/", views.AlertListApi.as_view(), name="alert-list"),
+    path("alerts/<int:pk>/acknowledge/", views.AlertAcknowledgeApi.as_view(), name="alert-acknowledge"),
+    path("alerts/<int:pk>/not-affected/", views.AlertNotAffectedApi.as_view(), name="alert-not-affected"),
     path("blueprint/", views.BlueprintApi.as_view(), name="blueprint"),
     path("observables/search/", views.ObservableSearchApi.as_view(), name="observable-search"),
 ]

@@ -344,3 +344,49 @@ class IncidentDeescalateApi(APIView):
         data.is_valid(raise_exception=True)
         record = services.deescalate(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class AlertPagination(CodeCursorPagination):
+    ordering = "-id"
+
+
+class AlertListApi(generics.ListAPIView):
+    """Alerts addressed to the caller's organisation and those of incidents the caller may see."""
+
+    serializer_class = s.AlertSerializer
+    pagination_class = AlertPagination
+    filterset_fields = ["state", "incident", "level"]
+
+    def get_queryset(self):
+        return selectors.alerts_visible_to(self.request.user).select_related("incident", "organisation", "answered_by")
+
+
+def _alert(request, pk):
+    alert = selectors.alerts_visible_to(request.user).select_related("incident", "organisation").filter(pk=pk).first()
+    if alert is None:
+        raise Http404("No such alert.")
+    return alert
+
+
+class _AlertAnswerApi(APIView):
+    affected = True
+
+    @extend_schema(request=s.AlertAnswerSerializer, responses={200: s.AlertSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        alert = _alert(request, pk)
+        data = s.AlertAnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = services.answer_alert(actor=request.user, alert=alert, affected=self.affected, **data.validated_data)
+        return Response(s.AlertSerializer(alert).data)
+
+
+class AlertAcknowledgeApi(_AlertAnswerApi):
+    """Your organisation acknowledges the alert (it is handling its part)."""
+
+    affected = True
+
+
+class AlertNotAffectedApi(_AlertAnswerApi):
+    """Your organisation is not affected; a short note saying why is required."""
+
+    affected = False

@@ -1,5 +1,6 @@
 """Incident tables, one module per subject: incidents and their children, the Blueprint."""
 
+from incidents.models.alerts import Alert
 from incidents.models.blueprint import (
     Blueprint,
     CrisisLevel,
@@ -20,6 +21,6 @@ from incidents.models.incidents import (
 )
 
 __all__ = [
-    "Attachment", "Blueprint", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
+    "Alert", "Attachment", "Blueprint", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
     "IncidentCategory", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
 ]

@@ -15,6 +15,7 @@ from incidents import escalation
 from incidents.facts import incident_facts
 from incidents.models import Blueprint, Escalation, Incident
 from incidents.selectors import active_blueprint, blueprint_spec
+from incidents.services.alerts import raise_alerts
 from incidents.services.common import _event
 from liaison.models import User
 from liaison.roles import role_group_name
@@ -40,6 +41,8 @@ def _record(*, incident: Incident, blueprint: Blueprint, to_level: int, explanat
                  before={"crisis_level": from_level}, after={"crisis_level": to_level, "rules": list(rules),
                                                              "explanation": explanation, "reason": reason})
     level = blueprint.levels.get(number=to_level)
+    if to_level > from_level:
+        raise_alerts(escalation=record, level=level)
     _event(f"incident.{direction}", incident, actor=actor, payload={
         "from_level": from_level, "to_level": to_level, "level_name": level.name, "explanation": explanation,
         "by_engine": actor is None, "escalation_id": record.pk,

@@ -61,6 +61,10 @@ def share_incident(
     refusals = sorted({r for kind, _, _ in targets if (r := tlp_rules.share_refusal(tlp=incident.tlp, target_kind=kind))})
     if refusals:
         raise ValidationError({"targets": refusals})
+    return _grant(incident=incident, targets=targets, actor=actor)
+
+
+def _grant(*, incident: Incident, targets, actor: User | None, why: str = "") -> list[Share]:
     already = set(incident.shares.values_list("group_id", flat=True)) | {incident.reporting_organisation.group_id}
     created = []
     for kind, group, label in targets:
@@ -71,14 +75,27 @@ def share_incident(
         assign_perm(f"incidents.{VIEW}", group, incident)
     if created:
         audit.record(actor=actor, action="incident.shared", obj=incident,
-                     after={"shared_with": [{"kind": s.target_kind, "group": s.group.name} for s in created]})
+                     after={"shared_with": [{"kind": s.target_kind, "group": s.group.name} for s in created],
+                            **({"why": why} if why else {})})
         _event("incident.shared", incident, actor=actor,
                payload={"shared_with": [{"kind": s.target_kind, "label": s.label} for s in created],
-                        "recipient_groups": [s.group.name for s in created]})
+                        "recipient_groups": [s.group.name for s in created], **({"why": why} if why else {})})
         group_ids = [s.group_id for s in created]
         incident_id = incident.pk
         transaction.on_commit(lambda: tasks.notify_new_recipients.delay(incident_id, group_ids))
     return created
+
+
+def share_for_escalation(*, incident: Incident, organisations: list[Organisation], level_name: str) -> list[Share]:
+    """The Blueprint puts a network in charge: its organisations get the incident, as far as TLP allows.
+
+    Organisation shares are allowed from TLP:AMBER+STRICT up; a TLP:RED incident is not
+    shared (its alerts say only that it exists and who to ask).
+    """
+    if tlp_rules.share_refusal(tlp=incident.tlp, target_kind=tlp_rules.ORGANISATION):
+        return []
+    targets = [(tlp_rules.ORGANISATION, o.group, o.name) for o in organisations]
+    return _grant(incident=incident, targets=targets, actor=None, why=f"Blueprint: {level_name}")
 
 
 @transaction.atomic

@@ -1,0 +1,147 @@
+"""Alerts of an escalation: raised per organisation of the network in charge, answered explicitly.
+
+States: notified → seen → acknowledged | not affected; when the level's deadline passes
+unanswered the alert is marked no response (it can still be answered), the organisation
+is reminded, and after a second period its other contacts and ENISA are alerted.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents import tasks
+from incidents.models import Alert, CrisisLevel, Escalation, Incident
+from incidents.services.sharing import share_for_escalation
+from liaison.events import Audience, record_event
+from liaison.models import Organisation, User
+from liaison.selectors import organisations_in_groups
+
+ANSWERED = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
+
+
+def _alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None) -> None:
+    incident = alert.incident
+    record_event(
+        kind=kind, subject=alert, actor=actor,
+        payload={"alert_id": alert.pk, "incident": incident.pk, "reference": incident.reference, "level": alert.level,
+                 "organisation": alert.organisation.code, "state": alert.state, "tlp": incident.tlp,
+                 "recipient_groups": [alert.organisation.group.name], **(payload or {})},
+        audience=Audience(organisations=[alert.organisation, incident.reporting_organisation, *extra_orgs]),
+    )
+
+
+def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
+    """Alert each organisation of the level's networks; called in the escalation's transaction."""
+    incident = escalation.incident
+    organisations = [o for o in organisations_in_groups(level.alerted_groups)
+                     if o.pk != incident.reporting_organisation_id]
+    if not organisations:
+        return []
+    share_for_escalation(incident=incident, organisations=organisations, level_name=level.name)
+    due = escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
+    alerts = Alert.objects.bulk_create([
+        Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due)
+        for o in organisations
+    ])
+    alerts = list(Alert.objects.filter(escalation=escalation).select_related("organisation__group", "incident"))
+    audit.record(actor=None, action="alerts.raised", obj=incident,
+                 after={"level": level.number, "organisations": [a.organisation.code for a in alerts]})
+    for alert in alerts:
+        _alert_event("alert.raised", alert, payload={"due_at": due.isoformat() if due else None})
+    alert_ids = [a.pk for a in alerts]
+    transaction.on_commit(lambda: tasks.email_alerts.delay(alert_ids, "raised"))
+    return alerts
+
+
+def alerts_of(user: User):
+    """Alerts addressed to the user's organisations."""
+    return Alert.objects.filter(organisation__memberships__user=user).distinct()
+
+
+def _own_alert(actor: User, alert: Alert) -> Alert:
+    alert = Alert.objects.select_for_update().select_related("organisation__group", "incident").get(pk=alert.pk)
+    if not actor.memberships.filter(organisation=alert.organisation).exists():
+        raise PermissionDenied(f"This alert is addressed to {alert.organisation.name}, not to your organisation.")
+    return alert
+
+
+@transaction.atomic
+def mark_seen(*, actor: User, alert: Alert) -> Alert:
+    """Someone of the organisation opened it (the board or the incident page)."""
+    alert = _own_alert(actor, alert)
+    if alert.state != Alert.State.NOTIFIED:
+        return alert
+    alert.state, alert.seen_at = Alert.State.SEEN, timezone.now()
+    alert.save(update_fields=["state", "seen_at"])
+    audit.record(actor=actor, action="alert.seen", obj=alert, after={"state": alert.state})
+    _alert_event("alert.seen", alert, actor=actor)
+    return alert
+
+
+@transaction.atomic
+def answer_alert(*, actor: User, alert: Alert, affected: bool, note: str = "") -> Alert:
+    """Acknowledge (we are on it) or say the organisation is not affected (with a short note)."""
+    alert = _own_alert(actor, alert)
+    if alert.state in ANSWERED:
+        raise ValidationError({"state": f"This alert was already answered ({alert.get_state_display().lower()})."})
+    note = (note or "").strip()
+    if not affected and not note:
+        raise ValidationError({"note": "Say in a few words why your organisation is not affected."})
+    if len(note) > 2000:
+        raise ValidationError({"note": "Keep the note under 2,000 characters."})
+    before = {"state": alert.state}
+    alert.state = Alert.State.ACKNOWLEDGED if affected else Alert.State.NOT_AFFECTED
+    alert.answered_at, alert.answered_by, alert.note = timezone.now(), actor, note
+    alert.seen_at = alert.seen_at or alert.answered_at
+    alert.save(update_fields=["state", "answered_at", "answered_by", "note", "seen_at"])
+    audit.record(actor=actor, action=f"alert.{alert.state}", obj=alert, before=before,
+                 after={"state": alert.state, "note": note})
+    _alert_event(f"alert.{alert.state}", alert, actor=actor, payload={"note": note})
+    return alert
+
+
+def sweep_alerts(*, now=None, limit: int = 500) -> int:
+    """Overdue alerts: mark no response and remind; one period later, widen to other contacts and ENISA.
+
+    Rows are claimed with SKIP LOCKED and stamped, so concurrent sweeps act once.
+    """
+    now = now or timezone.now()
+    acted = 0
+    with transaction.atomic():
+        overdue = list(
+            Alert.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("organisation__group", "incident__reporting_organisation", "escalation")
+            .filter(state__in=Alert.OPEN_STATES, due_at__lt=now)
+            .exclude(widened_at__isnull=False)[:limit]
+        )
+        enisa = list(Organisation.objects.filter(kind="enisa", is_active=True))
+        for alert in overdue:
+            period = alert.due_at - alert.escalation.created_at
+            if alert.reminded_at is None:
+                alert.state = Alert.State.NO_RESPONSE
+                alert.reminded_at = now
+                alert.due_at = now + period
+                alert.save(update_fields=["state", "reminded_at", "due_at"])
+                _alert_event("alert.reminder", alert)
+                kind = "reminder"
+            else:
+                alert.widened_at = now
+                alert.save(update_fields=["widened_at"])
+                _alert_event("alert.unanswered", alert, extra_orgs=enisa)
+                kind = "unanswered"
+            audit.record(actor=None, action=f"alert.{kind}", obj=alert, after={"state": alert.state})
+            alert_id = alert.pk
+            transaction.on_commit(lambda alert_id=alert_id, kind=kind: tasks.email_alerts.delay([alert_id], kind))
+            acted += 1
+    return acted
+
+
+def is_answerable_by(user: User, alert: Alert) -> bool:
+    return alert.state not in ANSWERED and user.memberships.filter(organisation_id=alert.organisation_id).exists()
+
+
+def incident_alerts(incident: Incident):
+    return incident.alerts.select_related("organisation__member_state", "answered_by").order_by("level", "organisation__code")

@@ -1,0 +1,92 @@
+"""Alerts of an escalation: who is alerted, explicit answers, and the sweep chasing silence."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import Alert
+from incidents.selectors import incidents_visible_to
+from liaison.models import Event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _level2(network, tlp="amber"):
+    return services.report_incident(actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
+                                    title="Grid", aware_at=timezone.now() - timedelta(hours=1), tlp=tlp,
+                                    national_capacity_exceeded=True)
+
+
+def test_escalation_alerts_every_organisation_of_the_network_in_charge(network):
+    incident = _level2(network)
+    alerts = Alert.objects.filter(incident=incident)
+    assert sorted(a.organisation.code for a in alerts) == ["de-authority", "ec", "enisa"]  # EU-CyCLONe
+    assert {a.state for a in alerts} == {"notified"} and all(a.due_at for a in alerts)
+    assert incidents_visible_to(network["people"]["de_liaison"]).filter(pk=incident.pk).exists()
+    assert not incidents_visible_to(network["people"]["pt_analyst"]).filter(pk=incident.pk).exists()
+    assert Event.objects.filter(kind="alert.raised").count() == 3
+    assert any("level 2" in m.subject for m in mail.outbox)
+
+
+def test_a_red_incident_is_alerted_but_not_shared(network):
+    incident = _level2(network, tlp="red")
+    assert Alert.objects.filter(incident=incident).count() == 3
+    assert not incidents_visible_to(network["people"]["de_liaison"]).filter(pk=incident.pk).exists()
+
+
+def test_answers_over_the_api_and_refusals(network, token_for):
+    incident = _level2(network)
+    alert = Alert.objects.get(incident=incident, organisation__code="de-authority")
+    authority = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['de-authority'])}")
+    enisa = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['enisa'])}")
+    portugal = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['pt-csirt'])}")
+    url = f"/api/v1/alerts/{alert.pk}/"
+    empty = {"data": "{}", "content_type": "application/json"}
+    assert portugal.post(url + "acknowledge/", **empty).status_code == 404  # not theirs, incident not visible
+    other = enisa.post(url + "acknowledge/", **empty)
+    assert other.status_code == 403 and "not to your organisation" in other.json()["error"]["message"]
+    no_note = authority.post(url + "not-affected/", json.dumps({"note": ""}), content_type="application/json")
+    assert no_note.status_code == 400 and "note" in no_note.json()["error"]["fields"]
+    ok = authority.post(url + "acknowledge/", json.dumps({"note": "Team mobilised"}), content_type="application/json")
+    assert ok.status_code == 200 and ok.json()["state"] == "acknowledged"
+    again = authority.post(url + "not-affected/", json.dumps({"note": "x"}), content_type="application/json")
+    assert again.status_code == 400 and "already answered" in again.json()["error"]["fields"]["state"][0]
+    listed = enisa.get("/api/v1/alerts/", {"incident": incident.pk}).json()["results"]
+    assert {a["organisation"]: a["state"] for a in listed} == {"de-authority": "acknowledged", "ec": "notified",
+                                                               "enisa": "notified"}
+
+
+def test_opening_the_incident_page_marks_the_alert_seen_and_shows_the_grid(network, login):
+    incident = _level2(network)
+    page = login(network["people"]["de_liaison"]).get(f"/incidents/{incident.pk}/").content.decode()
+    assert Alert.objects.get(incident=incident, organisation__code="de-authority").state == "seen"
+    assert Alert.objects.get(incident=incident, organisation__code="ec").state == "notified"
+    assert "Alerts and answers" in page and "Acknowledge" in page
+
+
+def test_sweep_marks_silence_as_no_response_reminds_once_then_widens_to_enisa_once(network, freezer):
+    incident = _level2(network)
+    alert = Alert.objects.get(incident=incident, organisation__code="ec")
+    window = alert.due_at - alert.escalation.created_at
+    freezer.move_to(alert.due_at - timedelta(minutes=1))
+    assert services.sweep_alerts() == 0
+    freezer.move_to(alert.due_at + timedelta(minutes=1))
+    mail.outbox.clear()
+    assert services.sweep_alerts() == 3  # all three unanswered alerts
+    assert services.sweep_alerts() == 0  # idempotent: nothing twice
+    alert.refresh_from_db()
+    assert alert.state == "no_response" and alert.reminded_at is not None
+    assert any("REMINDER" in m.subject for m in mail.outbox)
+    freezer.move_to(alert.due_at + timedelta(minutes=1))
+    assert services.sweep_alerts() == 3
+    assert services.sweep_alerts() == 0
+    alert.refresh_from_db()
+    assert alert.widened_at is not None
+    unanswered = Event.objects.filter(kind="alert.unanswered", subject_id=str(alert.pk)).get()
+    assert "org:enisa" in set(unanswered.audience.values_list("name", flat=True))
+    assert alert.due_at - alert.reminded_at == window
