@@ -11,6 +11,7 @@ class IncidentsConfig(AppConfig):
         from csoa_portal import sweep
         from incidents.selectors import visible_alert_ids, visible_incident_ids
         from incidents.services.alerts import sweep_alerts
+        from incidents.services.reminders import keep_situation_update_clocks, sweep_deadlines
         from incidents.services.escalations import evaluate_pending
         from liaison.events import register_subject_check, register_subject_url
 
@@ -19,4 +20,6 @@ class IncidentsConfig(AppConfig):
         register_subject_url("incident", lambda pk: reverse("incidents:detail", args=[pk]))
         sweep.register("evaluate_pending_incidents", evaluate_pending)
         sweep.register("alerts", sweep_alerts)
+        sweep.register("situation_update_clocks", keep_situation_update_clocks)
+        sweep.register("deadlines", sweep_deadlines)
         register_subject_check("alert", visible_alert_ids)

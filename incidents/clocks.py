@@ -42,6 +42,11 @@ class Clock(StrEnum):
     FINAL_REPORT = "final_report"
     INITIAL_RESPONSE = "initial_response"
     CROSS_BORDER_INFORM = "cross_border_inform"
+    # Not NIS2: the Blueprint level's situation-update interval, kept by the sweep.
+    SITUATION_UPDATE = "situation_update"
+
+
+NIS2_CLOCKS = frozenset(c.value for c in Clock) - {Clock.SITUATION_UPDATE.value}
 
 
 LABELS = {
@@ -51,6 +56,7 @@ LABELS = {
     Clock.FINAL_REPORT: "Final report (entity, one month after the notification)",
     Clock.INITIAL_RESPONSE: "Initial response to the entity (CSIRT, 24 h after the early warning)",
     Clock.CROSS_BORDER_INFORM: "Inform the other affected member states and ENISA (CSIRT)",
+    Clock.SITUATION_UPDATE: "Situation update (Blueprint level's interval)",
 }
 
 

@@ -68,6 +68,7 @@ SHORT_CLOCK_LABELS = {
     clocks.Clock.FINAL_REPORT: "Final report",
     clocks.Clock.INITIAL_RESPONSE: "Initial response (CSIRT)",
     clocks.Clock.CROSS_BORDER_INFORM: "Inform other member states (CSIRT)",
+    clocks.Clock.SITUATION_UPDATE: "Situation update",
 }
 STATUS_ACTIONS = {
     Incident.Status.OPEN: "Reopen",

@@ -78,7 +78,8 @@ def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[E
 
 
 # Event kinds that are news for their recipients, shown in the dashboard inbox.
-INBOX_KINDS = ("incident.shared", "report.requested")
+INBOX_KINDS = ("incident.shared", "report.requested", "alert.raised", "alert.reminder", "alert.unanswered",
+               "deadline.reminder", "deadline.overdue")
 INBOX_SCAN = 300
 
 

@@ -220,7 +220,7 @@ def sync_deadlines(incident: Incident) -> None:
         elif (row.due_at, row.met_at) != (deadline.due_at, deadline.met_at):
             row.due_at, row.met_at = deadline.due_at, deadline.met_at
             row.save(update_fields=["due_at", "met_at"])
-    incident.deadlines.exclude(clock__in=wanted).delete()
+    incident.deadlines.filter(clock__in=clocks.NIS2_CLOCKS).exclude(clock__in=wanted).delete()
 
 
 @transaction.atomic

@@ -1,0 +1,89 @@
+"""The sweep over every clock the portal owns: reminders before a deadline, one alarm when it passes.
+
+Clocks live in PostgreSQL (DESIGN.md): rows are claimed with SELECT … FOR UPDATE SKIP
+LOCKED and stamped in the same transaction, so several schedulers, or a sweep that runs
+late after beat was down, fire each reminder and each overdue alarm exactly once.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents import clocks
+from incidents.models import Deadline, Incident, TimelineEntry
+from incidents.selectors import active_blueprint
+from liaison.events import Audience, record_event
+
+REMINDER_LEAD = timedelta(hours=6)
+# Who a clock's reminder is for: the entity's reports to the reporter; the authority's clocks to its CSIRT.
+AUTHORITY_CLOCKS = {clocks.Clock.INITIAL_RESPONSE, clocks.Clock.CROSS_BORDER_INFORM}
+
+
+def _announce(kind: str, deadline: Deadline, now) -> None:
+    incident = deadline.incident
+    org = incident.reporting_organisation
+    groups = [org.group.name]
+    if deadline.clock in AUTHORITY_CLOCKS and org.member_state_id:
+        groups.append(f"ms:{org.member_state.code}")
+    label = clocks.LABELS.get(clocks.Clock(deadline.clock), deadline.clock)
+    audit.record(actor=None, action=kind, obj=incident, organisation_code=org.code,
+                 after={"clock": deadline.clock, "due_at": deadline.due_at})
+    record_event(kind=kind, subject=incident, payload={
+        "reference": incident.reference, "title": incident.title, "tlp": incident.tlp, "clock": deadline.clock,
+        "label": label, "due_at": deadline.due_at.isoformat(), "recipient_groups": groups,
+    }, audience=Audience(groups=groups))
+
+
+def sweep_deadlines(*, now=None, limit: int = 1000) -> int:
+    now = now or timezone.now()
+    fired = 0
+    open_rows = (
+        Deadline.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("incident__reporting_organisation__group", "incident__reporting_organisation__member_state")
+        .filter(met_at__isnull=True)
+    )
+    with transaction.atomic():
+        for deadline in open_rows.filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + REMINDER_LEAD)[:limit]:
+            deadline.reminded_at = now
+            deadline.save(update_fields=["reminded_at"])
+            _announce("deadline.reminder", deadline, now)
+            fired += 1
+        for deadline in open_rows.filter(overdue_fired_at__isnull=True, due_at__lte=now)[:limit]:
+            deadline.overdue_fired_at = now
+            deadline.reminded_at = deadline.reminded_at or now
+            deadline.save(update_fields=["overdue_fired_at", "reminded_at"])
+            _announce("deadline.overdue", deadline, now)
+            fired += 1
+    return fired
+
+
+def keep_situation_update_clocks(*, now=None) -> int:
+    """At levels with an update interval, a situation update is due that long after the last one."""
+    now = now or timezone.now()
+    intervals = {lv.number: lv.update_interval_minutes for lv in active_blueprint().levels.all() if lv.update_interval_minutes}
+    changed = 0
+    incidents = (
+        Incident.objects.filter(crisis_level__in=list(intervals), status__in=["open", "contained"])
+        .annotate(
+            last_update=Max("timeline__created_at", filter=Q(timeline__kind=TimelineEntry.Kind.SITUATION)),
+            last_escalation=Max("escalations__created_at"),
+        )
+    )
+    with transaction.atomic():
+        for incident in incidents:
+            since = max(t for t in (incident.last_update, incident.last_escalation, incident.created_at) if t)
+            due = since + timedelta(minutes=intervals[incident.crisis_level])
+            row, created = Deadline.objects.get_or_create(
+                incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
+            moved = not created and row.due_at != due
+            if moved:  # a new situation update (or level) restarts the clock
+                row.due_at, row.reminded_at, row.overdue_fired_at = due, None, None
+                row.save(update_fields=["due_at", "reminded_at", "overdue_fired_at"])
+            changed += int(created or moved)
+        # Below an interval level (de-escalated, resolved): no situation update is owed any more.
+        Deadline.objects.filter(clock=clocks.Clock.SITUATION_UPDATE, met_at__isnull=True).exclude(
+            incident__in=incidents.values("pk")).delete()
+    return changed
