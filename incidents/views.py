@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents import clocks, selectors, services, stix
 from incidents import tlp as tlp_rules
+from incidents.escalation import FACTS, SYMBOLS, Condition
 from incidents.forms import (
     SECTION_LABELS,
     EditIncidentForm,
@@ -47,6 +48,7 @@ from incidents.forms import (
 from incidents.models import (
     Alert,
     Attachment,
+    Blueprint,
     Deadline,
     Incident,
     Observable,
@@ -55,8 +57,10 @@ from incidents.models import (
 )
 from incidents.observables import search_forms
 from incidents.services import alerts as services_alerts
+from incidents.services import blueprints as blueprint_services
 from incidents.vocabulary import TLP
 from liaison.forms import add_service_errors
+from liaison.selectors import is_network_admin
 
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
@@ -669,3 +673,60 @@ def observable_search(request):
     return render(request, "incidents/search.html", {
         "form": form, "page": page, "forms_found": forms_found, "query": query.urlencode(),
     }, status=status)
+
+
+# --- The Blueprint ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def blueprint_page(request):
+    """The active Blueprint in words, for everyone; drafts with their problems for ENISA's maintainers."""
+    active = selectors.active_blueprint()
+    rules = [
+        (rule, " and ".join(_condition_words(Condition(c.get("fact"), c.get("op"), c.get("value")), FACTS)
+                            for c in rule.conditions))
+        for rule in active.rules.all()
+    ]
+    maintainer = is_network_admin(request.user)
+    drafts = []
+    if maintainer:
+        drafts = [(d, blueprint_services.problems(d)) for d in
+                  Blueprint.objects.filter(is_active=False, activated_at__isnull=True).prefetch_related("levels", "rules")]
+    return render(request, "incidents/blueprint.html", {
+        "blueprint": active, "levels": active.levels.all(), "rules": rules, "maintainer": maintainer, "drafts": drafts,
+    })
+
+
+def _condition_words(condition, facts) -> str:
+    template = facts.get(condition.fact, ("", None, None, condition.fact))[3]
+    if condition.op == "is":
+        text = template.replace("{v} ", "")
+        return text if condition.value else f"not {text}"
+    return f"{condition.fact.replace('_', ' ')} {SYMBOLS.get(condition.op, condition.op)} {condition.value}"
+
+
+@login_required
+@require_POST
+def blueprint_draft(request):
+    try:
+        draft = services.draft_blueprint(actor=request.user, based_on=selectors.active_blueprint())
+    except PermissionDenied:
+        raise Http404("Not found.") from None
+    messages.success(request, f"Drafted version {draft.version}. Edit its levels and rules, then activate it.")
+    return redirect("incidents:blueprint")
+
+
+@login_required
+@require_POST
+def blueprint_activate(request, pk):
+    draft = get_object_or_404(Blueprint, pk=pk, is_active=False)
+    try:
+        services.activate_blueprint(actor=request.user, blueprint=draft)
+    except PermissionDenied:
+        raise Http404("Not found.") from None
+    except ValidationError as exc:
+        messages.error(request, "Not activated: " + " · ".join(exc.message_dict.get("blueprint", exc.messages)))
+        return redirect("incidents:blueprint")
+    messages.success(request, f"Version {draft.version} is now the active Blueprint.")
+    return redirect("incidents:blueprint")

@@ -1,7 +1,7 @@
 """Versions of the Blueprint: ENISA drafts a new one, and only a valid one can become active."""
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -12,6 +12,7 @@ from incidents.models import Blueprint, CrisisLevel, EscalationRule
 from incidents.selectors import blueprint_spec
 from liaison.events import Audience, record_event
 from liaison.roles import Community, Role
+from liaison.selectors import is_network_admin
 
 _LEVEL_FIELDS = ["number", "code", "name", "description", "network", "alerted_groups", "ack_minutes",
                  "update_interval_minutes", "expected_reports", "in_charge_groups", "declare_roles"]
@@ -26,9 +27,16 @@ def _summary(blueprint: Blueprint) -> dict:
     }
 
 
+def _check_maintainer(actor) -> None:
+    """ENISA maintains the Blueprint (its rolling annex): ENISA's organisation admins."""
+    if not is_network_admin(actor):
+        raise PermissionDenied("Only ENISA's administrators maintain the Blueprint.")
+
+
 @transaction.atomic
 def draft_blueprint(*, actor, based_on: Blueprint, title: str = "") -> Blueprint:
     """A new, inactive version copied from ``based_on``, to edit before activating."""
+    _check_maintainer(actor)
     version = (Blueprint.objects.aggregate(v=Max("version"))["v"] or 0) + 1
     draft = Blueprint.objects.create(version=version, title=title or f"{based_on.title} (draft v{version})",
                                      created_by=actor if getattr(actor, "is_authenticated", False) else None)
@@ -65,6 +73,7 @@ def problems(blueprint: Blueprint) -> list[str]:
 
 @transaction.atomic
 def activate_blueprint(*, actor, blueprint: Blueprint) -> Blueprint:
+    _check_maintainer(actor)
     blueprint = Blueprint.objects.select_for_update().get(pk=blueprint.pk)
     if blueprint.is_active:
         return blueprint

@@ -70,3 +70,26 @@ def test_declaring_and_deescalating_over_the_api(network, token_for):
     other = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['pt-csirt'])}")
     assert other.get(url + "escalations/").status_code == 404
     assert other.post(url + "declare/", {"level": 3, "reason": "x"}, content_type="application/json").status_code == 404
+
+
+def test_only_enisa_administrators_maintain_the_blueprint(network):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="ENISA's administrators"):
+        services.draft_blueprint(actor=network["people"]["de_analyst"], based_on=active_blueprint())
+    draft = services.draft_blueprint(actor=network["people"]["enisa_admin"], based_on=active_blueprint())
+    with pytest.raises(PermissionDenied):
+        services.activate_blueprint(actor=network["people"]["enisa_triage"], blueprint=draft)
+
+
+def test_blueprint_page_explains_levels_and_rules_and_lets_enisa_activate_a_valid_draft(network, login):
+    page = login(network["people"]["pt_analyst"]).get("/incidents/blueprint/").content.decode()
+    assert "2 — large-scale cybersecurity incident" in page and "l2-large-scale" in page
+    assert "affected member states ≥ 2" in page and "Maintain the Blueprint" not in page
+    assert login(network["people"]["pt_analyst"]).post("/incidents/blueprint/draft/").status_code == 404
+    enisa = login(network["people"]["enisa_admin"])
+    assert enisa.post("/incidents/blueprint/draft/").status_code == 302
+    draft = Blueprint.objects.get(version=2)
+    assert "Draft version 2" in enisa.get("/incidents/blueprint/").content.decode()
+    assert enisa.post(f"/incidents/blueprint/{draft.pk}/activate/").status_code == 302
+    assert active_blueprint().version == 2

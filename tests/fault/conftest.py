@@ -1,0 +1,90 @@
+"""Fault-injection fixtures: real Celery worker and beat processes on real Redis and PostgreSQL.
+
+Only in full mode: a worker process must see the rows the test commits (the same PostgreSQL
+test database) and take its tasks from a real broker.
+"""
+
+import os
+
+import psycopg2
+import pytest
+from django.db import connection
+
+from tests.fault.workers import APPLICATION_NAME, Broker, CeleryProcesses, database_url
+
+FULL_MODE = bool(os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL"))
+
+needs_full_mode = pytest.mark.skipif(
+    not FULL_MODE,
+    reason="fault tests run real Celery processes: set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)",
+)
+
+
+@pytest.fixture
+def broker():
+    """This test's own keyspace on the fault-test Redis database; this process publishes to it."""
+    keyspace = Broker.beside(os.environ["REDIS_URL"])
+    keyspace.flush()
+    with keyspace.sending():
+        yield keyspace
+    keyspace.flush()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(request):
+    """Overrides the suite-wide eager mode: here every task goes through the real broker."""
+    if FULL_MODE:
+        request.getfixturevalue("broker")
+    yield
+
+
+@pytest.fixture
+def db_session_url(transactional_db):
+    """The test database's URL: committed rows are what the worker reads."""
+    return database_url(connection.settings_dict)
+
+
+@pytest.fixture
+def celery_processes(broker, db_session_url, tmp_path):
+    """Start workers and beat on demand; all are SIGKILLed at teardown, their backends ended."""
+    processes = CeleryProcesses(broker=broker, database_url=db_session_url, directory=tmp_path)
+    yield processes
+    processes.stop_all()
+    print(processes.logs())  # shown by pytest when the test failed
+    _end_worker_backends()
+
+
+@pytest.fixture
+def worker(celery_processes):
+    """One ready prefork worker (concurrency 1), as in production."""
+    return celery_processes.worker()
+
+
+@pytest.fixture
+def row_lock():
+    """Hold ``SELECT … FOR UPDATE`` on one incident from another connection, in an open transaction."""
+    held = []
+
+    def lock(incident_id: int):
+        conn = psycopg2.connect(**_connect_params())
+        held.append(conn)
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident_id])
+        return conn  # conn.rollback() releases it
+
+    yield lock
+    for conn in held:
+        conn.close()
+
+
+def _connect_params() -> dict:
+    s = connection.settings_dict
+    return {k: v for k, v in {"dbname": s["NAME"], "user": s.get("USER"), "password": s.get("PASSWORD"),
+                              "host": s.get("HOST"), "port": s.get("PORT")}.items() if v}
+
+
+def _end_worker_backends() -> None:
+    """A SIGKILLed worker leaves its PostgreSQL backend behind until it next writes to the socket."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND application_name = %s", [APPLICATION_NAME])
