@@ -69,6 +69,18 @@ def _detail_response(request, incident: Incident, status_code=200) -> Response:
     return response
 
 
+def _create(request, input_serializer, output_serializer, service, **targets) -> Response:
+    """Validate, call the service, answer 201 with what it created; retries safe with Idempotency-Key."""
+
+    def perform():
+        data = input_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = service(actor=request.user, **targets, **data.validated_data)
+        return Response(output_serializer(created).data, status=status.HTTP_201_CREATED)
+
+    return idempotent(request, perform)
+
+
 def _reporting_organisation(request, requested):
     """The caller's organisation: the token's, or one the person belongs to."""
     if isinstance(request.auth, ApiToken):
@@ -201,15 +213,7 @@ class IncidentReportsApi(APIView):
     @extend_schema(request=s.ReportInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.ReportOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
-        incident = _detail(request, pk)
-
-        def perform():
-            data = s.ReportInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            report = services.submit_report(actor=request.user, incident=incident, **data.validated_data)
-            return Response(s.ReportOutputSerializer(report).data, status=status.HTTP_201_CREATED)
-
-        return idempotent(request, perform)
+        return _create(request, s.ReportInputSerializer, s.ReportOutputSerializer, services.submit_report, incident=_detail(request, pk))
 
 
 class IncidentTimelineApi(APIView):
@@ -224,15 +228,7 @@ class IncidentTimelineApi(APIView):
     @extend_schema(request=s.TimelineInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
-        incident = _detail(request, pk)
-
-        def perform():
-            data = s.TimelineInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            entry = services.add_timeline_entry(actor=request.user, incident=incident, **data.validated_data)
-            return Response(s.TimelineOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
-
-        return idempotent(request, perform)
+        return _create(request, s.TimelineInputSerializer, s.TimelineOutputSerializer, services.add_timeline_entry, incident=_detail(request, pk))
 
 
 class ObservablePagination(CodeCursorPagination):

@@ -208,3 +208,19 @@ def test_list_costs_the_same_number_of_queries_for_3_and_30_incidents(network, d
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = de_tool.get("/api/v1/incidents/")
     assert len(response.json()["results"]) == 30
+
+
+def test_reports_and_timeline_over_the_api(de_tool):
+    created = _post(de_tool, "/api/v1/incidents/", {"title": "x", "aware_at": AWARE}).json()
+    base = f"/api/v1/incidents/{created['id']}/"
+    report = _post(de_tool, base + "reports/", {"kind": "early_warning", "content": {"summary": "Encrypted hosts"}},
+                   HTTP_IDEMPOTENCY_KEY="r-1")
+    again = _post(de_tool, base + "reports/", {"kind": "early_warning", "content": {"summary": "Encrypted hosts"}},
+                  HTTP_IDEMPOTENCY_KEY="r-1")
+    assert report.status_code == again.status_code == 201 and report.json() == again.json()
+    assert [r["kind"] for r in de_tool.get(base + "reports/").json()] == ["early_warning"]
+    missing = _post(de_tool, base + "reports/", {"kind": "final", "content": {"root_cause": "x"}})
+    assert missing.status_code == 400
+    entry = _post(de_tool, base + "timeline/", {"text": "Isolated the segment", "kind": "situation"})
+    assert entry.status_code == 201 and entry.json()["tlp"] == "amber"
+    assert [e["text"] for e in de_tool.get(base + "timeline/").json()] == ["Isolated the segment"]
