@@ -74,7 +74,7 @@ def test_api_update_escalates_through_a_real_worker(worker, network, token_for):
     _assert_escalated_once_to_level_2(incident_id)
     assert client.get(f"/api/v1/incidents/{incident_id}/").json()["crisis_level"] == 2
     worker.wait_for_log(rf"Task {EVALUATE}\[[\w-]+\] succeeded", timeout=5, count=2)
-    print(f"API update → escalation through the worker: {elapsed * 1000:.0f} ms")
+    print(f"PATCH sent → escalation recorded by the worker: {elapsed * 1000:.0f} ms")
 
 
 def test_worker_killed_mid_evaluation_still_escalates_once_within_one_sweep(celery_processes, network, row_lock):
