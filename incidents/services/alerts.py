@@ -46,7 +46,7 @@ def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
         Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due)
         for o in organisations
     ])
-    alerts = list(Alert.objects.filter(escalation=escalation).select_related("organisation__group", "incident"))
+    alerts = list(Alert.objects.filter(escalation=escalation).select_related("organisation__group", "incident__reporting_organisation"))
     audit.record(actor=None, action="alerts.raised", obj=incident,
                  after={"level": level.number, "organisations": [a.organisation.code for a in alerts]})
     for alert in alerts:

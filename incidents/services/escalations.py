@@ -50,12 +50,16 @@ def _record(*, incident: Incident, blueprint: Blueprint, to_level: int, explanat
     return record
 
 
-def evaluate_incident(*, incident_id: int, now=None) -> Escalation | None:
-    """Let the engine look at the incident's current facts; escalate upwards if they call for it."""
+def evaluate_incident(*, incident_id: int, now=None, skip_locked: bool = False) -> Escalation | None:
+    """Let the engine look at the incident's current facts; escalate upwards if they call for it.
+
+    With ``skip_locked`` (the sweep) an incident another process is evaluating is left to it.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         incident = (
-            Incident.objects.select_for_update(of=("self",)).select_related("reporting_organisation")
+            Incident.objects.select_for_update(of=("self",), skip_locked=skip_locked)
+            .select_related("reporting_organisation")
             .filter(pk=incident_id).first()
         )
         if incident is None:
@@ -77,7 +81,7 @@ def evaluate_pending(*, limit: int = 200) -> int:
         Incident.objects.filter(evaluated_version__lt=F("version")).order_by("updated_at").values_list("pk", flat=True)[:limit]
     )
     for incident_id in ids:
-        evaluate_incident(incident_id=incident_id)
+        evaluate_incident(incident_id=incident_id, skip_locked=True)
     return len(ids)
 
 

@@ -1,16 +1,16 @@
 """Sharing under TLP 2.0: grants, revocations, label changes, the Art. 23(6) one-click share."""
 
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
+from guardian.shortcuts import remove_perm
 
 from csoa_portal import audit
 from incidents import tasks
 from incidents import tlp as tlp_rules
-from incidents.models import Incident, Share
+from incidents.models import Incident, IncidentGroupObjectPermission, Share
 from incidents.selectors import (
     VIEW,
     can_edit,
@@ -66,13 +66,18 @@ def share_incident(
 
 def _grant(*, incident: Incident, targets, actor: User | None, why: str = "") -> list[Share]:
     already = set(incident.shares.values_list("group_id", flat=True)) | {incident.reporting_organisation.group_id}
-    created = []
+    new = []
     for kind, group, label in targets:
-        if group.pk in already:
-            continue
-        already.add(group.pk)
-        created.append(Share.objects.create(incident=incident, target_kind=kind, group=group, label=label, shared_by=actor))
-        assign_perm(f"incidents.{VIEW}", group, incident)
+        if group.pk not in already:
+            already.add(group.pk)
+            new.append(Share(incident=incident, target_kind=kind, group=group, label=label, shared_by=actor))
+    # In bulk: an escalation shares with a whole network (dozens of organisations) at once.
+    created = Share.objects.bulk_create(new)
+    view = Permission.objects.get(codename=VIEW, content_type__app_label="incidents")
+    IncidentGroupObjectPermission.objects.bulk_create(
+        [IncidentGroupObjectPermission(permission=view, group_id=s.group_id, content_object=incident) for s in created],
+        ignore_conflicts=True,
+    )
     if created:
         audit.record(actor=actor, action="incident.shared", obj=incident,
                      after={"shared_with": [{"kind": s.target_kind, "group": s.group.name} for s in created],

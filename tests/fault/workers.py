@@ -87,7 +87,10 @@ class Broker:
             "CELERY_BROKER_TRANSPORT_OPTIONS": transport_options(self.keyprefix),
             "CELERY_TASK_ALWAYS_EAGER": False,
         }
+        # A key the settings never set reads None here, but its default ({} for transport
+        # options) is what later tests need back: None would break every later publish.
         saved = {key: app.conf.get(key) for key in keys}
+        saved = {k: ({} if v is None and k == "CELERY_BROKER_TRANSPORT_OPTIONS" else v) for k, v in saved.items()}
         app.conf.update(keys)
         _drop_connection_pools()
         try:
