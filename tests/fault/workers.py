@@ -112,11 +112,18 @@ class Broker:
 
 
 def _drop_connection_pools() -> None:
-    """The app caches its broker connections; after a broker change they must be rebuilt."""
+    """The app caches its broker connections; after a broker change they must be rebuilt.
+
+    kombu also keeps process-wide producer pools keyed by connection: reset those too, or a
+    later test would be handed a pool whose connections were closed here.
+    """
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    pools.reset()
 
 
 def database_url(settings_dict: dict) -> str:
