@@ -55,11 +55,12 @@ def generate(n_incidents: int, per_incident: int) -> None:
         common.progress(f"inserting {n_incidents:,} incidents")
         cursor.execute(f"""
             INSERT INTO incidents_incident (title, description, reporting_organisation_id, reported_by_id, entity_type,
-                severity, national_capacity_exceeded, aware_at, tlp, status, crisis_level, version, created_at, updated_at)
+                severity, national_capacity_exceeded, technical_cooperation_requested, aware_at, tlp, status, crisis_level,
+                declared_level, version, evaluated_version, created_at, updated_at)
             SELECT 'Incident ' || g, 'Generated for the benchmark', ({org_ids})[1 + g % {k}], ({user_ids})[1 + g % {k}],
-                'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false,
+                'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false, false,
                 now() - (g || ' minutes')::interval, (ARRAY['amber','green','amber+strict','clear'])[1 + g % 4],
-                (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 1,
+                (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 0, 1, 1,
                 now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval
             FROM generate_series(1, {n_incidents}) g""")
         common.progress("granting the reporting organisations and ENISA (every fifth incident)")
