@@ -118,9 +118,13 @@ def publish_event(event_id: int) -> bool:
         return False
     group_ids = list(EventAudience.objects.filter(event_id=event_id).values_list("group_id", flat=True))
     message = {"type": "event.new", "id": event_id}
-    try:
+
+    async def send_all():  # one event-loop hop for all groups, not one per group
         for gid in group_ids:
-            async_to_sync(layer.group_send)(channel_group_name(gid), message)
+            await layer.group_send(channel_group_name(gid), message)
+
+    try:
+        async_to_sync(send_all)()
     except Exception:  # the channel layer is down: the sweeper publishes it later
         logger.warning("publishing event %s failed; the sweeper will retry", event_id, exc_info=True)
         return False
