@@ -332,9 +332,8 @@ def _crisis_context(user, incident: Incident, overrides: dict) -> dict:
     }
 
 
-def _level_change(request, incident, *, service, form_name, message):
-    levels = [(n, str(n)) for n in range(10)]
-    form = LevelChangeForm(request.POST, levels=levels)
+def _form_action(request, incident, *, form, form_name, service, anchor, message):
+    """Validate the form, call the service with its fields; errors back on the form with 400."""
     if form.is_valid():
         try:
             service(actor=request.user, incident=incident, **form.cleaned_data)
@@ -342,8 +341,14 @@ def _level_change(request, incident, *, service, form_name, message):
             add_service_errors(form, exc)
         else:
             messages.success(request, message)
-            return redirect(_detail_url(incident, "crisis"))
+            return redirect(_detail_url(incident, anchor))
     return _render_detail(request, incident, status=400, **{form_name: form})
+
+
+def _level_change(request, incident, *, service, form_name, message):
+    form = LevelChangeForm(request.POST, levels=[(n, str(n)) for n in range(10)])
+    return _form_action(request, incident, form=form, form_name=form_name, service=service, anchor="crisis",
+                        message=message)
 
 
 @incident_action
@@ -525,30 +530,16 @@ def inform_member_states(request, incident):
 
 @incident_action
 def initial_response(request, incident):
-    form = InitialResponseForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_initial_response(actor=request.user, incident=incident, text=form.cleaned_data["text"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Initial response recorded (NIS2 Art. 23(5)).")
-            return redirect(_detail_url(incident, "timeline"))
-    return _render_detail(request, incident, status=400, initial_response_form=form)
+    return _form_action(request, incident, form=InitialResponseForm(request.POST), form_name="initial_response_form",
+                        service=services.record_initial_response, anchor="timeline",
+                        message="Initial response recorded (NIS2 Art. 23(5)).")
 
 
 @incident_action
 def request_intermediate(request, incident):
-    form = IntermediateRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            services.request_intermediate_report(actor=request.user, incident=incident, due_at=form.cleaned_data["due_at"])
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, "Intermediate report requested from the reporting organisation.")
-            return redirect(_detail_url(incident, "deadlines"))
-    return _render_detail(request, incident, status=400, intermediate_form=form)
+    return _form_action(request, incident, form=IntermediateRequestForm(request.POST), form_name="intermediate_form",
+                        service=services.request_intermediate_report, anchor="deadlines",
+                        message="Intermediate report requested from the reporting organisation.")
 
 
 @login_required

@@ -316,30 +316,29 @@ class IncidentEscalationsApi(APIView):
         return Response(s.EscalationOutputSerializer(incident.escalations.select_related("actor"), many=True).data)
 
 
-class IncidentDeclareApi(APIView):
+class _LevelChangeApi(APIView):
+    service = None
+
+    @extend_schema(request=s.LevelChangeInputSerializer,
+                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.LevelChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = type(self).service(actor=request.user, incident=incident, **data.validated_data)
+        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentDeclareApi(_LevelChangeApi):
     """Declare a higher level (e.g. a cyber crisis): for the roles of the body in charge the Blueprint names."""
 
-    @extend_schema(request=s.LevelChangeInputSerializer,
-                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
-    def post(self, request, pk):
-        incident = _detail(request, pk)
-        data = s.LevelChangeInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        record = services.declare_level(actor=request.user, incident=incident, **data.validated_data)
-        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+    service = staticmethod(services.declare_level)
 
 
-class IncidentDeescalateApi(APIView):
+class IncidentDeescalateApi(_LevelChangeApi):
     """Lower the level: a decision of the body in charge of the current level, with a reason."""
 
-    @extend_schema(request=s.LevelChangeInputSerializer,
-                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
-    def post(self, request, pk):
-        incident = _detail(request, pk)
-        data = s.LevelChangeInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        record = services.deescalate(actor=request.user, incident=incident, **data.validated_data)
-        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+    service = staticmethod(services.deescalate)
 
 
 class AlertPagination(CodeCursorPagination):
