@@ -11,8 +11,11 @@ class IncidentsConfig(AppConfig):
         from csoa_portal import sweep
         from incidents.selectors import visible_alert_ids, visible_incident_ids
         from incidents.services.alerts import sweep_alerts
-        from incidents.services.reminders import keep_situation_update_clocks, sweep_deadlines
         from incidents.services.escalations import evaluate_pending
+        from incidents.services.reminders import (
+            keep_situation_update_clocks,
+            sweep_deadlines,
+        )
         from liaison.events import register_subject_check, register_subject_url
 
         # Event feeds and websockets re-check each incident against current sharing.

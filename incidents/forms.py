@@ -29,7 +29,6 @@ from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
 
-
 def crisis_level_choices() -> list[tuple[int, str]]:
     """The active Blueprint's levels, named as ENISA names them."""
     return [(lv.number, f"{lv.number} — {lv.name}") for lv in selectors.active_blueprint().levels.all()]

@@ -104,10 +104,12 @@ def clock_facts(incident: Incident) -> clocks.Facts:
 def deadlines_of(incident: Incident, *, now=None) -> list[clocks.Deadline]:
     """The incident's deadlines with their state now, from the materialised rows."""
     now = now or timezone.now()
-    return [
-        clocks.Deadline(clocks.Clock(d.clock), d.due_at, d.met_at, clocks.state_of(d.due_at, d.met_at, now))
-        for d in incident.deadlines.all()
-    ]
+    return [deadline_now(d, now) for d in incident.deadlines.all()]
+
+
+def deadline_now(row: Deadline, now) -> clocks.Deadline:
+    """A materialised deadline row with its state at ``now``, for pages, API and lists alike."""
+    return clocks.Deadline(clocks.Clock(row.clock), row.due_at, row.met_at, clocks.state_of(row.due_at, row.met_at, now))
 
 
 def overdue_incidents(queryset: QuerySet[Incident], *, now=None) -> QuerySet[Incident]:

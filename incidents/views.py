@@ -112,11 +112,6 @@ def _detail_url(incident: Incident, anchor: str = "") -> str:
     return reverse("incidents:detail", args=[incident.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def _with_clock(deadline: Deadline, now) -> clocks.Deadline:
-    return clocks.Deadline(clocks.Clock(deadline.clock), deadline.due_at, deadline.met_at,
-                           clocks.state_of(deadline.due_at, deadline.met_at, now))
-
-
 # --- List ------------------------------------------------------------------------------------
 
 
@@ -178,7 +173,7 @@ def incident_list(request):
         upcoming = incident.open_deadlines[0] if incident.open_deadlines else None
         rows.append({
             "incident": incident,
-            "next": _with_clock(upcoming, now) if upcoming else None,
+            "next": selectors.deadline_now(upcoming, now) if upcoming else None,
             "next_label": SHORT_CLOCK_LABELS.get(upcoming.clock, upcoming.clock) if upcoming else "",
             "overdue": sum(1 for d in incident.open_deadlines if d.due_at < now),
         })

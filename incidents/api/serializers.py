@@ -18,6 +18,7 @@ from incidents.models import (
     Sector,
     TimelineEntry,
 )
+from incidents.selectors import deadline_now
 from incidents.vocabulary import TLP, EntityType, Severity
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
@@ -87,10 +88,7 @@ class DeadlineSerializer(serializers.Serializer):
 
 
 def _deadlines(incident: Incident, now) -> list[clocks.Deadline]:
-    return [
-        clocks.Deadline(clocks.Clock(d.clock), d.due_at, d.met_at, clocks.state_of(d.due_at, d.met_at, now))
-        for d in incident.deadlines.all()
-    ]
+    return [deadline_now(d, now) for d in incident.deadlines.all()]
 
 
 class IncidentListSerializer(serializers.Serializer):

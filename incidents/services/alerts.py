@@ -42,7 +42,7 @@ def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
         return []
     share_for_escalation(incident=incident, organisations=organisations, level_name=level.name)
     due = escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
-    alerts = Alert.objects.bulk_create([
+    Alert.objects.bulk_create([
         Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due)
         for o in organisations
     ])
