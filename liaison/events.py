@@ -79,6 +79,19 @@ def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[s
     return check(user, subject_ids)
 
 
+@dataclass
+class NewEvent:
+    """One event to record with ``record_events``; the fields of ``record_event``."""
+
+    kind: str
+    audience: Audience
+    subject: models.Model | None = None
+    subject_type: str = ""
+    subject_id: str = ""
+    actor: object = None
+    payload: dict | None = None
+
+
 def record_event(
     *,
     kind: str,
@@ -90,46 +103,76 @@ def record_event(
     audience: Audience,
 ) -> Event:
     """Write an Event in the caller's transaction and publish it once that commits."""
-    if subject is not None:
-        subject_type = subject_type or subject._meta.model_name
-        subject_id = subject_id or str(subject.pk)
-    event = Event.objects.create(
-        kind=kind,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        payload=payload or {},
-    )
-    names = audience.group_names()
-    group_ids = dict(Group.objects.filter(name__in=names).values_list("name", "id"))
-    missing = names - group_ids.keys()
+    return record_events([NewEvent(kind=kind, subject=subject, subject_type=subject_type, subject_id=subject_id,
+                                   actor=actor, payload=payload, audience=audience)])[0]
+
+
+def record_events(items: list[NewEvent]) -> list[Event]:
+    """Write many Events with a constant number of queries (an escalation alerts dozens of organisations).
+
+    Ids are allocated in list order; all are published together after the commit.
+    """
+    if not items:
+        return []
+    events, names_per_event = [], []
+    for item in items:
+        subject_type, subject_id = item.subject_type, item.subject_id
+        if item.subject is not None:
+            subject_type = subject_type or item.subject._meta.model_name
+            subject_id = subject_id or str(item.subject.pk)
+        events.append(Event(
+            kind=item.kind,
+            subject_type=subject_type,
+            subject_id=str(subject_id),
+            actor=item.actor if getattr(item.actor, "is_authenticated", False) else None,
+            payload=item.payload or {},
+        ))
+        names_per_event.append(item.audience.group_names())
+    all_names = set().union(*names_per_event)
+    group_ids = dict(Group.objects.filter(name__in=all_names).values_list("name", "id"))
+    missing = all_names - group_ids.keys()
     if missing:
         raise ValueError(f"Event audience names unknown groups: {sorted(missing)}")
-    EventAudience.objects.bulk_create([EventAudience(event=event, group_id=gid) for gid in group_ids.values()])
-    event_id = event.id
-    transaction.on_commit(lambda: publish_event(event_id))
-    return event
+    if len(events) == 1:
+        events[0].save()  # keeps the single-event path to one INSERT … RETURNING
+    else:
+        events = Event.objects.bulk_create(events)
+    EventAudience.objects.bulk_create([
+        EventAudience(event=event, group_id=group_ids[name])
+        for event, names in zip(events, names_per_event, strict=True) for name in names
+    ])
+    event_ids = [event.id for event in events]
+    transaction.on_commit(lambda: publish_events(event_ids))
+    return events
 
 
 def publish_event(event_id: int) -> bool:
     """Send the event id to each audience group; consumers load and re-check it."""
+    return publish_events([event_id]) == 1
+
+
+def publish_events(event_ids: list[int]) -> int:
+    """Send each event id to its audience groups in one event-loop hop; returns how many were sent."""
     layer = get_channel_layer()
     if layer is None:
-        return False
-    group_ids = list(EventAudience.objects.filter(event_id=event_id).values_list("group_id", flat=True))
-    message = {"type": "event.new", "id": event_id}
+        return 0
+    groups: dict[int, list[int]] = {event_id: [] for event_id in event_ids}
+    for event_id, group_id in EventAudience.objects.filter(event_id__in=event_ids).values_list("event_id", "group_id"):
+        groups[event_id].append(group_id)
 
-    async def send_all():  # one event-loop hop for all groups, not one per group
-        for gid in group_ids:
-            await layer.group_send(channel_group_name(gid), message)
+    async def send_all():  # one event-loop hop for every group of every event
+        for event_id in sorted(groups):
+            message = {"type": "event.new", "id": event_id}
+            for gid in groups[event_id]:
+                await layer.group_send(channel_group_name(gid), message)
 
     try:
         async_to_sync(send_all)()
-    except Exception:  # the channel layer is down: the sweeper publishes it later
-        logger.warning("publishing event %s failed; the sweeper will retry", event_id, exc_info=True)
-        return False
-    Event.objects.filter(id=event_id, published_at__isnull=True).update(published_at=timezone.now())
-    return True
+    except Exception:  # the channel layer is down: the sweeper publishes them later
+        logger.warning("publishing events %s failed; the sweeper will retry", event_ids, exc_info=True)
+        return 0
+    Event.objects.filter(id__in=event_ids, published_at__isnull=True).update(published_at=timezone.now())
+    return len(event_ids)
 
 
 def publish_pending(*, grace_seconds: float = 2.0, limit: int = 500) -> int:
@@ -143,4 +186,4 @@ def publish_pending(*, grace_seconds: float = 2.0, limit: int = 500) -> int:
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
-    return sum(1 for event_id in ids if publish_event(event_id))
+    return sum(publish_events(ids[i:i + 100]) for i in range(0, len(ids), 100))

@@ -15,7 +15,7 @@ from csoa_portal import audit
 from incidents import tasks
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.sharing import share_for_escalation
-from liaison.events import Audience, record_event
+from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
 from liaison.selectors import organisations_in_groups
 
@@ -23,8 +23,12 @@ ANSWERED = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
 
 
 def _alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None) -> None:
+    record_events([_new_alert_event(kind, alert, actor=actor, extra_orgs=extra_orgs, payload=payload)])
+
+
+def _new_alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None) -> NewEvent:
     incident = alert.incident
-    record_event(
+    return NewEvent(
         kind=kind, subject=alert, actor=actor,
         payload={"alert_id": alert.pk, "incident": incident.pk, "reference": incident.reference, "level": alert.level,
                  "organisation": alert.organisation.code, "state": alert.state, "tlp": incident.tlp,
@@ -36,10 +40,10 @@ def _alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=
 def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
     """Alert each organisation of the level's networks; called in the escalation's transaction."""
     incident = escalation.incident
-    organisations = [o for o in organisations_in_groups(level.alerted_groups)
-                     if o.pk != incident.reporting_organisation_id]
-    if not organisations:
+    ids = [o.pk for o in organisations_in_groups(level.alerted_groups) if o.pk != incident.reporting_organisation_id]
+    if not ids:
         return []
+    organisations = list(Organisation.objects.filter(pk__in=ids).select_related("group").order_by("code"))
     share_for_escalation(incident=incident, organisations=organisations, level_name=level.name)
     due = escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
     Alert.objects.bulk_create([
@@ -49,8 +53,8 @@ def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
     alerts = list(Alert.objects.filter(escalation=escalation).select_related("organisation__group", "incident__reporting_organisation"))
     audit.record(actor=None, action="alerts.raised", obj=incident,
                  after={"level": level.number, "organisations": [a.organisation.code for a in alerts]})
-    for alert in alerts:
-        _alert_event("alert.raised", alert, payload={"due_at": due.isoformat() if due else None})
+    due_iso = due.isoformat() if due else None
+    record_events([_new_alert_event("alert.raised", alert, payload={"due_at": due_iso}) for alert in alerts])
     alert_ids = [a.pk for a in alerts]
     transaction.on_commit(lambda: tasks.email_alerts.delay(alert_ids, "raised"))
     return alerts
