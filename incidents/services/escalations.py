@@ -5,6 +5,9 @@ the Escalation with its audit entry and Event, and are idempotent: evaluating tw
 twice at once, escalates once (the row lock serialises, the level comparison dedups).
 """
 
+import time
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -75,14 +78,26 @@ def evaluate_incident(*, incident_id: int, now=None, skip_locked: bool = False) 
         return None
 
 
-def evaluate_pending(*, limit: int = 200) -> int:
-    """Sweep job: evaluate every incident changed since its last evaluation (lost dispatches)."""
-    ids = list(
-        Incident.objects.filter(evaluated_version__lt=F("version")).order_by("updated_at").values_list("pk", flat=True)[:limit]
-    )
-    for incident_id in ids:
-        evaluate_incident(incident_id=incident_id, skip_locked=True)
-    return len(ids)
+def evaluate_pending(*, batch: int = 200, budget_seconds: float | None = None) -> int:
+    """Sweep job: evaluate every incident changed since its last evaluation (lost dispatches).
+
+    Works through the backlog in batches until it is empty or the time budget (half a
+    sweep interval by default) is spent, so a large backlog drains in a few sweeps while
+    the other sweep jobs still run on time. Incidents locked by a worker are left to it.
+    """
+    budget = settings.SWEEP_INTERVAL_SECONDS / 2 if budget_seconds is None else budget_seconds
+    stop_at = time.monotonic() + budget
+    tried: set[int] = set()
+    while True:
+        ids = [pk for pk in Incident.objects.filter(evaluated_version__lt=F("version"))
+               .order_by("updated_at").values_list("pk", flat=True)[:batch + len(tried)] if pk not in tried][:batch]
+        if not ids:
+            return len(tried)
+        for incident_id in ids:
+            tried.add(incident_id)
+            evaluate_incident(incident_id=incident_id, skip_locked=True)
+            if time.monotonic() >= stop_at:
+                return len(tried)
 
 
 def _in_any(user: User, groups: list[str]) -> bool:

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -90,6 +91,24 @@ def test_a_lost_dispatch_is_caught_by_the_sweep(network):
     run_sweep()
     incident.refresh_from_db()
     assert incident.crisis_level == 2 and incident.evaluated_version == incident.version
+
+
+def test_one_sweep_drains_a_backlog_larger_than_a_batch(network):
+    with mock.patch("incidents.tasks.evaluate_incident.delay", side_effect=ConnectionError("broker down")):
+        incidents = [_report(network, national_capacity_exceeded=i % 2 == 0) for i in range(7)]
+    assert services.evaluate_pending(batch=3, budget_seconds=60) == 7
+    levels = dict(Incident.objects.filter(pk__in=[i.pk for i in incidents]).values_list("pk", "crisis_level"))
+    assert [levels[i.pk] for i in incidents] == [2, 0, 2, 0, 2, 0, 2]
+    assert not Incident.objects.filter(evaluated_version__lt=F("version")).exists()
+
+
+def test_a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on(network):
+    with mock.patch("incidents.tasks.evaluate_incident.delay", side_effect=ConnectionError("broker down")):
+        for _ in range(3):
+            _report(network)
+    assert services.evaluate_pending(batch=10, budget_seconds=0) == 1
+    assert Incident.objects.filter(evaluated_version__lt=F("version")).count() == 2
+    assert services.evaluate_pending(batch=10, budget_seconds=60) == 2
 
 
 def test_declaring_a_cyber_crisis_needs_the_body_in_charge_and_a_reason(network):
