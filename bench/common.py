@@ -6,6 +6,7 @@ baseline measured in the same run (raw SQL, bare Redis…) and reports the ratio
 
 import json
 import os
+import socket
 import statistics
 import sys
 import time
@@ -85,9 +86,14 @@ def print_table(title: str, rows: list[dict]) -> None:
     print(header)
     print("-" * len(header))
     for r in rows:
+        def cell(key, unit=""):
+            value = r.get(key)
+            return "" if value is None else f"{value}{unit}"
+
+        unit = r["unit"] if r["unit"] == "ms" else f" {r['unit']}"
         print(
-            f"{r['measurement']:58} {r['n']:>5} {r['p50']:>8}{r['unit']:>2} {r['p99']:>8}{r['unit']:>2} "
-            f"{r.get('baseline_p50', ''):>10} {r.get('baseline_p99', ''):>10} {r.get('ratio_p50') or '':>7}"
+            f"{r['measurement']:58} {r['n']:>5} {cell('p50', unit):>10} {cell('p99', unit):>10} "
+            f"{cell('baseline_p50'):>10} {cell('baseline_p99'):>10} {cell('ratio_p50'):>7}"
         )
 
 
@@ -96,3 +102,75 @@ def write_results(name: str, payload: dict) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, default=str))
     return path
+
+
+def rate_row(name: str, count: int, seconds: float, baseline_count: int, baseline_seconds: float) -> dict:
+    """A throughput row (requests per second) beside the baseline's; the ratio reads "times slower"."""
+    rate = count / seconds
+    baseline = baseline_count / baseline_seconds
+    return {
+        "measurement": name,
+        "unit": "req/s",
+        "n": count,
+        "p50": round(rate, 1),
+        "p99": None,
+        "baseline_p50": round(baseline, 1),
+        "baseline_p99": None,
+        "ratio_p50": round(baseline / rate, 1) if rate else None,
+    }
+
+
+# --- Datasets kept between runs ---------------------------------------------------------------
+# A generated dataset is recorded in a marker table when (and only when) its generation
+# finished, with the spec it was generated for: re-running a benchmark reuses it instead of
+# regenerating 100,000 incidents, and a half-generated or truncated dataset is never reused.
+
+MARKER_TABLE = "bench_dataset"
+
+
+def _ensure_marker_table(cursor) -> None:
+    cursor.execute(f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} "
+                   "(name text PRIMARY KEY, spec jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())")
+
+
+def dataset_ready(name: str, spec: dict, *, check_sql: str | None = None, expected: int | None = None) -> bool:
+    """Whether ``name`` was fully generated with ``spec`` (and ``check_sql`` still counts ``expected`` rows)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _ensure_marker_table(cursor)
+        cursor.execute(f"SELECT spec FROM {MARKER_TABLE} WHERE name = %s", [name])
+        row = cursor.fetchone()
+        if row is None or (json.loads(row[0]) if isinstance(row[0], str) else row[0]) != spec:
+            return False
+        if check_sql is not None:
+            cursor.execute(check_sql)
+            if cursor.fetchone()[0] != expected:
+                return False
+    return True
+
+
+def forget_dataset(name: str) -> None:
+    """Drop the marker before regenerating: an interrupted generation is never taken as done."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _ensure_marker_table(cursor)
+        cursor.execute(f"DELETE FROM {MARKER_TABLE} WHERE name = %s", [name])
+
+
+def mark_dataset(name: str, spec: dict) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        _ensure_marker_table(cursor)
+        cursor.execute(f"INSERT INTO {MARKER_TABLE} (name, spec) VALUES (%s, %s) "
+                       "ON CONFLICT (name) DO UPDATE SET spec = EXCLUDED.spec, created_at = now()",
+                       [name, json.dumps(spec, sort_keys=True)])
+
+
+def free_port() -> int:
+    """A free loopback port for a server started by a benchmark (never the portal's 8000)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

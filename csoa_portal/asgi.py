@@ -1,4 +1,9 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+Websockets pass the same-origin check for browsers (clients without an Origin header,
+i.e. SOC tooling, are let through) and the portal's own authentication: an MFA-verified
+session or a bearer token (csoa_portal.ws_auth).
+"""
 
 import os
 
@@ -7,15 +12,14 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csoa_portal.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from csoa_portal.routing import websocket_urlpatterns  # noqa: E402
+from csoa_portal.ws_auth import AllowedHostsOriginValidator, PortalAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(PortalAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,16 +1,28 @@
-"""Request-wide guards: body size, audit origin, second factor, the user's time zone."""
+"""Request-wide guards: body size, database outages, audit origin, second factor, the user's time zone."""
 
 import hashlib
+import logging
+import sys
 import zoneinfo
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpResponseRedirect, JsonResponse
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from csoa_portal.context import Origin, reset_origin, set_origin
+
+logger = logging.getLogger(__name__)
+
+# Kept in step with csoa_portal.api.exceptions, which this module cannot import at load time:
+# DRF's settings import csoa_portal.authentication, which imports this module.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
 
 
 def client_ip(request) -> str:
@@ -42,6 +54,92 @@ class RequestSizeLimitMiddleware:
                 )
             return render(request, "errors/413.html", {"message": message}, status=413)
         return self.get_response(request)
+
+
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The portal cannot reach its database right now, so this page could not be completed. "
+    f"Please try again in {RETRY_AFTER_SECONDS} seconds. If you were saving something, "
+    "check whether it was saved before you submit it again."
+)
+
+
+def database_unavailable(request) -> HttpResponse:
+    """503 with a clear message: the API's error shape, or a page rendered without the database.
+
+    The page is rendered without the request (no context processors, no session, no user),
+    because everything those touch needs the database that just failed.
+    """
+    if wants_json(request):
+        from csoa_portal.api.exceptions import database_unavailable_response
+
+        return database_unavailable_response()
+    html = render_to_string("errors/503.html", {"message": DATABASE_UNAVAILABLE_MESSAGE,
+                                                "retry_after": RETRY_AFTER_SECONDS})
+    response = HttpResponse(html, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+_UNAVAILABLE_FLAG = "_csoa_database_unavailable"
+
+
+def _note_database_failure(sender, request=None, **kwargs):
+    """Django turned an exception raised outside the view into a 500: mark the request if it was the database's."""
+    if request is not None and isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE_ERRORS):
+        setattr(request, _UNAVAILABLE_FLAG, True)
+
+
+got_request_exception.connect(_note_database_failure, dispatch_uid="csoa_portal.database_unavailable")
+
+
+class DatabaseUnavailableMiddleware:
+    """A lost or refused database connection is a 503 "try again", not a 500 "bug".
+
+    - In a view (the usual place: a backend terminated mid-request, PostgreSQL restarted),
+      ``process_exception`` answers 503 and the response still passes every middleware.
+      DRF views answer the same through ``csoa_portal.api.exceptions.exception_handler``.
+    - In another middleware (loading the session or the user with the database down),
+      Django has already turned the error into a 500 (noted by ``_note_database_failure``),
+      or rendering that 500 page failed again for want of the database: both become the
+      503 here, which is why this middleware sits outside the session middleware.
+
+    The broken connection itself is dropped by Django at the end of the request (and checked
+    before reuse, ``CONN_HEALTH_CHECKS``), so the next request reconnects without a restart.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            response = self.get_response(request)
+        except DATABASE_UNAVAILABLE_ERRORS as exc:  # the error page itself needed the database
+            return self._replacing_a_failure(request, exc)
+        if response.status_code == 500 and getattr(request, _UNAVAILABLE_FLAG, False):
+            return self._replacing_a_failure(request, None)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_UNAVAILABLE_ERRORS):
+            _log(request, exception)
+            return database_unavailable(request)
+        return None
+
+    def _replacing_a_failure(self, request, exc) -> HttpResponse:
+        _log(request, exc)
+        response = database_unavailable(request)
+        # Built outside the CSP and clickjacking middleware: add what they would have added.
+        response["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+        if not wants_json(request):
+            from csp.utils import build_policy
+
+            response["Content-Security-Policy"] = build_policy()
+        return response
+
+
+def _log(request, exc) -> None:
+    detail = (str(exc).strip() or exc.__class__.__name__) if exc is not None else "see the error logged above"
+    logger.warning("database unavailable during %s %s: %s", request.method, request.path, detail)
 
 
 class AuditContextMiddleware:

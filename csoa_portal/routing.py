@@ -1,3 +1,9 @@
-"""Websocket routes; the live consumer arrives with the liaison board."""
+"""Websocket routes: the live event stream (liaison.consumers)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from liaison.consumers import EventStreamConsumer
+
+websocket_urlpatterns = [
+    path("ws/events/", EventStreamConsumer.as_asgi(), name="ws-events"),
+]

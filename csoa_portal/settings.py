@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "csoa_portal.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session middleware: a database outage there is a 503 too, not a 500.
+    "csoa_portal.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,7 +121,13 @@ TEMPLATES = [
 if DATABASE_URL:
     DATABASES = {"default": env.db_url_config(DATABASE_URL)}
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    # A persistent connection cut while idle (backend terminated, server restarted) is found
+    # and replaced at the next request instead of failing it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        # An unreachable server fails a request in seconds (503), not after the TCP timeout.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     # Concurrent test runs on one server each get their own test database.
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}_{os.getpid()}")
@@ -244,6 +252,19 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- Cache (API throttle counters): Redis in full mode, so every worker shares them -------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="csoa"),
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- REST API ------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -261,7 +282,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "csoa_portal.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_RATES": {"token": "1200/min"},
+    # Per token and per signed-in person (csoa_portal.api.throttling); 429 with Retry-After beyond.
+    "DEFAULT_THROTTLE_CLASSES": ["csoa_portal.api.throttling.PrincipalRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_TOKEN_RATE", default="1200/min"),
+        "session": env.str("API_THROTTLE_SESSION_RATE", default="600/min"),
+    },
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -276,6 +302,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csoa_portal.api.schema.document_common_errors",  # 401/403/429… on every operation
+    ],
 }
 
 # --- Channels, Celery, sweep ------------------------------------------------------------
@@ -294,6 +324,16 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
+# The live event stream (liaison.consumers, GET /api/v1/events/). Channel-layer messages are
+# only "event N is new" hints, so the capacities above may drop some: the consumer reads the
+# log itself. An event-id hole younger than the grace period is a transaction still in flight
+# and readers wait for it; an older one was rolled back and is skipped.
+EVENT_GAP_GRACE_SECONDS = env.float("EVENT_GAP_GRACE_SECONDS", default=10.0)
+# A websocket send taking longer is a stalled client: closed with 4408, it catches up on reconnect.
+WS_SEND_TIMEOUT_SECONDS = env.float("WS_SEND_TIMEOUT_SECONDS", default=5.0)
+# Clients only send pings: larger frames are closed with 1009 (run_portal gives uvicorn the same limit).
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+
 # How often the sweeper runs (seconds): the bound on how late a missed dispatch can be.
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=10)
 
@@ -311,6 +351,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "csoa_portal.tasks.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
 }
+
+# --- EU Cybersecurity Reserve (DOMAIN.md) -------------------------------------------------
+# Whose decision-makers answer requests: ENISA under the 2025 contribution agreement; "ec" if the Commission holds it.
+RESERVE_CONTRACTING_AUTHORITY = env.str("RESERVE_CONTRACTING_AUTHORITY", default="enisa")
+RESERVE_RESPONSE_HOURS = env.int("RESERVE_RESPONSE_HOURS", default=48)  # CSoA: answer within 48 h of submission
+RESERVE_RESPONSE_REMINDER_HOURS = env.int("RESERVE_RESPONSE_REMINDER_HOURS", default=12)  # reminder this long before
+RESERVE_REPORT_MONTHS = env.int("RESERVE_REPORT_MONTHS", default=3)  # after-action report after the support ends
+RESERVE_REPORT_REMINDER_DAYS = env.int("RESERVE_REPORT_REMINDER_DAYS", default=14)
 
 # --- E-mail ---------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -409,3 +409,45 @@ class LevelChangeForm(forms.Form):
     def __init__(self, *args, levels, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["level"].choices = levels
+
+
+# --- The crisis board ---------------------------------------------------------------------------
+
+# The NIS Cooperation Group's vocabulary for situation updates (DOMAIN.md).
+IMPACT_SEVERITY = [("red", "Red — very large"), ("yellow", "Yellow — large"), ("green", "Green — minor"),
+                   ("white", "White — none")]
+IMPACT_OUTLOOK = [("improving", "Improving"), ("stable", "Stable"), ("worsening", "Worsening")]
+
+
+class SituationUpdateForm(forms.Form):
+    """A liaison officer's situation update from the crisis board.
+
+    It becomes a timeline entry of kind "situation" (the kind that restarts the level's
+    situation-update clock) at the incident's own TLP, so the incident's whole audience reads it.
+    """
+
+    impact = forms.ChoiceField(required=False, choices=[("", "Not assessed"), *IMPACT_SEVERITY], label="Impact severity")
+    outlook = forms.ChoiceField(required=False, choices=[("", "Not assessed"), *IMPACT_OUTLOOK],
+                                label="Outlook (next 6 hours)")
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Situation update",
+                           error_messages={"required": "Write the situation update: what changed, what is being done."})
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        kwargs.setdefault("auto_id", f"situation-{incident.pk}-%s")  # one form per incident card
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+
+    def entry_text(self) -> str:
+        data = self.cleaned_data
+        assessed = [f"{self.fields[name].label}: {dict(self.fields[name].choices)[data[name]]}"
+                    for name in ("impact", "outlook") if data[name]]
+        return "\n".join([" · ".join(assessed), data["text"]]) if assessed else data["text"]
+
+
+class AlertAnswerForm(forms.Form):
+    """Acknowledge an alert, or say the organisation is not affected (the service requires the note then)."""
+
+    answer = forms.ChoiceField(choices=[("acknowledged", "Acknowledged"), ("not_affected", "Not affected")],
+                               error_messages={"required": "Choose acknowledge or not affected.",
+                                               "invalid_choice": "Answer acknowledged or not_affected."})
+    note = forms.CharField(required=False, max_length=2000)

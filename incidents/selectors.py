@@ -5,8 +5,12 @@ Visibility is a guardian ``view_incident`` grant to one of the user's groups
 the direct foreign-key permission table, never as a list of ids.
 """
 
+from functools import reduce
+from operator import or_
+
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,11 +19,15 @@ from incidents.models import (
     Alert,
     Blueprint,
     Deadline,
+    Escalation,
     Incident,
     IncidentGroupObjectPermission,
+    Sector,
     TimelineEntry,
 )
 from incidents.vocabulary import TLP
+from liaison.models import Event, User
+from liaison.selectors import events_visible_to, stream_start
 
 VIEW = "view_incident"
 CHANGE = "change_incident"
@@ -169,3 +177,122 @@ def alerts_visible_to(user) -> QuerySet[Alert]:
 def visible_alert_ids(user, ids: set[str]) -> set[str]:
     numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in alerts_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
+
+
+# --- The crisis board ---------------------------------------------------------------------------
+# Each read takes ``visible`` (``incidents_visible_to(user)``, built once per request) and costs
+# a fixed number of queries whatever the number of incidents.
+
+ACTIVE_STATUSES = (Incident.Status.OPEN, Incident.Status.CONTAINED)
+BOARD_PER_LEVEL = 25
+BOARD_SUBJECTS = ("incident", "alert")  # the stream leaves network administration to the dashboard
+
+
+def live_position() -> int:
+    """Where a page's live stream resumes: the settled head of the event log.
+
+    Read before the page's data, so an event committed meanwhile is replayed rather than
+    missed (the page then just refreshes once more).
+    """
+    return stream_start()[0]
+
+
+def timeline_entries_visible_to(user) -> QuerySet[TimelineEntry]:
+    """``timeline_visible_to`` across incidents (for prefetching): a stricter entry stays with its organisation."""
+    stricter = [Q(tlp=label, incident__tlp__in=TLP.values[:rank]) for rank, label in enumerate(TLP.values) if rank]
+    own = user.groups.filter(organisation__isnull=False).values("organisation")
+    return TimelineEntry.objects.exclude(reduce(or_, stricter) & ~Q(organisation__in=own))
+
+
+def board_incidents(user, visible: QuerySet[Incident], *, per_level: int = BOARD_PER_LEVEL):
+    """Active incidents, the most recently changed first, at most ``per_level`` per crisis level; and per-level totals.
+
+    Each row carries what its card shows: member states, sectors, the newest update the user
+    may read (``latest_updates``), every alert (``board_alerts``) and the times the
+    situation-update clock runs from (as ``keep_situation_update_clocks`` computes them).
+    """
+    active = visible.filter(status__in=ACTIVE_STATUSES)
+    totals = dict(active.order_by().values_list("crisis_level").annotate(n=Count("id")))
+    newest_first = Window(RowNumber(), partition_by=[F("crisis_level")], order_by=[F("updated_at").desc(), F("id").desc()])
+    ids = active.annotate(rank=newest_first).filter(rank__lte=per_level).values_list("pk", flat=True)
+    last_situation = TimelineEntry.objects.filter(incident=OuterRef("pk"), kind=TimelineEntry.Kind.SITUATION)
+    last_escalation = Escalation.objects.filter(incident=OuterRef("pk"))
+    rows = (
+        Incident.objects.filter(pk__in=list(ids))
+        .annotate(
+            last_situation_at=Subquery(last_situation.order_by("-created_at").values("created_at")[:1]),
+            last_escalation_at=Subquery(last_escalation.order_by("-created_at").values("created_at")[:1]),
+        )
+        .select_related("reporting_organisation__member_state")
+        .prefetch_related(
+            "affected_member_states",
+            Prefetch("sectors", queryset=Sector.objects.select_related("parent")),
+            Prefetch("timeline", to_attr="latest_updates", queryset=timeline_entries_visible_to(user)
+                     .select_related("author", "organisation").order_by("-created_at", "-id")[:1]),
+            Prefetch("alerts", to_attr="board_alerts",
+                     queryset=Alert.objects.select_related("organisation").order_by("-level", "organisation__code")),
+        )
+        .order_by("-crisis_level", "-updated_at", "-id")
+    )
+    return list(rows), totals
+
+
+def board_map(visible: QuerySet[Incident]) -> dict[str, dict]:
+    """Per member state code: the highest crisis level among its active incidents, and how many there are."""
+    through = Incident.affected_member_states.through
+    rows = (
+        through.objects.filter(incident__in=visible.filter(status__in=ACTIVE_STATUSES).values("pk"))
+        .values("memberstate__code")
+        .annotate(level=Max("incident__crisis_level"), count=Count("incident_id"))
+        .order_by()
+    )
+    return {r["memberstate__code"]: {"level": r["level"], "count": r["count"]} for r in rows}
+
+
+def board_charts(visible: QuerySet[Incident], *, since) -> tuple[dict[int, int], list[dict]]:
+    """Incidents reported since ``since``: how many per current crisis level, and per NIS2 sector (sub-sectors counted in theirs)."""
+    recent = visible.filter(created_at__gte=since)
+    by_level = dict(recent.order_by().values_list("crisis_level").annotate(n=Count("id")))
+    through = Incident.sectors.through
+    by_sector = list(
+        through.objects.filter(incident__in=recent.values("pk"))
+        .annotate(code=Coalesce("sector__parent__code", "sector__code"), name=Coalesce("sector__parent__name", "sector__name"))
+        .values("code", "name")
+        .annotate(count=Count("incident_id", distinct=True))
+        .order_by("-count", "name")
+    )
+    return by_level, by_sector
+
+
+def board_alerts_of(user, visible: QuerySet[Incident], *, answered_since) -> QuerySet[Alert]:
+    """The user's organisations' alerts: open ones, and those answered since ``answered_since``.
+
+    An alert can name an incident the organisation may not see (TLP:RED is alerted, not
+    shared): ``incident_visible`` says whether to show more than its reference.
+    """
+    return (
+        own_alerts(user)
+        .filter(Q(state__in=Alert.OPEN_STATES) | Q(answered_at__gte=answered_since))
+        .annotate(incident_visible=Exists(visible.filter(pk=OuterRef("incident_id"))))
+        .select_related("incident", "organisation", "answered_by")
+        .order_by("-level", "due_at", "id")
+    )
+
+
+def own_alerts(user) -> QuerySet[Alert]:
+    """Alerts addressed to one of the user's organisations: the only ones they may answer."""
+    return alerts_visible_to(user).filter(organisation__group__in=user.groups.values("id"))
+
+
+def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
+    """The newest events the user may see among the log's last ``window``, newest first, with their actors."""
+    ids = list(Event.objects.order_by("-id").values_list("id", flat=True)[:window])
+    if not ids:
+        return []
+    events, _ = events_visible_to(user, after=ids[-1] - 1, limit=window)
+    events = [e for e in events if e.subject_type in BOARD_SUBJECTS]
+    recent = events[-limit:][::-1]
+    actors = User.objects.in_bulk({e.actor_id for e in recent if e.actor_id})
+    for event in recent:
+        event.actor_person = actors.get(event.actor_id)
+    return recent

@@ -9,7 +9,7 @@ the field it names and HTTP 400; a colleague's save in between is a 409 conflict
 """
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from functools import reduce, wraps
 from operator import or_
 
@@ -30,6 +30,7 @@ from incidents import tlp as tlp_rules
 from incidents.escalation import FACTS, SYMBOLS, Condition
 from incidents.forms import (
     SECTION_LABELS,
+    AlertAnswerForm,
     EditIncidentForm,
     IncidentFilterForm,
     InitialResponseForm,
@@ -40,6 +41,7 @@ from incidents.forms import (
     ReportForm,
     ReportIncidentForm,
     ShareForm,
+    SituationUpdateForm,
     StatusForm,
     TimelineEntryForm,
     TlpForm,
@@ -54,13 +56,15 @@ from incidents.models import (
     Observable,
     Report,
     Sector,
+    TimelineEntry,
 )
 from incidents.observables import search_forms
 from incidents.services import alerts as services_alerts
 from incidents.services import blueprints as blueprint_services
 from incidents.vocabulary import TLP
+from liaison.events import subject_url
 from liaison.forms import add_service_errors
-from liaison.selectors import is_network_admin
+from liaison.selectors import is_network_admin, member_states
 
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
@@ -716,3 +720,218 @@ def blueprint_activate(request, pk):
         return redirect("incidents:blueprint")
     messages.success(request, f"Version {draft.version} is now the active Blueprint.")
     return redirect("incidents:blueprint")
+
+
+# --- The crisis board ---------------------------------------------------------------------------
+# One page of parts that ``static/js/board.js`` re-fetches when an event touches them; every
+# part reads through ``incidents.selectors`` with the user's own visibility, so a part shows
+# exactly what the page would.
+
+BOARD_PARTS = ("alerts", "levels", "map", "charts", "stream")
+CHART_DAYS = 30
+ANSWERED_SHOWN_FOR = timedelta(hours=24)
+# A tile map of the 27 member states: (column, row), roughly where each lies.
+TILES = {
+    "SE": (4, 0), "FI": (5, 0), "IE": (0, 1), "DK": (3, 1), "EE": (5, 1), "NL": (2, 2), "DE": (3, 2), "PL": (4, 2),
+    "LV": (5, 2), "BE": (1, 3), "LU": (2, 3), "CZ": (3, 3), "SK": (4, 3), "LT": (5, 3), "FR": (1, 4), "AT": (3, 4),
+    "HU": (4, 4), "RO": (5, 4), "PT": (0, 5), "ES": (1, 5), "IT": (2, 5), "SI": (3, 5), "HR": (4, 5), "BG": (5, 5),
+    "MT": (2, 6), "GR": (4, 6), "CY": (6, 6),
+}
+TILE, TILE_GAP = 44, 4
+EVENT_WORDS = {
+    "incident.created": "reported", "incident.updated": "updated", "incident.shared": "shared",
+    "incident.unshared": "share revoked", "incident.escalated": "escalated", "incident.deescalated": "de-escalated",
+    "incident.responded": "authority response recorded", "timeline.added": "update posted",
+    "report.submitted": "report submitted", "report.requested": "report requested",
+    "observables.added": "observables added", "alert.raised": "alert raised", "alert.seen": "alert seen",
+    "alert.acknowledged": "alert acknowledged", "alert.not_affected": "not affected", "alert.reminder": "alert reminder",
+    "alert.unanswered": "alert unanswered", "deadline.reminder": "due soon", "deadline.overdue": "overdue",
+}
+
+
+def _is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _bars(pairs) -> list[dict]:
+    """Bars as percentages of the largest value, for the server-rendered SVG charts."""
+    top = max((n for _, n in pairs), default=0)
+    return [{"label": label, "count": n, "width": round(100 * n / top, 1) if top else 0} for label, n in pairs]
+
+
+def _situation_due(incident: Incident, level) -> datetime | None:
+    """When the next situation update is due: as ``keep_situation_update_clocks`` reckons it."""
+    if level is None or not level.update_interval_minutes:
+        return None
+    since = max(t for t in (incident.last_situation_at, incident.last_escalation_at, incident.created_at) if t)
+    return since + timedelta(minutes=level.update_interval_minutes)
+
+
+def _board_alerts_part(request, visible, *, errors=None) -> dict:
+    """The organisation's alerts; showing one is how the organisation has seen it."""
+    since = timezone.now() - ANSWERED_SHOWN_FOR
+    alerts = list(selectors.board_alerts_of(request.user, visible, answered_since=since))
+    for alert in alerts:
+        if alert.state == Alert.State.NOTIFIED:
+            seen = services.mark_seen(actor=request.user, alert=alert)
+            alert.state, alert.seen_at = seen.state, seen.seen_at
+        alert.errors = (errors or {}).get(alert.pk, [])
+    return {"my_alerts": alerts}
+
+
+def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict:
+    incidents, totals = selectors.board_incidents(request.user, visible)
+    by_number = {lv.number: lv for lv in levels}
+    now = timezone.now()
+    groups = {lv.number: [] for lv in levels}
+    for incident in incidents:
+        due = _situation_due(incident, by_number.get(incident.crisis_level))
+        form = situation_form if situation_form is not None and situation_form.incident.pk == incident.pk else None
+        groups.setdefault(incident.crisis_level, []).append({
+            "incident": incident,
+            "latest": incident.latest_updates[0] if incident.latest_updates else None,
+            "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
+            "situation_due": due,
+            "situation_overdue": bool(due and due < now),
+            "form": form or SituationUpdateForm(incident=incident),
+        })
+    shown = [{"level": by_number.get(n), "number": n, "rows": rows, "total": totals.get(n, 0),
+              "more": totals.get(n, 0) - len(rows)} for n, rows in groups.items()]
+    return {"levels": sorted(shown, key=lambda g: -g["number"])}
+
+
+def _board_map_part(visible, levels) -> dict:
+    found = selectors.board_map(visible)
+    names = {lv.number: lv.name for lv in levels}
+    tiles, others = [], []
+    for ms in member_states():
+        state = found.get(ms.code)
+        label = f"{ms.display_code} {ms.name}: " + (
+            f"crisis level {state['level']} ({names.get(state['level'], '?')}), {state['count']} active incident"
+            f"{'' if state['count'] == 1 else 's'}" if state else "no active incident")
+        if ms.code in TILES:
+            col, row = TILES[ms.code]
+            tiles.append({"ms": ms, "state": state, "label": label,
+                          "x": col * (TILE + TILE_GAP), "y": row * (TILE + TILE_GAP)})
+        elif state:
+            others.append({"ms": ms, "state": state, "label": label})
+    columns = 1 + max(c for c, _ in TILES.values())
+    rows = 1 + max(r for _, r in TILES.values())
+    return {"tiles": tiles, "other_states": others, "legend": levels, "tile_size": TILE, "tile_middle": TILE // 2,
+            "map_width": columns * (TILE + TILE_GAP) - TILE_GAP, "map_height": rows * (TILE + TILE_GAP) - TILE_GAP}
+
+
+def _board_charts_part(visible, levels) -> dict:
+    by_level, by_sector = selectors.board_charts(visible, since=timezone.now() - timedelta(days=CHART_DAYS))
+    return {
+        "chart_days": CHART_DAYS,
+        "level_bars": _bars([(f"{lv.number} — {lv.name}", by_level.get(lv.number, 0)) for lv in levels]),
+        "sector_bars": _bars([(row["name"], row["count"]) for row in by_sector]),
+    }
+
+
+def _board_stream_part(request) -> dict:
+    items = []
+    for event in selectors.board_events(request.user):
+        payload = event.payload
+        if event.subject_type == "alert" and payload.get("incident"):
+            url = subject_url("incident", str(payload["incident"]))
+        else:
+            url = subject_url(event.subject_type, event.subject_id)
+        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind)})
+    return {"stream": items}
+
+
+def _board_context(request, parts=BOARD_PARTS, **overrides) -> dict:
+    visible = selectors.incidents_visible_to(request.user)
+    levels = list(selectors.active_blueprint().levels.all()) if {"levels", "map", "charts"} & set(parts) else []
+    context = {}
+    if "alerts" in parts:
+        context.update(_board_alerts_part(request, visible, errors=overrides.get("alert_errors")))
+    if "levels" in parts:
+        context.update(_board_levels_part(request, visible, levels, situation_form=overrides.get("situation_form")))
+    if "map" in parts:
+        context.update(_board_map_part(visible, levels))
+    if "charts" in parts:
+        context.update(_board_charts_part(visible, levels))
+    if "stream" in parts:
+        context.update(_board_stream_part(request))
+    return context
+
+
+def _render_board(request, *, status=200, **overrides):
+    live_after = selectors.live_position()  # first: an event committed while the page is read is replayed
+    context = {"live_after": live_after, **_board_context(request, **overrides)}
+    return render(request, "incidents/board.html", context, status=status)
+
+
+@login_required
+@require_GET
+def board(request):
+    """The live crisis board: what the user may see of every active incident, kept current by board.js."""
+    return _render_board(request)
+
+
+@login_required
+@require_GET
+def board_parts(request):
+    """Fresh copies of some parts (``?part=levels&part=stream``), each swapped in by its id (htmx out-of-band)."""
+    parts = request.GET.getlist("part")
+    unknown = sorted(set(parts) - set(BOARD_PARTS))
+    if unknown or not parts:
+        message = (f"Unknown board part {', '.join(unknown)}" if unknown else "Name at least one board part") + \
+            f": choose from {', '.join(BOARD_PARTS)}."
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    wanted = [p for p in BOARD_PARTS if p in parts]
+    context = {"parts": wanted, "oob": True, **_board_context(request, wanted)}
+    return render(request, "incidents/_board_parts.html", context)
+
+
+@login_required
+@require_POST
+def board_answer_alert(request, alert_id):
+    """Acknowledge or say not affected; only for an alert of the user's own organisations (else 404)."""
+    alert = get_object_or_404(selectors.own_alerts(request.user), pk=alert_id)
+    form = AlertAnswerForm(request.POST)
+    errors = [e for errs in form.errors.values() for e in errs]
+    if form.is_valid():
+        try:
+            services.answer_alert(actor=request.user, alert=alert, affected=form.cleaned_data["answer"] == "acknowledged",
+                                  note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            errors = exc.messages
+    if errors:
+        if _is_htmx(request):
+            context = _board_context(request, ("alerts",), alert_errors={alert.pk: errors})
+            return render(request, "incidents/_board_alerts.html", context, status=400)
+        return _render_board(request, status=400, alert_errors={alert.pk: errors})
+    if _is_htmx(request):
+        return render(request, "incidents/_board_alerts.html", _board_context(request, ("alerts",)))
+    messages.success(request, "Your organisation's answer is recorded.")
+    return redirect("incidents:board")
+
+
+@login_required
+@require_POST
+def board_situation_update(request, pk):
+    """A situation update on a visible incident, shared exactly as the incident is."""
+    incident = _visible(request, pk)
+    form = SituationUpdateForm(request.POST, incident=incident)
+    if form.is_valid():
+        try:
+            services.add_timeline_entry(actor=request.user, incident=incident, text=form.entry_text(),
+                                        kind=TimelineEntry.Kind.SITUATION, tlp=incident.tlp)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc, incident)
+    if form.errors:
+        if _is_htmx(request):
+            return render(request, "incidents/_board_situation_form.html",
+                          {"form": form, "incident": incident}, status=400)
+        return _render_board(request, status=400, situation_form=form)
+    if _is_htmx(request):
+        return render(request, "incidents/_board_situation_form.html",
+                      {"form": SituationUpdateForm(incident=incident), "incident": incident, "posted": True})
+    messages.success(request, f"Situation update posted on {incident.reference}.")
+    return redirect("incidents:board")

@@ -1,6 +1,16 @@
 """Reads of the network and the event log, with the permission rules applied."""
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import connection
+from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
+from django.db.models.functions import Now
+from django.utils import timezone
 
 from csoa_portal.models import ApiToken
 from liaison.events import subject_url, visible_subject_ids
@@ -54,27 +64,214 @@ def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(organisation=organisation).select_related("created_by", "revoked_by")
 
 
+# --- The event log as a stream: only ever advance over its settled prefix -------------------
+#
+# Ids are allocated at insert, but PostgreSQL commits transactions out of id order: with
+# event 10 still in flight and 11 committed, a reader that moved past 11 would never see 10.
+# So readers advance only over a contiguous prefix of the ids and wait at a hole until it is
+# settled: filled, or known to stay empty (its transaction rolled back). A hole is settled
+# - once the event after it is older than EVENT_GAP_GRACE_SECONDS (no transaction runs that
+#   long), or sooner, once no other transaction of the database has been open since before
+#   the read that found it (checked in pg_stat_activity, then the ids are read again);
+# - at once on SQLite, which serialises writers: ids there commit in order.
+
+
+def _gap_grace() -> timedelta:
+    return timedelta(seconds=settings.EVENT_GAP_GRACE_SECONDS)
+
+
+def settled_prefix(
+    rows: Iterable[tuple[int, datetime]], after: int, *, settled_below: int = 0, now: datetime | None = None
+) -> tuple[int, bool]:
+    """How far a reader at ``after`` may advance over ``(id, created_at)`` rows in id order.
+
+    A hole is crossed when the event after it is older than the grace period or its id is
+    at most ``settled_below``. Returns the last id of the prefix and whether a young hole
+    stopped it (worth another look soon).
+    """
+    cutoff = (now or timezone.now()) - _gap_grace()
+    horizon = after
+    for event_id, created_at in rows:
+        if event_id != horizon + 1 and created_at > cutoff and event_id > settled_below:
+            return horizon, True
+        horizon = event_id
+    return horizon, False
+
+
+def _other_transactions_open_since(moment: datetime) -> bool:
+    """PostgreSQL: has another session of this database had a transaction open since before ``moment``?
+
+    Sessions of other roles whose details are hidden from us count as open.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid()
+                  AND backend_type = 'client backend'
+                  AND (state IS NULL OR state <> 'idle')
+                  AND (xact_start IS NULL OR xact_start < %s)
+            )
+            """,
+            [moment],
+        )
+        return cursor.fetchone()[0]
+
+
+def _settle(read, after: int) -> tuple[list, int, bool]:
+    """Apply the settled-prefix rule to ``read()``: rows in id order with ``id``, ``created_at``, ``read_at``."""
+    rows = read()
+    pairs = [(r.id, r.created_at) for r in rows]
+    if connection.vendor != "postgresql":
+        return rows, settled_prefix(pairs, after, settled_below=pairs[-1][0] if pairs else 0)[0], False
+    horizon, young = settled_prefix(pairs, after)
+    if young and not _other_transactions_open_since(rows[0].read_at):
+        # Every transaction that could fill a hole among these ids has ended: read them again.
+        bound = pairs[-1][0]
+        rows = read()
+        horizon, young = settled_prefix([(r.id, r.created_at) for r in rows], after, settled_below=bound)
+    return rows, horizon, young
+
+
+def settled_horizon(after: int, *, scan: int) -> tuple[int, bool]:
+    """The settled prefix over the next ``scan`` ids after ``after``: (last id, stopped by a young hole)."""
+
+    def read():
+        return list(Event.objects.filter(id__gt=after).order_by("id").annotate(read_at=Now())
+                    .only("id", "created_at")[:scan])
+
+    _, horizon, young = _settle(read, after)
+    return horizon, young
+
+
+def newest_event_id() -> int:
+    return Event.objects.aggregate(newest=Max("id"))["newest"] or 0
+
+
+def stream_start(*, scan: int = 1000) -> tuple[int, bool]:
+    """Where a reader without a resume point starts: the settled head of the log now.
+
+    Events older than the grace period are settled whatever holes lie before them, so the
+    walk starts from the newest of those and crosses only the young tail. Returns the
+    position and whether a young hole stopped the walk.
+    """
+    cutoff = timezone.now() - _gap_grace()
+    horizon = Event.objects.filter(created_at__lt=cutoff).aggregate(base=Max("id"))["base"] or 0
+    while True:
+        reached, young = settled_horizon(horizon, scan=scan)
+        if young or reached == horizon:
+            return reached, young
+        horizon = reached
+
+
 def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[Event], int]:
     """Events after ``after`` whose audience includes one of the user's groups, in id order.
 
-    Each subject is re-checked (access revoked since the event was written means it is
-    not shown). Returns the visible events and the last id scanned, so a client resumes
-    after events it was not shown without missing any.
+    At most ``limit`` ids of the log are scanned, and never past the settled prefix (see
+    ``settled_prefix``), so a reader that resumes from the returned position never misses
+    an event whose transaction committed late. Each subject is re-checked (access revoked
+    since the event was written means it is not shown). Returns the visible events and the
+    position to resume from, which may be past events the user was not shown.
     """
-    in_audience = EventAudience.objects.filter(
-        event=OuterRef("pk"), group__in=user.groups.values("id")
-    )
-    scanned = list(
-        Event.objects.filter(id__gt=after).filter(Exists(in_audience)).order_by("id")[:limit]
-    )
-    if not scanned:
+    horizon, _ = settled_horizon(after, scan=limit)
+    if horizon == after:
         return [], after
+    in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))
+    scanned = list(
+        Event.objects.filter(id__gt=after, id__lte=horizon).filter(Exists(in_audience)).order_by("id")
+    )
     by_type: dict[str, set[str]] = {}
     for event in scanned:
         by_type.setdefault(event.subject_type, set()).add(event.subject_id)
     allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
     visible = [e for e in scanned if e.subject_id in allowed[e.subject_type]]
-    return visible, scanned[-1].id
+    return visible, horizon
+
+
+def settled_events_after(after: int, *, limit: int) -> tuple[list[Event], int, bool]:
+    """The live stream's shared read: every event of the settled prefix after ``after``.
+
+    For all users at once (at most ``limit``), each with its actor and ``audience_ids`` (the
+    group ids it is addressed to), so one read serves every connection of a process; the
+    per-user part is ``stream_visibility``. Returns the events, the new position and whether
+    a young hole stopped the read.
+    """
+
+    def read():
+        return list(Event.objects.filter(id__gt=after).select_related("actor").annotate(read_at=Now())
+                    .order_by("id")[:limit])
+
+    events, horizon, young = _settle(read, after)
+    events = [e for e in events if e.id <= horizon]
+    audience: dict[int, set[int]] = {}
+    if events:
+        rows = EventAudience.objects.filter(event_id__gt=after, event_id__lte=horizon)
+        for event_id, group_id in rows.values_list("event_id", "group_id"):
+            audience.setdefault(event_id, set()).add(group_id)
+    for event in events:
+        event.audience_ids = frozenset(audience.get(event.id, ()))
+    return events, horizon, young
+
+
+@dataclass(frozen=True)
+class StreamCredential:
+    """What a live connection signed in with: an API token, or a browser session."""
+
+    token_id: int | None = None
+    session_key: str | None = None
+
+
+def _live_credentials(credentials: set[StreamCredential]) -> set[StreamCredential]:
+    """The credentials still good now: token neither revoked nor expired, session not ended."""
+    token_ids = {c.token_id for c in credentials if c.token_id is not None}
+    good_tokens = set(
+        ApiToken.objects.filter(pk__in=token_ids, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .values_list("pk", flat=True)
+    ) if token_ids else set()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    live = set()
+    for credential in credentials:
+        if credential.token_id is not None:
+            if credential.token_id in good_tokens:
+                live.add(credential)
+        elif credential.session_key and store(session_key=credential.session_key).load().get(SESSION_KEY):
+            live.add(credential)  # load() is empty once the session expired or its user signed out
+    return live
+
+
+def stream_visibility(requests: list[tuple[User, StreamCredential, list[Event]]]) -> list[set[int] | None]:
+    """The fresh per-user re-check of the live stream, for many connections in one go.
+
+    ``requests`` pairs a user and the credential of their connection with events that carry
+    ``audience_ids``. For each, the result is ``None`` when the credential is no longer good
+    (token revoked or expired, session ended), else the ids of the events the user may see
+    now: an active account, a current group in the audience, the subject still visible to
+    them. Each user is checked once however many connections they have in the batch.
+    """
+    live = _live_credentials({credential for _, credential, _ in requests})
+    user_ids = {user.pk for user, _, _ in requests}
+    active = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+    groups: dict[int, set[int]] = {}
+    memberships = User.groups.through.objects.filter(user_id__in=active).values_list("user_id", "group_id")
+    for user_id, group_id in memberships:
+        groups.setdefault(user_id, set()).add(group_id)
+    wanted: dict[int, tuple[User, dict[int, Event]]] = {}
+    for user, credential, events in requests:
+        if user.pk in active and credential in live:
+            mine = groups.get(user.pk, set())
+            wanted.setdefault(user.pk, (user, {}))[1].update({e.id: e for e in events if e.audience_ids & mine})
+    seen: dict[int, set[int]] = {}
+    for user_id, (user, events) in wanted.items():
+        by_type: dict[str, set[str]] = {}
+        for event in events.values():
+            by_type.setdefault(event.subject_type, set()).add(event.subject_id)
+        allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
+        seen[user_id] = {e.id for e in events.values() if e.subject_id in allowed[e.subject_type]}
+    return [
+        {e.id for e in events} & seen.get(user.pk, set()) if credential in live else None
+        for user, credential, events in requests
+    ]
 
 
 # Event kinds that are news for their recipients, shown in the dashboard inbox.

@@ -7,11 +7,44 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from csoa_portal import middleware
+
 logger = logging.getLogger("csoa_portal.api")
+
+# The connection to the database failed or was cut (server down, restarted, backend terminated):
+# a temporary condition, answered 503 so clients retry, unlike a bug in a query (500). Pages get
+# the same from csoa_portal.middleware.DatabaseUnavailableMiddleware.
+DATABASE_UNAVAILABLE_ERRORS = middleware.DATABASE_UNAVAILABLE_ERRORS
+RETRY_AFTER_SECONDS = middleware.RETRY_AFTER_SECONDS
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = (
+        "The database is not available right now, so this request was not completed. "
+        f"Retry in {RETRY_AFTER_SECONDS} seconds; a POST sent with an Idempotency-Key is safe to retry."
+    )
+
+
+def error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
+    """The one error shape, for responses built outside DRF (middleware, error handlers)."""
+    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}}
+
+
+def database_unavailable_response() -> JsonResponse:
+    """The API's 503 when the database fails outside a DRF view (e.g. in middleware)."""
+    response = JsonResponse(
+        error_body(DatabaseUnavailable.status_code, DatabaseUnavailable.default_code,
+                   str(DatabaseUnavailable.default_detail)),
+        status=DatabaseUnavailable.status_code,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _flatten(detail):
@@ -37,6 +70,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        logger.warning("database unavailable: %s", str(exc).strip() or exc.__class__.__name__)
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -56,6 +92,8 @@ def exception_handler(exc, context):
     logger.info(
         "API %s %s -> %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"), response.status_code, message
     )
-    response.data = {"error": {"status": response.status_code, "code": code, "message": message, "fields": fields}}
+    response.data = error_body(response.status_code, code, message, fields)
+    if isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

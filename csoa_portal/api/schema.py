@@ -49,13 +49,65 @@ class ErrorSerializer(serializers.Serializer):
 _ERROR_DESCRIPTIONS = {
     400: "Invalid input; `fields` names each offending field or parameter.",
     401: "Missing, malformed, revoked or expired token (or a session without its second factor).",
-    403: "The token lacks the scope this method needs.",
+    403: "The token lacks the scope this method needs (or a session write lacks its CSRF token).",
     404: "No such object, or one the caller may not see.",
     412: "If-Match named an older version: someone changed the object since you read it.",
+    413: "The request body is larger than the portal accepts.",
+    415: "The body is not JSON (send `Content-Type: application/json`).",
     422: "The Idempotency-Key was already used with a different request.",
+    429: "Too many requests for this token or person; retry after the `Retry-After` seconds.",
 }
 
 
 def error_responses(*statuses: int) -> dict:
     """``extend_schema(responses=...)`` entries documenting the shared error shape."""
     return {s: OpenApiResponse(ErrorSerializer, description=_ERROR_DESCRIPTIONS[s]) for s in statuses}
+
+
+def _error_response(status: int) -> dict:
+    return {
+        "description": _ERROR_DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _statuses_every_operation_may_answer(operation: dict) -> set[int]:
+    """What the framework answers before or around any view, so no view has to list it.
+
+    Authentication and token scopes (401, 403) and throttling (429) apply to every
+    operation; a path parameter can name nothing visible (404); a query parameter or a
+    body can be malformed (400); a body can be too large (413), not JSON (415) or, with
+    an Idempotency-Key, differ from the first use of that key (422).
+    """
+    statuses = {401, 403, 429}
+    locations = {parameter.get("in") for parameter in operation.get("parameters", [])}
+    if "path" in locations:
+        statuses.add(404)
+    if "query" in locations or "requestBody" in operation:
+        statuses.add(400)
+    if "requestBody" in operation:
+        statuses |= {413, 415}
+    if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+        statuses.add(422)
+    return statuses
+
+
+def document_common_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the framework's errors on every operation.
+
+    Keeps the documented status codes true for every endpoint, including those added
+    later, which the API fuzzing (tests/api/test_fuzz.py) checks response by response.
+    """
+    if "Error" not in result.get("components", {}).get("schemas", {}):
+        return result
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status in sorted(_statuses_every_operation_may_answer(operation)):
+                responses.setdefault(str(status), _error_response(status))
+            operation["responses"] = dict(sorted(responses.items()))
+    return result

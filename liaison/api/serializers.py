@@ -13,6 +13,7 @@ from liaison.roles import OrganisationKind
 
 FEED_MAX_LIMIT = 1000
 FEED_DEFAULT_LIMIT = 100
+FEED_MAX_WAIT = 30
 
 
 class MemberStateSerializer(serializers.Serializer):
@@ -71,4 +72,11 @@ class EventFeedQuerySerializer(serializers.Serializer):
         max_value=FEED_MAX_LIMIT,
         default=FEED_DEFAULT_LIMIT,
         help_text=f"How many events to scan at most (1–{FEED_MAX_LIMIT}).",
+    )
+    wait = serializers.IntegerField(
+        min_value=0,
+        max_value=FEED_MAX_WAIT,
+        default=0,
+        help_text=f"Long-poll: when there is nothing for you yet, wait up to this many seconds (0–{FEED_MAX_WAIT}) "
+        "for new events before answering. 0 answers at once.",
     )

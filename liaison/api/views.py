@@ -4,6 +4,11 @@ Authentication, token scopes, pagination and the error shape come from the proje
 REST_FRAMEWORK settings; these views only choose the rows and the shape.
 """
 
+import asyncio
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from django.db import connection
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -14,6 +19,7 @@ from rest_framework.views import APIView
 from csoa_portal.api.schema import error_responses
 from liaison import selectors
 from liaison.api.filtersets import OrganisationFilterSet
+from liaison.events import channel_group_name
 from liaison.api.serializers import (
     EventFeedQuerySerializer,
     EventFeedSerializer,
@@ -91,12 +97,64 @@ class EventFeedApi(APIView):
         description=(
             "Events after `after`, in id order. Keep the returned `next_after` and pass it as "
             "`after` on the next call: a client that was away misses nothing and sees each event once. "
-            "`results` may be empty while `next_after` moves on (events you may not see are skipped)."
+            "`results` may be empty while `next_after` moves on (events you may not see are skipped). "
+            "With `wait`, an empty answer is held back until an event for you arrives or `wait` seconds pass."
         ),
     )
     def get(self, request):
         query = EventFeedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        events, next_after = selectors.events_visible_to(request.user, **query.validated_data)
+        after, limit, wait = (query.validated_data[name] for name in ("after", "limit", "wait"))
+        events, next_after = selectors.events_visible_to(request.user, after=after, limit=limit)
+        if not events and wait:
+            events, next_after = _long_poll(request.user, after=next_after, limit=limit, wait=wait)
         prefetch_related_objects(events, "actor")  # one query for every event's actor e-mail
         return Response(EventFeedSerializer({"results": events, "next_after": next_after}).data)
+
+
+LONG_POLL_RECHECK = 1.0  # seconds between reads of the log while waiting, notified or not
+
+
+def _release_connection() -> None:
+    """Give the database connection back while a long-poll waits (not inside a transaction)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+def _long_poll(user, *, after: int, limit: int, wait: int) -> tuple[list, int]:
+    """Read the feed again until there is something for ``user`` or ``wait`` seconds pass.
+
+    Woken at once by the channel-layer notifications of the user's groups (the websocket's
+    ``event.new``), and reading at least every ``LONG_POLL_RECHECK`` seconds anyway: a hint
+    may be lost, or the settled prefix may be held back by a young id hole. Reads run in
+    this request's thread; the wait itself holds no database connection.
+    """
+    group_names = [channel_group_name(gid) for gid in user.groups.values_list("id", flat=True)]
+    read = sync_to_async(selectors.events_visible_to, thread_sensitive=True)
+    release = sync_to_async(_release_connection, thread_sensitive=True)
+
+    async def poll():
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        for name in group_names:
+            await layer.group_add(name, channel)
+        position = after
+        try:
+            while True:
+                events, position = await read(user, after=position, limit=limit)
+                remaining = deadline - loop.time()
+                if events or remaining <= 0:
+                    return events, position
+                await release()
+                try:
+                    async with asyncio.timeout(min(LONG_POLL_RECHECK, remaining)):
+                        await layer.receive(channel)
+                except TimeoutError:
+                    pass
+        finally:
+            for name in group_names:
+                await layer.group_discard(name, channel)
+
+    return async_to_sync(poll)()

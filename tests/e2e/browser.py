@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connection, connections
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -38,6 +38,29 @@ CHROMIUM_ARGS = [
 ]
 
 
+def served_application():
+    """The portal's ASGI application as the browser tests serve it.
+
+    Under SQLite the test database lives in memory with a shared cache, whose table locks
+    fail at once ("database table is locked") instead of waiting. Django gives each HTTP
+    request a thread and a connection of its own (``ThreadSensitiveContext``), so two pages
+    loading at the same moment would collide. There, every request runs in asgiref's one
+    sync thread instead, where the websocket consumer's database calls already run: one
+    connection, one query at a time. PostgreSQL keeps Django's thread per request.
+    """
+    from csoa_portal.asgi import application, django_asgi_app
+
+    if connection.vendor != "sqlite":
+        return application
+
+    async def one_database_thread(scope, receive, send):
+        if scope["type"] == "http":
+            return await django_asgi_app.handle(scope, receive, send)  # __call__ minus ThreadSensitiveContext
+        return await application(scope, receive, send)
+
+    return one_database_thread
+
+
 class LiveServer:
     """The real ASGI application (HTTP and websockets) served by uvicorn in a background thread.
 
@@ -46,11 +69,14 @@ class LiveServer:
     shared in-memory test database, or the PostgreSQL test database).
     """
 
-    def __init__(self, app, host: str = "127.0.0.1"):
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0):
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, 0))  # the kernel picks a free port, known before start
-        self.url = f"http://{host}:{self._socket.getsockname()[1]}"
+        # Port 0: the kernel picks a free one, known before start. A given port lets a test
+        # bring the server back where the browser pages expect it (a restart).
+        self._socket.bind((host, port))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(
             app,
             lifespan="off",

@@ -1,7 +1,9 @@
 """Browser-test fixtures: a live ASGI server on the test database and Debian's Chromium.
 
-- ``live_server_url``: the real ``csoa_portal.asgi.application`` under uvicorn;
-- ``browser`` (one per test module) and ``page`` (one fresh context per test);
+- ``live_server_url``: the real ``csoa_portal.asgi.application`` under uvicorn (``asgi_server``
+  is the server itself, for a test that stops it);
+- ``browser`` (one per test module) and ``page`` (one fresh context per test); ``new_page()``
+  opens more, one context per person, for tests with several people at once;
 - ``browser_problems``: any console error or page error fails the test unless allowed;
 - ``screenshot``: saves ``tests/artifacts/<test>[-label].png``; a failing test gets one too.
 
@@ -19,7 +21,14 @@ import os
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, BrowserProblems, LiveServer, artifact_path
+from tests.e2e.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    BrowserProblems,
+    LiveServer,
+    artifact_path,
+    served_application,
+)
 
 
 def _in_ci() -> bool:
@@ -27,8 +36,14 @@ def _in_ci() -> bool:
 
 
 @pytest.fixture
-def live_server_url(transactional_db, django_db_serialized_rollback, settings):
-    """Base URL of the portal served over ASGI.
+def live_server_url(asgi_server):
+    """Base URL of the portal served over ASGI (``asgi_server``)."""
+    return asgi_server.url
+
+
+@pytest.fixture
+def asgi_server(transactional_db, django_db_serialized_rollback, settings):
+    """The portal served over ASGI (a ``LiveServer``: ``.url``, ``.port``, ``.stop()``).
 
     ``transactional_db`` so the server thread sees what the test writes (committed, not
     hidden in the test's transaction). Transactional tests end with a flush that also
@@ -38,10 +53,8 @@ def live_server_url(transactional_db, django_db_serialized_rollback, settings):
     """
     if "127.0.0.1" not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "127.0.0.1"]
-    from csoa_portal.asgi import application
-
-    server = LiveServer(application).start()
-    yield server.url
+    server = LiveServer(served_application()).start()
+    yield server
     server.stop()
 
 
@@ -83,16 +96,30 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def page(browser, browser_problems, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    browser_problems.attach(page)
-    yield page
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def new_page(browser, browser_problems, request):
+    """``new_page()`` opens a page in a fresh browser context (its own cookies): one per person."""
+    pages = []
+
+    def open_page():
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        browser_problems.attach(page)
+        pages.append(page)
+        return page
+
+    yield open_page
     failed = getattr(request.node, "rep_call", None)
-    if failed is not None and failed.failed:
-        page.screenshot(path=artifact_path(request.node.name, "failed"), full_page=True)
-    context.close()
+    for number, page in enumerate(pages, start=1):
+        if failed is not None and failed.failed:
+            label = "failed" if len(pages) == 1 else f"failed-{number}"
+            page.screenshot(path=artifact_path(request.node.name, label), full_page=True)
+        page.context.close()
     problems = browser_problems.unexpected()
     if problems:
         pytest.fail("The browser reported errors:\n" + "\n".join(problems), pytrace=False)

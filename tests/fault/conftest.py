@@ -10,7 +10,8 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.fault.workers import APPLICATION_NAME, Broker, CeleryProcesses, database_url
+from tests.fault.servers import SERVER_APPLICATION_NAME, PortalServer, RedisServer
+from tests.fault.workers import APPLICATION_NAME, Broker, CeleryProcesses, database_url, process_env
 
 FULL_MODE = bool(os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL"))
 
@@ -51,7 +52,7 @@ def celery_processes(broker, db_session_url, tmp_path):
     yield processes
     processes.stop_all()
     print(processes.logs())  # shown by pytest when the test failed
-    _end_worker_backends()
+    end_backends(APPLICATION_NAME)
 
 
 @pytest.fixture
@@ -83,8 +84,35 @@ def _connect_params() -> dict:
                               "host": s.get("HOST"), "port": s.get("PORT")}.items() if v}
 
 
-def _end_worker_backends() -> None:
-    """A SIGKILLed worker leaves its PostgreSQL backend behind until it next writes to the socket."""
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own on a free port, which the test may kill and restart."""
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def portal_servers(db_session_url, tmp_path):
+    """``start(broker, **env)`` serves the portal from a subprocess on the test database; stopped at teardown."""
+    started: list[PortalServer] = []
+
+    def start(broker: Broker, *, name: str = "portal", **extra_env: str) -> PortalServer:
+        url = database_url(connection.settings_dict, application_name=SERVER_APPLICATION_NAME)
+        server = PortalServer(env=process_env(broker=broker, database_url=url, **extra_env), directory=tmp_path,
+                              name=name)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+        print(f"--- {server.name} log ---\n{server.log()[-6000:]}")  # shown by pytest when the test failed
+    end_backends(SERVER_APPLICATION_NAME)
+
+
+def end_backends(application_name: str) -> None:
+    """A SIGKILLed process leaves its PostgreSQL backend behind until it next writes to the socket."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND application_name = %s", [APPLICATION_NAME])
+                       "WHERE datname = current_database() AND application_name = %s", [application_name])

@@ -126,14 +126,31 @@ def _drop_connection_pools() -> None:
     pools.reset()
 
 
-def database_url(settings_dict: dict) -> str:
+def database_url(settings_dict: dict, *, application_name: str = APPLICATION_NAME) -> str:
     """The URL of the database the test uses, for a worker that must see the same committed rows."""
     user = quote(settings_dict.get("USER") or "", safe="")
     password = quote(settings_dict.get("PASSWORD") or "", safe="")
     credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
     host = settings_dict.get("HOST") or "localhost"
     port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{settings_dict['NAME']}?application_name={APPLICATION_NAME}"
+    return f"postgres://{credentials}{host}{port}/{settings_dict['NAME']}?application_name={application_name}"
+
+
+def process_env(*, broker: Broker, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a portal process (worker, beat, web server) on the test's database and keyspace."""
+    env = dict(os.environ)
+    env.pop("TEST_DATABASE_NAME", None)
+    env.update(
+        DJANGO_ENV="test",
+        DJANGO_SETTINGS_MODULE="csoa_portal.settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=broker.redis_url,
+        CHANNELS_PREFIX=broker.keyprefix.rstrip(":"),
+        PYTHONUNBUFFERED="1",
+        **{KEYPREFIX_ENV: broker.keyprefix},
+    )
+    env.update(extra)
+    return env
 
 
 @dataclass
@@ -192,19 +209,7 @@ class CeleryProcesses:
         self.started: list[CeleryProcess] = []
 
     def _env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("TEST_DATABASE_NAME", None)
-        env.update(
-            DJANGO_ENV="test",
-            DJANGO_SETTINGS_MODULE="csoa_portal.settings",
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.broker.redis_url,
-            CHANNELS_PREFIX=self.broker.keyprefix.rstrip(":"),
-            PYTHONUNBUFFERED="1",
-            **{KEYPREFIX_ENV: self.broker.keyprefix},
-        )
-        env.update(extra)
-        return env
+        return process_env(broker=self.broker, database_url=self.database_url, **extra)
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> CeleryProcess:
         log_path = self.directory / f"{name}.log"

@@ -32,7 +32,9 @@ class Command(BaseCommand):
             sweeper.start()
         try:
             # One process: the in-memory channel layer and the in-process sweep live here.
-            uvicorn.run("csoa_portal.asgi:application", host=host, port=port, lifespan="off", log_level="info")
+            # Websocket clients only send pings: larger frames are closed with 1009 before they are read.
+            uvicorn.run("csoa_portal.asgi:application", host=host, port=port, lifespan="off", log_level="info",
+                        ws_max_size=settings.WS_MAX_MESSAGE_BYTES)
         finally:
             if sweeper:
                 sweeper.stop()

@@ -1,0 +1,290 @@
+"""Benchmark: POST /api/v1/incidents/ from 32 concurrent clients against the portal served as in production.
+
+    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N]
+
+Full mode only. The server is the production one (the Dockerfile's command): ``uvicorn
+csoa_portal.asgi:application --workers <cores> --proxy-headers`` with ``DJANGO_ENV=production``
+(DEBUG off), on a random loopback port, on the incident dataset of bench/incidents_list.py
+(generated if missing; ``BENCH_DATABASE_NAME``, default csoa_bench) and a Redis database of
+its own (``BENCH_REDIS_URL``, default redis://127.0.0.1:6379/10, flushed before and after:
+the escalation tasks the reports dispatch are left there with no worker to run them).
+Clients send ``X-Forwarded-Proto: https`` as the TLS proxy in front of it would.
+
+Each of 32 clients (keep-alive connection, its own token, the 27 EU CSIRTs in turn) sends
+requests back to back for a fixed time. Measured: requests per second and latency of
+``POST /api/v1/incidents/`` (an early warning with an affected member state and an
+``Idempotency-Key``, as SOC tooling sends it). Baseline, in the same run with the same
+clients: ``GET /healthz`` (the server, middleware and client without the report). Every
+request must succeed (a 429 or 5xx fails the run); the created incidents are counted,
+then deleted so the dataset stays as generated.
+
+The load generator is a minimal HTTP/1.1 client on asyncio streams: one process drives the
+32 connections at a few microseconds of CPU per request, leaving the two cores to the server.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+import incidents_list  # noqa: E402
+
+SIZES = {"small": {"seconds": 10, "warmup": 3}, "full": {"seconds": 60, "warmup": 10}}
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+
+
+# --- The load generator -------------------------------------------------------------------------
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; requests are sent one after the other."""
+
+    def __init__(self, port: int, headers: dict[str, str]):
+        self.port, self.headers = port, headers
+        self.reader = self.writer = None
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def request(self, method: str, path: str, body: bytes = b"", extra: dict | None = None) -> tuple[int, bytes]:
+        headers = {"Host": "127.0.0.1", **self.headers, **(extra or {})}
+        if method != "GET":
+            headers.update({"Content-Type": "application/json", "Content-Length": str(len(body))})
+        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        self.writer.write(head.encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
+        length, chunked, close = None, False, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+            elif name == "connection" and value.lower() == "close":
+                close = True
+        if chunked:
+            payload = bytearray()
+            while (size := int((await self.reader.readline()).split(b";")[0], 16)) > 0:
+                payload += await self.reader.readexactly(size + 2)
+                del payload[-2:]
+            await self.reader.readline()
+            content = bytes(payload)
+        else:
+            content = await self.reader.readexactly(length or 0)
+        if close:
+            self.writer.close()
+            await self.open()
+        return status, content
+
+    def close(self):
+        if self.writer:
+            self.writer.close()
+
+
+async def _load(connections: list[Connection], make_request, seconds: float, warmup: float):
+    """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count."""
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + seconds
+    latencies, failures = [], []
+    succeeded = 0
+
+    async def client(index: int, conn: Connection):
+        nonlocal succeeded
+        sent = 0
+        while (now := time.perf_counter()) < stop_at:
+            method, path, body, extra = make_request(index, sent)
+            status, content = await conn.request(method, path, body, extra)
+            done = time.perf_counter()
+            sent += 1
+            if status >= 400:
+                failures.append((status, content[:300]))
+                return
+            succeeded += 1
+            if now >= measure_from:
+                latencies.append(done - now)
+
+    await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
+    elapsed = time.perf_counter() - measure_from
+    return latencies, elapsed, failures, succeeded
+
+
+def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float):
+    async def main():
+        connections = [Connection(port, {"Authorization": f"Bearer {t}", "X-Forwarded-Proto": "https",
+                                         "Accept": "application/json"}) for t in tokens]
+        await asyncio.gather(*(c.open() for c in connections))
+        try:
+            return await _load(connections, make_request, seconds, warmup)
+        finally:
+            for c in connections:
+                c.close()
+
+    return asyncio.run(main())
+
+
+# --- The server ---------------------------------------------------------------------------------
+
+def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
+    """The Dockerfile's command, on the bench database and Redis database (not waited for)."""
+    env = dict(
+        os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=REDIS_URL, CHANNELS_PREFIX="bench-api",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("DJANGO_DEBUG", None)
+    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [uvicorn, "csoa_portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers), "--proxy-headers"],
+            cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def wait_ready(server: subprocess.Popen, port: int, log_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + 90
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/readyz", headers={"X-Forwarded-Proto": "https"})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                body = json.loads(response.read())
+                if body.get("status") == "ready" and body.get("mode") == "full":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            stop_server(server)
+            raise SystemExit(f"the server did not become ready:\n{log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.3)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+
+
+def flush_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    client.close()
+
+
+# --- The benchmark ------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=SIZES, default="small")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: cores)")
+    args = parser.parse_args()
+    seconds = args.seconds or SIZES[args.size]["seconds"]
+    warmup = SIZES[args.size]["warmup"]
+    size = common.SIZES[args.size]
+
+    os.environ["REDIS_URL"] = REDIS_URL
+    common.setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from incidents.models import Incident
+    from liaison import services
+    from liaison.models import Organisation
+
+    common.progress("loading the demo network")
+    call_command("load_demo", stdout=open(os.devnull, "w"))
+    incidents_list.generate(size["incidents"], size["observables_per_incident"])
+    csirts = list(Organisation.objects.filter(kind="national_csirt", member_state__kind="eu_member")
+                  .select_related("member_state").order_by("code"))
+    clients = []
+    for i in range(args.clients):
+        org = csirts[i % len(csirts)]
+        _, raw = services.issue_api_token(actor=None, organisation=org, name=f"bench-load-{i}",
+                                          scopes="read,write", days=1)
+        clients.append((raw, org.member_state.code))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM incidents_incident")
+        (before,) = cursor.fetchone()
+    connection.close()  # the benchmark holds no connection while the server runs
+
+    flush_redis()
+    port = common.free_port()
+    log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / "uvicorn.log"
+    common.progress(f"starting uvicorn with {args.workers} workers (DJANGO_ENV=production) on port {port}")
+    server = start_server(port, args.workers, log_path)
+    aware_at = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+
+    def healthz(index, sent):
+        return "GET", "/healthz", b"", None
+
+    def report(index, sent):
+        body = json.dumps({"title": f"Load test {index}-{sent}", "aware_at": aware_at, "tlp": "amber",
+                           "severity": "medium", "affected_member_states": [clients[index][1]]}).encode()
+        return "POST", "/api/v1/incidents/", body, {"Idempotency-Key": str(uuid.uuid4())}
+
+    tokens = [raw for raw, _ in clients]
+    try:
+        wait_ready(server, port, log_path)
+        common.progress(f"{args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
+        base_latency, base_elapsed, failures, _ = run_load(port, tokens, healthz, seconds=seconds, warmup=warmup)
+        if not failures:
+            common.progress(f"{args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
+            latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
+    finally:
+        stop_server(server)
+        flush_redis()
+    if failures:
+        status, content = failures[0]
+        raise SystemExit(f"{len(failures)} request(s) failed, the first with {status}: {content!r}\n"
+                         f"server log: {log_path}")
+
+    created = Incident.objects.filter(pk__gt=before)
+    n_created = created.count()
+    common.progress(f"deleting the {n_created:,} incidents the clients reported")
+    created.delete()
+    if n_created != posted:
+        raise SystemExit(f"{posted:,} reports were answered 201 but {n_created:,} incidents were written")
+
+    rows = [
+        common.summary(f"POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
+        common.rate_row(f"POST /api/v1/incidents/, {args.clients} clients: throughput",
+                        len(latency), elapsed, len(base_latency), base_elapsed),
+    ]
+    title = (f"Incident reports over HTTP ({args.size}; uvicorn --workers {args.workers}, production settings; "
+             f"baseline = GET /healthz, same clients)")
+    common.print_table(title, rows)
+    facts = {"clients": args.clients, "workers": args.workers, "measured_seconds": seconds,
+             "incidents_created": n_created, "dataset_incidents": size["incidents"]}
+    print(f"\n{n_created:,} incidents reported (warm-up included), all answered 201.")
+    path = common.write_results(f"api_create_{args.size}", {"title": title, "rows": rows, "facts": facts})
+    print(f"written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

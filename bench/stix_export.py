@@ -1,0 +1,140 @@
+"""Benchmark: STIX 2.1 export of an incident with 10,000 observables, next to the bare rows as JSON.
+
+    .venv/bin/python bench/stix_export.py --size small|full
+
+Full mode only. Works in the incident dataset of bench/incidents_list.py (generated if
+missing, kept between runs; ``BENCH_DATABASE_NAME``, default csoa_bench), so the
+observables table around the exported incident has its realistic size (full: 1,000,000 rows).
+
+An incident is reported through the services by de-csirt's analyst and given 10,000
+(small: 2,000) observables of seven types (IPv4, IPv6, domains, URLs, e-mail addresses, SHA-256, CVEs)
+through ``add_observables``. Measured: ``GET /api/v1/incidents/{id}/stix/`` with de-csirt's
+token (the bundle: the incident, its organisation's identity, an indicator and a
+relationship per observable, TLP 2.0 markings). Baseline: the minimum any export does,
+reading the same rows with raw SQL and serialising them with ``json.dumps``. The
+incident is deleted afterwards, so the dataset stays as generated.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+import incidents_list  # noqa: E402
+
+# An export of 10,000 observables takes seconds (stix2 builds and validates every object), so the
+# smoke run exports a smaller incident.
+SIZES = {"small": {"observables": 2_000, "repeat": 3}, "full": {"observables": 10_000, "repeat": 5}}
+
+
+def observable_rows(n: int) -> list[dict]:
+    """``n`` distinct observables, of seven types in turn, as a SOC would send them."""
+    makers = [
+        lambda i: ("ipv4", f"198.{i % 250 + 1}.{i // 250 % 250}.{i % 200 + 1}"),
+        lambda i: ("ipv6", f"2001:db8::{i:x}"),
+        lambda i: ("domain", f"c2-{i}.evil.example"),
+        lambda i: ("url", f"https://dropper-{i}.example/payload?id={i}"),
+        lambda i: ("email", f"phisher{i}@malicious.example"),
+        lambda i: ("sha256", f"{i:064x}"),
+        lambda i: ("cve", f"CVE-2024-{10000 + i}"),
+    ]
+    rows = []
+    for i in range(n):
+        kind, value = makers[i % len(makers)](i)
+        rows.append({"type": kind, "value": value, "note": "seen in the bench" if i % 10 == 0 else ""})
+    return rows
+
+
+RAW_ROWS = """SELECT id, type, value, tlp, note, first_seen, last_seen, created_at
+              FROM incidents_observable WHERE incident_id = %s ORDER BY id"""
+
+
+def raw_export(incident_id: int) -> bytes:
+    """The baseline: the same rows by hand-written SQL, dumped as JSON."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_ROWS, [incident_id])
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return json.dumps(rows, default=str).encode()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", choices=SIZES, default="small")
+    args = parser.parse_args()
+    repeat, n = SIZES[args.size]["repeat"], SIZES[args.size]["observables"]
+    size = common.SIZES[args.size]
+
+    common.setup_django()
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.test import Client
+    from django.utils import timezone
+
+    from incidents import services
+    from incidents.models import Incident
+    from liaison import services as liaison_services
+    from liaison.models import MemberState, Organisation, User
+
+    common.progress("loading the demo network")
+    call_command("load_demo", stdout=open("/dev/null", "w"))
+    incidents_list.generate(size["incidents"], size["observables_per_incident"])
+
+    org = Organisation.objects.get(code="de-csirt")
+    analyst = User.objects.get(email="analyst@de-csirt.demo")
+    incident = services.report_incident(
+        actor=analyst, organisation=org, title="Botnet C2 infrastructure (STIX bench)", severity="high",
+        aware_at=timezone.now() - timedelta(hours=2), affected_member_states=[MemberState.objects.get(code="DE")],
+        tlp="amber", description="10,000 indicators collected during the takedown.",
+    )
+    try:
+        common.progress(f"adding {n:,} observables of seven types through the service")
+        start = time.perf_counter()
+        result = services.add_observables(actor=analyst, incident=incident, rows=observable_rows(n))
+        added_in = time.perf_counter() - start
+        assert result.created == n and not result.errors, (result.created, result.errors[:3])
+
+        _, raw_token = liaison_services.issue_api_token(actor=None, organisation=org, name="bench-stix",
+                                                        scopes="read", days=1)
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
+        url = f"/api/v1/incidents/{incident.pk}/stix/"
+        sizes = []
+
+        def export():
+            response = client.get(url)
+            assert response.status_code == 200, response.content[:300]
+            sizes.append(len(response.content))
+            return response
+
+        bundle = json.loads(export().content)
+        kinds = {}
+        for obj in bundle["objects"]:
+            kinds[obj["type"]] = kinds.get(obj["type"], 0) + 1
+        assert kinds.get("indicator") == n and kinds.get("relationship") == n, kinds
+        assert len(json.loads(raw_export(incident.pk))) == n
+
+        common.progress(f"{repeat} STIX exports of {n:,} observables, and {repeat} raw ones")
+        samples = common.timed(export, repeat=repeat, warmup=0)
+        baseline = common.timed(lambda: raw_export(incident.pk), repeat=repeat, warmup=1)
+    finally:
+        Incident.objects.filter(pk=incident.pk).delete()  # the generated dataset stays as it was
+
+    rows = [common.summary(f"GET STIX bundle, incident with {n:,} observables", samples, baseline, unit="s")]
+    title = f"STIX 2.1 export ({args.size}; baseline = the same rows by raw SQL, json.dumps)"
+    common.print_table(title, rows)
+    facts = {"bundle_bytes": sizes[-1], "objects": kinds, "add_observables_seconds": round(added_in, 2)}
+    print(f"\nBundle: {sizes[-1] / 1e6:.1f} MB, objects {kinds}; "
+          f"adding the {n:,} observables through the service took {added_in:.1f} s.")
+    path = common.write_results(f"stix_export_{args.size}", {"title": title, "rows": rows, "facts": facts})
+    print(f"written to {path.relative_to(common.ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,453 @@
+"""The live event stream, ``/ws/events/?after=<id>`` (protocol: notes/ws-protocol.md).
+
+Notify, then pull: a channel-layer message only says "event N is new"; the connection then
+reads the log after its own cursor, through the same settled-prefix rule as the API feed
+(``selectors.settled_prefix``). A dropped, late or repeated notification therefore never
+loses, reorders or repeats an event, and a replay after a reconnect is the same code path
+as live delivery.
+
+Shared by all connections of a process, so 1,000 sockets do not each query per event:
+
+- ``EventTail``: the settled head of the log, each event with its audience and its JSON
+  frame, read once (single flight) when a notification names an event it does not hold;
+  events stay cached for a short time. Connections further behind read the log directly,
+  with identical reads shared.
+- ``VisibilityChecks``: the per-user re-check (active account, current groups, subject
+  still visible) stays per user and fresh, but the requests of all connections made while
+  one check runs go into the next single database round trip, each user checked once.
+
+Per connection: a cursor, one pull at a time (a task plus a dirty flag), and sends with a
+timeout: a client that stalls is closed with 4408 and catches up from the log on reconnect.
+"""
+
+import asyncio
+import bisect
+import json
+import logging
+import random
+import re
+import time
+import weakref
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+from csoa_portal.ws_auth import NO_CREDENTIALS
+from liaison import selectors
+from liaison.api.serializers import EventSerializer
+from liaison.events import channel_group_name
+
+logger = logging.getLogger(__name__)
+
+# Close codes of the protocol.
+BAD_REQUEST, UNAUTHENTICATED, FORBIDDEN, LAGGING, MESSAGE_TOO_BIG = 4400, 4401, 4403, 4408, 1009
+
+REPULL_DELAY = 0.3  # seconds before another look when a young id hole held the cursor back
+RETRY_DELAY = 2.0  # after a failed read (database unavailable)
+SAFETY_INTERVAL = 15.0  # a pull even without a notification, in case hints were lost
+GROUP_REFRESH = 3600.0  # re-join the channel groups (channels_redis expires memberships)
+TAIL_BATCH = 500  # events per refresh of the shared tail
+READ_BATCH = 200  # events handed to one connection per pull
+TAIL_KEEP = 5000  # events kept in the shared tail …
+TAIL_TTL = 120.0  # … for at most this many seconds
+AFTER_RE = re.compile(r"\d{1,18}")
+
+# How a read ended: nothing more now, more to read at once, or a young hole to look at again soon.
+DONE, MORE, YOUNG = "done", "more", "young"
+
+
+class Lagging(Exception):
+    """A send did not complete in time: the client is not reading."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One event as every connection of the process sends it: rendered once."""
+
+    id: int
+    subject_type: str
+    subject_id: str
+    audience_ids: frozenset[int]
+    frame: str
+
+
+def _load(after: int, limit: int) -> tuple[list[StreamEvent], int, bool]:
+    events, horizon, young = selectors.settled_events_after(after, limit=limit)
+    rendered = [
+        StreamEvent(
+            id=e.id,
+            subject_type=e.subject_type,
+            subject_id=e.subject_id,
+            audience_ids=e.audience_ids,
+            frame=json.dumps({"type": "event", "event": EventSerializer(e).data}, cls=DjangoJSONEncoder),
+        )
+        for e in events
+    ]
+    return rendered, horizon, young
+
+
+class EventTail:
+    """The settled head of the event log, shared by the connections of one event loop.
+
+    Holds every event in ``(base, horizon]`` (``base`` rises as old entries expire).
+    """
+
+    def __init__(self):
+        self.base: int | None = None
+        self.horizon: int | None = None
+        self.young = False
+        self.more = False
+        self._ids: list[int] = []
+        self._events: list[StreamEvent] = []
+        self._loaded_at: list[float] = []
+        self._refresh: asyncio.Future | None = None
+        self._refreshed_since = float("-inf")  # start time of the newest completed refresh
+        self._reads: dict[int, asyncio.Future] = {}
+
+    async def head(self) -> int:
+        """The settled head now: where a connection without ``after`` starts."""
+        await self._ensure(time.monotonic())
+        while self.more:
+            await self._ensure(time.monotonic())
+        return self.horizon
+
+    async def read(self, after: int, *, wanted: float, since: float) -> tuple[list[StreamEvent], int, str]:
+        """Events after ``after`` (a batch), the position reached, and how the read ended.
+
+        ``wanted`` is the newest id the caller was told about (``inf``: "anything new");
+        if the tail does not reach it, a refresh begun at or after ``since`` is awaited.
+        """
+        if self.horizon is None or wanted > self.horizon:
+            await self._ensure(since)
+        if after < self.base or after > self.horizon:
+            return await self._read_log(after)
+        start = bisect.bisect_right(self._ids, after)
+        batch = self._events[start : start + READ_BATCH]
+        if start + READ_BATCH < len(self._events):
+            return batch, batch[-1].id, MORE
+        return batch, self.horizon, MORE if self.more else YOUNG if self.young else DONE
+
+    async def _read_log(self, after: int) -> tuple[list[StreamEvent], int, str]:
+        """A connection behind the tail reads the log itself; identical reads are shared."""
+        future = self._reads.get(after)
+        if future is None:
+            future = asyncio.ensure_future(database_sync_to_async(_load)(after, READ_BATCH))
+            self._reads[after] = future
+            future.add_done_callback(lambda _: self._reads.pop(after, None))
+        events, horizon, young = await asyncio.shield(future)
+        return events, horizon, MORE if len(events) == READ_BATCH else YOUNG if young else DONE
+
+    async def _ensure(self, since: float) -> None:
+        while self._refreshed_since < since:
+            if self._refresh is None:
+                self._refresh = asyncio.ensure_future(self._do_refresh())
+            await asyncio.shield(self._refresh)
+
+    async def _do_refresh(self) -> None:
+        started = time.monotonic()
+        try:
+            if self.horizon is None:
+                head, young = await database_sync_to_async(selectors.stream_start)()
+                self.base = self.horizon = head
+                self.young, self.more = young, False
+            else:
+                events, horizon, young = await database_sync_to_async(_load)(self.horizon, TAIL_BATCH)
+                now = time.monotonic()
+                self._ids += [e.id for e in events]
+                self._events += events
+                self._loaded_at += [now] * len(events)
+                self.horizon, self.young, self.more = horizon, young, len(events) == TAIL_BATCH
+                self._expire(now)
+            self._refreshed_since = started
+        finally:
+            self._refresh = None
+
+    def _expire(self, now: float) -> None:
+        drop = max(0, len(self._ids) - TAIL_KEEP)
+        while drop < len(self._ids) and self._loaded_at[drop] < now - TAIL_TTL:
+            drop += 1
+        if drop:
+            self.base = self._ids[drop - 1]
+            del self._ids[:drop], self._events[:drop], self._loaded_at[:drop]
+
+
+class VisibilityChecks:
+    """Batches the fresh per-user re-checks of all connections into one database round trip."""
+
+    def __init__(self):
+        self._queue: list[tuple[object, selectors.StreamCredential, list[StreamEvent], asyncio.Future]] = []
+        self._running: asyncio.Future | None = None
+
+    async def visible(self, user, credential, events: list[StreamEvent]) -> set[int] | None:
+        """The ids among ``events`` the user may see now; None once the credential is no longer good."""
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((user, credential, events, future))
+        if self._running is None:
+            self._running = asyncio.ensure_future(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    results = await database_sync_to_async(selectors.stream_visibility)(
+                        [(user, credential, events) for user, credential, events, _ in batch]
+                    )
+                except Exception as exc:  # every waiter learns of it and retries later
+                    results = [exc] * len(batch)
+                for (*_, future), result in zip(batch, results, strict=True):
+                    if future.done():
+                        continue  # its connection went away
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._running = None
+
+
+# One of each per event loop: asyncio objects belong to their loop (tests run one loop each).
+_shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[EventTail, VisibilityChecks]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _shared_for_loop() -> tuple[EventTail, VisibilityChecks]:
+    loop = asyncio.get_running_loop()
+    if loop not in _shared:
+        _shared[loop] = (EventTail(), VisibilityChecks())
+    return _shared[loop]
+
+
+def parse_after(scope) -> tuple[int | None, str | None]:
+    """The resume point from the query string: (value, None), (None, None) if absent, or (None, why)."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("after", [])
+    if len(values) > 1:
+        return None, "Give 'after' once."
+    if not values or values[0] == "":
+        return None, None
+    if not AFTER_RE.fullmatch(values[0]):
+        return None, "'after' must be a non-negative integer: the id of the last event you received."
+    return int(values[0]), None
+
+
+class EventStreamConsumer(AsyncWebsocketConsumer):
+    """Sends each event the connection's user may see, in id order, once, from ``after`` on."""
+
+    async def dispatch(self, message):
+        # Channels closes stale database connections before every message (a thread hop per
+        # notification per socket); every database call here does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self):
+        self.tail, self.checks = _shared_for_loop()
+        self.user = self.scope.get("user")
+        self.cursor: int | None = None
+        self.closing = False
+        self.group_ids: frozenset[int] = frozenset()
+        self.send_lock = asyncio.Lock()
+        self.puller: asyncio.Future | None = None
+        self.dirty = False
+        self.wanted: float = 0
+        self.since = 0.0
+        self.replaying = True
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.tasks: set[asyncio.Future] = set()
+        await self.accept()
+
+        error = self.scope.get("auth_error")
+        if error or self.user is None or not self.user.is_authenticated:
+            return await self.fail(UNAUTHENTICATED, "unauthenticated", error or NO_CREDENTIALS)
+        token = self.scope.get("api_token")
+        session = self.scope.get("session")
+        self.credential = selectors.StreamCredential(
+            token_id=token.pk if token is not None else None,
+            session_key=session.session_key if token is None and session is not None else None,
+        )
+        if token is not None and not token.has_scope("read"):
+            return await self.fail(FORBIDDEN, "forbidden", "This token lacks the 'read' scope needed to follow events.")
+        after, error = parse_after(self.scope)
+        if error:
+            return await self.fail(BAD_REQUEST, "bad_request", error)
+        if after is not None:
+            newest = await database_sync_to_async(selectors.newest_event_id)()
+            if after > newest:
+                return await self.fail(
+                    BAD_REQUEST, "bad_request", f"Unknown 'after': {after} is past the newest event ({newest})."
+                )
+
+        # Join the groups before fixing the start, so no notification falls in between.
+        self.group_ids = frozenset(await database_sync_to_async(self._user_group_ids)())
+        await self._join_groups()
+        self.cursor = after if after is not None else await self.tail.head()
+        self.last_group_join = time.monotonic()
+        self.trigger(wanted=float("inf"))
+        self._arm("safety", SAFETY_INTERVAL * random.uniform(0.8, 1.2), self._safety_tick)
+
+    def _user_group_ids(self) -> list[int]:
+        return list(self.user.groups.values_list("id", flat=True))
+
+    async def _join_groups(self) -> None:
+        for group_id in self.group_ids:
+            await self.channel_layer.group_add(channel_group_name(group_id), self.channel_name)
+
+    async def disconnect(self, code):
+        self.closing = True
+        for timer in self.timers.values():
+            timer.cancel()
+        for task in [self.puller, *self.tasks]:
+            if task is not None:
+                task.cancel()
+        for group_id in self.group_ids:
+            await self.channel_layer.group_discard(channel_group_name(group_id), self.channel_name)
+
+    # --- client → server ----------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        if size > settings.WS_MAX_MESSAGE_BYTES:
+            limit = settings.WS_MAX_MESSAGE_BYTES
+            return await self.fail(MESSAGE_TOO_BIG, "message_too_big", f"Frames are limited to {limit} bytes.")
+        if self.closing or self.cursor is None:
+            return
+        if text_data is None:
+            return await self.send_error("bad_message", "Send text frames: JSON like {\"type\": \"ping\"}.")
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            return await self.send_error("bad_message", "Malformed message: not JSON.")
+        if not isinstance(message, dict) or message.get("type") != "ping":
+            return await self.send_error("bad_message", "Unknown message: the only one is {\"type\": \"ping\"}.")
+        await self.send_json({"type": "pong"})
+
+    # --- channel layer → server ---------------------------------------------------------
+
+    async def event_new(self, message):
+        event_id = message.get("id")
+        if isinstance(event_id, int) and self.cursor is not None and event_id > self.cursor:
+            self.trigger(wanted=event_id)
+
+    # --- pulling from the log -----------------------------------------------------------
+
+    def trigger(self, *, wanted: float) -> None:
+        """Something may be new: pull now, or once more after the pull under way."""
+        if self.closing:
+            return
+        self.wanted = max(self.wanted, wanted)
+        self.since = time.monotonic()
+        if self.puller is not None and not self.puller.done():
+            self.dirty = True
+        else:
+            self.puller = asyncio.ensure_future(self._pull_loop())
+
+    async def _pull_loop(self) -> None:
+        try:
+            while not self.closing:
+                self.dirty = False
+                state, position = await self._pull_once()
+                if state == MORE:  # read on at once, from the log if the tail holds no more
+                    self.wanted, self.since, self.dirty = max(self.wanted, position + 1), time.monotonic(), True
+                elif state == YOUNG:
+                    self._arm("repull", REPULL_DELAY, self._repull, replace=False)
+                if not self.dirty:
+                    return
+        except Lagging:
+            await self._close_lagging()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("event stream read failed; retrying in %ss", RETRY_DELAY, exc_info=True)
+            self._arm("repull", RETRY_DELAY, self._repull, replace=False)
+
+    async def _pull_once(self) -> tuple[str, int]:
+        wanted, since = self.wanted, self.since
+        self.wanted = 0
+        events, position, state = await self.tail.read(self.cursor, wanted=wanted, since=since)
+        candidates = [e for e in events if e.audience_ids & self.group_ids]
+        if candidates:
+            visible = await self.checks.visible(self.user, self.credential, candidates)
+            if visible is None:
+                await self.fail(UNAUTHENTICATED, "unauthenticated", "Your sign-in ended (token revoked or expired, "
+                                "or signed out): connect again with valid credentials.")
+                return DONE, self.cursor
+            for event in candidates:
+                if event.id in visible and not self.closing:
+                    await self.send_frame(event.frame)
+        self.cursor = max(self.cursor, position)
+        if self.replaying and state != MORE:
+            self.replaying = False
+            await self.send_json({"type": "caught_up", "after": self.cursor})
+        return state, self.cursor
+
+    def _repull(self) -> None:
+        self.trigger(wanted=float("inf"))
+
+    def _arm(self, name: str, delay: float, callback, *, replace: bool = True) -> None:
+        """Run ``callback`` after ``delay``; with ``replace=False`` a pending one is kept instead."""
+        if self.closing or (not replace and name in self.timers):
+            return
+        if name in self.timers:
+            self.timers.pop(name).cancel()
+
+        def fire():
+            self.timers.pop(name, None)
+            callback()
+
+        self.timers[name] = asyncio.get_running_loop().call_later(delay, fire)
+
+    def _safety_tick(self) -> None:
+        self.trigger(wanted=float("inf"))
+        if time.monotonic() - self.last_group_join > GROUP_REFRESH:
+            self.last_group_join = time.monotonic()
+            task = asyncio.ensure_future(self._join_groups())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        self._arm("safety", SAFETY_INTERVAL * random.uniform(0.8, 1.2), self._safety_tick)
+
+    # --- server → client ----------------------------------------------------------------
+
+    async def send_frame(self, text: str) -> None:
+        """Send one frame, or raise Lagging when the client does not take it in time."""
+        async with self.send_lock:
+            try:
+                await asyncio.wait_for(self.send(text_data=text), timeout=settings.WS_SEND_TIMEOUT_SECONDS)
+            except TimeoutError:
+                raise Lagging from None
+
+    async def send_json(self, content: dict) -> None:
+        try:
+            await self.send_frame(json.dumps(content))
+        except Lagging:
+            await self._close_lagging()
+
+    async def send_error(self, code: str, message: str) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message})
+
+    async def fail(self, close_code: int, code: str, message: str) -> None:
+        """A fatal error: say why in an error frame, then close with the protocol's code."""
+        if self.closing:
+            return
+        await self.send_error(code, message)
+        await self._close(close_code, code)
+
+    async def _close_lagging(self) -> None:
+        logger.info("closing a lagging event stream of %s", getattr(self.user, "email", "?"))
+        await self._close(LAGGING, "lagging")
+
+    async def _close(self, close_code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        try:
+            await asyncio.wait_for(self.close(code=close_code, reason=reason), settings.WS_SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            pass  # the server drops the dead connection on its own

@@ -1,0 +1,164 @@
+"""The Reserve's clocks as rows, and the sweep job that chases them.
+
+Three clocks (DOMAIN.md): the contracting authority's answer (48 h from the request
+reaching it), each provider's answer to an engagement (its committed response time),
+and the user's after-action report (3 months after the deployment closed). The sweep
+claims due rows with SELECT … FOR UPDATE SKIP LOCKED, one row per transaction, and
+stamps them in that transaction: several sweepers, or a sweep running late after beat
+was down, remind and alarm exactly once; a failing row never holds the others back.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from csoa_portal import audit
+from incidents import clocks as nis2_clocks
+from liaison.events import Audience, record_event
+from liaison.roles import Community, role_group_name
+from liaison.roles import Role as NetworkRole
+from reserve.models import AssistanceRequest, Engagement, ReserveDeadline
+from reserve.selectors import contracting_authority, engagement_audience_names
+from reserve.services.common import notify
+from reserve.vocabulary import Clock
+
+logger = logging.getLogger(__name__)
+
+LABELS = dict(Clock.choices)
+
+
+def open_clock(request: AssistanceRequest, clock: str, *, due_at: datetime, remind_at: datetime,
+               engagement: Engagement | None = None) -> ReserveDeadline:
+    """Start (or restart) a clock: a new due time clears its earlier reminder and alarm."""
+    row, _ = ReserveDeadline.objects.update_or_create(
+        request=request, engagement=engagement, clock=clock,
+        defaults={"due_at": due_at, "remind_at": min(remind_at, due_at), "met_at": None, "reminded_at": None,
+                  "overdue_fired_at": None},
+    )
+    return row
+
+
+def meet_clock(request: AssistanceRequest, clock: str, *, engagement: Engagement | None = None) -> None:
+    ReserveDeadline.objects.filter(request=request, engagement=engagement, clock=clock, met_at__isnull=True).update(
+        met_at=timezone.now())
+
+
+def start_response_clock(request: AssistanceRequest) -> ReserveDeadline:
+    """CSoA: the contracting authority answers within 48 hours of submission (RESERVE_RESPONSE_HOURS)."""
+    due = request.submitted_at + timedelta(hours=settings.RESERVE_RESPONSE_HOURS)
+    return open_clock(request, Clock.RESPONSE, due_at=due,
+                      remind_at=due - timedelta(hours=settings.RESERVE_RESPONSE_REMINDER_HOURS))
+
+
+def start_provider_clock(engagement: Engagement) -> ReserveDeadline:
+    """The provider answers within its committed response time; reminded at half of it."""
+    half = (engagement.respond_by - engagement.offered_at) / 2
+    return open_clock(engagement.request, Clock.PROVIDER_RESPONSE, engagement=engagement,
+                      due_at=engagement.respond_by, remind_at=engagement.offered_at + half)
+
+
+def add_months(moment: datetime, months: int, tz_name: str) -> datetime:
+    """Calendar months in the user's member state's time zone (like the NIS2 final-report clock)."""
+    for _ in range(months):
+        moment = nis2_clocks.add_calendar_month(moment, tz_name)
+    return moment
+
+
+def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
+    """The user's summary report, RESERVE_REPORT_MONTHS after the end of the support (Art. 18)."""
+    ms = request.requester_organisation.member_state
+    tz_name = nis2_clocks.MEMBER_STATE_TIMEZONES.get(ms.code if ms else "EU", "Europe/Brussels")
+    due = add_months(request.closed_at, settings.RESERVE_REPORT_MONTHS, tz_name)
+    return open_clock(request, Clock.AFTER_ACTION_REPORT, due_at=due,
+                      remind_at=due - timedelta(days=settings.RESERVE_REPORT_REMINDER_DAYS))
+
+
+# --- Who is told ---------------------------------------------------------------------------------
+
+def _authority_side(*, overdue: bool) -> list[str]:
+    """ENISA triage and the contracting authority; its leadership (network admins) too when overdue."""
+    groups = [role_group_name(NetworkRole.ENISA_TRIAGE)]
+    authority = contracting_authority()
+    if authority is not None:
+        groups.append(authority.group.name)
+    if overdue:
+        groups.append(Community.NETWORK_ADMINS)
+    return groups
+
+
+def _recipients(row: ReserveDeadline, *, overdue: bool) -> list[str]:
+    request = row.request
+    if row.clock == Clock.RESPONSE:
+        return _authority_side(overdue=overdue)
+    if row.clock == Clock.AFTER_ACTION_REPORT:
+        requester = [request.requester_organisation.group.name]
+        return requester + ([role_group_name(NetworkRole.ENISA_TRIAGE)] if overdue else [])
+    return [row.engagement.provider.group.name]
+
+
+def _announce(kind: str, row: ReserveDeadline) -> None:
+    request = row.request
+    groups = _recipients(row, overdue=kind == "deadline.overdue")
+    payload = {"reference": request.reference, "clock": row.clock, "label": LABELS[row.clock],
+               "due_at": row.due_at.isoformat(), "recipient_groups": groups}
+    audit.record(actor=None, action=f"reserve.{kind}", obj=request,
+                 organisation_code=request.requester_organisation.code, after={"clock": row.clock, "due_at": row.due_at})
+    if row.engagement_id:
+        record_event(kind=kind, subject=row.engagement, subject_type="engagement", payload=payload,
+                     audience=Audience(groups=[*groups, *engagement_audience_names(row.engagement)]))
+    else:
+        record_event(kind=kind, subject=request, subject_type="assistance_request", payload=payload,
+                     audience=Audience(groups=groups))
+    notify(request.pk, groups, kind, engagement_id=row.engagement_id)
+
+
+# --- The sweep job -------------------------------------------------------------------------------
+
+def _claim(pk: int, condition: Q) -> ReserveDeadline | None:
+    return (
+        ReserveDeadline.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("request__requester_organisation__group", "request__requester_organisation__member_state",
+                        "engagement__provider__group")
+        .filter(condition, pk=pk, met_at__isnull=True).first()
+    )
+
+
+def sweep_reserve_deadlines(*, now=None, limit: int = 500) -> int:
+    """Reminders before each clock runs out, one alarm (or a provider's time-out) when it has."""
+    from reserve.services.engagements import time_out_engagement
+
+    now = now or timezone.now()
+    fired = 0
+    reminding = Q(reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now)
+    due = Q(overdue_fired_at__isnull=True, due_at__lte=now)
+    open_rows = ReserveDeadline.objects.filter(met_at__isnull=True)
+    for pk in list(open_rows.filter(reminding).order_by("due_at").values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            row = _claim(pk, reminding)
+            if row is None:
+                continue  # another sweeper has it, or it was met meanwhile
+            row.reminded_at = now
+            row.save(update_fields=["reminded_at"])
+            _announce("deadline.reminder", row)
+            fired += 1
+    for pk in list(open_rows.filter(due).order_by("due_at").values_list("pk", flat=True)[:limit]):
+        try:
+            with transaction.atomic():
+                row = _claim(pk, due)
+                if row is None:
+                    continue
+                row.overdue_fired_at = now
+                row.reminded_at = row.reminded_at or now
+                row.save(update_fields=["overdue_fired_at", "reminded_at"])
+                if row.clock == Clock.PROVIDER_RESPONSE:
+                    time_out_engagement(engagement=row.engagement)
+                else:
+                    _announce("deadline.overdue", row)
+                fired += 1
+        except Exception:  # one bad row must not stop the others; it is retried next sweep
+            logger.exception("reserve deadline %s could not be handled", pk)
+    return fired

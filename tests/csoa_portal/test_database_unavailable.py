@@ -1,0 +1,109 @@
+"""A lost database connection is a 503 with a clear message, on pages and on the API; other bugs stay 500.
+
+The failures are injected with mocks here, so these run in both modes; tests/fault/
+test_postgres_connections.py cuts real PostgreSQL connections under a running server.
+"""
+
+from unittest import mock
+
+import pytest
+from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test import Client
+
+from tests.api.support import assert_error
+
+pytestmark = pytest.mark.django_db
+
+CUT = OperationalError("terminating connection due to administrator command\nserver closed the connection unexpectedly")
+CLOSED = InterfaceError("connection already closed")
+
+
+@pytest.fixture
+def de_token(network, token_for):
+    return token_for(network["orgs"]["de-csirt"], "read,write")
+
+
+def _session_client(user, login, **kwargs) -> Client:
+    """A verified browser session, optionally a client that returns 500s instead of raising."""
+    signed_in = login(user)
+    client = Client(**kwargs)
+    client.cookies = signed_in.cookies
+    return client
+
+
+@pytest.mark.parametrize("error", [CUT, CLOSED], ids=["connection-cut", "connection-closed"])
+def test_api_request_losing_the_database_gets_503_in_the_error_shape(de_token, error):
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with mock.patch("liaison.selectors.events_visible_to", side_effect=error):
+        response = client.get("/api/v1/events/")
+
+    error_body = assert_error(response, 503, code="database_unavailable", says="database is not available")
+    assert "retry" in error_body["message"].lower()
+    assert response["Retry-After"] == "5"
+
+
+def test_page_losing_the_database_shows_the_503_page_with_the_portals_headers(network, login):
+    client = login(network["people"]["de_analyst"])
+    with mock.patch("incidents.selectors.incidents_visible_to", side_effect=CUT):
+        response = client.get("/incidents/")
+
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/html")
+    assert [t.name for t in response.templates] == ["errors/503.html"]
+    page = response.content.decode()
+    assert "cannot reach its database" in page and "try again" in page.lower()
+    assert "Traceback" not in page and "terminating connection" not in page  # no internals shown
+    assert response["Retry-After"] == "5"
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_session_store_failing_before_the_view_is_503_not_500(network, login):
+    """The session and the user load in middleware, before any view: still a 503 page."""
+    client = _session_client(network["people"]["de_analyst"], login, raise_request_exception=False)
+    with mock.patch("django.contrib.sessions.backends.db.SessionStore._get_session_from_db", side_effect=CUT):
+        response = client.get("/")
+
+    assert response.status_code == 503
+    assert "cannot reach its database" in response.content.decode()
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_session_store_failing_on_an_api_url_answers_json(network, login):
+    client = _session_client(network["people"]["de_analyst"], login, raise_request_exception=False)
+    with mock.patch("django.contrib.sessions.backends.db.SessionStore._get_session_from_db", side_effect=CUT):
+        response = client.get("/api/v1/events/")
+
+    assert_error(response, 503, code="database_unavailable")
+
+
+def test_database_down_altogether_still_answers_the_503_page(network, login):
+    """Every query fails, even those of the 500 page: the 503 page needs none."""
+    client = _session_client(network["people"]["de_analyst"], login, raise_request_exception=False)
+    refused = OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused')
+    with mock.patch.object(BaseDatabaseWrapper, "ensure_connection", side_effect=refused):
+        page = client.get("/incidents/")
+        api = client.get("/api/v1/incidents/", headers={"Accept": "application/json"})
+
+    assert page.status_code == 503
+    assert "cannot reach its database" in page.content.decode()
+    assert_error(api, 503, code="database_unavailable")
+
+
+def test_other_database_errors_are_not_disguised_as_503(de_token):
+    """A constraint violation nobody caught is a bug: 500, not "try again"."""
+    client = Client(headers={"Authorization": f"Bearer {de_token}"}, raise_request_exception=False)
+    with mock.patch("liaison.selectors.events_visible_to", side_effect=IntegrityError("duplicate key value")):
+        response = client.get("/api/v1/events/")
+
+    assert_error(response, 500, code="server_error")
+
+
+def test_the_next_request_after_a_503_is_served(de_token):
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with mock.patch("liaison.selectors.events_visible_to", side_effect=CUT):
+        assert client.get("/api/v1/events/").status_code == 503
+
+    assert client.get("/api/v1/events/").status_code == 200

@@ -1,0 +1,35 @@
+"""The Reserve's network on top of the shared one: a SPOC, decision-makers, providers, a third country."""
+
+import pytest
+
+from tests import factories
+from tests.reserve import factories as reserve_factories
+
+
+@pytest.fixture
+def reserve(network):
+    """``network`` plus de-spoc, ENISA and Commission decision-makers, three registered providers,
+    a DEP-associated third country's CSIRT, a refused kind (national hub) and an incident of de-csirt."""
+    f = factories
+    orgs, people = dict(network["orgs"]), dict(network["people"])
+    orgs["de-spoc"] = f.organisation("de-spoc", "spoc", "DE", "BSI — NIS2 single point of contact")
+    orgs["de-hub"] = f.organisation("de-hub", "national_hub", "DE", "German national cyber hub")
+    orgs["no-csirt"] = f.organisation("no-csirt", "national_csirt", "NO", "NCSC Norway")
+    people["de_spoc"] = f.person("spoc@de-spoc.example", orgs["de-spoc"], ["analyst"])
+    people["de_hub"] = f.person("analyst@de-hub.example", orgs["de-hub"], ["analyst"])
+    people["no_analyst"] = f.person("analyst@no-csirt.example", orgs["no-csirt"], ["analyst"])
+    people["cert_eu"] = f.person("analyst@cert-eu.example", orgs["cert-eu"], ["analyst"])
+    people["enisa_decision"] = f.person("decision@enisa.example", orgs["enisa"], ["decision_maker"])
+    people["ec_decision"] = f.person("decision@ec.example", orgs["ec"], ["decision_maker"])
+    admin = people["enisa_admin"]
+    acme = reserve_factories.provider(admin, "provider-acme", "DE", member_states=("DE", "FR", "EU", "NO"))
+    beta = reserve_factories.provider(admin, "provider-beta", "FR", staff_email="staff@beta.example",
+                                      response_hours=8, person_days=60)
+    gamma = reserve_factories.provider(admin, "provider-gamma", "PT", staff_email="staff@gamma.example",
+                                       response_hours=24, person_days=40)
+    orgs["provider-beta"], orgs["provider-gamma"] = beta.organisation, gamma.organisation
+    people["beta"] = beta.organisation.memberships.get().user
+    people["gamma"] = gamma.organisation.memberships.get().user
+    incident = reserve_factories.incident(people["de_analyst"], orgs["de-csirt"])
+    return {"orgs": orgs, "people": people, "profiles": {"acme": acme, "beta": beta, "gamma": gamma},
+            "incident": incident}

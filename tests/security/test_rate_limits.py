@@ -1,0 +1,101 @@
+"""API rate limits: a burst over a token's or a person's budget gets 429 in the error shape, with Retry-After.
+
+Sign-in rate limits (django-axes, and django-otp's per-device throttle) are proven in
+tests/accounts/test_lockout.py and tests/accounts/test_login.py.
+"""
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+
+from csoa_portal.api.throttling import PrincipalRateThrottle
+from tests.api.support import assert_error
+
+URL = "/api/v1/member-states/"
+BUDGET = 3
+
+
+@pytest.fixture
+def small_budgets(settings):
+    """Budgets small enough to exhaust in a test; the counters touched are removed afterwards."""
+    settings.REST_FRAMEWORK = {
+        **django_settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": f"{BUDGET}/min", "session": f"{BUDGET}/min"},
+    }
+    keys = []
+
+    def key(scope, ident):
+        name = PrincipalRateThrottle.cache_format % {"scope": scope, "ident": ident}
+        cache.delete(name)  # only these keys: never clear a cache other people's data may share
+        keys.append(name)
+
+    yield key
+    cache.delete_many(keys)
+
+
+def _prefix(raw_token: str) -> str:
+    return raw_token.split("_")[1]
+
+
+def _assert_throttled(response):
+    assert_error(response, 429, code="throttled", says="throttled")
+    retry_after = int(response["Retry-After"])
+    assert 0 < retry_after <= 60
+
+
+def test_a_token_over_its_budget_gets_429_with_retry_after_and_other_tokens_are_unaffected(
+        network, token_for, bearer, small_budgets):
+    first, second = token_for(network["orgs"]["de-csirt"], "read"), token_for(network["orgs"]["de-csirt"], "read")
+    small_budgets("token", _prefix(first))
+    small_budgets("token", _prefix(second))
+    client = bearer(first)
+
+    statuses = [client.get(URL).status_code for _ in range(BUDGET)]
+
+    assert statuses == [200] * BUDGET
+    _assert_throttled(client.get(URL))
+    assert bearer(second).get(URL).status_code == 200
+
+
+def test_a_person_over_their_budget_gets_429_across_their_sessions(network, login, small_budgets):
+    analyst = network["people"]["de_analyst"]
+    small_budgets("session", analyst.pk)
+    first, second = login(analyst), login(analyst)
+
+    statuses = [first.get(URL).status_code for _ in range(BUDGET)]
+
+    assert statuses == [200] * BUDGET
+    _assert_throttled(second.get(URL))  # the budget is the person's, not the browser tab's
+    colleague = network["people"]["fr_analyst"]
+    small_budgets("session", colleague.pk)
+    assert login(colleague).get(URL).status_code == 200
+
+
+def test_throttled_writes_are_refused_before_anything_is_written(network, token_for, bearer, small_budgets):
+    from incidents.models import Incident
+
+    raw = token_for(network["orgs"]["de-csirt"], "read,write")
+    small_budgets("token", _prefix(raw))
+    client = bearer(raw)
+    for _ in range(BUDGET):
+        client.get(URL)
+
+    response = client.post("/api/v1/incidents/", {"title": "x", "aware_at": "2026-01-01T00:00:00Z"},
+                           content_type="application/json")
+
+    _assert_throttled(response)
+    assert not Incident.objects.exists()
+
+
+def test_an_unreachable_throttle_cache_lets_requests_through(network, token_for, bearer, small_budgets, monkeypatch):
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("cache down")
+
+        set = get
+
+    monkeypatch.setattr(PrincipalRateThrottle, "cache", Down())
+    client = bearer(token_for(network["orgs"]["de-csirt"], "read"))
+
+    assert [client.get(URL).status_code for _ in range(BUDGET + 2)] == [200] * (BUDGET + 2)
+
