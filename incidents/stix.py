@@ -5,13 +5,23 @@ The incident becomes an ``incident`` SDO created by the reporting organisation's
 ``indicates``. Every object carries the official TLP 2.0 marking definition of its
 label (OASIS STIX 2.1 TLP 2.0 extension), and the bundle includes those definitions.
 Ids are derived (uuid5) from the portal's ids so re-exports are stable.
+
+The few singleton objects are built and validated by ``stix2``; the per-observable
+indicators and relationships are written as plain dicts in exactly the shape ``stix2``
+serialises, because building 20,000 validated ``stix2`` objects took seconds for an
+incident with 10,000 observables (``stix2.parse`` in the tests checks the result).
 """
 
+import hashlib
+import json
 import uuid
+from datetime import UTC
 
 import stix2
+from django.db.models import QuerySet
 
 from incidents.models import Incident, Observable
+from incidents.observables import ObservableType
 
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 TLP2_CREATED_BY = "identity--b3bca3c2-1f3d-4b54-b44f-dac42c3a8f01"
@@ -36,35 +46,51 @@ def tlp_marking(label: str) -> stix2.MarkingDefinition:
 
 
 def _id(kind: str, key: str) -> str:
-    return f"{kind}--{uuid.uuid5(NAMESPACE, f'{kind}:{key}')}"
+    """``kind--uuid5(NAMESPACE, "kind:key")``, computed without building UUID objects (hot in big exports)."""
+    digest = bytearray(hashlib.sha1(NAMESPACE.bytes + f"{kind}:{key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{kind}--{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def pattern_for(obs: Observable) -> str:
-    value = _quote(obs.value)
-    if obs.type == "ipv4" or (obs.type == "cidr" and ":" not in obs.value):
+def pattern_for(obs_type: str, raw_value: str) -> str:
+    value = _quote(raw_value)
+    if obs_type == "ipv4" or (obs_type == "cidr" and ":" not in raw_value):
         return f"[ipv4-addr:value = '{value}']"
-    if obs.type in ("ipv6", "cidr"):
+    if obs_type in ("ipv6", "cidr"):
         return f"[ipv6-addr:value = '{value}']"
-    if obs.type == "domain":
+    if obs_type == "domain":
         return f"[domain-name:value = '{value}']"
-    if obs.type == "url":
+    if obs_type == "url":
         return f"[url:value = '{value}']"
-    if obs.type == "email":
+    if obs_type == "email":
         return f"[email-addr:value = '{value}']"
-    if obs.type in ("md5", "sha1", "sha256"):
-        algorithm = {"md5": "MD5", "sha1": "'SHA-1'", "sha256": "'SHA-256'"}[obs.type]
+    if obs_type in ("md5", "sha1", "sha256"):
+        algorithm = {"md5": "MD5", "sha1": "'SHA-1'", "sha256": "'SHA-256'"}[obs_type]
         return f"[file:hashes.{algorithm} = '{value}']"
-    if obs.type == "asn":
-        return f"[autonomous-system:number = {int(obs.value[2:])}]"
+    if obs_type == "asn":
+        return f"[autonomous-system:number = {int(raw_value[2:])}]"
     return f"[vulnerability:name = '{value}']"
 
 
-def bundle_for(incident: Incident, observables) -> stix2.Bundle:
-    """The incident and the given (already permission-filtered) observables as one bundle."""
+def _timestamp(value) -> str:
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _as_dict(obj) -> dict:
+    return json.loads(obj.serialize())
+
+
+def bundle_for(incident: Incident, observables: QuerySet[Observable]) -> dict:
+    """The incident and the given (already permission-filtered) observables as one bundle (a JSON-ready dict).
+
+    Observables are read as plain rows: model instances cost more than the export itself.
+    """
     org = incident.reporting_organisation
     identity = stix2.Identity(
         id=_id("identity", f"org:{org.code}"), name=org.name, identity_class="organization",
@@ -81,19 +107,36 @@ def bundle_for(incident: Incident, observables) -> stix2.Bundle:
         + ([f"rsit:{incident.category.code}"] if incident.category_id else []),
         allow_custom=False,
     )
-    objects = [identity, stix_incident]
-    for obs in observables:
-        markings.setdefault(obs.tlp, tlp_marking(obs.tlp))
-        indicator = stix2.Indicator(
-            id=_id("indicator", f"{incident.pk}:{obs.pk}"), name=f"{obs.get_type_display()} {obs.value}"[:250],
-            description=obs.note or None, pattern=pattern_for(obs), pattern_type="stix",
-            valid_from=obs.first_seen or obs.created_at, created=obs.created_at, modified=obs.created_at,
-            created_by_ref=identity.id, object_marking_refs=[TLP2_IDS[obs.tlp]],
-        )
-        relationship = stix2.Relationship(
-            id=_id("relationship", f"{incident.pk}:{obs.pk}"), relationship_type="indicates",
-            source_ref=indicator.id, target_ref=stix_incident.id, created=obs.created_at, modified=obs.created_at,
-            created_by_ref=identity.id, object_marking_refs=[TLP2_IDS[obs.tlp]],
-        )
+    objects = [_as_dict(identity), _as_dict(stix_incident)]
+    identity_id, incident_id = identity.id, stix_incident.id
+    type_labels = dict(ObservableType.choices)
+    rows = observables.order_by("pk").values_list("pk", "type", "value", "note", "tlp", "first_seen", "created_at")
+    for pk, obs_type, value, note, tlp, first_seen, created_at in rows.iterator(chunk_size=2000):
+        if tlp not in markings:
+            markings[tlp] = tlp_marking(tlp)
+        created = _timestamp(created_at)
+        common = {"spec_version": "2.1", "created_by_ref": identity_id, "created": created, "modified": created}
+        indicator = {
+            "type": "indicator", **common, "id": _id("indicator", f"{incident.pk}:{pk}"),
+            "name": f"{type_labels[obs_type]} {value}"[:250], "pattern": pattern_for(obs_type, value), "pattern_type": "stix",
+            "pattern_version": "2.1",
+            "valid_from": _timestamp(first_seen or created_at),
+            "object_marking_refs": [TLP2_IDS[tlp]],
+        }
+        if note:
+            indicator["description"] = note
+        relationship = {
+            "type": "relationship", **common, "id": _id("relationship", f"{incident.pk}:{pk}"),
+            "relationship_type": "indicates", "source_ref": indicator["id"], "target_ref": incident_id,
+            "object_marking_refs": [TLP2_IDS[tlp]],
+        }
         objects += [indicator, relationship]
-    return stix2.Bundle(objects=[*markings.values(), *objects], allow_custom=False)
+    return {
+        "type": "bundle",
+        "id": f"bundle--{uuid.uuid4()}",
+        "objects": [*(_as_dict(m) for m in markings.values()), *objects],
+    }
+
+
+def serialize(bundle: dict, *, pretty: bool = False) -> str:
+    return json.dumps(bundle, indent=4 if pretty else None, ensure_ascii=False)

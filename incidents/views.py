@@ -563,7 +563,7 @@ def stix_export(request, pk):
     incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
     # Observables inherit the incident's visibility: whoever sees the incident sees all of them.
     bundle = stix.bundle_for(incident, incident.observables.all())
-    response = HttpResponse(bundle.serialize(pretty=True), content_type="application/json")
+    response = HttpResponse(stix.serialize(bundle, pretty=True), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -18,7 +18,7 @@ from incidents.api import serializers as s
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.models import Deadline, Incident, Observable, Share
 from incidents.observables import search_forms
-from incidents.stix import bundle_for
+from incidents.stix import bundle_for, serialize
 
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -271,7 +271,7 @@ class IncidentStixApi(APIView):
     def get(self, request, pk):
         incident = _detail(request, pk)
         bundle = bundle_for(incident, incident.observables.all())
-        response = HttpResponse(bundle.serialize(), content_type="application/stix+json;version=2.1")
+        response = HttpResponse(serialize(bundle), content_type="application/stix+json;version=2.1")
         response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
         return response
 

@@ -6,7 +6,7 @@ import pytest
 import stix2
 
 from incidents import services
-from incidents.stix import TLP2_IDS, bundle_for
+from incidents.stix import TLP2_IDS, bundle_for, serialize
 
 
 @pytest.mark.parametrize("label", ["clear", "green", "amber", "amber+strict", "red"])
@@ -23,7 +23,7 @@ def test_bundle_parses_and_carries_the_incidents_tlp_marking(network, incident, 
         ]
     ])
     bundle = bundle_for(incident, incident.observables.all())
-    parsed = stix2.parse(json.loads(bundle.serialize()), allow_custom=False)
+    parsed = stix2.parse(json.loads(serialize(bundle)), allow_custom=False)
     by_type = {}
     for obj in parsed.objects:
         by_type.setdefault(obj.type, []).append(obj)
@@ -37,6 +37,27 @@ def test_bundle_parses_and_carries_the_incidents_tlp_marking(network, incident, 
 
 
 def test_reexport_gives_the_same_ids(network, incident):
-    first = json.loads(bundle_for(incident, []).serialize())
-    second = json.loads(bundle_for(incident, []).serialize())
+    first = json.loads(serialize(bundle_for(incident, incident.observables.none())))
+    second = json.loads(serialize(bundle_for(incident, incident.observables.none())))
     assert [o["id"] for o in first["objects"]] == [o["id"] for o in second["objects"]]
+
+
+def test_indicators_written_as_dicts_match_what_stix2_builds(network, incident):
+    services.add_observables(actor=network["people"]["de_analyst"], incident=incident, rows=[
+        {"type": "domain", "value": "c2.example", "note": "Beacon target", "first_seen": "2026-01-02T03:04:05Z"},
+    ])
+    bundle = bundle_for(incident, incident.observables.all())
+    indicator = next(o for o in bundle["objects"] if o["type"] == "indicator")
+    built = stix2.Indicator(**{k: v for k, v in indicator.items() if k != "type"})
+    same_instant = {"valid_from": built.valid_from.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    assert {**json.loads(built.serialize()), **same_instant} == indicator
+    assert indicator["description"] == "Beacon target" and indicator["valid_from"] == "2026-01-02T03:04:05.000Z"
+
+
+def test_object_ids_are_uuid5_of_the_portal_ids():
+    import uuid
+
+    from incidents.stix import NAMESPACE, _id
+
+    for kind, key in [("indicator", "12:345"), ("relationship", "1:2"), ("identity", "org:de-csirt")]:
+        assert _id(kind, key) == f"{kind}--{uuid.uuid5(NAMESPACE, f'{kind}:{key}')}"
