@@ -80,10 +80,12 @@ def report_incident(
     if len(affected_member_states) >= 2:
         incident.multi_member_state_since = now
         incident.save(update_fields=["multi_member_state_since"])
-    audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
-                 after=_snapshot(incident))
     sync_deadlines(incident)
     _event("incident.created", incident, actor=actor)
+    # Last before the commit: the audit chain's head row stays locked until then, and
+    # concurrent reports queue on it.
+    audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
+                 after=_snapshot(incident))
     dispatch_evaluation(incident.pk)
     return incident
 
