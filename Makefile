@@ -1,8 +1,10 @@
 # Conveniences for developers; the README's two commands need nothing but Python.
 PY ?= .venv/bin/python
 FULL_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0
+# Benchmark size for `make bench`: small (default: a few minutes, CI's smoke check) or full.
+SIZE ?= small
 
-.PHONY: venv run test test-full test-embedded ci worker beat schema
+.PHONY: venv run test test-full test-embedded ci worker beat schema bench bench-full
 
 venv:
 	python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
@@ -30,3 +32,11 @@ schema:
 
 ci:
 	bash .ci/run
+
+# Every benchmark in bench/ against the local PostgreSQL and Redis, then one results table
+# (bench/results/summary_$(SIZE).json, .md, .png). BENCH_DATABASE_NAME picks the databases.
+bench:
+	$(PY) bench/run.py --size $(SIZE)
+
+bench-full:
+	$(PY) bench/run.py --size full

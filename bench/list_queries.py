@@ -8,13 +8,15 @@ whatever its timings at 100 rows, so the count must be the same at 100 incidents
 without path parameters whose 200 response is a list (a page with ``results``, or an array)
 is measured, so endpoints added later are covered. A required query parameter is filled from
 ``SAMPLE_PARAMETERS`` by name (an endpoint needing another one is reported as skipped); the
-event feed's ``after`` points just before the generated events, so its page is full too.
+event feed's window (``after``, ``limit``) holds the generated events, as many as it may, so its
+page fills up too.
 
 Two datasets, each generated once and kept between runs: 100 incidents in
 ``<BENCH_DATABASE_NAME>_rows100``, and the incident dataset of bench/incidents_list.py in
 ``BENCH_DATABASE_NAME`` (default csoa_bench). Beside every generated incident: an escalation,
 an alert to the reporting CSIRT (and to ENISA for every fifth incident, the ones shared with
-it) and an ``incident.created`` event addressed to the same organisations. Each side runs in
+it), an ``incident.created`` event addressed to the same organisations, and one of its
+observables set to an address seen everywhere (the ``value`` searched). Each side runs in
 its own process (one Django database connection each); a request is made once to warm up,
 then counted with ``CaptureQueriesContext`` through the test client, with the bearer token
 of a national CSIRT (de-csirt) and of ENISA.
@@ -38,6 +40,7 @@ import incidents_list  # noqa: E402
 SMALL_ROWS = 100
 USERS = ["de-csirt", "enisa"]
 LIST_ROWS_CHECK = "SELECT count(*) FROM incidents_alert WHERE note = 'bench'"
+SEEN_EVERYWHERE = "203.0.113.66"  # one observable of every generated incident: "who else saw this?" finds them all
 
 
 def generate_list_rows(n_incidents: int) -> None:
@@ -90,20 +93,90 @@ def generate_list_rows(n_incidents: int) -> None:
             UNION ALL
             SELECT e.id, %s FROM liaison_event e WHERE e.payload @> '{"bench": true}' AND e.subject_id::bigint %% 5 = 0""",
                        [enisa.group_id])
+        cursor.execute(f"""
+            UPDATE incidents_observable SET value = %s
+            WHERE id IN (SELECT min(id) FROM incidents_observable WHERE incident_id IN ({generated})
+                         GROUP BY incident_id)""", [SEEN_EVERYWHERE])
         cursor.execute("ANALYZE")
     common.mark_dataset("list_rows", spec)
 
 
+BENCH_ENTITY = "Bench entity"
+RESERVE_CHECK = f"SELECT count(*) FROM reserve_assistancerequest WHERE affected_entity LIKE '{BENCH_ENTITY} %'"
+
+
+def reserve_requests_for(n_incidents: int) -> int:
+    """Reserve requests are rarer than incidents: 2 beside 100 incidents, 40 beside 2,000, 120 beside 100,000."""
+    return max(2, min(120, n_incidents // 50))
+
+
+def generate_reserve_rows(n_incidents: int) -> str | None:
+    """Assistance requests of de-csirt forwarded by its SPOC, through the Reserve's services (kept between runs).
+
+    Returns why none could be made, if so (the table then notes the lists as not scaled).
+    """
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from incidents.models import Incident
+    from liaison.models import Organisation, User
+
+    k = reserve_requests_for(n_incidents)
+    spec = {"incidents": n_incidents, "requests": k}
+    try:
+        from reserve import services as reserve_services
+    except ImportError:
+        return "no reserve services"
+    if common.dataset_ready("list_rows_reserve", spec, check_sql=RESERVE_CHECK, expected=k):
+        common.progress(f"{k} Reserve requests already present")
+        return None
+    common.forget_dataset("list_rows_reserve")
+    analyst = User.objects.filter(email="analyst@de-csirt.demo").first()
+    spoc = User.objects.filter(email__endswith="@de-spoc.demo").first()
+    csirt = Organisation.objects.get(code="de-csirt")
+    if spoc is None:
+        return "the demo network has no German SPOC to forward Reserve requests"
+    with connection.cursor() as cursor:
+        cursor.execute(RESERVE_CHECK)
+        if cursor.fetchone()[0]:
+            return "Reserve requests of an earlier generation are left (delete them or use a fresh database)"
+    common.progress(f"{k} Reserve requests through the services (drafted, submitted, forwarded)")
+    incidents = list(Incident.objects.filter(reporting_organisation=csirt,
+                                             description="Generated for the benchmark").order_by("id")[:k])
+    today = timezone.localdate()
+    for i in range(k):
+        request = reserve_services.create_request(
+            actor=analyst, organisation=csirt, affected_entity=f"{BENCH_ENTITY} {i}", entity_type="essential",
+            sector="energy.electricity", incidents=[incidents[i % len(incidents)]] if incidents else [],
+            impact_description="Generated for the benchmark.", impact_level="severe",
+            planned_use="Forensics and recovery.", services=["incident_response", "digital_forensics"],
+            person_days=10 + i % 20, window_start=today + timedelta(days=1), window_end=today + timedelta(days=21),
+            mitigation_measures="Isolated.", measures_level="substantial", measures_confirmed=True,
+            other_support="None.", urgency="immediate", languages=["de", "en"], spill_over_risk="medium",
+        )
+        reserve_services.submit_request(actor=analyst, request=request)
+        reserve_services.forward_request(actor=spoc, request=request, note="Generated for the benchmark.")
+    common.mark_dataset("list_rows_reserve", spec)
+    return None
+
+
 def sample_parameters() -> dict[str, str]:
-    """Values for query parameters by name: required ones, and the feed's ``after``."""
+    """Values for query parameters by name: required ones, and the feed's window (``after``, ``limit``).
+
+    The window holds the generated ``incident.created`` events only, as many as the schema's
+    maximum ``limit`` allows: the feed checks each subject type once, so a window that also held
+    the few token or Reserve events written after them would cost a query more per type, at
+    100 rows only, whatever the code.
+    """
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT value FROM incidents_observable ORDER BY id LIMIT 1")
-        value = cursor.fetchone()
-        cursor.execute("SELECT coalesce(min(id), 1) - 1 FROM liaison_event WHERE payload @> '{\"bench\": true}'")
-        (after,) = cursor.fetchone()
-    return {"value": value[0] if value else "198.51.100.7", "after": str(after)}
+        cursor.execute("SELECT coalesce(min(id), 1) - 1, count(*) FROM liaison_event "
+                       "WHERE payload @> '{\"bench\": true}'")
+        after, generated = cursor.fetchone()
+    return {"value": SEEN_EVERYWHERE, "after": str(after), "limit": str(max(1, generated))}
 
 
 def list_endpoints(sample: dict[str, str]) -> tuple[list[tuple[str, dict]], list[dict]]:
@@ -135,6 +208,8 @@ def list_endpoints(sample: dict[str, str]) -> tuple[list[tuple[str, dict]], list
             name = parameter["name"]
             if name in sample and (parameter.get("required") or name == "after"):
                 query[name] = sample[name]
+            elif name == "limit" and "maximum" in parameter.get("schema", {}):
+                query[name] = str(min(int(parameter["schema"]["maximum"]), int(sample.get("limit", 10 ** 9))))
             elif parameter.get("required"):
                 missing.append(name)
         if missing:
@@ -159,6 +234,9 @@ def measure(rows: int, per_incident: int, out: Path) -> None:
     call_command("load_demo", stdout=open(os.devnull, "w"))
     incidents_list.generate(rows, per_incident)
     generate_list_rows(rows)
+    reserve_problem = generate_reserve_rows(rows)
+    if reserve_problem:
+        common.progress(f"[{rows:,} rows] no Reserve requests generated: {reserve_problem}")
     endpoints, skipped = list_endpoints(sample_parameters())
     common.progress(f"[{rows:,} rows] counting the queries of {len(endpoints)} list endpoints "
                     f"for {' and '.join(USERS)}")
@@ -177,7 +255,7 @@ def measure(rows: int, per_incident: int, out: Path) -> None:
                 items = len(body["results"] if isinstance(body, dict) else body)
             counts[f"{path} {code}"] = {"path": path, "user": code, "query": query, "status": response.status_code,
                                         "queries": len(captured.captured_queries), "items": items}
-    out.write_text(json.dumps({"rows": rows, "counts": counts, "skipped": skipped}))
+    out.write_text(json.dumps({"rows": rows, "counts": counts, "skipped": skipped, "reserve_problem": reserve_problem}))
 
 
 def run_side(rows: int, per_incident: int, database: str) -> dict:
@@ -191,6 +269,31 @@ def run_side(rows: int, per_incident: int, database: str) -> dict:
         return json.loads(out.read_text())
     finally:
         out.unlink(missing_ok=True)
+
+
+def compare(small: dict, large: dict) -> list[dict]:
+    """One table row per (endpoint, user): the count at full size beside the count at 100 rows, flagged when they differ."""
+    rows = []
+    for key in sorted(set(small["counts"]) | set(large["counts"])):
+        a, b = small["counts"].get(key), large["counts"].get(key)
+        path, user = (a or b)["path"], (a or b)["user"]
+        row = {"measurement": f"queries/request GET {path} ({user})", "unit": "queries", "n": 1,
+               "p50": b and b["queries"], "p99": b and b["queries"],
+               "baseline_p50": a and a["queries"], "baseline_p99": a and a["queries"],
+               "ratio_p50": round(b["queries"] / a["queries"], 2) if a and b and a["queries"] else None,
+               "items": [a and a["items"], b and b["items"]]}
+        if a is None or b is None:
+            row["flag"] = f"only measured at {'100' if b is None else 'full'} rows"
+        elif a["status"] != b["status"] or a["status"] not in (200, 403, 404):
+            row["flag"] = f"status {a['status']} / {b['status']}"
+        elif a["queries"] != b["queries"]:
+            row["flag"] = f"DIFFERS: {a['queries']} at {small['rows']:,} rows, {b['queries']} at {large['rows']:,}"
+        elif a["status"] != 200:
+            row["note"] = f"refused to this user ({a['status']})"
+        elif a["items"] == b["items"]:
+            row["note"] = f"same page at both sizes ({a['items']} items)"
+        rows.append(row)
+    return rows
 
 
 def main() -> int:
@@ -208,25 +311,8 @@ def main() -> int:
     small = run_side(SMALL_ROWS, size["observables_per_incident"], f"{common.BENCH_DB}_rows100")
     large = run_side(size["incidents"], size["observables_per_incident"], common.BENCH_DB)
 
-    rows, flagged = [], []
-    for key in sorted(set(small["counts"]) | set(large["counts"]), key=lambda k: k):
-        a, b = small["counts"].get(key), large["counts"].get(key)
-        path, user = (a or b)["path"], (a or b)["user"]
-        name = f"queries/request GET {path} ({user})"
-        row = {"measurement": name, "unit": "queries", "n": 1,
-               "p50": b and b["queries"], "p99": b and b["queries"],
-               "baseline_p50": a and a["queries"], "baseline_p99": a and a["queries"],
-               "ratio_p50": round(b["queries"] / a["queries"], 2) if a and b and a["queries"] else None,
-               "items": [a and a["items"], b and b["items"]]}
-        if a is None or b is None:
-            row["flag"] = f"only measured at {'100' if b is None else 'full'} rows"
-        elif a["status"] != 200 or b["status"] != 200:
-            row["flag"] = f"status {a['status']} / {b['status']}"
-        elif a["queries"] != b["queries"]:
-            row["flag"] = f"DIFFERS: {a['queries']} at {small['rows']:,} rows, {b['queries']} at {large['rows']:,}"
-        if "flag" in row:
-            flagged.append(row)
-        rows.append(row)
+    rows = compare(small, large)
+    flagged = [row for row in rows if "flag" in row]
 
     title = (f"Queries per request of every list endpoint ({args.size}: {large['rows']:,} incidents; "
              f"baseline = the same request at {small['rows']:,})")

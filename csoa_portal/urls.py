@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("csoa_portal.api.urls")),
     path("audit/", include("csoa_portal.audit_urls")),
     path("incidents/", include("incidents.urls")),
+    path("reserve/", include("reserve.urls")),
     path("", include("liaison.urls")),
 ]
 

@@ -10,13 +10,14 @@ when refused), ``scope["api_token"]`` and ``scope["auth_error"]`` (why not, safe
 so the consumer can accept, say why in an error frame and close with 4401.
 """
 
+from asgiref.sync import sync_to_async
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError, connections
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
@@ -26,6 +27,26 @@ SECOND_FACTOR_MISSING = "Sign in with your second factor first: this session is 
 NO_CREDENTIALS = "Sign in, or send an API token as 'Authorization: Bearer <token>'."
 
 
+def db_sync_to_async(func):
+    """Run ``func`` in Channels' sync thread like ``database_sync_to_async``, keeping the connection.
+
+    The live stream reads the database on every event; with ``CONN_MAX_AGE=0`` each read
+    would open a new PostgreSQL connection, a backend fork of tens of milliseconds on a busy
+    host and the largest part of a delivery (bench/live_events.py). Channels still closes
+    the thread's connections whenever it runs ``database_sync_to_async`` (a session sign-in,
+    each disconnect), and a read that fails closes them so the next one reconnects.
+    """
+
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DatabaseError:
+            connections.close_all()
+            raise
+
+    return sync_to_async(run, thread_sensitive=True)
+
+
 def _header(scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -33,7 +54,7 @@ def _header(scope, name: bytes) -> str | None:
     return None
 
 
-@database_sync_to_async
+@db_sync_to_async
 def _token_principal(header: str, ip_address: str):
     """(user, token, error) for an ``Authorization`` header; the token's last use is noted."""
     parts = header.split()
@@ -46,7 +67,7 @@ def _token_principal(header: str, ip_address: str):
     return token.principal, token, None
 
 
-@database_sync_to_async
+@db_sync_to_async
 def _is_verified(session, user) -> bool:
     """django-otp's check (``OTPMiddleware._verify_user``): the session names a device of this user."""
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)

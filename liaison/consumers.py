@@ -8,6 +8,8 @@ as live delivery.
 
 Shared by all connections of a process, so 1,000 sockets do not each query per event:
 
+- ``Notifier``: one channel-layer channel per process joins the groups of its connections
+  (``audience.<group id>``) and wakes the local connections once per new event id;
 - ``EventTail``: the settled head of the log, each event with its audience and its JSON
   frame, read once (single flight) when a notification names an event it does not hold;
   events stay cached for a short time. Connections further behind read the log directly,
@@ -28,16 +30,18 @@ import random
 import re
 import time
 import weakref
+from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from csoa_portal.ws_auth import NO_CREDENTIALS
+from csoa_portal.ws_auth import NO_CREDENTIALS, db_sync_to_async
 from liaison import selectors
 from liaison.api.serializers import EventSerializer
 from liaison.events import channel_group_name
@@ -55,6 +59,7 @@ TAIL_BATCH = 500  # events per refresh of the shared tail
 READ_BATCH = 200  # events handed to one connection per pull
 TAIL_KEEP = 5000  # events kept in the shared tail …
 TAIL_TTL = 120.0  # … for at most this many seconds
+RECENT_HINTS = 1000  # event ids remembered to wake connections once per event, not once per group
 AFTER_RE = re.compile(r"\d{1,18}")
 
 # How a read ended: nothing more now, more to read at once, or a young hole to look at again soon.
@@ -123,7 +128,7 @@ class EventTail:
         if the tail does not reach it, a refresh begun at or after ``since`` is awaited.
         """
         if self.horizon is None or wanted > self.horizon:
-            await self._ensure(since)
+            await self._ensure(since, wanted)
         if after < self.base or after > self.horizon:
             return await self._read_log(after)
         start = bisect.bisect_right(self._ids, after)
@@ -136,14 +141,15 @@ class EventTail:
         """A connection behind the tail reads the log itself; identical reads are shared."""
         future = self._reads.get(after)
         if future is None:
-            future = asyncio.ensure_future(database_sync_to_async(_load)(after, READ_BATCH))
+            future = asyncio.ensure_future(db_sync_to_async(_load)(after, READ_BATCH))
             self._reads[after] = future
             future.add_done_callback(lambda _: self._reads.pop(after, None))
         events, horizon, young = await asyncio.shield(future)
         return events, horizon, MORE if len(events) == READ_BATCH else YOUNG if young else DONE
 
-    async def _ensure(self, since: float) -> None:
-        while self._refreshed_since < since:
+    async def _ensure(self, since: float, wanted: float = float("inf")) -> None:
+        """Wait for a refresh begun at or after ``since`` unless the tail already reaches ``wanted``."""
+        while self._refreshed_since < since and (self.horizon is None or wanted > self.horizon):
             if self._refresh is None:
                 self._refresh = asyncio.ensure_future(self._do_refresh())
             await asyncio.shield(self._refresh)
@@ -152,11 +158,11 @@ class EventTail:
         started = time.monotonic()
         try:
             if self.horizon is None:
-                head, young = await database_sync_to_async(selectors.stream_start)()
+                head, young = await db_sync_to_async(selectors.stream_start)()
                 self.base = self.horizon = head
                 self.young, self.more = young, False
             else:
-                events, horizon, young = await database_sync_to_async(_load)(self.horizon, TAIL_BATCH)
+                events, horizon, young = await db_sync_to_async(_load)(self.horizon, TAIL_BATCH)
                 now = time.monotonic()
                 self._ids += [e.id for e in events]
                 self._events += events
@@ -196,7 +202,7 @@ class VisibilityChecks:
             while self._queue:
                 batch, self._queue = self._queue, []
                 try:
-                    results = await database_sync_to_async(selectors.stream_visibility)(
+                    results = await db_sync_to_async(selectors.stream_visibility)(
                         [(user, credential, events) for user, credential, events, _ in batch]
                     )
                 except Exception as exc:  # every waiter learns of it and retries later
@@ -212,16 +218,91 @@ class VisibilityChecks:
             self._running = None
 
 
+class Notifier:
+    """One channel-layer subscription for all the connections of a process.
+
+    A channel per connection would cost one channel-layer message per connection per event
+    (one Redis round trip each with channels_redis: most of a process's work at a thousand
+    sockets). Instead the process's one channel joins the union of its connections' groups
+    (``audience.<group id>``, counted), and each new event id wakes every local connection:
+    it reads the shared tail and keeps what its own groups are in the audience of, in memory.
+    """
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.members: set[EventStreamConsumer] = set()
+        self.group_counts: Counter[int] = Counter()
+        self._tasks: list[asyncio.Future] = []
+        self._lock = asyncio.Lock()
+        self._recent: deque[int] = deque(maxlen=RECENT_HINTS)
+        self._recent_set: set[int] = set()
+
+    async def join(self, consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> None:
+        async with self._lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self._tasks = [asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._rejoin())]
+            for group_id in group_ids:
+                if not self.group_counts[group_id]:
+                    await self.layer.group_add(channel_group_name(group_id), self.channel)
+                self.group_counts[group_id] += 1
+            self.members.add(consumer)
+
+    async def leave(self, consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> None:
+        async with self._lock:
+            if consumer not in self.members:
+                return
+            self.members.discard(consumer)
+            for group_id in group_ids:
+                self.group_counts[group_id] -= 1
+                if not self.group_counts[group_id]:
+                    del self.group_counts[group_id]
+                    await self.layer.group_discard(channel_group_name(group_id), self.channel)
+            if not self.members:  # the last one left: stop listening
+                for task in self._tasks:
+                    task.cancel()
+                self._tasks, self.channel = [], None
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer is down: connections still pull on their own timers
+                logger.warning("event hints unavailable; retrying in %ss", RETRY_DELAY, exc_info=True)
+                await asyncio.sleep(RETRY_DELAY)
+                continue
+            event_id = message.get("id")
+            if message.get("type") != "event.new" or not isinstance(event_id, int) or event_id in self._recent_set:
+                continue  # one hint per audience group: wake connections once per event
+            if len(self._recent) == self._recent.maxlen:
+                self._recent_set.discard(self._recent[0])
+            self._recent.append(event_id)
+            self._recent_set.add(event_id)
+            for consumer in list(self.members):
+                consumer.hint(event_id)
+
+    async def _rejoin(self) -> None:
+        """channels_redis forgets group members after its group expiry: join again now and then."""
+        while True:
+            await asyncio.sleep(GROUP_REFRESH)
+            async with self._lock:
+                for group_id in list(self.group_counts):
+                    await self.layer.group_add(channel_group_name(group_id), self.channel)
+
+
 # One of each per event loop: asyncio objects belong to their loop (tests run one loop each).
-_shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[EventTail, VisibilityChecks]]" = (
+_shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[EventTail, VisibilityChecks, Notifier]]" = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _shared_for_loop() -> tuple[EventTail, VisibilityChecks]:
+def _shared_for_loop() -> tuple[EventTail, VisibilityChecks, Notifier]:
     loop = asyncio.get_running_loop()
     if loop not in _shared:
-        _shared[loop] = (EventTail(), VisibilityChecks())
+        _shared[loop] = (EventTail(), VisibilityChecks(), Notifier())
     return _shared[loop]
 
 
@@ -240,16 +321,21 @@ def parse_after(scope) -> tuple[int | None, str | None]:
 class EventStreamConsumer(AsyncWebsocketConsumer):
     """Sends each event the connection's user may see, in id order, once, from ``after`` on."""
 
+    # No channel of its own: hints come from the process's Notifier.
+    channel_layer_alias = "no channel per connection"
+
     async def dispatch(self, message):
-        # Channels closes stale database connections before every message (a thread hop per
-        # notification per socket); every database call here does that itself.
+        # Channels closes stale database connections before every message: a thread hop per
+        # notification per socket, and with CONN_MAX_AGE=0 a new connection for the next read.
+        # Reads here keep theirs (csoa_portal.ws_auth.db_sync_to_async); Channels still closes
+        # it when a socket disconnects.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
     async def connect(self):
-        self.tail, self.checks = _shared_for_loop()
+        self.tail, self.checks, self.notifier = _shared_for_loop()
         self.user = self.scope.get("user")
         self.cursor: int | None = None
         self.closing = False
@@ -261,7 +347,6 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.since = 0.0
         self.replaying = True
         self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.tasks: set[asyncio.Future] = set()
         await self.accept()
 
         error = self.scope.get("auth_error")
@@ -279,36 +364,31 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         if error:
             return await self.fail(BAD_REQUEST, "bad_request", error)
         if after is not None:
-            newest = await database_sync_to_async(selectors.newest_event_id)()
+            newest = await db_sync_to_async(selectors.newest_event_id)()
             if after > newest:
                 return await self.fail(
                     BAD_REQUEST, "bad_request", f"Unknown 'after': {after} is past the newest event ({newest})."
                 )
 
         # Join the groups before fixing the start, so no notification falls in between.
-        self.group_ids = frozenset(await database_sync_to_async(self._user_group_ids)())
-        await self._join_groups()
+        self.group_ids = frozenset(await db_sync_to_async(self._user_group_ids)())
+        await self.notifier.join(self, self.group_ids)
+        joined = time.monotonic()
         self.cursor = after if after is not None else await self.tail.head()
-        self.last_group_join = time.monotonic()
-        self.trigger(wanted=float("inf"))
+        # Any read of the log begun after joining shows what committed before the join.
+        self.trigger(wanted=float("inf"), staleness=time.monotonic() - joined)
         self._arm("safety", SAFETY_INTERVAL * random.uniform(0.8, 1.2), self._safety_tick)
 
     def _user_group_ids(self) -> list[int]:
         return list(self.user.groups.values_list("id", flat=True))
 
-    async def _join_groups(self) -> None:
-        for group_id in self.group_ids:
-            await self.channel_layer.group_add(channel_group_name(group_id), self.channel_name)
-
     async def disconnect(self, code):
         self.closing = True
         for timer in self.timers.values():
             timer.cancel()
-        for task in [self.puller, *self.tasks]:
-            if task is not None:
-                task.cancel()
-        for group_id in self.group_ids:
-            await self.channel_layer.group_discard(channel_group_name(group_id), self.channel_name)
+        if self.puller is not None:
+            self.puller.cancel()
+        await self.notifier.leave(self, self.group_ids)
 
     # --- client → server ----------------------------------------------------------------
 
@@ -329,21 +409,25 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             return await self.send_error("bad_message", "Unknown message: the only one is {\"type\": \"ping\"}.")
         await self.send_json({"type": "pong"})
 
-    # --- channel layer → server ---------------------------------------------------------
+    # --- hints from the Notifier -------------------------------------------------------------
 
-    async def event_new(self, message):
-        event_id = message.get("id")
-        if isinstance(event_id, int) and self.cursor is not None and event_id > self.cursor:
+    def hint(self, event_id: int) -> None:
+        """Event ``event_id`` was committed for someone: read on if it is past this cursor."""
+        if self.cursor is not None and event_id > self.cursor:
             self.trigger(wanted=event_id)
 
     # --- pulling from the log -----------------------------------------------------------
 
-    def trigger(self, *, wanted: float) -> None:
-        """Something may be new: pull now, or once more after the pull under way."""
+    def trigger(self, *, wanted: float, staleness: float = 0.0) -> None:
+        """Something may be new: pull now, or once more after the pull under way.
+
+        ``wanted`` is the newest id heard of (``inf``: anything new); the shared tail must
+        have been read from the log at most ``staleness`` seconds before this call.
+        """
         if self.closing:
             return
         self.wanted = max(self.wanted, wanted)
-        self.since = time.monotonic()
+        self.since = max(self.since, time.monotonic() - staleness)
         if self.puller is not None and not self.puller.done():
             self.dirty = True
         else:
@@ -364,13 +448,13 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             await self._close_lagging()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            logger.warning("event stream read failed; retrying in %ss", RETRY_DELAY, exc_info=True)
+        except Exception as exc:  # the database is unavailable: try again soon, keep the socket
+            logger.warning("event stream read failed (%r); retrying in %ss", exc, RETRY_DELAY)
             self._arm("repull", RETRY_DELAY, self._repull, replace=False)
 
     async def _pull_once(self) -> tuple[str, int]:
         wanted, since = self.wanted, self.since
-        self.wanted = 0
+        self.wanted, self.since = 0, 0.0
         events, position, state = await self.tail.read(self.cursor, wanted=wanted, since=since)
         candidates = [e for e in events if e.audience_ids & self.group_ids]
         if candidates:
@@ -405,12 +489,9 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.timers[name] = asyncio.get_running_loop().call_later(delay, fire)
 
     def _safety_tick(self) -> None:
-        self.trigger(wanted=float("inf"))
-        if time.monotonic() - self.last_group_join > GROUP_REFRESH:
-            self.last_group_join = time.monotonic()
-            task = asyncio.ensure_future(self._join_groups())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+        # A backstop for lost hints: any read of the log in the last few seconds will do, so
+        # a thousand connections ticking cost the database one read every few seconds.
+        self.trigger(wanted=float("inf"), staleness=SAFETY_INTERVAL / 3)
         self._arm("safety", SAFETY_INTERVAL * random.uniform(0.8, 1.2), self._safety_tick)
 
     # --- server → client ----------------------------------------------------------------

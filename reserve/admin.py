@@ -5,8 +5,10 @@ so the admin shows them and never writes them.
 """
 
 from django.contrib import admin
+from django.db import transaction
 
-from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin
+from csoa_portal import audit
+from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
 from reserve.models import (
     AssistanceRequest,
     Engagement,
@@ -34,11 +36,6 @@ class ProviderProfileAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change):
         """Capacity rows are audited one by one, like every other write."""
-        from django.db import transaction
-
-        from csoa_portal import audit
-        from csoa_portal.admin import admin_origin
-
         with transaction.atomic(), admin_origin():
             before = {obj.pk: audit.snapshot(obj) for obj in formset.queryset}
             instances = formset.save(commit=False)

@@ -168,17 +168,26 @@ def roles_for(user, request: AssistanceRequest) -> set[Role]:
     """The workflow roles the user holds for this request (reserve.workflow)."""
     if not getattr(user, "is_authenticated", False):
         return set()
-    org_ids = set(user.memberships.filter(organisation__is_active=True).values_list("organisation_id", flat=True))
+    orgs = dict(user.memberships.filter(organisation__is_active=True)
+                .values_list("organisation_id", "organisation__kind"))
     roles = set()
-    if request.requester_organisation_id in org_ids:
+    if request.requester_organisation_id in orgs:
         roles.add(Role.REQUESTER)
-    if request.spoc_organisation_id and request.spoc_organisation_id in org_ids:
+    if request.spoc_organisation_id in orgs or _is_spoc_of(orgs, request):
         roles.add(Role.SPOC)
     if is_triage(user):
         roles.add(Role.TRIAGE)
     if is_decision_maker(user):
         roles.add(Role.DECISION_MAKER)
     return roles
+
+
+def _is_spoc_of(orgs: dict, request: AssistanceRequest) -> bool:
+    """Before routing, the SPOC of the requester's state is the request's SPOC (it may be the requester itself)."""
+    spocs = [pk for pk, kind in orgs.items() if kind == OrganisationKind.SPOC]
+    ms_id = request.requester_organisation.member_state_id
+    return bool(spocs and ms_id and request.spoc_organisation_id is None
+                and Organisation.objects.filter(pk__in=spocs, member_state_id=ms_id).exists())
 
 
 def engagement_roles_for(user, engagement: Engagement) -> set[Role]:

@@ -87,8 +87,8 @@ REQUEST_TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     # Art. 15(3): a member state's request goes through its SPOC; CERT-EU, a SPOC itself and a third
     # country without a registered contact point submit straight to the contracting authority.
     _t("submit", {S.DRAFT}, (S.AWAITING_SPOC, S.SUBMITTED), {R.REQUESTER}, "submit"),
-    _t("forward", {S.AWAITING_SPOC}, S.SUBMITTED, {R.SPOC}, "forward (endorse) to the contracting authority"),
-    _t("return", {S.AWAITING_SPOC}, S.DRAFT, {R.SPOC}, "return to the requester"),
+    _t("forward", {S.AWAITING_SPOC}, S.SUBMITTED, {R.SPOC}, "forward (endorse)"),
+    _t("return", {S.AWAITING_SPOC}, S.DRAFT, {R.SPOC}, "return"),
     _t("request_info", {S.SUBMITTED, S.ASSESSED}, S.INFO_REQUESTED, {R.TRIAGE}, "request more information"),
     _t("answer_info", {S.INFO_REQUESTED}, S.SUBMITTED, {R.REQUESTER}, "answer the request for information"),
     _t("assess", {S.SUBMITTED}, S.ASSESSED, {R.TRIAGE}, "assess"),

@@ -57,6 +57,25 @@ def _flatten(detail):
     return [str(detail)]
 
 
+def _field_messages(detail, name: str = "") -> dict[str, list[str]]:
+    """``{field: [messages]}`` as documented, nested errors named by path: ``content.summary``, ``communities.0``.
+
+    DRF nests the errors of a dict's values, a list's items and nested serializers;
+    clients get one flat level whatever the input's shape.
+    """
+    if isinstance(detail, dict):
+        items = detail.items()
+    elif isinstance(detail, list) and any(isinstance(d, (dict, list)) for d in detail):
+        items = ((index, item) for index, item in enumerate(detail) if item)  # {} marks a valid item
+    else:
+        return {name or "non_field_errors": [str(d) for d in (detail if isinstance(detail, list) else [detail])]}
+    fields: dict[str, list[str]] = {}
+    for key, value in items:
+        for field, messages in _field_messages(value, f"{name}.{key}" if name else str(key)).items():
+            fields.setdefault(field, []).extend(messages)
+    return fields
+
+
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "message_dict"):
         return exceptions.ValidationError(exc.message_dict)
@@ -79,7 +98,7 @@ def exception_handler(exc, context):
     fields = {}
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = _flatten(detail)
+        fields = _field_messages(detail)
         names = ", ".join(fields.keys())
         message = f"Invalid input: {names}." if names else "Invalid input."
         code = "invalid"

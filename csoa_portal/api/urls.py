@@ -11,4 +11,5 @@ urlpatterns = [
     path("", ApiRootApi.as_view(), name="root"),
     path("", include("liaison.api.urls")),
     path("", include("incidents.api.urls")),
+    path("", include("reserve.api.urls")),
 ]

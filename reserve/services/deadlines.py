@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -79,41 +80,53 @@ def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
 
 # --- Who is told ---------------------------------------------------------------------------------
 
-def _authority_side(*, overdue: bool) -> list[str]:
-    """ENISA triage and the contracting authority; its leadership (network admins) too when overdue."""
-    groups = [role_group_name(NetworkRole.ENISA_TRIAGE)]
+def _authority_side(*, overdue: bool) -> tuple[list[str], list[str]]:
+    """ENISA triage and the contracting authority's decision-makers; its leadership (network admins) when overdue.
+
+    The audience is the contracting authority; the inbox items go to triage and to those of its
+    people who hold the decision-maker role (a Commission decision-maker is not in the audience
+    unless the Commission is the contracting authority).
+    """
+    triage, deciders = role_group_name(NetworkRole.ENISA_TRIAGE), role_group_name(NetworkRole.DECISION_MAKER)
+    audience, told = [triage], [triage, deciders]
     authority = contracting_authority()
     if authority is not None:
-        groups.append(authority.group.name)
+        audience.append(authority.group.name)
     if overdue:
-        groups.append(Community.NETWORK_ADMINS)
-    return groups
+        audience.append(Community.NETWORK_ADMINS)
+        told.append(Community.NETWORK_ADMINS)
+    return audience, told
 
 
-def _recipients(row: ReserveDeadline, *, overdue: bool) -> list[str]:
+def _recipients(row: ReserveDeadline, *, overdue: bool) -> tuple[list[str], list[str]]:
+    """(audience, inbox recipients) of a clock's reminder or alarm."""
     request = row.request
     if row.clock == Clock.RESPONSE:
         return _authority_side(overdue=overdue)
     if row.clock == Clock.AFTER_ACTION_REPORT:
-        requester = [request.requester_organisation.group.name]
-        return requester + ([role_group_name(NetworkRole.ENISA_TRIAGE)] if overdue else [])
-    return [row.engagement.provider.group.name]
+        groups = [request.requester_organisation.group.name]
+        groups += [role_group_name(NetworkRole.ENISA_TRIAGE)] if overdue else []
+        return groups, groups
+    groups = [row.engagement.provider.group.name]
+    return groups, groups
 
 
 def _announce(kind: str, row: ReserveDeadline) -> None:
     request = row.request
-    groups = _recipients(row, overdue=kind == "deadline.overdue")
+    audience, told = _recipients(row, overdue=kind == "deadline.overdue")
+    for name in {*audience, *told}:
+        Group.objects.get_or_create(name=name)  # role groups exist once someone held the role
     payload = {"reference": request.reference, "clock": row.clock, "label": LABELS[row.clock],
-               "due_at": row.due_at.isoformat(), "recipient_groups": groups}
+               "due_at": row.due_at.isoformat(), "recipient_groups": told}
     audit.record(actor=None, action=f"reserve.{kind}", obj=request,
                  organisation_code=request.requester_organisation.code, after={"clock": row.clock, "due_at": row.due_at})
     if row.engagement_id:
         record_event(kind=kind, subject=row.engagement, subject_type="engagement", payload=payload,
-                     audience=Audience(groups=[*groups, *engagement_audience_names(row.engagement)]))
+                     audience=Audience(groups=[*audience, *engagement_audience_names(row.engagement)]))
     else:
         record_event(kind=kind, subject=request, subject_type="assistance_request", payload=payload,
-                     audience=Audience(groups=groups))
-    notify(request.pk, groups, kind, engagement_id=row.engagement_id)
+                     audience=Audience(groups=audience))
+    notify(request.pk, audience if row.clock != Clock.RESPONSE else told, kind, engagement_id=row.engagement_id)
 
 
 # --- The sweep job -------------------------------------------------------------------------------

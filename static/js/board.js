@@ -6,6 +6,11 @@
   "use strict";
   var board = document.querySelector("[data-board]");
   if (!board) return;
+  if (window.htmx) {
+    // The CSP forbids inline styles, and the browser may leave an empty style attribute on
+    // form fields: htmx must not copy one over while it settles a swap (a CSP violation).
+    window.htmx.config.attributesToSettle = ["class", "width", "height"];
+  }
 
   var ALL = ["alerts", "levels", "map", "charts", "stream"];
   var QUIET = 120;     // ms without a new event before fetching…

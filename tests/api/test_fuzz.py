@@ -1,24 +1,29 @@
 """Schemathesis fuzzes every operation of the served OpenAPI schema, as SOC tooling and as a browser.
 
 The portal runs under uvicorn (the real ASGI application) on the test database, with a
-seeded network: incidents of the token's organisation (shared, with observables, a
-timeline, a report, alerts), an incident it may not see, and alerts addressed to it.
-Schemathesis reads ``/api/schema/`` from that server and, for every operation the schema
-lists (so operations added later are fuzzed without editing this file), sends generated
-valid and invalid requests, checking:
+seeded network: incidents of de-csirt (shared, with observables, a timeline, a report,
+alerts), incidents it may not see, and alerts addressed to it. Schemathesis reads
+``/api/schema/`` from that server and, for every operation the schema lists (operations
+added later are fuzzed without editing this file), sends generated valid and invalid
+requests with de-csirt's read+write token, then with a verified analyst's browser
+session (cookie and CSRF token), checking each response:
 
-- no response is a server error (5xx);
-- every status code, content type, header and body is the one the schema documents;
-- every operation refuses a request without credentials (``ignored_auth``).
+- ``not_a_server_error``: no 5xx;
+- ``status_code_conformance``: the status is one the operation documents;
+- ``content_type_conformance``, ``response_headers_conformance``,
+  ``response_schema_conformance``: the response is the one the schema describes.
 
-Path parameters are mostly steered to objects that exist (read from the API's own lists
-before fuzzing), so requests reach the handlers' logic rather than stopping at 404.
+Path parameters are mostly steered to objects that exist for the caller, read from the
+API itself when an operation is first fuzzed (so objects the fuzzing created are used
+too), and the event feed's long-poll ``wait`` is capped at one second, so requests reach
+the handlers' logic and the run stays bounded.
 
-``FUZZ_EXAMPLES`` (default 6) bounds the generated examples per operation and phase;
-``make fuzz`` runs this module with many more.
+``FUZZ_EXAMPLES`` (default 5) bounds the generated examples per operation in the token
+run; the session run uses a third of them. ``make fuzz`` runs this module with many more.
 """
 
 import os
+import re
 from datetime import timedelta
 
 import pytest
@@ -30,14 +35,15 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from incidents import services as incident_services
-from liaison.models import MemberState
 from tests.conftest import verified_client
 from tests.e2e.browser import LiveServer
 from tests.factories import member_state
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
-# Phases and sizes are the fuzzing's budget; CI keeps the defaults, `make fuzz` raises them.
-TIME_LIMIT = int(os.environ.get("FUZZ_TIMEOUT", "900"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
+SESSION_EXAMPLES = max(1, EXAMPLES // 3)
+PHASES = os.environ.get("FUZZ_PHASES", "examples,coverage,fuzzing").split(",")
+SESSION_PHASES = ["examples", "fuzzing"]
+LONG_POLL_CAP_SECONDS = 1
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -47,7 +53,7 @@ CHECKS = [
     schemathesis.checks.response_schema_conformance,
 ]
 
-pytestmark = [pytest.mark.timeout(TIME_LIMIT)]
+pytestmark = pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "1200")))
 
 
 @pytest.fixture
@@ -62,8 +68,8 @@ def portal_url(transactional_db, django_db_serialized_rollback, settings):
     server.stop()
 
 
-def _incidents(network):
-    """de-csirt's incidents in every state the API distinguishes, and one it may not see."""
+def _seed(network):
+    """de-csirt's incidents in the states the API distinguishes, and incidents it may not see."""
     de, fr = network["people"]["de_analyst"], network["people"]["fr_analyst"]
     de_org, fr_org = network["orgs"]["de-csirt"], network["orgs"]["fr-csirt"]
     aware = timezone.now() - timedelta(hours=3)
@@ -80,9 +86,9 @@ def _incidents(network):
     incident_services.add_timeline_entry(actor=de, incident=shared, text="Isolated the OT segment")
     incident_services.submit_report(actor=de, incident=shared, kind="early_warning",
                                     content={"summary": "Encrypted SCADA hosts"})
-    crisis = incident_services.report_incident(
+    incident_services.report_incident(  # level 2: EU-CyCLONe alerted
         actor=de, organisation=de_org, title="Grid operator outage", aware_at=aware, tlp="green",
-        national_capacity_exceeded=True,  # level 2: EU-CyCLONe alerted
+        national_capacity_exceeded=True,
     )
     incident_services.report_incident(actor=de, organisation=de_org, title="Named only", aware_at=aware, tlp="red")
     # FR's cross-border incident reaches level 1: the CSIRTs network, de-csirt included, is alerted.
@@ -91,113 +97,137 @@ def _incidents(network):
         affected_member_states=[member_state("FR"), member_state("DE")],
     )
     incident_services.report_incident(actor=fr, organisation=fr_org, title="French only", aware_at=aware, tlp="amber")
-    return shared, crisis
 
 
-def _path_pools(base_url: str, headers: dict, schema: dict, shared_incident) -> dict[tuple[str, str], list]:
-    """For each ``(collection path, parameter)``: identifiers the API itself lists there."""
-    pools = {}
-    for path, operations in schema["paths"].items():
-        if "{" in path or "get" not in operations:
-            continue
-        response = requests.get(base_url + path, headers=headers, params={"page_size": 50}, timeout=30)
-        if response.status_code != 200 or not response.headers["Content-Type"].startswith("application/json"):
-            continue
-        body = response.json()
-        rows = body.get("results", []) if isinstance(body, dict) else body
-        rows = [row for row in rows if isinstance(row, dict)]
-        for key in ("id", "code"):
-            values = [row[key] for row in rows if key in row]
-            if values:
-                pools[(path, key)] = values
-    shares = list(shared_incident.shares.values_list("pk", flat=True))
-    pools[("/api/v1/incidents/{id}/shares/", "share_id")] = shares
-    return pools
+class ExistingIdentifiers:
+    """Identifiers the caller can see, read from the API: ``/x/{id}/…`` takes ids listed at ``/x/``.
 
-
-def _steer_path_parameters(pools):
-    """A ``map_path_parameters`` hook: most generated identifiers become ones that exist.
-
-    The choice is a function of the generated value, so Hypothesis can still shrink and
-    replay a failing case; every fifth value is left as generated (unknown ids, odd codes).
+    A parameter nested below an object (``/incidents/{id}/shares/{share_id}/``) takes the ids
+    the object lists under that name (``shares``). Each operation reads its lists once, when
+    it is first fuzzed.
     """
 
+    def __init__(self, base_url: str, headers: dict):
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.http.headers.update(headers)
+        self.cache: dict[tuple[str, str], list] = {}
+
+    def _get(self, url: str):
+        try:
+            response = self.http.get(self.base_url + url, params={"page_size": 100}, timeout=60)
+        except requests.RequestException:
+            return None
+        if response.status_code != 200 or not response.headers.get("Content-Type", "").startswith("application/json"):
+            return None
+        return response.json()
+
+    def _read(self, head: str, name: str) -> list:
+        body = self._get(head)
+        rows = body.get("results") if isinstance(body, dict) and "results" in body else body
+        if rows is None:  # no list here: the parent object may list them, e.g. an incident's shares
+            parent, _, field = head.rstrip("/").rpartition("/")
+            body = self._get(parent + "/")
+            rows = body.get(field) if isinstance(body, dict) else None
+        rows = [row for row in rows or [] if isinstance(row, dict)]
+        key = "code" if name == "code" else "id"
+        return [row[key] for row in rows if key in row]
+
+    def pool(self, label: str, head: str, name: str) -> list:
+        if (label, head) not in self.cache:
+            self.cache[(label, head)] = self._read(head, name)
+        return self.cache[(label, head)]
+
+
+def _seed_of(value) -> int | None:
+    """A number derived from the generated value, so Hypothesis can still shrink and replay."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return abs(value)
+    if isinstance(value, str):
+        return len(value) + sum(map(ord, value[:8]))
+    return None
+
+
+def _hooks(schema, identifiers: ExistingIdentifiers):
+    @schema.hook
     def map_path_parameters(context, path_parameters):
+        """Four in five generated identifiers become ones that exist; the fifth stays as generated."""
         if not path_parameters:
             return path_parameters
-        path = context.operation.path
+        operation = context.operation
         steered = dict(path_parameters)
-        for name, value in path_parameters.items():
-            head = path.split("{" + name + "}")[0]
-            pool = pools.get((head, "id" if name in ("id", "pk") else name)) or pools.get((head, "code"))
-            if name == "share_id":
-                pool = pools.get(("/api/v1/incidents/{id}/shares/", "share_id"))
-            if not pool:
+        for name in re.findall(r"\{(\w+)\}", operation.path):
+            seed = _seed_of(path_parameters.get(name))
+            if seed is None or not seed % 5:
                 continue
-            if isinstance(value, int) and not isinstance(value, bool):
-                seed = value
-            elif isinstance(value, str):
-                seed = len(value) + sum(map(ord, value[:8]))
-            else:
-                continue
-            if seed % 5:
+            head = operation.path.split("{" + name + "}")[0]
+            head = re.sub(r"\{(\w+)\}", lambda m: str(steered.get(m.group(1), "")), head)
+            pool = identifiers.pool(operation.label, head, name)
+            if pool:
                 steered[name] = pool[seed % len(pool)]
         return steered
 
-    return map_path_parameters
+    @schema.hook
+    def map_query(context, query):
+        """A long-poll answers after ``wait`` seconds when nothing happens: keep fuzzing fast."""
+        if query and isinstance(query.get("wait"), int) and query["wait"] > LONG_POLL_CAP_SECONDS:
+            query = {**query, "wait": LONG_POLL_CAP_SECONDS}
+        return query
 
 
-def _load(base_url: str, headers: dict, pools) -> schemathesis.BaseSchema:
+def _schema(base_url: str, headers: dict, phases: list[str]) -> schemathesis.BaseSchema:
     schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/?format=json")
-    schema.config.update(base_url=base_url, headers=headers)
+    schema.config.update(base_url=base_url, headers=headers, request_timeout=60)
+    schema.config.phases.update(phases=phases)
+    if os.environ.get("FUZZ_NO_METHODS"):
+        schema.config.phases.coverage.unexpected_methods = set()
     schema.config.generation.update(database="none", with_security_parameters=False)
-    schema.hook(_steer_path_parameters(pools))
+    _hooks(schema, ExistingIdentifiers(base_url, headers))
     return schema
 
 
 @pytest.fixture
-def fuzz_world(portal_url, network, token_for):
-    """The seeded portal, a de-csirt read+write token and a verified de-csirt analyst session."""
-    shared, _ = _incidents(network)
+def seeded_portal(portal_url, network):
+    _seed(network)
+    return portal_url
+
+
+@pytest.fixture
+def token_api(seeded_portal, network, token_for):
+    """The schema fuzzed with de-csirt's read+write token."""
     token = token_for(network["orgs"]["de-csirt"], "read,write")
-    token_headers = {"Authorization": f"Bearer {token}"}
+    return _schema(seeded_portal, {"Authorization": f"Bearer {token}"}, PHASES)
+
+
+@pytest.fixture
+def session_api(seeded_portal, network):
+    """The schema fuzzed with a verified de-csirt analyst's session and its CSRF token."""
     session = verified_client(network["people"]["de_analyst"]).cookies[django_settings.SESSION_COOKIE_NAME].value
-    csrf = "f" * 32  # any 32 characters: the double-submitted cookie and header must match
-    session_headers = {
+    csrf = "f" * 32  # any 32 characters: Django compares the cookie with the header
+    return _schema(seeded_portal, {
         "Cookie": f"{django_settings.SESSION_COOKIE_NAME}={session}; {django_settings.CSRF_COOKIE_NAME}={csrf}",
         "X-CSRFToken": csrf,
-    }
-    raw = requests.get(f"{portal_url}/api/schema/?format=json", timeout=30).json()
-    pools = _path_pools(portal_url, token_headers, raw, shared)
-    assert pools, "the API listed nothing to steer path parameters to"
-    assert MemberState.objects.exists()
-    return {"url": portal_url, "token_headers": token_headers, "session_headers": session_headers, "pools": pools}
+    }, SESSION_PHASES)
 
 
-@pytest.fixture
-def token_api(fuzz_world):
-    return _load(fuzz_world["url"], fuzz_world["token_headers"], fuzz_world["pools"])
+def _settings(examples: int):
+    return hypothesis_settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                               suppress_health_check=list(HealthCheck))
 
-
-@pytest.fixture
-def session_api(fuzz_world):
-    return _load(fuzz_world["url"], fuzz_world["session_headers"], fuzz_world["pools"])
-
-
-FUZZ_SETTINGS = hypothesis_settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                         suppress_health_check=list(HealthCheck))
 
 token_schema = schemathesis.pytest.from_fixture("token_api")
 session_schema = schemathesis.pytest.from_fixture("session_api")
 
 
 @token_schema.parametrize()
-@FUZZ_SETTINGS
-def test_every_operation_conforms_to_the_schema_for_a_soc_token(case):
+@_settings(EXAMPLES)
+def test_every_operation_answers_as_documented_for_a_soc_token(case):
     case.call_and_validate(checks=CHECKS)
 
 
 @session_schema.parametrize()
-@FUZZ_SETTINGS
-def test_every_operation_conforms_to_the_schema_for_a_verified_browser_session(case):
+@_settings(SESSION_EXAMPLES)
+def test_every_operation_answers_as_documented_for_a_verified_browser_session(case):
     case.call_and_validate(checks=CHECKS)

@@ -105,6 +105,20 @@ def test_de_and_enisa_see_an_escalation_live_and_the_pt_officer_sees_nothing(
                                                                                              "acknowledged")
     screenshot(de, "de-acknowledged")
 
+    # ENISA is drafting a situation update when DE posts one: ENISA reads DE's and keeps its draft.
+    enisa_card, de_card = _card(enisa, incident, level=2), _card(de, incident, level=2)
+    enisa_card.get_by_text("Post a situation update").click()
+    enisa_card.get_by_role("textbox", name="Situation update").fill("ENISA draft: coordinating with CERT-EU")
+    de_card.get_by_text("Post a situation update").click()
+    de_card.get_by_role("textbox", name="Situation update").fill("Substations on manual control; no spread so far.")
+    de_card.get_by_label("Outlook (next 6 hours)").select_option("stable")
+    de_card.get_by_role("button", name="Post situation update").click()
+    expect(de_card.get_by_role("status")).to_contain_text("Situation update posted")
+    expect(enisa_card.locator(".latest-update")).to_contain_text("Substations on manual control; no spread so far.")
+    expect(enisa_card.locator(".latest-update")).to_contain_text("Outlook (next 6 hours): Stable")
+    expect(enisa_card.get_by_role("textbox", name="Situation update")).to_have_value("ENISA draft: coordinating with CERT-EU")
+    screenshot(enisa, "enisa-situation-update")
+
     # PT saw nothing: no card, no colour on the map, not one event on its socket.
     expect(pt.locator("[data-incident]")).to_have_count(0)
     expect(pt.locator('#board-map [data-ms="DE"]')).to_have_attribute("class", "tile lvl-none")

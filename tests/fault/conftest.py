@@ -67,7 +67,7 @@ def row_lock():
     held = []
 
     def lock(incident_id: int):
-        conn = psycopg2.connect(**_connect_params())
+        conn = psycopg2.connect(**connect_params())
         held.append(conn)
         with conn.cursor() as cursor:
             cursor.execute("SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE", [incident_id])
@@ -78,7 +78,7 @@ def row_lock():
         conn.close()
 
 
-def _connect_params() -> dict:
+def connect_params() -> dict:
     s = connection.settings_dict
     return {k: v for k, v in {"dbname": s["NAME"], "user": s.get("USER"), "password": s.get("PASSWORD"),
                               "host": s.get("HOST"), "port": s.get("PORT")}.items() if v}
@@ -90,6 +90,16 @@ def private_redis(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_celery(private_redis, db_session_url, tmp_path):
+    """Workers and beat (started on demand) whose broker is ``private_redis``."""
+    processes = CeleryProcesses(broker=Broker(private_redis.url), database_url=db_session_url, directory=tmp_path)
+    yield processes
+    processes.stop_all()
+    print(processes.logs())  # shown by pytest when the test failed
+    end_backends(APPLICATION_NAME)
 
 
 @pytest.fixture

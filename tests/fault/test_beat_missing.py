@@ -23,8 +23,13 @@ from incidents import services
 from incidents.models import Alert, Deadline, Incident
 from liaison.models import Event
 from liaison.selectors import newest_event_id
+from reserve.models import ReserveDeadline
+from reserve.vocabulary import Clock as ReserveClock
+from reserve.workflow import RequestStatus
 from tests.factories import member_state
 from tests.fault.conftest import needs_full_mode
+from tests.reserve import factories as reserve_factories
+from tests.reserve.conftest import reserve  # noqa: F401  (the Reserve's network, as a fixture here)
 
 pytestmark = [needs_full_mode, pytest.mark.full, pytest.mark.django_db(transaction=True), pytest.mark.timeout(90)]
 
@@ -61,11 +66,23 @@ def _clock_events_after(marker: int) -> Counter:
     )
 
 
-def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadline_once(celery_processes, network):
+def _submitted_request(reserve):  # noqa: F811
+    """An assistance request reaching the contracting authority now: its 48 h response clock starts."""
+    return reserve_factories.request_in(RequestStatus.SUBMITTED, reserve)
+
+
+def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadline_once(celery_processes, reserve):  # noqa: F811
+    network = reserve
     beat_stopped = timezone.now() - GAP  # T0: beat's last sweep; nobody sweeps from then until now
     minutes = lambda n: timedelta(minutes=n)  # noqa: E731
 
-    with _tasks_in_this_process(), freeze_time(beat_stopped - timedelta(hours=12) + minutes(4)) as clock:
+    with _tasks_in_this_process(), freeze_time(beat_stopped - timedelta(hours=48) + minutes(1)) as clock:
+        # Reserve: the authority's 48 h answer overdue at T0+1 min (reminded 12 h before, by the first sweep below) …
+        answer_overdue_in_gap = _submitted_request(reserve)
+        clock.move_to(beat_stopped - timedelta(hours=36) + minutes(2))
+        # … and another entering its 12 h reminder window at T0+2 min.
+        answer_reminder_in_gap = _submitted_request(reserve)
+        clock.move_to(beat_stopped - timedelta(hours=12) + minutes(4))
         # Level 2 (national capacity exceeded) for 12 h: its situation update falls due at T0+4 min.
         level_2_long = _report(network, "Level 2 for twelve hours", aware_at=timezone.now(),
                                national_capacity_exceeded=True)
@@ -87,10 +104,17 @@ def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadlin
     # Everything below falls due inside the gap, none of it before.
     assert last_sweep_before_the_gap["deadlines"] == 0, last_sweep_before_the_gap
     assert last_sweep_before_the_gap["alerts"] == 0, last_sweep_before_the_gap
+    assert last_sweep_before_the_gap["reserve_deadlines"] == 0, last_sweep_before_the_gap
     marker = newest_event_id()
 
-    widened = list(Alert.objects.filter(incident=level_2_long).values_list("pk", flat=True))
-    reminded = list(Alert.objects.filter(incident=level_2_recent).values_list("pk", flat=True))
+    # Every alert falls due in the gap: those reminded before it (the 12 h incident's, and those of the
+    # incident the Reserve requests raised to level 2 at T0-48 h) are now widened; the others reminded.
+    alerts = Alert.objects.all()
+    assert alerts.exists() and not alerts.exclude(due_at__gt=beat_stopped, due_at__lte=beat_stopped + GAP).exists()
+    widened = set(alerts.filter(reminded_at__isnull=False).values_list("pk", flat=True))
+    reminded = set(alerts.filter(reminded_at__isnull=True).values_list("pk", flat=True))
+    assert set(level_2_long.alerts.values_list("pk", flat=True)) <= widened
+    assert set(level_2_recent.alerts.values_list("pk", flat=True)) <= reminded
     assert widened and reminded, "the escalations alerted nobody: the test would prove nothing about alerts"
     expected = Counter({
         ("deadline.overdue", "incident", str(overdue_in_gap.pk), "early_warning"): 1,
@@ -98,6 +122,8 @@ def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadlin
         ("deadline.overdue", "incident", str(level_2_long.pk), "situation_update"): 1,
         **{("alert.unanswered", "alert", str(pk), ""): 1 for pk in widened},
         **{("alert.reminder", "alert", str(pk), ""): 1 for pk in reminded},
+        ("deadline.overdue", "assistance_request", str(answer_overdue_in_gap.pk), ReserveClock.RESPONSE): 1,
+        ("deadline.reminder", "assistance_request", str(answer_reminder_in_gap.pk), ReserveClock.RESPONSE): 1,
     })
     assert _clock_events_after(marker) == Counter()
 
@@ -108,6 +134,7 @@ def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadlin
     first_result = ast.literal_eval(first.group(1))
     assert first_result["deadlines"] == 3, first_result
     assert first_result["alerts"] == len(widened) + len(reminded), first_result
+    assert first_result["reserve_deadlines"] == 2, first_result
     assert _clock_events_after(marker) == expected
 
     # Later sweeps find nothing more to fire.
@@ -119,4 +146,8 @@ def test_first_sweep_after_beat_was_down_five_minutes_fires_every_missed_deadlin
     assert Deadline.objects.get(incident=level_2_long, clock="situation_update").overdue_fired_at is not None
     assert not Alert.objects.filter(pk__in=widened, widened_at__isnull=True).exists()
     assert set(Alert.objects.filter(pk__in=reminded).values_list("state", flat=True)) == {Alert.State.NO_RESPONSE}
+    answer = ReserveDeadline.objects.get(request=answer_overdue_in_gap, clock=ReserveClock.RESPONSE)
+    assert answer.reminded_at is not None and answer.overdue_fired_at is not None
+    answer = ReserveDeadline.objects.get(request=answer_reminder_in_gap, clock=ReserveClock.RESPONSE)
+    assert answer.reminded_at is not None and answer.overdue_fired_at is None
     print(f"beat back after {GAP}: first sweep {first_result}")

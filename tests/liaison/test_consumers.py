@@ -119,6 +119,7 @@ async def refused(stream, close_code: int, code: str, says: str = "") -> None:
     assert says.lower() in error["message"].lower(), error
     closed = await stream.receive_output(timeout=WAIT)
     assert closed["type"] == "websocket.close" and closed["code"] == close_code, closed
+    await stream.disconnect()  # the server side ends (and gives its database connection back)
 
 
 def _record(*organisations, kind="test.happened", subject_type="test", subject_id="1", groups=()) -> Event:

@@ -5,7 +5,7 @@ request's content; ``request_in(state, ...)`` drives a request through the workf
 state by the roles that may take each step.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -21,7 +21,7 @@ def provider(actor, code: str, ms: str = "DE", *, services_offered=("incident_re
              languages=("en", "de"), member_states=("DE", "FR", "PT", "EU", "NO"), sectors=("energy",),
              certified=True, certified_from=None, certified_until=None, person_days=100, response_hours=4,
              conflicts=(), staff_email=None):
-    """A registered, certified provider with ``person_days`` committed for this year."""
+    """A registered, certified provider with ``person_days`` committed for a year around today."""
     org = factories.organisation(code, "reserve_provider", ms, code.replace("-", " ").title())
     if staff_email:
         factories.person(staff_email, org, ["provider_staff"])
@@ -36,8 +36,8 @@ def provider(actor, code: str, ms: str = "DE", *, services_offered=("incident_re
         security_clearances=["EU SECRET (4 staff)"], conflicts_of_interest=list(conflicts),
         response_hours=response_hours,
     )
-    services.set_capacity(actor=actor, profile=profile, period_start=date(today.year, 1, 1),
-                          period_end=date(today.year, 12, 31), person_days=person_days)
+    services.set_capacity(actor=actor, profile=profile, period_start=today - timedelta(days=30),
+                          period_end=today + timedelta(days=335), person_days=person_days)
     return profile
 
 

@@ -117,6 +117,8 @@ def _state(request):
 def test_each_transition_by_its_role_moves_the_request_and_wrong_roles_change_nothing(reserve, action, source):
     transition = REQUEST_TRANSITIONS[action]
     request = request_in(source, reserve)
+    if action == "deploy":
+        _offer(request, reserve)
     for role in transition.roles:
         for name in WRONG[role]:
             if any(RIGHT.get(other) == name for other in transition.roles):

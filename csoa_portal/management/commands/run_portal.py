@@ -32,9 +32,11 @@ class Command(BaseCommand):
             sweeper.start()
         try:
             # One process: the in-memory channel layer and the in-process sweep live here.
-            # Websocket clients only send pings: larger frames are closed with 1009 before they are read.
+            # Websocket clients only send pings: larger frames are closed with 1009 before they are
+            # read. Event frames are small: compressing each one for each socket costs more CPU
+            # than it saves bytes.
             uvicorn.run("csoa_portal.asgi:application", host=host, port=port, lifespan="off", log_level="info",
-                        ws_max_size=settings.WS_MAX_MESSAGE_BYTES)
+                        ws_max_size=settings.WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False)
         finally:
             if sweeper:
                 sweeper.stop()

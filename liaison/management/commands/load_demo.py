@@ -8,6 +8,7 @@ account shares one known password and one known TOTP secret.
 
 import base64
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
@@ -82,6 +83,9 @@ def demo_organisations(member_states: dict[str, MemberState]):
                ms.code, STAFF)
         yield (f"{iso}-authority", AUTHORITY_NAMES.get(ms.code, f"{ms.name} cyber crisis management authority"),
                Kind.CRISIS_AUTHORITY, ms.code, STAFF)
+        # The NIS2 single point of contact through which the state's Reserve requests go (CSoA Art. 15(3)).
+        yield (f"{iso}-spoc", f"{ms.name} NIS2 single point of contact", Kind.SPOC, ms.code,
+               [("spoc", Role.CRISIS_MANAGER)])
     yield from EU_LEVEL
     for slug, name, ms_code in PROVIDERS:
         yield (f"provider-{slug}", name, Kind.RESERVE_PROVIDER, ms_code, [("staff", Role.PROVIDER_STAFF)])
@@ -140,6 +144,10 @@ class Command(BaseCommand):
         counts["devices"] = self.enrol_devices(demo_emails)
         counts["staff"] = self.grant_admin_access("admin@enisa.demo")
         grant_network_admin_permissions()
+        # Apps to the left add their demo data (the Reserve's providers and a request) without liaison importing them.
+        for config in apps.get_app_configs():
+            if hasattr(config, "load_demo"):
+                config.load_demo(stdout=self.stdout)
         return counts
 
     def set_passwords(self, emails) -> int:

@@ -1,0 +1,1 @@
+"""The Reserve REST API (/api/v1/)."""
