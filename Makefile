@@ -4,7 +4,7 @@ FULL_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis:
 # Benchmark size for `make bench`: small (default: a few minutes, CI's smoke check) or full.
 SIZE ?= small
 
-.PHONY: venv run test test-full test-embedded ci worker beat schema bench bench-full
+.PHONY: venv run test test-full test-embedded ci worker beat schema bench bench-full fuzz
 
 venv:
 	python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
@@ -40,3 +40,9 @@ bench:
 
 bench-full:
 	$(PY) bench/run.py --size full
+
+# API fuzzing (tests/api/test_fuzz.py) with far more generated requests per operation than CI
+# runs; set FULL_ENV's variables in the environment for full mode.
+FUZZ_EXAMPLES ?= 100
+fuzz: venv
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_TIMEOUT=14400 $(PY) -m pytest tests/api/test_fuzz.py

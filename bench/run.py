@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/run.py --size small|full [--only NAME,NAME] [--timeout SECONDS]
 
+(``--only`` runs some benchmarks and prints their table without touching the summary files.)
+
 Full mode: the local PostgreSQL (``BENCH_POSTGRES``, default postgres://postgres@127.0.0.1:5432)
 and Redis (127.0.0.1:6379) must be up. Each benchmark runs in its own process, in the order of
 ``ORDER`` then any other ``bench/*.py`` (a benchmark listed in ``ORDER`` but absent is
@@ -399,11 +401,14 @@ def main() -> int:
     summary["rows"] = table_rows(benchmarks)
     text = render_text(summary)
     print("\n" + text + "\n")
-    stored = dict(summary, benchmarks=[{k: v for k, v in b.items() if k != "rows"} for b in benchmarks])
-    (RESULTS / f"summary_{args.size}.json").write_text(json.dumps(stored, indent=2, ensure_ascii=False))
-    (RESULTS / f"summary_{args.size}.md").write_text(render_markdown(summary))
-    render_chart(summary, RESULTS / f"summary_{args.size}.png")
-    print(f"written to bench/results/summary_{args.size}.json, .md and .png")
+    if args.only:
+        print(f"a partial run (--only): bench/results/summary_{args.size}.* are left as they were")
+    else:
+        stored = dict(summary, benchmarks=[{k: v for k, v in b.items() if k != "rows"} for b in benchmarks])
+        (RESULTS / f"summary_{args.size}.json").write_text(json.dumps(stored, indent=2, ensure_ascii=False))
+        (RESULTS / f"summary_{args.size}.md").write_text(render_markdown(summary))
+        render_chart(summary, RESULTS / f"summary_{args.size}.png")
+        print(f"written to bench/results/summary_{args.size}.json, .md and .png")
 
     problems = [f"{b['name']}: {b['status']}" for b in benchmarks if b["status"] != "ok"]
     problems += [f"{r['measurement']}: {r['flag']}" for r in summary["rows"] if r.get("flag")]

@@ -7,7 +7,7 @@ missing, kept between runs; ``BENCH_DATABASE_NAME``, default csoa_bench), so the
 observables table around the exported incident has its realistic size (full: 1,000,000 rows).
 
 An incident is reported through the services by de-csirt's analyst and given 10,000
-(small: 2,000) observables of seven types (IPv4, IPv6, domains, URLs, e-mail addresses, SHA-256, CVEs)
+observables of seven types (IPv4, IPv6, domains, URLs, e-mail addresses, SHA-256, CVEs)
 through ``add_observables``. Measured: ``GET /api/v1/incidents/{id}/stix/`` with de-csirt's
 token (the bundle: the incident, its organisation's identity, an indicator and a
 relationship per observable, TLP 2.0 markings). Baseline: the minimum any export does,
@@ -25,9 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import incidents_list  # noqa: E402
 
-# An export of 10,000 observables takes seconds (stix2 builds and validates every object), so the
-# smoke run exports a smaller incident.
-SIZES = {"small": {"observables": 2_000, "repeat": 3}, "full": {"observables": 10_000, "repeat": 5}}
+SIZES = {"small": {"observables": 10_000, "repeat": 3}, "full": {"observables": 10_000, "repeat": 10}}
 
 
 def observable_rows(n: int) -> list[dict]:

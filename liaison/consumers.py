@@ -1,4 +1,12 @@
-"""The live event stream, ``/ws/events/?after=<id>`` (protocol: notes/ws-protocol.md).
+"""The live event stream, ``/ws/events/?after=<id>``.
+
+Protocol: the server sends JSON text frames ``{"type": "event", "event": <as in GET
+/api/v1/events/>}`` in id order, once each; ``{"type": "caught_up", "after": <id>}`` when the
+replay from the log is done; ``{"type": "pong"}`` for a client's ``{"type": "ping"}`` (the
+only client message); ``{"type": "error", "code", "message"}`` — ``bad_message`` keeps the
+connection, the others are followed by a close: 4400 bad ``after``, 4401 no or no longer
+valid credentials, 4403 token without the read scope, 4408 too slow a reader (reconnect
+with ``after``), 1009 frame too big.
 
 Notify, then pull: a channel-layer message only says "event N is new"; the connection then
 reads the log after its own cursor, through the same settled-prefix rule as the API feed
@@ -14,9 +22,10 @@ Shared by all connections of a process, so 1,000 sockets do not each query per e
   frame, read once (single flight) when a notification names an event it does not hold;
   events stay cached for a short time. Connections further behind read the log directly,
   with identical reads shared.
-- ``VisibilityChecks``: the per-user re-check (active account, current groups, subject
-  still visible) stays per user and fresh, but the requests of all connections made while
-  one check runs go into the next single database round trip, each user checked once.
+- ``VisibilityChecks``: the re-check before sending (credential still good, active
+  account, current groups, subject still visible) stays per user and fresh, but the
+  requests of all connections made while one check runs go into the next single call to
+  the database thread, each user checked once.
 
 Per connection: a cursor, one pull at a time (a task plus a dirty flag), and sends with a
 timeout: a client that stalls is closed with 4408 and catches up from the log on reconnect.

@@ -37,6 +37,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from incidents.models import Incident
 from incidents.vocabulary import Severity
 from liaison.models import MemberState, Organisation
 from liaison.roles import Community, OrganisationKind
@@ -363,8 +364,6 @@ def priority_of(request: AssistanceRequest) -> priority.Priority:
 
 
 def _with_priority_inputs(queryset: QuerySet[AssistanceRequest]) -> QuerySet[AssistanceRequest]:
-    from incidents.models import Incident
-
     return queryset.select_related("requester_organisation__member_state", "sector").prefetch_related(
         Prefetch("incidents", queryset=Incident.objects.prefetch_related("affected_member_states")))
 

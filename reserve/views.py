@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch, Q, Sum
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -46,7 +46,6 @@ from reserve.forms import (
     WorkLogForm,
     requesting_organisations,
 )
-from reserve.matching import EXCLUSION_CODES
 from reserve.models import (
     AssistanceRequest,
     DeploymentUpdate,
@@ -55,7 +54,7 @@ from reserve.models import (
     ReserveDeadline,
     WorkLog,
 )
-from reserve.vocabulary import Clock, Service
+from reserve.vocabulary import ENGAGEABLE_CERTIFICATION, Clock, Service
 from reserve.workflow import EngagementStatus, RequestStatus, Role
 
 REQUESTS_PER_PAGE = 25
@@ -64,7 +63,6 @@ EXCLUSION_LABELS = {
     "inactive": "Inactive", "conflict": "Conflict of interest", "certification": "Certification",
     "service": "Services", "member_state": "Member state", "language": "Language", "capacity": "Capacity",
 }
-assert set(EXCLUSION_LABELS) == set(EXCLUSION_CODES)
 FACTOR_LABELS = {
     "severity": "Severity", "entity_type": "Type of entity", "impact": "Potential impact",
     "cross_border": "Cross-border", "spill_over": "Spill-over risk", "measures_taken": "Measures taken",
@@ -322,8 +320,7 @@ def request_submit(request, ar):
     except workflow.TransitionRefused:
         raise
     except ValidationError as exc:
-        form = RequestForm(None, user=request.user, assistance_request=ar)
-        form = RequestForm(_as_data(form), user=request.user, assistance_request=ar)
+        form = RequestForm(_as_data(RequestForm.initial_for(ar)), user=request.user, assistance_request=ar)
         form.is_valid()
         add_service_errors(form, exc)
         return _request_form_page(request, form, ar, status=400)
@@ -334,12 +331,10 @@ def request_submit(request, ar):
     return redirect(_detail_url(ar))
 
 
-def _as_data(form: RequestForm):
+def _as_data(initial: dict) -> QueryDict:
     """A draft's saved values as form data, so the form can show the service's errors beside them."""
-    from django.http import QueryDict
-
     data = QueryDict(mutable=True)
-    for name, value in form.initial.items():
+    for name, value in initial.items():
         if value in (None, ""):
             continue
         if isinstance(value, (list, tuple)):
@@ -910,7 +905,7 @@ def provider_list(request):
     rows = []
     for p in profiles:
         capacity = next((c for c in p.capacities.all() if c.period_start <= today <= c.period_end), None)
-        valid = (p.certification_status in ("certified", "vetted") and p.certified_from and p.certified_until
+        valid = (p.certification_status in ENGAGEABLE_CERTIFICATION and p.certified_from and p.certified_until
                  and p.certified_from <= today <= p.certified_until)
         rows.append({"profile": p, "capacity": capacity, "certification_valid": valid,
                      "services": [Service(s).label for s in p.services if s in Service.values]})

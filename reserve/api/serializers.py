@@ -25,6 +25,7 @@ from reserve.vocabulary import (
     SpillOverRisk,
     Urgency,
 )
+from reserve.selectors import OPEN_FOR_TRIAGE
 from reserve.workflow import EngagementStatus, RequestStatus
 
 UTC = dt_timezone.utc
@@ -364,6 +365,19 @@ class QueueItemSerializer(RequestListSerializer):
     priority = PrioritySerializer()
     response_clock = ReserveDeadlineSerializer(source="response_deadline", allow_null=True,
                                         help_text="The contracting authority's response clock (48 h by default).")
+
+
+class QueueQuerySerializer(serializers.Serializer):
+    """The triage queue's filters; a bad value is a 400 naming the parameter."""
+
+    status = serializers.ChoiceField(choices=[(v, RequestStatus(v).label) for v in OPEN_FOR_TRIAGE], required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    member_state = serializers.CharField(required=False, help_text="The requesting organisation's member state.")
+
+
+class QueueSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    results = QueueItemSerializer(many=True)
 
 
 class RankedSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from django.db.models import F, Sum
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
 from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +31,6 @@ from reserve.api.filtersets import (
     member_state_or_400,
 )
 from reserve.models import AssistanceRequest, Engagement, ProviderProfile
-from reserve.vocabulary import Urgency
 from reserve.workflow import RequestStatus
 
 IDEMPOTENCY = OpenApiParameter(
@@ -407,18 +406,6 @@ class RequestEngagementsApi(APIView):
 
 # --- The triage queue ---------------------------------------------------------------------------------
 
-class QueueQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[(v, RequestStatus(v).label) for v in selectors.OPEN_FOR_TRIAGE],
-                                     required=False)
-    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
-    member_state = serializers.CharField(required=False, help_text="The requesting organisation's member state.")
-
-
-class QueueSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
-    results = s.QueueItemSerializer(many=True)
-
-
 class TriageQueueApi(APIView):
     """ENISA's triage queue: open requests by priority (CSoA Art. 16(2)), each explained, with its response clock.
 
@@ -426,11 +413,11 @@ class TriageQueueApi(APIView):
     which the 48-hour clock keeps short, and its order is computed from live incident data.
     """
 
-    @extend_schema(parameters=[QueueQuerySerializer], responses={200: QueueSerializer, **error_responses(400, 401, 403)})
+    @extend_schema(parameters=[s.QueueQuerySerializer], responses={200: s.QueueSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         if not _authority_side(request.user):
             raise PermissionDenied("The triage queue is for ENISA triage, the contracting authority and the Commission.")
-        query = QueueQuerySerializer(data=request.query_params)
+        query = s.QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = dict(query.validated_data)
         if "member_state" in filters:
@@ -438,7 +425,7 @@ class TriageQueueApi(APIView):
         rows = selectors.triage_queue(request.user, **filters)
         for position, row in enumerate(rows, start=1):
             row.position = position
-        return Response(QueueSerializer({"count": len(rows), "results": rows}).data)
+        return Response(s.QueueSerializer({"count": len(rows), "results": rows}).data)
 
 
 # --- Engagements --------------------------------------------------------------------------------------

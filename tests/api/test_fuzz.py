@@ -181,8 +181,6 @@ def _schema(base_url: str, headers: dict, phases: list[str]) -> schemathesis.Bas
     schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/?format=json")
     schema.config.update(base_url=base_url, headers=headers, request_timeout=60)
     schema.config.phases.update(phases=phases)
-    if os.environ.get("FUZZ_NO_METHODS"):
-        schema.config.phases.coverage.unexpected_methods = set()
     schema.config.generation.update(database="none", with_security_parameters=False)
     _hooks(schema, ExistingIdentifiers(base_url, headers))
     return schema

@@ -115,7 +115,8 @@ class PortalServer:
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "tests.fault.asgi:application", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--log-level", "info"],
+                 "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--log-level", "info",
+                 "--timeout-graceful-shutdown", "2"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )

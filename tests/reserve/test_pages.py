@@ -376,6 +376,18 @@ def test_submitting_an_incomplete_request_names_each_missing_field_and_writes_no
     assert not AssistanceRequest.objects.exists() and Event.objects.count() == before
 
 
+def test_submitting_an_incomplete_draft_from_its_page_shows_the_missing_fields_and_keeps_it_a_draft(reserve, login):
+    draft = services.create_request(actor=reserve["people"]["de_analyst"], organisation=reserve["orgs"]["de-csirt"],
+                                    affected_entity="Half-written", urgency="urgent")
+    response = login(reserve["people"]["de_analyst"]).post(f"/reserve/requests/{draft.pk}/submit/")
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert "planned_use" in form.errors and "affected_entity" not in form.errors
+    assert form["affected_entity"].value() == "Half-written" and form["urgency"].value() == "urgent"
+    draft.refresh_from_db()
+    assert draft.status == RequestStatus.DRAFT and draft.requester_submitted_at is None
+
+
 def test_linking_an_incident_the_requester_cannot_see_is_refused_on_the_field(reserve, login):
     hidden = incident(reserve["people"]["pt_analyst"], reserve["orgs"]["pt-csirt"], title="PT private")
     response = login(reserve["people"]["de_analyst"]).post("/reserve/requests/new/", _form_data(

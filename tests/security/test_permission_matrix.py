@@ -1,0 +1,263 @@
+"""The permission matrix: an unrelated organisation learns nothing of an object on any read path.
+
+A de-csirt incident (AMBER, escalated to level 2, shared with fr-csirt, with a timeline
+entry and attachment, an observable, a report, alerts) and a de-csirt Reserve request,
+each carrying a marker word, are the subjects. The read paths are generated, not listed:
+
+- every GET operation of the OpenAPI schema (details, children, exports, lists, search,
+  the event feed): with path parameters, the outsider's answer about the real object
+  must equal the answer about an id that does not exist (404, not 403), and no body
+  may contain the marker;
+- every page of the URLconf (incidents, Reserve, dashboard, board and its parts, search,
+  network, audit, tokens), filled with the subjects' ids: the same two rules;
+- every admin page: a verified person who is not staff gets no admin data;
+- the websocket stream's replay (``/ws/events/?after=0``): no event about the subjects.
+
+Controls show that the marker would be seen: the originator finds it on the same paths.
+Which TLP label and share target opens which path is proven label by label in
+tests/incidents/test_sharing.py and tests/incidents/test_api.py; live websocket delivery
+in tests/liaison/test_consumers.py; Reserve roles in tests/reserve/test_isolation.py.
+"""
+
+import asyncio
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.models import Alert
+from tests.conftest import verified_client
+from tests.factories import member_state
+
+MARKER = "Zeppelin7f3a"
+MISSING = 987654321
+OUTSIDERS = ["pt_analyst", "provider"]
+
+
+def _reserve_request(network, incident):
+    from reserve import services as reserve_services
+    from tests.reserve.factories import content
+
+    return reserve_services.create_request(
+        actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
+        **content([incident], affected_entity=f"{MARKER} Stadtwerke", impact_description=f"{MARKER} grid down"),
+    )
+
+
+@pytest.fixture
+def world(network, settings, tmp_path, django_capture_on_commit_callbacks):
+    """The subjects, with every kind of child object a read path can show."""
+    settings.MEDIA_ROOT = tmp_path
+    de = network["people"]["de_analyst"]
+    with django_capture_on_commit_callbacks(execute=True):  # the escalation runs on commit
+        incident = incident_services.report_incident(
+            actor=de, organisation=network["orgs"]["de-csirt"], title=f"{MARKER} wiper at a DSO",
+            description=f"{MARKER} details", aware_at=timezone.now() - timedelta(hours=2), tlp="amber",
+            severity="high", affected_member_states=[member_state("DE")], national_capacity_exceeded=True,
+        )
+    (share,) = incident_services.share_incident(actor=de, incident=incident, organisations=[network["orgs"]["fr-csirt"]])
+    entry = incident_services.add_timeline_entry(
+        actor=de, incident=incident, text=f"{MARKER} isolated the segment",
+        files=[SimpleUploadedFile(f"{MARKER}.txt", f"{MARKER} notes".encode(), content_type="text/plain")],
+    )
+    incident_services.add_observables(actor=de, incident=incident,
+                                      rows=[{"type": "ipv4", "value": "198.51.100.77", "note": MARKER}])
+    incident_services.submit_report(actor=de, incident=incident, kind="early_warning", content={"summary": MARKER})
+    alert = Alert.objects.filter(incident=incident).first()
+    assert alert is not None, "the level-2 escalation raised no alert"
+    return {
+        "incident": incident, "share": share, "attachment": entry.attachments.get(), "alert": alert,
+        "request": _reserve_request(network, incident),
+    }
+
+
+def _ids(world) -> dict[str, object]:
+    """The value each named parameter takes for the subjects (by collection for ``id``/``pk``)."""
+    return {
+        "incidents": world["incident"].pk, "alerts": world["alert"].pk,
+        "assistance-requests": world["request"].pk, "requests": world["request"].pk,
+        "share_id": world["share"].pk, "attachment_id": world["attachment"].pk, "alert_id": world["alert"].pk,
+        "kind": "early_warning", "part": "levels", "code": "de-csirt",
+    }
+
+
+def _fill(route: str, ids: dict, missing: bool) -> str | None:
+    """The route with the subjects' ids (or a missing id for the first one); None if one is unknown."""
+    names = re.findall(r"\{(\w+)\}|<(?:\w+:)?(\w+)>", route)
+    values = {}
+    for index, (api_name, page_name) in enumerate(names):
+        name = api_name or page_name
+        collection = route.split("{" + name + "}" if api_name else "<")[0].rstrip("/").rsplit("/", 1)[-1]
+        value = ids.get(collection) if name in ("id", "pk") else ids.get(name)
+        if value is None:
+            return None
+        values[name] = MISSING if missing and index == 0 and isinstance(value, int) else value
+    filled = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route)
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), filled)
+
+
+def _get_operations() -> list[str]:
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    return [path for path, operations in schema["paths"].items() if "get" in operations]
+
+
+def _page_routes(patterns=None, prefix=""):
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            if not route.startswith(("api/", "admin/", "accounts/")):
+                yield from _page_routes(pattern.url_patterns, route)
+        elif isinstance(pattern, URLPattern) and not route.startswith(("api/", "admin/", "accounts/", "^")):
+            yield "/" + route
+
+
+def _body(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode(errors="replace")
+
+
+QUERIES = {"/api/v1/observables/search/": {"value": "198.51.100.77"}, "/api/v1/events/": {"after": 0, "limit": 1000},
+           "/incidents/search/": {"value": "198.51.100.77"}, "/incidents/": {"q": "wiper"}}
+
+
+def _leaks(client, urls_and_missing, ids) -> list:
+    """Every (url, status) where the outsider learns something: a marker, or an answer a missing id would not get."""
+    leaks = []
+    for route in urls_and_missing:
+        url = _fill(route, ids, missing=False)
+        if url is None:
+            continue
+        response = client.get(url, QUERIES.get(route, {}))
+        if MARKER in _body(response):
+            leaks.append((url, response.status_code, "marker in body"))
+        missing = _fill(route, ids, missing=True)
+        if missing != url and client.get(missing).status_code != response.status_code:
+            leaks.append((url, response.status_code, "answers unlike a missing id"))
+    return leaks
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS)
+def test_no_api_read_tells_an_unrelated_organisation_about_the_subjects(network, world, token_for, outsider):
+    operations = _get_operations()
+    organisation = network["people"][outsider].memberships.get().organisation
+    token = Client(headers={"Authorization": f"Bearer {token_for(organisation, 'read')}"})
+    session = verified_client(network["people"][outsider])
+    ids = _ids(world)
+    covered = [route for route in operations if _fill(route, ids, missing=False)]
+    assert len(covered) >= 20 and any("assistance-requests/{id}" in r for r in covered)
+
+    assert _leaks(token, operations, ids) == []
+    assert _leaks(session, operations, ids) == []
+
+
+def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_for):
+    """Control: the same generated paths do show the subjects to de-csirt."""
+    client = Client(headers={"Authorization": f"Bearer {token_for(network['orgs']['de-csirt'], 'read')}"})
+    ids = _ids(world)
+    seen = [route for route in _get_operations()
+            if (url := _fill(route, ids, missing=False)) and MARKER in client.get(url, QUERIES.get(route, {})).content.decode()]
+    assert {"/api/v1/incidents/", "/api/v1/incidents/{id}/", "/api/v1/events/", "/api/v1/observables/search/",
+            "/api/v1/incidents/{id}/timeline/", "/api/v1/assistance-requests/{id}/"} <= set(seen)
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS)
+def test_no_page_tells_an_unrelated_organisation_about_the_subjects(network, world, login, outsider):
+    routes = list(_page_routes())
+    ids = _ids(world)
+    assert any(r.startswith("/incidents/<int:pk>/") for r in routes) and "/incidents/board/" in routes
+
+    assert _leaks(login(network["people"][outsider]), routes, ids) == []
+
+
+def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
+    client = login(network["people"]["de_analyst"])
+    ids = _ids(world)
+    seen = {route for route in _page_routes()
+            if (url := _fill(route, ids, missing=False)) and MARKER in _body(client.get(url, QUERIES.get(route, {})))}
+    assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/"} <= seen
+
+
+def _admin_urls():
+    from django.contrib import admin
+
+    urls = ["/admin/"]
+    for model in admin.site._registry:
+        meta = model._meta
+        urls.append(f"/admin/{meta.app_label}/{meta.model_name}/")
+        urls.append(f"/admin/{meta.app_label}/{meta.model_name}/1/change/")
+    return urls
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS + ["de_analyst"])
+def test_people_who_are_not_staff_get_no_admin_data(network, world, login, outsider):
+    client = login(network["people"][outsider])
+    answers = {url: client.get(url) for url in _admin_urls()}
+
+    assert {url: r.status_code for url, r in answers.items() if r.status_code not in (302, 403)} == {}
+    assert [url for url, r in answers.items() if MARKER in r.content.decode()] == []
+
+
+# --- the websocket stream ---------------------------------------------------------------------
+
+
+def _websocket_communicator():
+    """Channels' WebsocketCommunicator; ``channels.testing``'s ``__init__`` also imports its
+    live-server case, which needs daphne (not installed: the portal serves with uvicorn)."""
+    try:
+        from channels.testing import WebsocketCommunicator
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("daphne"):
+            raise
+        import os
+        import sys
+        import types
+
+        import channels
+
+        package = types.ModuleType("channels.testing")
+        package.__path__ = [os.path.join(os.path.dirname(channels.__file__), "testing")]
+        sys.modules["channels.testing"] = package
+        from channels.testing.websocket import WebsocketCommunicator
+
+        package.WebsocketCommunicator = WebsocketCommunicator
+    return WebsocketCommunicator
+
+
+async def _replay(headers) -> list[dict]:
+    from csoa_portal.asgi import application
+
+    stream = _websocket_communicator()(application, "/ws/events/?after=0", headers=headers)
+    connected, _ = await stream.connect(timeout=10)
+    assert connected
+    frames = []
+    while (frame := await stream.receive_json_from(timeout=10))["type"] != "caught_up":
+        frames.append(frame)
+    await stream.disconnect()
+    return frames
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_websocket_replay_gives_an_outsider_nothing_about_the_subjects(network, token_for):
+    de = network["people"]["de_analyst"]
+    incident = incident_services.report_incident(
+        actor=de, organisation=network["orgs"]["de-csirt"], title=f"{MARKER} wiper", aware_at=timezone.now(),
+        tlp="amber", national_capacity_exceeded=True,
+    )
+    incident_services.add_timeline_entry(actor=de, incident=incident, text=MARKER)
+
+    def headers(org_code):
+        return [(b"authorization", f"Bearer {token_for(network['orgs'][org_code], 'read')}".encode())]
+
+    def about(frames):
+        return [f for f in frames if MARKER in str(f) or (f.get("event", {}).get("subject_type"), f.get("event", {}).get("subject_id")) == ("incident", str(incident.pk))]
+
+    outsider = asyncio.run(_replay(headers("pt-csirt")))
+    originator = asyncio.run(_replay(headers("de-csirt")))
+
+    assert about(outsider) == []
+    assert about(originator), "control: the originator's replay holds the incident's events"
