@@ -143,10 +143,13 @@ def _long_poll(user, *, after: int, limit: int, wait: int) -> tuple[list, int]:
         position = after
         try:
             while True:
-                events, position = await read(user, after=position, limit=limit)
+                events, reached = await read(user, after=position, limit=limit)
+                moved, position = reached != position, reached
                 remaining = deadline - loop.time()
                 if events or remaining <= 0:
                     return events, position
+                if moved:
+                    continue  # only events for others so far: scan on before waiting
                 await release()
                 try:
                     async with asyncio.timeout(min(LONG_POLL_RECHECK, remaining)):

@@ -178,7 +178,7 @@ def _hooks(schema, identifiers: ExistingIdentifiers):
 
 
 def _schema(base_url: str, headers: dict, phases: list[str]) -> schemathesis.BaseSchema:
-    schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/?format=json")
+    schema = schemathesis.openapi.from_url(f"{base_url}/api/schema/?format=json", timeout=120)
     schema.config.update(base_url=base_url, headers=headers, request_timeout=60)
     schema.config.phases.update(phases=phases)
     schema.config.generation.update(database="none", with_security_parameters=False)

@@ -1,7 +1,9 @@
-"""Fault-injection fixtures: real Celery worker and beat processes on real Redis and PostgreSQL.
+"""Fault-injection fixtures: real Celery worker and beat processes, the portal served by uvicorn,
+a Redis of the test's own, all on the real PostgreSQL test database.
 
-Only in full mode: a worker process must see the rows the test commits (the same PostgreSQL
-test database) and take its tasks from a real broker.
+Only in full mode: these processes must see the rows the test commits (the same PostgreSQL
+test database) and take their tasks from a real broker. Every process a test starts is
+stopped at its teardown, and its database backends are ended.
 """
 
 import os
@@ -17,7 +19,7 @@ FULL_MODE = bool(os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL"))
 
 needs_full_mode = pytest.mark.skipif(
     not FULL_MODE,
-    reason="fault tests run real Celery processes: set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)",
+    reason="fault tests run real servers and Celery processes: set DATABASE_URL (PostgreSQL) and REDIS_URL (Redis)",
 )
 
 

@@ -136,10 +136,11 @@ def test_api_create_cut_mid_transaction_is_503_leaves_nothing_and_its_retry_crea
 
     for where, statement in CUT_POINTS.items():
         title, key = f"Cut at the {where}", str(uuid.uuid4())
+        body = _report(title)  # a retry sends the very same request
         before = _rows()
         lock = _holding(statement)
         with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(soc.post, f"{portal.url}/api/v1/incidents/", data=_report(title), timeout=30,
+            pending = pool.submit(soc.post, f"{portal.url}/api/v1/incidents/", data=body, timeout=30,
                                   headers={"Content-Type": "application/json", "Idempotency-Key": key})
             blocked = wait_for(lambda: _server_backends(blocked_by=lock.get_backend_pid()), timeout=15,
                                what=f"the create to block at the {where}")
@@ -153,7 +154,7 @@ def test_api_create_cut_mid_transaction_is_503_leaves_nothing_and_its_retry_crea
         assert _rows() == before, f"cut at the {where}: something of the interrupted create was left"
         assert not Incident.objects.filter(title=title).exists()
 
-        retried = soc.post(f"{portal.url}/api/v1/incidents/", data=_report(title), timeout=30,
+        retried = soc.post(f"{portal.url}/api/v1/incidents/", data=body, timeout=30,
                            headers={"Content-Type": "application/json", "Idempotency-Key": key})
         assert retried.status_code == 201, retried.text
         assert "Idempotent-Replayed" not in retried.headers  # created now: the cut one left no claim
@@ -218,12 +219,13 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
 
     titles = [f"Burst report {n}" for n in range(20)]
     keys = {title: str(uuid.uuid4()) for title in titles}
+    bodies = {title: _report(title) for title in titles}  # a retry sends the very same request
     statuses: list[int] = []
     thread = threading.Thread(target=cutter, daemon=True)
     thread.start()
     try:
         for title in titles:
-            response = _post_report(portal, soc, title, keys[title])
+            response = _post_report(portal, soc, bodies[title], keys[title])
             statuses.append(response.status_code)
             if response.status_code == 503:
                 _assert_503_json(response)
@@ -238,7 +240,7 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
         if status == 201:
             continue
         for _ in range(5):
-            response = _post_report(portal, soc, title, keys[title])
+            response = _post_report(portal, soc, bodies[title], keys[title])
             if response.status_code != 503:
                 break
             time.sleep(0.2)
@@ -251,8 +253,8 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
           f"{replayed} of them after their commit (the retry replayed the first answer)")
 
 
-def _post_report(portal, soc, title: str, key: str):
-    return soc.post(f"{portal.url}/api/v1/incidents/", data=_report(title), timeout=30,
+def _post_report(portal, soc, body: str, key: str):
+    return soc.post(f"{portal.url}/api/v1/incidents/", data=body, timeout=30,
                     headers={"Content-Type": "application/json", "Idempotency-Key": key})
 
 

@@ -411,6 +411,18 @@ def test_a_window_ending_before_it_starts_is_refused_naming_the_field(reserve, l
     assert not AssistanceRequest.objects.exists()
 
 
+def test_withdrawing_needs_a_reason_and_then_withdraws(reserve, login):
+    request = request_in(RequestStatus.SUBMITTED, reserve)
+    de = login(reserve["people"]["de_analyst"])
+    response = de.post(f"/reserve/requests/{request.pk}/withdraw/", {"withdraw-reason": ""})
+    assert response.status_code == 400 and "reason" in response.context["withdraw_form"].errors
+    request.refresh_from_db()
+    assert request.status == RequestStatus.SUBMITTED
+    assert de.post(f"/reserve/requests/{request.pk}/withdraw/", {"withdraw-reason": "Handled"}).status_code == 302
+    request.refresh_from_db()
+    assert request.status == RequestStatus.WITHDRAWN
+
+
 def test_decision_without_reasons_is_refused_and_changes_nothing(reserve, login):
     request = request_in(RequestStatus.ASSESSED, reserve)
     response = login(reserve["people"]["enisa_decision"]).post(f"/reserve/requests/{request.pk}/decide/",

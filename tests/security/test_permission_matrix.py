@@ -122,7 +122,7 @@ def _body(response) -> str:
 
 
 QUERIES = {"/api/v1/observables/search/": {"value": "198.51.100.77"}, "/api/v1/events/": {"after": 0, "limit": 1000},
-           "/incidents/search/": {"value": "198.51.100.77"}, "/incidents/": {"q": "wiper"}}
+           "/incidents/search/": {"q": "198.51.100.77"}, "/incidents/": {"q": "wiper"}}
 
 
 def _leaks(client, urls_and_missing, ids) -> list:
@@ -179,7 +179,10 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
     ids = _ids(world)
     seen = {route for route in _page_routes()
             if (url := _fill(route, ids, missing=False)) and MARKER in _body(client.get(url, QUERIES.get(route, {})))}
-    assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/"} <= seen
+    assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/incidents/<int:pk>/stix/",
+            "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/"} <= seen
+    recipient = login(network["people"]["fr_analyst"]).get("/")
+    assert MARKER in _body(recipient), "the recipient's inbox names the shared incident"
 
 
 def _admin_urls():
