@@ -34,6 +34,11 @@ NETWORK_ADMIN_PERMISSIONS = {
         "view_event",
     ],
     "otp_totp": ["view_totpdevice", "delete_totpdevice"],
+    # ENISA registers Reserve providers; requests change only through their workflow.
+    "reserve": [
+        "view_providerprofile", "change_providerprofile", "view_providercapacity", "change_providercapacity",
+        "view_assistancerequest", "view_engagement", "view_reservedeadline",
+    ],
 }
 
 
