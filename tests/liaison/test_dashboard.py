@@ -31,7 +31,8 @@ def test_decision_maker_sees_requests_awaiting_decision(network, login):
 
     person = factories.person("decision@ec.example", network["orgs"]["ec"], ["decision_maker"])
     body = login(person).get(reverse("liaison:dashboard")).content.decode()
-    assert "Reserve requests awaiting decision" in body
+    assert "Reserve requests awaiting a decision" in body
+    assert 'href="/reserve/requests/?status=assessed"' in body
 
 
 def test_org_admin_gets_links_to_people_and_tokens(network, login):
