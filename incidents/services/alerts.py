@@ -17,23 +17,33 @@ from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.sharing import share_for_escalation
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
+from incidents.selectors import audience_group_names
 from liaison.selectors import organisations_in_groups
 
 ANSWERED = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
 
 
-def _alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None) -> None:
-    record_events([_new_alert_event(kind, alert, actor=actor, extra_orgs=extra_orgs, payload=payload)])
+def _alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None,
+                 to_incident_audience: bool = False) -> None:
+    record_events([_new_alert_event(kind, alert, actor=actor, extra_orgs=extra_orgs, payload=payload,
+                                    to_incident_audience=to_incident_audience)])
 
 
-def _new_alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None) -> NewEvent:
+def _new_alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payload=None,
+                     to_incident_audience: bool = False) -> NewEvent:
+    """An alert's news goes to its organisation and the reporter; answers also to everyone following the incident.
+
+    Liaison officers of the other organisations see on their boards who has acknowledged.
+    """
     incident = alert.incident
+    groups = audience_group_names(incident) if to_incident_audience else []
     return NewEvent(
         kind=kind, subject=alert, actor=actor,
         payload={"alert_id": alert.pk, "incident": incident.pk, "reference": incident.reference, "level": alert.level,
                  "organisation": alert.organisation.code, "state": alert.state, "tlp": incident.tlp,
                  "recipient_groups": [alert.organisation.group.name], **(payload or {})},
-        audience=Audience(organisations=[alert.organisation, incident.reporting_organisation, *extra_orgs]),
+        audience=Audience(organisations=[alert.organisation, incident.reporting_organisation, *extra_orgs],
+                          groups=groups),
     )
 
 
@@ -81,7 +91,7 @@ def mark_seen(*, actor: User, alert: Alert) -> Alert:
     alert.state, alert.seen_at = Alert.State.SEEN, timezone.now()
     alert.save(update_fields=["state", "seen_at"])
     audit.record(actor=actor, action="alert.seen", obj=alert, after={"state": alert.state})
-    _alert_event("alert.seen", alert, actor=actor)
+    _alert_event("alert.seen", alert, actor=actor, to_incident_audience=True)
     return alert
 
 
@@ -103,7 +113,7 @@ def answer_alert(*, actor: User, alert: Alert, affected: bool, note: str = "") -
     alert.save(update_fields=["state", "answered_at", "answered_by", "note", "seen_at"])
     audit.record(actor=actor, action=f"alert.{alert.state}", obj=alert, before=before,
                  after={"state": alert.state, "note": note})
-    _alert_event(f"alert.{alert.state}", alert, actor=actor, payload={"note": note})
+    _alert_event(f"alert.{alert.state}", alert, actor=actor, payload={"note": note}, to_incident_audience=True)
     return alert
 
 

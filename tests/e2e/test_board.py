@@ -130,10 +130,6 @@ def test_de_and_enisa_see_an_escalation_live_and_the_pt_officer_sees_nothing(
         assert board.evaluate("window.boardNeverReloaded") is True
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "An answer's Event is addressed only to the alerted and the reporting organisation "
-    "(incidents/services/alerts.py _alert_event), so ENISA's board is never told of DE's "
-    "acknowledgement; fixed when alert events also go to the incident's audience."))
 def test_enisa_sees_de_acknowledge_its_alert_live(live_server_url, new_page, network, officers):
     incident = _report_shared_with(network, "de-authority", national_capacity_exceeded=True)
     alert = Alert.objects.get(incident=incident, organisation__code="de-authority")
