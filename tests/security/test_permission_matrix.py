@@ -20,22 +20,20 @@ in tests/liaison/test_consumers.py; Reserve roles in tests/reserve/test_isolatio
 """
 
 import asyncio
-import re
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Alert
 from tests.conftest import verified_client
 from tests.factories import member_state
+from tests.security.support import api_get_routes, body, fill, page_routes
 
 MARKER = "Zeppelin7f3a"
-MISSING = 987654321
 OUTSIDERS = ["pt_analyst", "provider"]
 
 
@@ -86,41 +84,6 @@ def _ids(world) -> dict[str, object]:
     }
 
 
-def _fill(route: str, ids: dict, missing: bool) -> str | None:
-    """The route with the subjects' ids (or a missing id for the first one); None if one is unknown."""
-    names = re.findall(r"\{(\w+)\}|<(?:\w+:)?(\w+)>", route)
-    values = {}
-    for index, (api_name, page_name) in enumerate(names):
-        name = api_name or page_name
-        collection = route.split("{" + name + "}" if api_name else "<")[0].rstrip("/").rsplit("/", 1)[-1]
-        value = ids.get(collection) if name in ("id", "pk") else ids.get(name)
-        if value is None:
-            return None
-        values[name] = MISSING if missing and index == 0 and isinstance(value, int) else value
-    filled = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), route)
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), filled)
-
-
-def _get_operations() -> list[str]:
-    schema = Client().get("/api/schema/", {"format": "json"}).json()
-    return [path for path, operations in schema["paths"].items() if "get" in operations]
-
-
-def _page_routes(patterns=None, prefix=""):
-    for pattern in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            if not route.startswith(("api/", "admin/", "accounts/")):
-                yield from _page_routes(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern) and not route.startswith(("api/", "admin/", "accounts/", "^")):
-            yield "/" + route
-
-
-def _body(response) -> str:
-    content = b"".join(response.streaming_content) if response.streaming else response.content
-    return content.decode(errors="replace")
-
-
 QUERIES = {"/api/v1/observables/search/": {"value": "198.51.100.77"}, "/api/v1/events/": {"after": 0, "limit": 1000},
            "/incidents/search/": {"q": "198.51.100.77"}, "/incidents/": {"q": "wiper"}}
 
@@ -129,13 +92,13 @@ def _leaks(client, urls_and_missing, ids) -> list:
     """Every (url, status) where the outsider learns something: a marker, or an answer a missing id would not get."""
     leaks = []
     for route in urls_and_missing:
-        url = _fill(route, ids, missing=False)
+        url = fill(route, ids)
         if url is None:
             continue
         response = client.get(url, QUERIES.get(route, {}))
-        if MARKER in _body(response):
+        if MARKER in body(response):
             leaks.append((url, response.status_code, "marker in body"))
-        missing = _fill(route, ids, missing=True)
+        missing = fill(route, ids, missing=True)
         if missing != url and client.get(missing).status_code != response.status_code:
             leaks.append((url, response.status_code, "answers unlike a missing id"))
     return leaks
@@ -143,12 +106,12 @@ def _leaks(client, urls_and_missing, ids) -> list:
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_no_api_read_tells_an_unrelated_organisation_about_the_subjects(network, world, token_for, outsider):
-    operations = _get_operations()
+    operations = api_get_routes()
     organisation = network["people"][outsider].memberships.get().organisation
     token = Client(headers={"Authorization": f"Bearer {token_for(organisation, 'read')}"})
     session = verified_client(network["people"][outsider])
     ids = _ids(world)
-    covered = [route for route in operations if _fill(route, ids, missing=False)]
+    covered = [route for route in operations if fill(route, ids)]
     assert len(covered) >= 20 and any("assistance-requests/{id}" in r for r in covered)
 
     assert _leaks(token, operations, ids) == []
@@ -159,15 +122,15 @@ def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_f
     """Control: the same generated paths do show the subjects to de-csirt."""
     client = Client(headers={"Authorization": f"Bearer {token_for(network['orgs']['de-csirt'], 'read')}"})
     ids = _ids(world)
-    seen = [route for route in _get_operations()
-            if (url := _fill(route, ids, missing=False)) and MARKER in client.get(url, QUERIES.get(route, {})).content.decode()]
+    seen = [route for route in api_get_routes()
+            if (url := fill(route, ids)) and MARKER in client.get(url, QUERIES.get(route, {})).content.decode()]
     assert {"/api/v1/incidents/", "/api/v1/incidents/{id}/", "/api/v1/events/", "/api/v1/observables/search/",
             "/api/v1/incidents/{id}/timeline/", "/api/v1/assistance-requests/{id}/"} <= set(seen)
 
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
 def test_no_page_tells_an_unrelated_organisation_about_the_subjects(network, world, login, outsider):
-    routes = list(_page_routes())
+    routes = list(page_routes())
     ids = _ids(world)
     assert any(r.startswith("/incidents/<int:pk>/") for r in routes) and "/incidents/board/" in routes
 
@@ -177,12 +140,12 @@ def test_no_page_tells_an_unrelated_organisation_about_the_subjects(network, wor
 def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
     client = login(network["people"]["de_analyst"])
     ids = _ids(world)
-    seen = {route for route in _page_routes()
-            if (url := _fill(route, ids, missing=False)) and MARKER in _body(client.get(url, QUERIES.get(route, {})))}
+    seen = {route for route in page_routes()
+            if (url := fill(route, ids)) and MARKER in body(client.get(url, QUERIES.get(route, {})))}
     assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/incidents/<int:pk>/stix/",
             "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/"} <= seen
     recipient = login(network["people"]["fr_analyst"]).get("/")
-    assert MARKER in _body(recipient), "the recipient's inbox names the shared incident"
+    assert MARKER in body(recipient), "the recipient's inbox names the shared incident"
 
 
 def _admin_urls():

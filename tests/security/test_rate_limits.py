@@ -7,6 +7,7 @@ tests/accounts/test_lockout.py and tests/accounts/test_login.py.
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test import Client
 
 from csoa_portal.api.throttling import PrincipalRateThrottle
 from tests.api.support import assert_error
@@ -31,6 +32,11 @@ def small_budgets(settings):
 
     yield key
     cache.delete_many(keys)
+
+
+@pytest.fixture
+def bearer():
+    return lambda raw: Client(headers={"Authorization": f"Bearer {raw}"})
 
 
 def _prefix(raw_token: str) -> str:
