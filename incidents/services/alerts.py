@@ -14,6 +14,7 @@ from django.utils import timezone
 from csoa_portal import audit
 from incidents import tasks
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
+from incidents.services.common import queue_on_commit
 from incidents.services.sharing import share_for_escalation
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
@@ -66,7 +67,7 @@ def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
     due_iso = due.isoformat() if due else None
     record_events([_new_alert_event("alert.raised", alert, payload={"due_at": due_iso}) for alert in alerts])
     alert_ids = [a.pk for a in alerts]
-    transaction.on_commit(lambda: tasks.email_alerts.delay(alert_ids, "raised"))
+    queue_on_commit(tasks.email_alerts, alert_ids, "raised")
     return alerts
 
 
@@ -148,7 +149,7 @@ def sweep_alerts(*, now=None, limit: int = 500) -> int:
                 kind = "unanswered"
             audit.record(actor=None, action=f"alert.{kind}", obj=alert, after={"state": alert.state})
             alert_id = alert.pk
-            transaction.on_commit(lambda alert_id=alert_id, kind=kind: tasks.email_alerts.delay([alert_id], kind))
+            queue_on_commit(tasks.email_alerts, [alert_id], kind)
             acted += 1
     return acted
 

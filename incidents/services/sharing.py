@@ -16,7 +16,7 @@ from incidents.selectors import (
     can_edit,
     is_originator,
 )
-from incidents.services.common import _event, _snapshot
+from incidents.services.common import _event, _snapshot, queue_on_commit
 from incidents.services.reporting import sync_deadlines
 from incidents.vocabulary import TLP
 from liaison.models import MemberState, Organisation, User
@@ -87,7 +87,7 @@ def _grant(*, incident: Incident, targets, actor: User | None, why: str = "") ->
                         "recipient_groups": [s.group.name for s in created], **({"why": why} if why else {})})
         group_ids = [s.group_id for s in created]
         incident_id = incident.pk
-        transaction.on_commit(lambda: tasks.notify_new_recipients.delay(incident_id, group_ids))
+        queue_on_commit(tasks.notify_new_recipients, incident_id, group_ids)
     return created
 
 

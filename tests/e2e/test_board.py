@@ -43,7 +43,7 @@ def officers(network, settings):
 def _open_board(new_page, base_url, person):
     page = new_page()
     login_in_browser(page, base_url, person)
-    page.get_by_role("link", name="Crisis board").click()
+    page.get_by_role("link", name="Crisis board", exact=True).click()
     expect(page.get_by_role("heading", name="Crisis board", level=1)).to_be_visible()
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE_WITHIN)
     expect(page.locator("#live-status")).to_have_text("Live")

@@ -236,10 +236,6 @@ def test_redis_restart_loses_no_event_for_any_client_and_no_escalation(
                      f"their 12-18 s safety pull (a probe took over {LIVE_WITHIN} s: {latencies})")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "known bug: incidents/services/sharing.py queues notify_new_recipients on commit without catching a broker "
-    "failure (as dispatch_evaluation and reserve's notify do), so with Redis down the share is committed and the "
-    "request still fails with 500; incidents/services/alerts.py does the same with email_alerts"))
 def test_sharing_while_the_broker_is_down_is_accepted(network, token_for):
     """The share is in the database and its Event in the log: the recipients' e-mail may wait, the answer may not."""
     de = network["orgs"]["de-csirt"]
