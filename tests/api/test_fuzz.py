@@ -35,9 +35,11 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from incidents import services as incident_services
+from reserve import services as reserve_services
 from tests.conftest import verified_client
 from tests.e2e.browser import LiveServer
 from tests.factories import member_state
+from tests.reserve.factories import content as reserve_content
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
 SESSION_EXAMPLES = max(1, EXAMPLES // 3)
@@ -57,7 +59,7 @@ pytestmark = pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "1200")))
 
 
 @pytest.fixture
-def portal_url(transactional_db, django_db_serialized_rollback, settings):
+def portal_url(transactional_db, settings):
     """The ASGI application under uvicorn on the test database."""
     from csoa_portal.asgi import application
 
@@ -69,7 +71,7 @@ def portal_url(transactional_db, django_db_serialized_rollback, settings):
 
 
 def _seed(network):
-    """de-csirt's incidents in the states the API distinguishes, and incidents it may not see."""
+    """de-csirt's incidents in the states the API distinguishes, incidents it may not see, a Reserve request."""
     de, fr = network["people"]["de_analyst"], network["people"]["fr_analyst"]
     de_org, fr_org = network["orgs"]["de-csirt"], network["orgs"]["fr-csirt"]
     aware = timezone.now() - timedelta(hours=3)
@@ -97,6 +99,8 @@ def _seed(network):
         affected_member_states=[member_state("FR"), member_state("DE")],
     )
     incident_services.report_incident(actor=fr, organisation=fr_org, title="French only", aware_at=aware, tlp="amber")
+    # A Reserve request drafted by de-csirt for the shared incident.
+    reserve_services.create_request(actor=de, organisation=de_org, **reserve_content([shared]))
 
 
 class ExistingIdentifiers:
