@@ -282,6 +282,8 @@ class Notifier:
             except Exception:  # the layer is down: connections still pull on their own timers
                 logger.warning("event hints unavailable; retrying in %ss", RETRY_DELAY, exc_info=True)
                 await asyncio.sleep(RETRY_DELAY)
+                # A restarted Redis has forgotten every group: join them again before listening.
+                await self._join_all()
                 continue
             event_id = message.get("id")
             if message.get("type") != "event.new" or not isinstance(event_id, int) or event_id in self._recent_set:
@@ -293,13 +295,21 @@ class Notifier:
             for consumer in list(self.members):
                 consumer.hint(event_id)
 
+    async def _join_all(self) -> None:
+        try:
+            async with self._lock:
+                for group_id in list(self.group_counts):
+                    await self.layer.group_add(channel_group_name(group_id), self.channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # still down: the next failed receive or refresh tries again
+            logger.warning("could not rejoin the event groups", exc_info=True)
+
     async def _rejoin(self) -> None:
         """channels_redis forgets group members after its group expiry: join again now and then."""
         while True:
             await asyncio.sleep(GROUP_REFRESH)
-            async with self._lock:
-                for group_id in list(self.group_counts):
-                    await self.layer.group_add(channel_group_name(group_id), self.channel)
+            await self._join_all()
 
 
 # One of each per event loop: asyncio objects belong to their loop (tests run one loop each).
