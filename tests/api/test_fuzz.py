@@ -2,7 +2,7 @@
 
 The portal runs under uvicorn (the real ASGI application) on the test database, with a
 seeded network: incidents of de-csirt (shared, with observables, a timeline, a report,
-alerts), incidents it may not see, and alerts addressed to it. Schemathesis reads
+alerts), incidents it may not see, alerts addressed to it and a Reserve request it drafted. Schemathesis reads
 ``/api/schema/`` from that server and, for every operation the schema lists (operations
 added later are fuzzed without editing this file), sends generated valid and invalid
 requests with de-csirt's read+write token, then with a verified analyst's browser
