@@ -44,7 +44,8 @@ class AssistanceRequestFilterSet(django_filters.FilterSet):
 
 class EngagementFilterSet(django_filters.FilterSet):
     status = _choice(EngagementStatus.choices, "engagement status")
-    request = django_filters.NumberFilter(field_name="request_id", help_text="Only the engagements of this request.")
+    request = django_filters.NumberFilter(field_name="request_id", min_value=1, max_value=2**63 - 1,
+                                          help_text="Only the engagements of this request.")
 
     class Meta:
         model = Engagement
