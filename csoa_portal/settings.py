@@ -172,6 +172,9 @@ GUARDIAN_RAISE_403 = False
 # django-otp
 OTP_TOTP_ISSUER = "CSoA Portal"
 OTP_TOTP_THROTTLE_FACTOR = 1
+# No one, admins included, sees another person's TOTP secret or its QR code: a lost device
+# is deleted in the admin and its owner enrols a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # django-axes: lock the account and the address after repeated failures.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

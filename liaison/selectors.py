@@ -13,7 +13,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from csoa_portal.models import ApiToken
-from liaison.events import subject_url, visible_subject_ids
+from liaison.events import subject_url, visible_subject_ids, visible_subject_ids_for_users
 from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.roles import Community, Role
 
@@ -261,13 +261,17 @@ def stream_visibility(requests: list[tuple[User, StreamCredential, list[Event]]]
         if user.pk in active and credential in live:
             mine = groups.get(user.pk, set())
             wanted.setdefault(user.pk, (user, {}))[1].update({e.id: e for e in events if e.audience_ids & mine})
-    seen: dict[int, set[int]] = {}
-    for user_id, (user, events) in wanted.items():
-        by_type: dict[str, set[str]] = {}
+    by_type: dict[str, set[str]] = {}
+    for _, events in wanted.values():
         for event in events.values():
             by_type.setdefault(event.subject_type, set()).add(event.subject_id)
-        allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
-        seen[user_id] = {e.id for e in events.values() if e.subject_id in allowed[e.subject_type]}
+    users = {user_id: (user, groups.get(user_id, set())) for user_id, (user, _) in wanted.items()}
+    # One check per subject type for all users; each keeps only the answers for its own events.
+    allowed = {t: visible_subject_ids_for_users(users, t, ids) for t, ids in by_type.items()}
+    seen: dict[int, set[int]] = {
+        user_id: {e.id for e in events.values() if e.subject_id in allowed[e.subject_type][user_id]}
+        for user_id, (_, events) in wanted.items()
+    }
     return [
         {e.id for e in events} & seen.get(user.pk, set()) if credential in live else None
         for user, credential, events in requests

@@ -175,6 +175,18 @@ def test_deleting_a_lost_totp_device_in_the_admin_is_audited(network, staff_admi
     assert entry.via == "admin" and "key" not in entry.before
 
 
+@pytest.mark.parametrize("view", ["config", "qrcode"])
+def test_admin_never_shows_a_totp_secret_even_for_an_unknown_device(network, staff_admin, login, view):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = login(staff_admin)
+    device = TOTPDevice.objects.get(user=network["people"]["pt_analyst"])
+    for pk in (device.pk, 999999):
+        response = client.get(reverse(f"admin:otp_totp_totpdevice_{view}", args=[pk]))
+        assert response.status_code == 403
+        assert device.key not in response.content.decode(errors="replace")
+
+
 def test_admin_refuses_an_organisation_kind_its_members_roles_cannot_hold(network, login):
     """A provider kind for de-csirt would strand its liaison-capable roles: a form error, not a 500."""
     admin_user = network["people"]["enisa_admin"]
