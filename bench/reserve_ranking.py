@@ -204,7 +204,8 @@ def raw_candidates(window_start: date) -> list:
             certified_from=cert_from if engageable else None, certified_until=cert_until if engageable else None,
             free_person_days=max(0, committed - booked) if committed is not None else 0,
             conflicts=frozenset(str(c).strip().lower() for c in _list(conflicts)),
-            response_hours=response_hours, past_engagements=past, active=active))
+            response_hours=response_hours, past_engagements=past, active=active,
+            certification_status="" if engageable else standing))
     return out
 
 

@@ -443,43 +443,63 @@ def _certified_dates(profile: ProviderProfile) -> tuple[date | None, date | None
 def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate]:
     """Every registered provider as a matching candidate, free capacity computed for the window.
 
-    A fixed number of queries whatever the number of providers (bench/reserve_ranking.py).
+    Six flat queries of plain values whatever the number of providers: ranking runs on each
+    triage page view and each engagement offer (bench/reserve_ranking.py compares it with one
+    hand-written statement).
     """
     if profiles is None:
         profiles = ProviderProfile.objects.all()
-    profiles = list(
-        profiles.select_related("organisation").prefetch_related("sectors", "member_states", "capacities")
-        .annotate(past=Count("organisation__reserve_engagements", distinct=True, filter=Q(
-            organisation__reserve_engagements__status__in=[EngagementStatus.ACCEPTED, EngagementStatus.COMPLETED])))
+    rows = list(profiles.order_by("pk").values_list(
+        "pk", "organisation_id", "organisation__code", "organisation__name", "organisation__is_active", "is_active",
+        "services", "languages", "certification_status", "certified_from", "certified_until",
+        "conflicts_of_interest", "response_hours",
+    ))
+    ids = [row[0] for row in rows]
+    org_ids = [row[1] for row in rows]
+    sectors: dict[int, set[str]] = {}
+    for profile_id, code in ProviderProfile.sectors.through.objects.filter(
+            providerprofile_id__in=ids).values_list("providerprofile_id", "sector__code"):
+        sectors.setdefault(profile_id, set()).add(code)
+    states: dict[int, set[str]] = {}
+    for profile_id, code in ProviderProfile.member_states.through.objects.filter(
+            providerprofile_id__in=ids).values_list("providerprofile_id", "memberstate__code"):
+        states.setdefault(profile_id, set()).add(code)
+    capacity: dict[int, tuple[date, date, int]] = {}  # the first committed period containing the day, as capacity_for
+    for profile_id, start, end, days in (
+        ProviderCapacity.objects.filter(provider_id__in=ids, period_start__lte=window_start, period_end__gte=window_start)
+        .order_by("provider_id", "period_start").values_list("provider_id", "period_start", "period_end", "person_days")
+    ):
+        capacity.setdefault(profile_id, (start, end, days))
+    booked = _booked_in_periods(dict(zip(ids, org_ids, strict=True)), capacity)
+    past = dict(
+        Engagement.objects.filter(provider_id__in=org_ids, status__in=[EngagementStatus.ACCEPTED, EngagementStatus.COMPLETED])
+        .values_list("provider_id").annotate(n=Count("id")).order_by()
     )
-    periods = {p.pk: capacity_for(p, window_start) for p in profiles}
-    booked = _booked_per_period([c for c in periods.values() if c is not None])
     candidates = []
-    for p in profiles:
-        capacity = periods[p.pk]
-        free = max(0, capacity.person_days - booked.get(capacity.pk, 0)) if capacity else 0
-        certified_from, certified_until = _certified_dates(p)
+    for (pk, org_id, code, name, org_active, active, services, languages, standing, certified_from, certified_until,
+         conflicts, response_hours) in rows:
+        engageable = standing in ENGAGEABLE_CERTIFICATION
+        committed = capacity.get(pk)
         candidates.append(matching.Candidate(
-            provider=p.organisation.code, name=p.organisation.name, services=frozenset(p.services),
-            sectors=frozenset(s.code for s in p.sectors.all()), languages=frozenset(p.languages),
-            member_states=frozenset(m.code for m in p.member_states.all()),
-            certified_from=certified_from, certified_until=certified_until, free_person_days=free,
-            conflicts=frozenset(str(c).strip().lower() for c in p.conflicts_of_interest),
-            response_hours=p.response_hours, past_engagements=p.past,
-            active=p.is_active and p.organisation.is_active,
+            provider=code, name=name, services=frozenset(services), sectors=frozenset(sectors.get(pk, ())),
+            languages=frozenset(languages), member_states=frozenset(states.get(pk, ())),
+            certified_from=certified_from if engageable else None,
+            certified_until=certified_until if engageable else None,
+            free_person_days=max(0, committed[2] - booked.get(pk, 0)) if committed else 0,
+            conflicts=frozenset(str(c).strip().lower() for c in conflicts),
+            response_hours=response_hours, past_engagements=past.get(org_id, 0), active=active and org_active,
+            certification_status="" if engageable else standing,
         ))
     return candidates
 
 
-def _booked_per_period(capacities: list[ProviderCapacity]) -> dict[int, int]:
-    """Booked person-days per capacity row, in one query (by provider and window start)."""
-    if not capacities:
+def _booked_in_periods(orgs: dict[int, int], periods: dict[int, tuple[date, date, int]]) -> dict[int, int]:
+    """Booked person-days of each profile's period ``{profile id: (start, end, committed)}``, in one query."""
+    if not periods:
         return {}
-    profiles = {c.provider_id for c in capacities}
-    owners = dict(ProviderProfile.objects.filter(pk__in=profiles).values_list("pk", "organisation_id"))
-    lo, hi = min(c.period_start for c in capacities), max(c.period_end for c in capacities)
+    lo, hi = min(start for start, _, _ in periods.values()), max(end for _, end, _ in periods.values())
     rows = (
-        Engagement.objects.filter(provider_id__in=set(owners.values()), status__in=BOOKING,
+        Engagement.objects.filter(provider_id__in={orgs[pk] for pk in periods}, status__in=BOOKING,
                                   window_start__gte=lo, window_start__lte=hi)
         .values_list("provider_id", "window_start").annotate(n=Sum("person_days")).order_by()
     )
@@ -487,8 +507,8 @@ def _booked_per_period(capacities: list[ProviderCapacity]) -> dict[int, int]:
     for org_id, start, n in rows:
         by_org.setdefault(org_id, []).append((start, n))
     return {
-        c.pk: sum(n for start, n in by_org.get(owners[c.provider_id], []) if c.period_start <= start <= c.period_end)
-        for c in capacities
+        pk: sum(n for day, n in by_org.get(orgs[pk], []) if start <= day <= end)
+        for pk, (start, end, _) in periods.items()
     }
 
 

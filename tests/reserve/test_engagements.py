@@ -45,10 +45,11 @@ def test_a_provider_whose_certification_expires_inside_the_window_is_refused(res
     assert f"expires on {request.window_start + timedelta(days=3)}, before the window ends" in message
 
 
-def test_an_uncertified_provider_is_refused(reserve):
+def test_an_uncertified_provider_is_refused_with_its_standing(reserve):
     request = request_in(RequestStatus.APPROVED, reserve)
     provider(reserve["people"]["enisa_admin"], "provider-newcomer", "DE", certified=False)
-    assert "No certification or vetting on record" in _refused(reserve, request, "provider-newcomer", "certification")
+    message = _refused(reserve, request, "provider-newcomer", "certification")
+    assert "No valid certification or vetting (standing: pending)" in message
 
 
 def test_capacity_overbooking_is_refused(reserve):
