@@ -519,7 +519,8 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         """Send one frame, or raise Lagging when the client does not take it in time."""
         async with self.send_lock:
             try:
-                await asyncio.wait_for(self.send(text_data=text), timeout=settings.WS_SEND_TIMEOUT_SECONDS)
+                async with asyncio.timeout(settings.WS_SEND_TIMEOUT_SECONDS):  # no task per frame, unlike wait_for
+                    await self.send(text_data=text)
             except TimeoutError:
                 raise Lagging from None
 

@@ -1,14 +1,14 @@
 """Reporting and working an incident: facts, status, NIS2 reports and the authorities' clocks."""
 
 
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from csoa_portal import audit
 from incidents import clocks
-from incidents.models import Deadline, Incident, Report, TimelineEntry
+from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, Report, TimelineEntry
 from incidents.selectors import (
     CHANGE,
     VIEW,
@@ -75,8 +75,11 @@ def report_incident(
     incident.save()
     incident.affected_member_states.set(affected_member_states)
     incident.sectors.set(sectors)
-    for codename in (VIEW, CHANGE):
-        assign_perm(f"incidents.{codename}", organisation.group, incident)
+    # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
+    IncidentGroupObjectPermission.objects.bulk_create([
+        IncidentGroupObjectPermission(permission=permission, group_id=organisation.group_id, content_object=incident)
+        for permission in Permission.objects.filter(codename__in=(VIEW, CHANGE), content_type__app_label="incidents")
+    ])
     if len(affected_member_states) >= 2:
         incident.multi_member_state_since = now
         incident.save(update_fields=["multi_member_state_since"])
