@@ -14,12 +14,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from csoa_portal.asgi_limits import WriteConcurrencyLimit  # noqa: E402
 from csoa_portal.routing import websocket_urlpatterns  # noqa: E402
 from csoa_portal.ws_auth import AllowedHostsOriginValidator, PortalAuthMiddlewareStack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": WriteConcurrencyLimit(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(PortalAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -334,6 +334,9 @@ else:
 EVENT_GAP_GRACE_SECONDS = env.float("EVENT_GAP_GRACE_SECONDS", default=10.0)
 # A websocket send taking longer is a stalled client: closed with 4408, it catches up on reconnect.
 WS_SEND_TIMEOUT_SECONDS = env.float("WS_SEND_TIMEOUT_SECONDS", default=5.0)
+# State-changing HTTP requests one server process handles at once; more wait their turn in
+# arrival order (csoa_portal.asgi_limits; 0 = no limit).
+WRITE_CONCURRENCY = env.int("WRITE_CONCURRENCY", default=4)
 # Clients only send pings: larger frames are closed with 1009 (run_portal gives uvicorn the same limit).
 WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
 
