@@ -27,6 +27,7 @@ from incidents.models import (
 )
 from incidents.vocabulary import TLP
 from liaison.models import Event, User
+from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start
 
 VIEW = "view_incident"
@@ -86,21 +87,10 @@ def _viewing_groups(incident_ids: list[int], group_ids: set[int]) -> dict[int, s
     return granted
 
 
-def _allowed_per_user(groups_by_user: dict[int, set[int]], grants: dict[str, set[int]]) -> dict[int, set[str]]:
-    subjects_of: dict[int, set[str]] = {}
-    for subject_id, groups in grants.items():
-        for group_id in groups:
-            subjects_of.setdefault(group_id, set()).add(subject_id)
-    return {
-        user_id: set().union(*(subjects_of.get(group_id, ()) for group_id in groups))
-        for user_id, groups in groups_by_user.items()
-    }
-
-
 def visible_incident_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
     """``visible_incident_ids`` for many users from their group ids: one query whatever their number."""
     granted = _viewing_groups(_ids(ids), set().union(*groups_by_user.values()))
-    return _allowed_per_user(groups_by_user, {str(pk): groups for pk, groups in granted.items()})
+    return subjects_per_user(groups_by_user, {str(pk): groups for pk, groups in granted.items()})
 
 
 def visible_alert_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
@@ -108,7 +98,7 @@ def visible_alert_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[st
     alerts = list(Alert.objects.filter(pk__in=_ids(ids)).values_list("pk", "incident_id", "organisation__group_id"))
     granted = _viewing_groups([incident_id for _, incident_id, _ in alerts], set().union(*groups_by_user.values()))
     grants = {str(pk): granted.get(incident_id, set()) | {org_group} for pk, incident_id, org_group in alerts}
-    return _allowed_per_user(groups_by_user, grants)
+    return subjects_per_user(groups_by_user, grants)
 
 
 def is_originator(user, incident: Incident) -> bool:

@@ -89,6 +89,18 @@ def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[s
     return check(user, subject_ids)
 
 
+def subjects_per_user(groups_by_user: dict[int, set[int]], grants: dict[str, set[int]]) -> dict[int, set[str]]:
+    """For ``by_groups`` checks: each user's subjects, from the groups each subject is granted to."""
+    subjects_of: dict[int, set[str]] = {}
+    for subject_id, groups in grants.items():
+        for group_id in groups:
+            subjects_of.setdefault(group_id, set()).add(subject_id)
+    return {
+        user_id: set().union(*(subjects_of.get(group_id, ()) for group_id in groups))
+        for user_id, groups in groups_by_user.items()
+    }
+
+
 def visible_subject_ids_for_users(
     users: dict[int, tuple[object, set[int]]], subject_type: str, subject_ids: set[str]
 ) -> dict[int, set[str]]:

@@ -14,7 +14,8 @@ class ReserveConfig(AppConfig):
 
         # Event feeds and websockets re-check each request and engagement against current grants:
         # a provider never gets another provider's engagement, nor a request it was not engaged on.
-        register_subject_check("assistance_request", selectors.visible_request_ids)
+        register_subject_check("assistance_request", selectors.visible_request_ids,
+                               by_groups=selectors.visible_request_ids_by_groups)
         register_subject_check("engagement", selectors.visible_engagement_ids)
         register_subject_check("reserve_provider", selectors.visible_provider_ids)
         register_subject_url("assistance_request", _url("reserve:request_detail", "/reserve/requests/{}/"))

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from incidents.vocabulary import Severity
+from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
 from liaison.roles import Community, OrganisationKind
 from liaison.roles import Role as NetworkRole
@@ -242,6 +243,18 @@ def visible_request_ids(user, ids: set[str]) -> set[str]:
     """Event subject check: which of these requests the user may still see."""
     numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in requests_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
+
+
+def visible_request_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
+    """``visible_request_ids`` for many users from their group ids, in one query (the live stream's re-check)."""
+    rows = AssistanceRequestGroupObjectPermission.objects.filter(
+        permission_id=_view_permission_id(), content_object_id__in=[int(i) for i in ids if str(i).isdigit()],
+        group_id__in=set().union(*groups_by_user.values()),
+    ).values_list("content_object_id", "group_id")
+    grants: dict[str, set[int]] = {}
+    for request_id, group_id in rows:
+        grants.setdefault(str(request_id), set()).add(group_id)
+    return subjects_per_user(groups_by_user, grants)
 
 
 def engagements_visible_to(user) -> QuerySet[Engagement]:

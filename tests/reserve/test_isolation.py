@@ -114,3 +114,20 @@ def test_a_draft_is_the_requesters_alone(reserve):
         assert not selectors.requests_visible_to(reserve["people"][who]).filter(pk=request.pk).exists(), who
     assert selectors.requests_visible_to(reserve["people"]["de_liaison"]).count() == 0  # de-authority: another org
     assert selectors.request_visible_to(reserve["people"]["de_analyst"], request.pk) == request
+
+
+def test_the_live_streams_batched_request_check_matches_the_per_user_one(reserve, two_providers,
+                                                                          django_assert_max_num_queries):
+    """One query for every connected user answers as the per-user selector does: GAMMA, never engaged, sees nothing."""
+    from liaison.events import visible_subject_ids_for_users
+
+    draft = request_in(RequestStatus.DRAFT, reserve, affected_entity="Another utility")
+    ids = {str(two_providers["request"].pk), str(draft.pk), "0", "x"}
+    people = list(reserve["people"].values())
+    users = {u.pk: (u, set(u.groups.values_list("id", flat=True))) for u in people}
+    with django_assert_max_num_queries(2):  # not a query per user
+        batched = visible_subject_ids_for_users(users, "assistance_request", ids)
+    assert batched == {u.pk: selectors.visible_request_ids(u, ids) for u in people}
+    assert batched[reserve["people"]["gamma"].pk] == set()
+    assert str(two_providers["request"].pk) in batched[reserve["people"]["provider"].pk]
+    assert str(draft.pk) not in batched[reserve["people"]["enisa_triage"].pk]  # a draft stays with its author
