@@ -27,7 +27,7 @@ from incidents.models import (
 )
 from incidents.vocabulary import TLP
 from liaison.models import Event, User
-from liaison.events import numeric_ids, subjects_per_user
+from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start
 
 VIEW = "view_incident"
@@ -67,8 +67,12 @@ def incident_visible_to(user, incident_id) -> Incident:
 
 def visible_incident_ids(user, ids: set[str]) -> set[str]:
     """Event subject check: which of these incidents the user may still see."""
-    numeric = numeric_ids(ids)
+    numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in incidents_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
+
+
+def _ids(ids: set[str]) -> list[int]:
+    return [int(i) for i in ids if str(i).isdigit()]
 
 
 def _viewing_groups(incident_ids: list[int], group_ids: set[int]) -> dict[int, set[int]]:
@@ -85,13 +89,13 @@ def _viewing_groups(incident_ids: list[int], group_ids: set[int]) -> dict[int, s
 
 def visible_incident_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
     """``visible_incident_ids`` for many users from their group ids: one query whatever their number."""
-    granted = _viewing_groups(numeric_ids(ids), set().union(*groups_by_user.values()))
+    granted = _viewing_groups(_ids(ids), set().union(*groups_by_user.values()))
     return subjects_per_user(groups_by_user, {str(pk): groups for pk, groups in granted.items()})
 
 
 def visible_alert_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
     """``visible_alert_ids`` for many users: an alert is seen by its organisation and by those who see its incident."""
-    alerts = list(Alert.objects.filter(pk__in=numeric_ids(ids)).values_list("pk", "incident_id", "organisation__group_id"))
+    alerts = list(Alert.objects.filter(pk__in=_ids(ids)).values_list("pk", "incident_id", "organisation__group_id"))
     granted = _viewing_groups([incident_id for _, incident_id, _ in alerts], set().union(*groups_by_user.values()))
     grants = {str(pk): granted.get(incident_id, set()) | {org_group} for pk, incident_id, org_group in alerts}
     return subjects_per_user(groups_by_user, grants)
@@ -202,7 +206,7 @@ def alerts_visible_to(user) -> QuerySet[Alert]:
 
 
 def visible_alert_ids(user, ids: set[str]) -> set[str]:
-    numeric = numeric_ids(ids)
+    numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in alerts_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
 
 

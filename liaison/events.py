@@ -89,11 +89,6 @@ def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[s
     return check(user, subject_ids)
 
 
-def numeric_ids(subject_ids: set[str]) -> list[int]:
-    """The subject ids of a check that can be primary keys; anything else names no subject."""
-    return [int(i) for i in subject_ids if str(i).isdigit()]
-
-
 def subjects_per_user(groups_by_user: dict[int, set[int]], grants: dict[str, set[int]]) -> dict[int, set[str]]:
     """For ``by_groups`` checks: each user's subjects, from the groups each subject is granted to."""
     subjects_of: dict[int, set[str]] = {}

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from incidents.vocabulary import Severity
-from liaison.events import numeric_ids, subjects_per_user
+from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
 from liaison.roles import Community, OrganisationKind
 from liaison.roles import Role as NetworkRole
@@ -241,14 +241,14 @@ def request_visible_to(user, request_id) -> AssistanceRequest:
 
 def visible_request_ids(user, ids: set[str]) -> set[str]:
     """Event subject check: which of these requests the user may still see."""
-    numeric = numeric_ids(ids)
+    numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in requests_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
 
 
 def visible_request_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[str]) -> dict[int, set[str]]:
     """``visible_request_ids`` for many users from their group ids, in one query (the live stream's re-check)."""
     rows = AssistanceRequestGroupObjectPermission.objects.filter(
-        permission_id=_view_permission_id(), content_object_id__in=numeric_ids(ids),
+        permission_id=_view_permission_id(), content_object_id__in=[int(i) for i in ids if str(i).isdigit()],
         group_id__in=set().union(*groups_by_user.values()),
     ).values_list("content_object_id", "group_id")
     grants: dict[str, set[int]] = {}
@@ -282,7 +282,7 @@ def engagement_visible_to(user, engagement_id) -> Engagement:
 
 
 def visible_engagement_ids(user, ids: set[str]) -> set[str]:
-    numeric = numeric_ids(ids)
+    numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in engagements_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
 
 
@@ -435,6 +435,24 @@ def booked_person_days(provider_org_id: int, capacity: ProviderCapacity, *, excl
     return engagements.aggregate(n=Coalesce(Sum("person_days"), 0))["n"]
 
 
+def capacity_for(profile: ProviderProfile, day: date) -> ProviderCapacity | None:
+    """The committed period containing ``day`` (an engagement books the period its window starts in)."""
+    return next((c for c in profile.capacities.all() if c.period_start <= day <= c.period_end), None)
+
+
+def free_person_days(profile: ProviderProfile, window_start: date) -> int:
+    capacity = capacity_for(profile, window_start)
+    if capacity is None:
+        return 0
+    return max(0, capacity.person_days - booked_person_days(profile.organisation_id, capacity))
+
+
+def _certified_dates(profile: ProviderProfile) -> tuple[date | None, date | None]:
+    if profile.certification_status not in ENGAGEABLE_CERTIFICATION:
+        return None, None
+    return profile.certified_from, profile.certified_until
+
+
 def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate]:
     """Every registered provider as a matching candidate, free capacity computed for the window.
 
@@ -459,7 +477,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
     for profile_id, code in ProviderProfile.member_states.through.objects.filter(
             providerprofile_id__in=ids).values_list("providerprofile_id", "memberstate__code"):
         states.setdefault(profile_id, set()).add(code)
-    capacity: dict[int, tuple[date, date, int]] = {}  # the first committed period containing the day (an engagement books the period its window starts in)
+    capacity: dict[int, tuple[date, date, int]] = {}  # the first committed period containing the day, as capacity_for
     for profile_id, start, end, days in (
         ProviderCapacity.objects.filter(provider_id__in=ids, period_start__lte=window_start, period_end__gte=window_start)
         .order_by("provider_id", "period_start").values_list("provider_id", "period_start", "period_end", "person_days")
@@ -595,9 +613,9 @@ def requests_per_member_state(user) -> list[dict]:
 
 __all__ = [
     "VIEW", "Routing", "DecisionTimes", "audience_group_names", "booked_person_days", "candidates_for",
-    "capacity_overview", "contracting_authority", "deadlines_of", "decision_times",
+    "capacity_for", "capacity_overview", "contracting_authority", "deadlines_of", "decision_times",
     "engagement_actions", "engagement_audience_names", "engagement_roles_for", "engagement_visible_to",
-    "engagements_of", "engagements_visible_to", "is_commission",
+    "engagements_of", "engagements_visible_to", "free_person_days", "is_commission",
     "is_decision_maker", "is_registry_admin", "is_triage", "may_see_dashboard", "need_for", "priority_case",
     "priority_of", "provider_profiles_visible_to", "ranking_for", "report_visible_to", "request_actions",
     "request_refusal", "request_visible_to", "requests_by_status", "requests_per_member_state",
@@ -621,5 +639,5 @@ def incident_reserve_facts(incident) -> dict:
 
 
 def visible_provider_ids(user, ids: set[str]) -> set[str]:
-    numeric = numeric_ids(ids)
+    numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in provider_profiles_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
