@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
 
-from csoa_portal import audit
+from csoa_portal import audit, services
 from csoa_portal.context import current_origin, reset_origin, set_origin
 from csoa_portal.models import AuditEntry
 
@@ -58,45 +58,29 @@ def admin_origin():
 
 
 class AuditedAdminMixin:
-    """Record an audit entry for every admin save and delete of a model without a service.
+    """Saves and deletes of a model without a domain service, audited (``csoa_portal.services``).
 
-    Models that have services (the network) route through them instead; this covers the
-    rest (devices, lockouts…). Entries are written inside the admin's transaction.
+    Models that have services (the network, incidents, the Reserve) route through them
+    instead; this covers the rest (devices, lockouts…). The writes run inside the admin's
+    transaction.
     """
 
     audit_prefix = ""
 
-    def _action(self, verb):
-        meta = self.model._meta
-        return f"{self.audit_prefix or meta.model_name}.{verb}"
+    def _prefix(self):
+        return self.audit_prefix or self.model._meta.model_name
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic(), admin_origin():
-            before = None
-            if change and obj.pk is not None:
-                old = type(obj)._default_manager.filter(pk=obj.pk).first()
-                before = audit.snapshot(old) if old is not None else None
-            super().save_model(request, obj, form, change)
-            audit.record(
-                actor=request.user,
-                action=self._action("updated" if change else "created"),
-                obj=obj,
-                before=before,
-                after=audit.snapshot(obj),
-            )
+        with admin_origin():
+            services.save_record(actor=request.user, obj=obj, action_prefix=self._prefix())
 
     def delete_model(self, request, obj):
-        with transaction.atomic(), admin_origin():
-            audit.record(actor=request.user, action=self._action("deleted"), obj=obj, before=audit.snapshot(obj))
-            super().delete_model(request, obj)
+        with admin_origin():
+            services.delete_records(actor=request.user, objects=[obj], action_prefix=self._prefix())
 
     def delete_queryset(self, request, queryset):
-        with transaction.atomic(), admin_origin():
-            for obj in queryset:
-                audit.record(
-                    actor=request.user, action=self._action("deleted"), obj=obj, before=audit.snapshot(obj)
-                )
-            super().delete_queryset(request, queryset)
+        with admin_origin():
+            services.delete_records(actor=request.user, objects=list(queryset), action_prefix=self._prefix())
 
 
 class ReadOnlyAdminMixin:
@@ -114,9 +98,26 @@ class ReadOnlyAdminMixin:
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who did what, when, to which object; the content only where the viewer may read the object.
+
+    The search covers the non-content fields only: searching ``object_repr`` or before/after
+    would tell which redacted entry contains a word (an oracle).
+    """
+
     list_display = ("seq", "created_at", "actor_email", "organisation_code", "via", "action", "object_type", "object_id")
     list_filter = ("via", "action")
-    search_fields = ("actor_email", "organisation_code", "action", "object_type", "object_id", "object_repr")
+    search_fields = ("actor_email", "organisation_code", "action", "object_type", "object_id")
     date_hierarchy = "created_at"
     ordering = ("-seq",)
     show_full_result_count = False  # counting a large log on every page load is wasted work
+    fields = (
+        "seq", "created_at", "actor_id", "actor_email", "organisation_code", "via", "token_id", "session_ref",
+        "ip_address", "action", "object_type", "object_id", "object_repr", "before", "after", "prev_hash", "hash",
+    )
+    readonly_fields = fields
+
+    def get_object(self, request, object_id, from_field=None):
+        entry = super().get_object(request, object_id, from_field)
+        if entry is not None:
+            audit.redact_unreadable(request.user, [entry])
+        return entry

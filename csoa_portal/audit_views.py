@@ -1,7 +1,10 @@
 """The audit log browser: filter and read entries; verify the chain on request.
 
 Only users with ``csoa_portal.browse_audit`` (the network-admins group) see it; others
-get 404. Verifying the chain walks every entry, so it runs only when asked (POST), never
+get 404. It shows who did what to which object, and when, for the whole network; the
+content of an entry (object description, before/after) only where the viewer may read the
+object itself (``audit.redact_unreadable``). Filters take only those non-content fields,
+so a filter cannot be used to probe the content of a redacted entry. Verifying the chain walks every entry, so it runs only when asked (POST), never
 on each page load.
 """
 
@@ -76,8 +79,9 @@ def _page(request, form):
     if form.is_valid():
         entries = form.filter(entries)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = audit.redact_unreadable(request.user, page.object_list)
     for entry in page.object_list:
-        entry.changes = diff(entry.before, entry.after)
+        entry.changes = [] if entry.redacted else diff(entry.before, entry.after)
     query = request.GET.copy()
     query.pop("page", None)
     return page, query.urlencode()

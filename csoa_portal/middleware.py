@@ -1,6 +1,7 @@
 """Request-wide guards: body size, database outages, audit origin, second factor, the user's time zone."""
 
 import hashlib
+import ipaddress
 import logging
 import sys
 import zoneinfo
@@ -25,8 +26,48 @@ DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 
 
+def _trusted_networks() -> tuple:
+    configured = tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ())
+    cached = _trusted_cache.get(configured)
+    if cached is None:
+        cached = tuple(ipaddress.ip_network(p.strip(), strict=False) for p in configured if p.strip())
+        _trusted_cache.clear()
+        _trusted_cache[configured] = cached
+    return cached
+
+
+_trusted_cache: dict[tuple, tuple] = {}
+
+
+def _is_trusted(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")[:45]
+    """The client's address: REMOTE_ADDR, or the X-Forwarded-For hop a trusted proxy vouches for.
+
+    The header is read only when the connection comes from a proxy in ``TRUSTED_PROXIES``,
+    and only from the right: each trusted proxy appends the address it saw, so the first
+    address from the right that is not a trusted proxy is the client. Anything to its left
+    was written by the client and is never believed. Used by the audit log, token bookkeeping
+    and django-axes (``AXES_CLIENT_IP_CALLABLE``).
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or ""
+    networks = _trusted_networks()
+    if networks and _is_trusted(remote, networks):
+        forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+        for hop in reversed(forwarded):
+            if not _is_trusted(hop, networks):
+                try:
+                    return str(ipaddress.ip_address(hop))[:45]
+                except ValueError:
+                    break  # garbage from a proxy's left: fall back to the proxy itself
+        # Only proxies in the header (or none): the client is the last address we know.
+    return remote[:45]
 
 
 def wants_json(request) -> bool:

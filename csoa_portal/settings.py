@@ -40,6 +40,9 @@ if PRODUCTION:
     ALLOWED_HOSTS = [h.strip() for h in _required("DJANGO_ALLOWED_HOSTS").split(",") if h.strip()]
     DATABASE_URL = _required("DATABASE_URL")
     REDIS_URL = _required("REDIS_URL")
+    # Keys the audit chain (csoa_portal.audit): kept outside the database, so whoever can
+    # write the database cannot rewrite the log and recompute the hashes.
+    AUDIT_HMAC_KEY = _required("AUDIT_HMAC_KEY")
     DEBUG = False
 else:
     # Development only: a fixed key is fine because production refuses to start without its own.
@@ -50,6 +53,10 @@ else:
     DATABASE_URL = env.str("DATABASE_URL", default="")
     REDIS_URL = env.str("REDIS_URL", default="")
     DEBUG = env.bool("DJANGO_DEBUG", default=False)
+    # Empty: the key is generated on first use into AUDIT_HMAC_KEY_FILE (0600), so a fresh
+    # clone (tests, embedded mode) needs no setup.
+    AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
+AUDIT_HMAC_KEY_FILE = Path(env.str("AUDIT_HMAC_KEY_FILE", default=str(BASE_DIR / "var" / "audit_hmac.key")))
 
 PORTAL_MODE = "full" if REDIS_URL else "embedded"
 
@@ -185,6 +192,16 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = False  # reset after the TOTP step instead (accounts.views)
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
+# The attempted e-mail is counted stripped and lower-cased (the login is case-insensitive):
+# "Alice@X" gets no fresh attempts after "alice@x" was locked.
+AXES_USERNAME_CALLABLE = "csoa_portal.accounts.lockout.normalised_username"
+# Axes resolves the address like every other part of the portal (TRUSTED_PROXIES below).
+AXES_CLIENT_IP_CALLABLE = "csoa_portal.middleware.client_ip"
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated,
+# e.g. "10.0.0.0/8,127.0.0.1"). Empty: the header is ignored and REMOTE_ADDR is the client,
+# so nobody picks their own address to dodge the lockout or forge the audit log's "from".
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # Demo-only TOTP secret: load_demo enrols it, and only outside production.
 DEMO_TOTP_SECRET_HEX = "3132333435363738393031323334353637383930"  # RFC 6238 test key

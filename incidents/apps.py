@@ -31,3 +31,27 @@ class IncidentsConfig(AppConfig):
         sweep.register("situation_update_clocks", keep_situation_update_clocks)
         sweep.register("deadlines", sweep_deadlines)
         register_subject_check("alert", visible_alert_ids, by_groups=visible_alert_ids_by_groups)
+        _register_audit_read_checks()
+
+
+def _register_audit_read_checks():
+    """The audit log shows the content of an incident's entries only to those who may see it.
+
+    Children follow their incident; the Blueprint and vocabularies are public policy. Any
+    other incidents type is redacted in the log for everyone (csoa_portal.audit fails closed).
+    """
+    from csoa_portal import audit
+    from liaison.events import visible_subject_ids
+
+    def subject(subject_type):
+        return lambda user, ids: visible_subject_ids(user, subject_type, ids)
+
+    incident = subject("incident")
+    audit.register_read_check("incidents.incident", incident)
+    audit.register_read_check("incidents.alert", subject("alert"))
+    for model in ("report", "timelineentry", "observable", "share", "deadline", "escalation"):
+        audit.register_read_check(f"incidents.{model}", audit.via_parent(f"incidents.{model}", "incident_id", incident))
+    audit.register_read_check("incidents.attachment",
+                              audit.via_parent("incidents.attachment", "entry__incident_id", incident))
+    for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory"):
+        audit.register_read_check(f"incidents.{model}", lambda user, ids: set(ids))

@@ -16,7 +16,6 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents import selectors
 from incidents.models import Incident, IncidentCategory, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
@@ -24,14 +23,10 @@ from incidents.services import (
     OPTIONAL_SECTIONS,
     REPORT_SECTIONS,
 )
-from incidents.vocabulary import RSIT, TLP, EntityType, Severity
+from incidents.vocabulary import TLP, EntityType, Severity
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
-
-def crisis_level_choices() -> list[tuple[int, str]]:
-    """The active Blueprint's levels, named as ENISA names them."""
-    return [(lv.number, f"{lv.number} — {lv.name}") for lv in selectors.active_blueprint().levels.all()]
 
 YES_NO_UNKNOWN = [("", "Not known yet"), ("true", "Yes"), ("false", "No")]
 SECTION_LABELS = {
@@ -365,34 +360,6 @@ class IntermediateRequestForm(forms.Form):
     prefix = "intermediate"
 
     due_at = DateTimeLocalField(label="Intermediate report due")
-
-
-class IncidentFilterForm(forms.Form):
-    """The list's filters; every field optional, an unknown value names its field (400)."""
-
-    q = forms.CharField(required=False, max_length=200, label="Search",
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, description or INC-…"}))
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Incident.Status.choices])
-    crisis_level = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, choices=[])
-    member_state = forms.ModelChoiceField(required=False, queryset=MemberState.objects.order_by("code"),
-                                          to_field_name="code", empty_label="Any member state")
-    sector = forms.ModelChoiceField(required=False, queryset=Sector.objects.none(), to_field_name="code",
-                                    empty_label="Any sector")
-    category = forms.ChoiceField(required=False, label="Category")
-    severity = forms.ChoiceField(required=False, choices=[("", "Any severity"), *Severity.choices])
-    tlp = forms.ChoiceField(required=False, choices=[("", "Any TLP"), *TLP.choices], label="TLP")
-    overdue = forms.TypedChoiceField(required=False, coerce=_tristate, empty_value=None,
-                                     choices=[("", "Overdue or not"), ("true", "Overdue"), ("false", "Not overdue")])
-    updated_since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["sector"].queryset = _sector_choices()
-        self.fields["crisis_level"].choices = [("", "Any crisis level"), *crisis_level_choices()]
-        choices = [("", "Any category")]
-        for klass, types in RSIT.items():
-            choices.append((klass, [(klass, f"{klass} (all)"), *((f"{klass}/{t}", f"{klass}/{t}") for t in types)]))
-        self.fields["category"].choices = choices
 
 
 class ObservableSearchForm(forms.Form):

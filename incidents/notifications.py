@@ -46,7 +46,11 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
     from incidents.models import Alert
 
     sent = 0
-    for alert in Alert.objects.filter(pk__in=alert_ids).select_related("incident", "organisation__group"):
+    from incidents.selectors import alert_disclosure
+
+    alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
+        "incident__reporting_organisation", "incident__reported_by", "organisation__group")
+    for alert in alerts:
         group_ids = [alert.organisation.group_id]
         if kind == "unanswered":
             group_ids += list(
@@ -58,10 +62,12 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
                                               org=alert.organisation.code)
         body = (
             f"{alert.organisation.name} is alerted: incident {alert.incident.reference} is at crisis level {alert.level} "
-            f"of the EU Cyber Crisis Management Blueprint ({alert.incident.get_tlp_display()}).\n\n"
-            f"Acknowledge it, or say you are not affected, in the portal: "
-            f"{settings.PORTAL_BASE_URL}/incidents/{alert.incident_id}/#alerts\n"
-            f"Answer by: {due}."
+            f"of the EU Cyber Crisis Management Blueprint ({alert.incident.get_tlp_display()}).\n"
+            f"{alert_disclosure(alert)['notice']}\n\n"
+            f"Acknowledge it, or say you are not affected, in the portal: {settings.PORTAL_BASE_URL}"
+            + (f"/incidents/{alert.incident_id}/#alerts\n" if alert.disclosure == Alert.Disclosure.SHARED
+               else "/incidents/board/#board-alerts\n")
+            + f"Answer by: {due}."
         )
         messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
         sent += send_mass_mail(messages, fail_silently=False) if messages else 0

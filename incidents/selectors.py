@@ -22,6 +22,7 @@ from incidents.models import (
     Escalation,
     Incident,
     IncidentGroupObjectPermission,
+    Observable,
     Sector,
     TimelineEntry,
 )
@@ -101,13 +102,9 @@ def visible_alert_ids_by_groups(groups_by_user: dict[int, set[int]], ids: set[st
     return subjects_per_user(groups_by_user, grants)
 
 
-def is_originator(user, incident: Incident) -> bool:
-    return user.groups.filter(pk=incident.reporting_organisation.group_id).exists()
-
-
-def can_edit(user, incident: Incident) -> bool:
-    granted = _granted(CHANGE).filter(content_object=incident, group__in=user.groups.values("id"))
-    return granted.exists()
+def change_granted(user, incident: Incident) -> bool:
+    """Whether one of the user's groups holds the incident's change grant (asked by ``incidents.policy.can_edit``)."""
+    return _granted(CHANGE).filter(content_object=incident, group__in=user.groups.values("id")).exists()
 
 
 def audience_group_names(incident: Incident) -> list[str]:
@@ -171,10 +168,6 @@ def reporting_authority_membership(user, incident: Incident):
     )
 
 
-def is_reporting_authority(user, incident: Incident) -> bool:
-    return reporting_authority_membership(user, incident) is not None
-
-
 def timeline_visible_to(user, incident: Incident) -> QuerySet[TimelineEntry]:
     """Entries of an incident the user sees; it must already be visible to them.
 
@@ -184,6 +177,66 @@ def timeline_visible_to(user, incident: Incident) -> QuerySet[TimelineEntry]:
     stricter = [label for label in TLP.values if TLP.rank(label) > TLP.rank(incident.tlp)]
     own = user.groups.filter(organisation__isnull=False).values("organisation")
     return incident.timeline.exclude(Q(tlp__in=stricter) & ~Q(organisation__in=own))
+
+
+def _stricter_than(incident_tlp: str) -> list[str]:
+    return [label for label in TLP.values if TLP.rank(label) > TLP.rank(incident_tlp)]
+
+
+def observables_visible_to(user, incident: Incident) -> QuerySet[Observable]:
+    """Observables of an incident the user sees; it must already be visible to them.
+
+    Like timeline entries, an observable labelled more strictly than its incident (TLP:RED on
+    an AMBER incident) stays with the organisation that wrote it. Only those who may edit the
+    incident add observables, i.e. the reporting organisation: that is the author here.
+    Every path uses this: the incident page, the API list, the STIX export.
+    """
+    if user_in_organisation(user, incident.reporting_organisation_id):
+        return incident.observables.all()
+    return incident.observables.exclude(tlp__in=_stricter_than(incident.tlp))
+
+
+def observable_entries_visible_to(user) -> QuerySet[Observable]:
+    """``observables_visible_to`` across incidents ("who else saw this?"); visibility of the incident is not checked here."""
+    stricter = [Q(tlp=label, incident__tlp__in=TLP.values[:rank]) for rank, label in enumerate(TLP.values) if rank]
+    own = user.groups.filter(organisation__isnull=False).values("organisation")
+    return Observable.objects.exclude(reduce(or_, stricter) & ~Q(incident__reporting_organisation__in=own))
+
+
+def user_in_organisation(user, organisation_id: int) -> bool:
+    return user.groups.filter(organisation__pk=organisation_id).exists()
+
+
+def originator_contact(incident: Incident) -> str:
+    """How an alerted organisation asks the originator: its contact address, else the reporter's."""
+    org = incident.reporting_organisation
+    return org.contact_email or incident.reported_by.email
+
+
+def alert_disclosure(alert: Alert) -> dict:
+    """What an alert says about the incident's audience, and how to ask the originator; shown everywhere alike
+    (API, pages, e-mail, event payloads). Needs ``incident__reporting_organisation`` and ``incident__reported_by``."""
+    incident = alert.incident
+    org = incident.reporting_organisation
+    contact = originator_contact(incident)
+    notices = {
+        Alert.Disclosure.ALERTED_ONLY: f"Alerted only ({TLP(incident.tlp).label}): the incident is not shared with "
+                                       f"your organisation. Ask the originator, {org.name}, at {contact}.",
+        Alert.Disclosure.AWAITING_CONSENT: f"Awaiting the originator's consent ({TLP(incident.tlp).label}): "
+                                           f"{org.name} has to agree before your organisation may read it; "
+                                           f"ask them at {contact}.",
+        Alert.Disclosure.SHARED: "Shared: your organisation may read the incident.",
+    }
+    return {"disclosure": alert.disclosure, "notice": notices[Alert.Disclosure(alert.disclosure)],
+            "originator": {"code": org.code, "name": org.name, "contact": contact}}
+
+
+def network_consent_recipients(incident: Incident) -> list:
+    """The organisations the originator's consent would share a TLP:AMBER incident with: its pending alerts'."""
+    if incident.tlp != TLP.AMBER:
+        return []
+    alerts = incident.alerts.filter(disclosure=Alert.Disclosure.AWAITING_CONSENT).select_related("organisation__group")
+    return sorted({a.organisation for a in alerts}, key=lambda o: o.code)
 
 
 def active_blueprint() -> Blueprint:
@@ -305,7 +358,8 @@ def board_alerts_of(user, visible: QuerySet[Incident], *, answered_since) -> Que
         own_alerts(user)
         .filter(Q(state__in=Alert.OPEN_STATES) | Q(answered_at__gte=answered_since))
         .annotate(incident_visible=Exists(visible.filter(pk=OuterRef("incident_id"))))
-        .select_related("incident", "organisation", "answered_by")
+        .select_related("incident__reporting_organisation", "incident__reported_by", "escalation", "organisation",
+                        "answered_by")
         .order_by("-level", "due_at", "id")
     )
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("<int:pk>/share/", views.share, name="share"),
     path("<int:pk>/shares/<int:share_id>/revoke/", views.unshare, name="unshare"),
     path("<int:pk>/inform/", views.inform_member_states, name="inform"),
+    path("<int:pk>/network-consent/", views.network_consent, name="network-consent"),
     path("<int:pk>/initial-response/", views.initial_response, name="initial-response"),
     path("<int:pk>/request-intermediate/", views.request_intermediate, name="request-intermediate"),
     path("<int:pk>/attachments/<int:attachment_id>/", views.attachment, name="attachment"),

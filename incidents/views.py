@@ -8,8 +8,7 @@ service's reason. A service's ValidationError re-renders the form with the messa
 the field it names and HTTP 400; a colleague's save in between is a 409 conflict.
 """
 
-import re
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import reduce, wraps
 from operator import or_
 
@@ -25,14 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents import clocks, selectors, services, stix
+from incidents import clocks, policy, selectors, services, stix
 from incidents import tlp as tlp_rules
+from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
 from incidents.forms import (
     SECTION_LABELS,
     AlertAnswerForm,
     EditIncidentForm,
-    IncidentFilterForm,
     InitialResponseForm,
     IntermediateRequestForm,
     LevelChangeForm,
@@ -53,7 +52,6 @@ from incidents.models import (
     Blueprint,
     Deadline,
     Incident,
-    Observable,
     Report,
     Sector,
     TimelineEntry,
@@ -68,7 +66,6 @@ from liaison.selectors import is_network_admin, member_states
 
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
-REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
 SHORT_CLOCK_LABELS = {
     clocks.Clock.EARLY_WARNING: "Early warning",
     clocks.Clock.NOTIFICATION: "Incident notification",
@@ -119,40 +116,6 @@ def _detail_url(incident: Incident, anchor: str = "") -> str:
 # --- List ------------------------------------------------------------------------------------
 
 
-def _filtered(queryset, data: dict):
-    if data["q"]:
-        text = data["q"]
-        match = REFERENCE.match(text)
-        condition = Q(title__icontains=text) | Q(description__icontains=text)
-        if match:
-            condition |= Q(pk=int(match.group(1)))
-        queryset = queryset.filter(condition)
-    for name in ("status", "severity", "tlp"):
-        if data[name]:
-            queryset = queryset.filter(**{name: data[name]})
-    if data["crisis_level"] is not None:
-        queryset = queryset.filter(crisis_level=data["crisis_level"])
-    if data["member_state"]:
-        through = Incident.affected_member_states.through
-        queryset = queryset.filter(Exists(through.objects.filter(incident=OuterRef("pk"), memberstate=data["member_state"])))
-    if data["sector"]:
-        sector = data["sector"]
-        through = Incident.sectors.through
-        in_sector = Q(sector=sector) | Q(sector__parent=sector)
-        queryset = queryset.filter(Exists(through.objects.filter(in_sector, incident=OuterRef("pk"))))
-    if data["category"]:
-        key = "category__code" if "/" in data["category"] else "category__klass"
-        queryset = queryset.filter(**{key: data["category"]})
-    if data["overdue"] is True:
-        queryset = selectors.overdue_incidents(queryset)
-    elif data["overdue"] is False:
-        queryset = queryset.exclude(pk__in=selectors.overdue_incidents(Incident.objects.all()).values("pk"))
-    if data["updated_since"]:
-        since = timezone.make_aware(datetime.combine(data["updated_since"], time.min))
-        queryset = queryset.filter(updated_at__gte=since)
-    return queryset
-
-
 def _listed(queryset):
     """The list's rows in a constant number of queries, whatever their number."""
     open_deadlines = Deadline.objects.filter(met_at__isnull=True).order_by("due_at")
@@ -164,12 +127,10 @@ def _listed(queryset):
 @login_required
 @require_GET
 def incident_list(request):
-    form = IncidentFilterForm(request.GET or None)
-    incidents = selectors.incidents_visible_to(request.user)
-    if form.is_bound and not form.is_valid():
-        incidents = incidents.none()
-    elif form.is_bound:
-        incidents = _filtered(incidents, form.cleaned_data)
+    # The API's FilterSet: the same parameters select the same incidents on the page and over the API.
+    filterset = IncidentFilterSet(request.GET, queryset=selectors.incidents_visible_to(request.user), request=request)
+    form = filterset.form
+    incidents = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(_listed(incidents).order_by("-created_at", "-id"), INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = []
@@ -238,10 +199,6 @@ def _report_sections(report: Report) -> list[tuple[str, str]]:
             if name != "facts" and isinstance(text, str)]
 
 
-def _is_reporting_authority(user, incident: Incident) -> bool:
-    return selectors.is_reporting_authority(user, incident)
-
-
 def _render_detail(request, incident: Incident, *, status: int = 200, **overrides):
     user = request.user
     incident = (
@@ -249,16 +206,17 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         .prefetch_related("affected_member_states", Prefetch("sectors", queryset=Sector.objects.select_related("parent")))
         .get(pk=incident.pk)
     )
-    can_edit = selectors.can_edit(user, incident)
-    originator = selectors.is_originator(user, incident)
-    authority = _is_reporting_authority(user, incident)
+    levels = list(selectors.active_blueprint().levels.all())
+    alerts = list(services_alerts.incident_alerts(incident))
+    capabilities = policy.incident_capabilities(user, incident, levels=levels, alerts=alerts)
+    can_edit, originator = capabilities.edit, capabilities.originator
     deadlines = selectors.deadlines_of(incident)
     upcoming = clocks.next_due(deadlines)
     reports = list(incident.reports.select_related("submitted_by"))
     submitted = {r.kind for r in reports}
     next_kind = _next_report_kind(submitted, deadlines)
     report_forms = []
-    if can_edit:
+    if capabilities.submit_reports:
         given = overrides.get("report_form")
         for kind in Report.Kind.values:
             form = given if given is not None and given.report_kind == kind else ReportForm(kind=kind)
@@ -266,7 +224,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
             form.is_open = form.is_next or form is given
             form.blocked = kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in submitted
             report_forms.append(form)
-    observables = Paginator(incident.observables.select_related("created_by"), OBSERVABLES_PER_PAGE).get_page(
+    observables = Paginator(selectors.observables_visible_to(user, incident).select_related("created_by"),
+                            OBSERVABLES_PER_PAGE).get_page(
         request.GET.get("obs_page"))
     affected = list(incident.affected_member_states.all())
     cross_border = services.cross_border_recipients(incident) if len(affected) >= 2 else []
@@ -274,13 +233,13 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "incident": incident,
         "affected": affected,
         "sectors": list(incident.sectors.all()),
-        "can_edit": can_edit,
+        "capabilities": capabilities,
+        "can_edit": can_edit,  # kept for templates not yet reading ``capabilities``
         "is_originator": originator,
-        "is_authority": authority,
         "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
                         if s in services.STATUS_TRANSITIONS[incident.status]],
-        **_crisis_context(user, incident, overrides),
-        "alerts": [(a, services_alerts.is_answerable_by(user, a)) for a in services_alerts.incident_alerts(incident)],
+        **_crisis_context(incident, capabilities, levels, overrides),
+        "alerts": [(a, a.pk in capabilities.answerable_alert_ids) for a in alerts],
         "alert_errors": None,
         "deadlines": [(d, SHORT_CLOCK_LABELS.get(d.clock, d.label), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
@@ -294,31 +253,30 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "cross_border_recipients": cross_border,
         "allowed_targets": _allowed_targets(incident),
         "tlp_rule": tlp_rules.RULES.get(TLP(incident.tlp), ""),
-        "share_form": ShareForm(incident=incident) if originator else None,
-        "timeline_form": TimelineEntryForm(incident=incident),
-        "csv_form": ObservableCsvForm() if can_edit else None,
-        "tlp_form": TlpForm(initial={"tlp": incident.tlp}) if can_edit else None,
-        "initial_response_form": InitialResponseForm() if authority else None,
-        "intermediate_form": IntermediateRequestForm() if authority and not originator else None,
+        "share_form": ShareForm(incident=incident) if capabilities.share else None,
+        "timeline_form": TimelineEntryForm(incident=incident) if capabilities.post_update else None,
+        "csv_form": ObservableCsvForm() if capabilities.upload_observables else None,
+        "tlp_form": TlpForm(initial={"tlp": incident.tlp}) if capabilities.change_tlp else None,
+        "initial_response_form": InitialResponseForm() if capabilities.respond_initially else None,
+        "intermediate_form": IntermediateRequestForm() if capabilities.request_intermediate_report else None,
         "status_error": None,
         "inform_error": None,
         "csv_report": None,
+        # The alerted networks waiting for the originator's consent (TLP:AMBER), shown before confirming.
+        "network_consent": selectors.network_consent_recipients(incident)
+        if policy.may_consent_to_network_sharing(user, incident) else [],
+        "consent_error": None,
     }
     context.update(overrides)
     return render(request, "incidents/detail.html", context, status=status)
 
 
-def _crisis_context(user, incident: Incident, overrides: dict) -> dict:
-    """The level with its explanation and history, and the level changes this person may make."""
-    levels = list(selectors.active_blueprint().levels.all())
+def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -> dict:
+    """The level with its explanation and history, and the level changes this person may make (policy's answer)."""
     names = {lv.number: lv.name for lv in levels}
     current = next((lv for lv in levels if lv.number == incident.crisis_level), None)
-    in_charge = set(current.in_charge_groups) if current else set()
-    groups = set(user.groups.values_list("name", flat=True))
-    declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in levels
-                  if lv.number > incident.crisis_level and groups & set(lv.in_charge_groups)
-                  and groups & {f"role:{r}" for r in lv.declare_roles}]
-    lowerable = [(n, f"{n} — {names[n]}") for n in range(incident.crisis_level)] if groups & in_charge else []
+    declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.declarable_levels]
+    lowerable = [(n, f"{n} — {names[n]}") for n in capabilities.deescalatable_levels]
     history = list(incident.escalations.select_related("actor"))
     return {
         "crisis_label": f"{incident.crisis_level} — {names.get(incident.crisis_level, '?')}",
@@ -484,7 +442,7 @@ def _share_page(request, incident, form, status=200):
 @require_http_methods(["GET", "POST"])
 def share(request, pk):
     incident = _visible(request, pk)
-    if not selectors.is_originator(request.user, incident):
+    if not policy.may_share(request.user, incident):
         return _forbidden(request, PermissionDenied("Only the originating organisation may share this incident."), incident)
     form = ShareForm(request.POST or None, incident=incident)
     if request.method == "POST":
@@ -510,6 +468,8 @@ def share(request, pk):
 @incident_action
 def unshare(request, incident, share_id):
     target = get_object_or_404(incident.shares.all(), pk=share_id)
+    if not policy.may_unshare(request.user, target):
+        raise Http404("No such share.")  # as the API: only the originator addresses the shares
     services.unshare_incident(actor=request.user, share=target)
     messages.success(request, f"Share with {target.label} revoked: they no longer see the incident.")
     return redirect(_detail_url(incident, "shares"))
@@ -525,6 +485,18 @@ def inform_member_states(request, incident):
     names = ", ".join(s.label for s in created) or "nobody new (all were already informed)"
     messages.success(request, f"Informed under NIS2 Art. 23(6): {names}.")
     return redirect(_detail_url(incident, "shares"))
+
+
+@incident_action
+def network_consent(request, incident):
+    """The originator agrees that the networks alerted on its TLP:AMBER incident may read it."""
+    try:
+        created = services.consent_to_network_sharing(actor=request.user, incident=incident,
+                                                      organisations=request.POST.getlist("organisations"))
+    except ValidationError as exc:
+        return _render_detail(request, incident, status=400, consent_error=exc.messages)
+    messages.success(request, f"Shared with the alerted networks: {', '.join(s.label for s in created)}.")
+    return redirect(_detail_url(incident, "alerts"))
 
 
 @incident_action
@@ -561,8 +533,8 @@ def attachment(request, pk, attachment_id):
 def stix_export(request, pk):
     incident = _visible(request, pk)
     incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
-    # Observables inherit the incident's visibility: whoever sees the incident sees all of them.
-    bundle = stix.bundle_for(incident, incident.observables.all())
+    # Observables the user may read: one stricter than its incident stays with its organisation.
+    bundle = stix.bundle_for(incident, selectors.observables_visible_to(request.user, incident))
     response = HttpResponse(stix.serialize(bundle, pretty=True), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
     response["Cache-Control"] = "private, no-store"
@@ -602,7 +574,7 @@ def _conflicts(form: EditIncidentForm, current: Incident) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def incident_edit(request, pk):
     incident = _visible(request, pk)
-    if not selectors.can_edit(request.user, incident):
+    if not policy.can_edit(request.user, incident):
         return _forbidden(request, PermissionDenied("Only the reporting organisation may change this incident."), incident)
     if request.method == "GET":
         form = EditIncidentForm(initial=EditIncidentForm.initial_for(incident))
@@ -648,11 +620,12 @@ def observable_search(request):
         forms_found = search_forms(form.cleaned_data["q"])
         if forms_found:
             matching = reduce(or_, (Q(type=kind, value=value) for kind, value in forms_found))
+            readable = selectors.observable_entries_visible_to(request.user)
             incidents = (
                 selectors.incidents_visible_to(request.user)
-                .filter(Exists(Observable.objects.filter(matching, incident=OuterRef("pk"))))
+                .filter(Exists(readable.filter(matching, incident=OuterRef("pk"))))
                 .select_related("reporting_organisation__member_state")
-                .prefetch_related(Prefetch("observables", queryset=Observable.objects.filter(matching), to_attr="matches"))
+                .prefetch_related(Prefetch("observables", queryset=readable.filter(matching), to_attr="matches"))
                 .order_by("-created_at", "-id")
             )
             page = Paginator(incidents, INCIDENTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -759,14 +732,6 @@ def _bars(pairs) -> list[dict]:
     return [{"label": label, "count": n, "width": round(100 * n / top, 1) if top else 0} for label, n in pairs]
 
 
-def _situation_due(incident: Incident, level) -> datetime | None:
-    """When the next situation update is due: as ``keep_situation_update_clocks`` reckons it."""
-    if level is None or not level.update_interval_minutes:
-        return None
-    since = max(t for t in (incident.last_situation_at, incident.last_escalation_at, incident.created_at) if t)
-    return since + timedelta(minutes=level.update_interval_minutes)
-
-
 def _board_alerts_part(request, visible, *, errors=None) -> dict:
     """The organisation's alerts; showing one is how the organisation has seen it."""
     since = timezone.now() - ANSWERED_SHOWN_FOR
@@ -776,6 +741,7 @@ def _board_alerts_part(request, visible, *, errors=None) -> dict:
             seen = services.mark_seen(actor=request.user, alert=alert)
             alert.state, alert.seen_at = seen.state, seen.seen_at
         alert.errors = (errors or {}).get(alert.pk, [])
+        alert.disclosure_info = selectors.alert_disclosure(alert)
     return {"my_alerts": alerts}
 
 
@@ -783,9 +749,12 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
     incidents, totals = selectors.board_incidents(request.user, visible)
     by_number = {lv.number: lv for lv in levels}
     now = timezone.now()
+    may_post = policy.may_post_situation_update(request.user, None)  # a member of an organisation, on any visible incident
     groups = {lv.number: [] for lv in levels}
     for incident in incidents:
-        due = _situation_due(incident, by_number.get(incident.crisis_level))
+        due = policy.situation_update_due(
+            since_times=(incident.last_situation_at, incident.last_escalation_at, incident.created_at),
+            level=by_number.get(incident.crisis_level))
         form = situation_form if situation_form is not None and situation_form.incident.pk == incident.pk else None
         groups.setdefault(incident.crisis_level, []).append({
             "incident": incident,
@@ -793,7 +762,7 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
             "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
             "situation_due": due,
             "situation_overdue": bool(due and due < now),
-            "form": form or SituationUpdateForm(incident=incident),
+            "form": (form or SituationUpdateForm(incident=incident)) if may_post else None,
         })
     shown = [{"level": by_number.get(n), "number": n, "rows": rows, "total": totals.get(n, 0),
               "more": totals.get(n, 0) - len(rows)} for n, rows in groups.items()]

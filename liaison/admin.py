@@ -2,31 +2,24 @@
 
 Rows the services own (member states, organisations, memberships) are written only by
 the service functions; the admin calls them from ``save_model`` / ``save_formset``
-inside its transaction. People have no service for raw account edits, so the user admin
-records its audit entries itself. The event log, the audit log and tokens are read-only
+inside its transaction; a person's account edits and passwords through
+``services.save_account`` / ``save_password``. The event log, the audit log and tokens are read-only
 (tokens can only be revoked, through the service).
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from csoa_portal import audit
 from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
 from csoa_portal.models import ApiToken
+from liaison import events as event_log
 from liaison import selectors, services
-from liaison.models import Event, MemberState, Membership, Organisation, User
-
-PERSON_FIELDS = ["email", "full_name", "timezone", "is_active", "is_staff", "is_superuser", "is_service_account"]
-
-
-def _person_snapshot(user):
-    return audit.snapshot(user, fields=PERSON_FIELDS)
-
+from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
 
 # --- Member states and organisations --------------------------------------------------------
 
@@ -127,6 +120,14 @@ class PersonCreationForm(AdminUserCreationForm):
         return email
 
 
+class PersonPasswordForm(AdminPasswordChangeForm):
+    """Sets the new password on the person without saving: ``UserAdmin.log_change`` saves it
+    through ``services.save_password`` (audited)."""
+
+    def save(self, commit=True):
+        return super().save(commit=False)
+
+
 class PersonChangeForm(UserChangeForm):
     class Meta:
         model = User
@@ -139,6 +140,7 @@ class UserAdmin(DjangoUserAdmin):
 
     form = PersonChangeForm
     add_form = PersonCreationForm
+    change_password_form = PersonPasswordForm
     inlines = [MembershipInline]
     list_display = ("email", "full_name", "is_active", "is_staff", "is_service_account", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "is_service_account", "memberships__role")
@@ -167,18 +169,8 @@ class UserAdmin(DjangoUserAdmin):
         return False  # deactivate instead; audit entries keep referring to the person
 
     def save_model(self, request, obj, form, change):
-        with transaction.atomic(), admin_origin():
-            before = None
-            if change:
-                before = _person_snapshot(User.objects.get(pk=obj.pk))
-            super().save_model(request, obj, form, change)
-            audit.record(
-                actor=request.user,
-                action="person.updated" if change else "person.created",
-                obj=obj,
-                before=before,
-                after=_person_snapshot(obj),
-            )
+        with admin_origin():
+            services.save_account(actor=request.user, user=obj)
 
     def save_formset(self, request, form, formset, change):
         """Memberships change only through the services (audit entry, Event, derived groups)."""
@@ -205,25 +197,71 @@ class UserAdmin(DjangoUserAdmin):
             return super().user_change_password(request, id, form_url)
 
     def log_change(self, request, obj, message):
-        """The password view saves without save_model: audit it here, in its transaction."""
+        """The password view's form only sets the new password (``PersonPasswordForm``): save it here,
+        through the service, inside the view's transaction."""
         match = getattr(request, "resolver_match", None)
         if request.method == "POST" and match and match.url_name.endswith("_password_change"):
             with admin_origin():
-                audit.record(actor=request.user, action="person.password_set", obj=obj)
+                services.save_password(actor=request.user, user=obj)
         return super().log_change(request, obj, message)
 
 
 # --- Logs and tokens (read-only) ------------------------------------------------------------
 
 
+EVENT_PAYLOAD_REDACTED = {"redacted": "you may not read this event's subject"}
+
+
+def readable_event_ids(user, events) -> set[int]:
+    """Events whose payload the user may read: their subject passes its visibility check.
+
+    Subjects without a registered check (network records, notices) are readable by the
+    event's audience and by network admins, who administer the network records.
+    """
+    events = list(events)
+    readable: set[int] = set()
+    unchecked = []
+    by_type: dict[str, list] = {}
+    for event in events:
+        if event.subject_type in getattr(event_log, "_subject_checks", {}):
+            by_type.setdefault(event.subject_type, []).append(event)
+        else:
+            unchecked.append(event)
+    for subject_type, group in by_type.items():
+        ids = event_log.visible_subject_ids(user, subject_type, {e.subject_id for e in group})
+        readable.update(e.id for e in group if e.subject_id in ids)
+    if unchecked:
+        if selectors.is_network_admin(user):
+            readable.update(e.id for e in unchecked)
+        else:
+            mine = set(
+                EventAudience.objects.filter(event__in=unchecked, group__in=user.groups.all())
+                .values_list("event_id", flat=True)
+            )
+            readable.update(mine)
+    return readable
+
+
 @admin.register(Event)
 class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The whole network's events, by kind, subject reference, actor and time; the payload only
+    where the viewer may see the subject. Search covers the non-content fields only, so it is
+    no oracle for a redacted payload."""
+
     list_display = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "published_at")
     list_filter = ("kind", "subject_type")
     search_fields = ("kind", "subject_type", "subject_id")
     list_select_related = ("actor",)
     ordering = ("-id",)
     show_full_result_count = False
+    fields = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "payload", "published_at")
+    readonly_fields = fields
+
+    def get_object(self, request, object_id, from_field=None):
+        event = super().get_object(request, object_id, from_field)
+        if event is not None and event.id not in readable_event_ids(request.user, [event]):
+            event.payload = EVENT_PAYLOAD_REDACTED  # in memory, for display only
+        return event
 
 
 @admin.register(ApiToken)

@@ -6,7 +6,7 @@ class LiaisonConfig(AppConfig):
     verbose_name = "Network and liaison"
 
     def ready(self):
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import m2m_changed, post_migrate
 
         from csoa_portal import sweep
         from liaison import signals
@@ -15,3 +15,6 @@ class LiaisonConfig(AppConfig):
         sweep.register("publish_pending_events", publish_pending)
         # Infrastructure only: keep the network-admins group's permissions current after migrate.
         post_migrate.connect(signals.ensure_network_admin_permissions, sender=self)
+        # Infrastructure only: open websockets re-read their user's groups when these change.
+        m2m_changed.connect(signals.announce_group_membership_change, sender=self.get_model("User").groups.through,
+                            dispatch_uid="liaison.announce_group_membership_change")

@@ -14,6 +14,14 @@ reads the log after its own cursor, through the same settled-prefix rule as the 
 loses, reorders or repeats an event, and a replay after a reconnect is the same code path
 as live delivery.
 
+Grants made while connected are followed without a reconnect: a change of the user's groups
+(a new membership or role, a person share's personal group, a removal) reaches the
+connection as a ``groups.changed`` message (``liaison.events.announce_group_changes``, and
+a periodic re-read as the backstop); it joins or leaves the audiences and, after a gain,
+reads again what it passed over since it last knew its groups, from no earlier than the last
+event it sent. Grants to a group the user is already in (a share to their organisation)
+need nothing: the subject is re-checked when each event is sent.
+
 Shared by all connections of a process, so 1,000 sockets do not each query per event:
 
 - ``Notifier``: one channel-layer channel per process joins the groups of its connections
@@ -53,7 +61,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from csoa_portal.ws_auth import NO_CREDENTIALS, db_sync_to_async
 from liaison import selectors
 from liaison.api.serializers import EventSerializer
-from liaison.events import channel_group_name
+from liaison.events import channel_group_name, user_channel_group_name
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ REPULL_DELAY = 0.3  # seconds before another look when a young id hole held the 
 RETRY_DELAY = 2.0  # after a failed read (database unavailable)
 SAFETY_INTERVAL = 15.0  # a pull even without a notification, in case hints were lost
 GROUP_REFRESH = 3600.0  # re-join the channel groups (channels_redis expires memberships)
+GROUP_WATCH = SAFETY_INTERVAL  # re-read the connected users' groups, in case a change message was lost
 TAIL_BATCH = 500  # events per refresh of the shared tail
 READ_BATCH = 200  # events handed to one connection per pull
 TAIL_KEEP = 5000  # events kept in the shared tail …
@@ -235,39 +244,69 @@ class Notifier:
     sockets). Instead the process's one channel joins the union of its connections' groups
     (``audience.<group id>``, counted), and each new event id wakes every local connection:
     it reads the shared tail and keeps what its own groups are in the audience of, in memory.
+
+    Grants follow live: the channel also joins ``user.<user id>`` for each connected user;
+    a change of that user's groups (``liaison.events.announce_group_changes``) makes their
+    connections re-read them (``regroup``). Every ``GROUP_WATCH`` seconds the groups of all
+    connected users are re-read in one query, in case such a message was lost.
     """
 
     def __init__(self):
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.members: set[EventStreamConsumer] = set()
-        self.group_counts: Counter[int] = Counter()
+        self.group_counts: Counter[str] = Counter()  # channel-layer group name -> connections in it
         self._tasks: list[asyncio.Future] = []
+        self._checks: set[asyncio.Future] = set()
         self._lock = asyncio.Lock()
         self._recent: deque[int] = deque(maxlen=RECENT_HINTS)
         self._recent_set: set[int] = set()
 
-    async def join(self, consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> None:
+    @staticmethod
+    def _names(consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> set[str]:
+        return {user_channel_group_name(consumer.user.pk)} | {channel_group_name(g) for g in group_ids}
+
+    async def _add(self, names: Iterable[str]) -> None:
+        for name in names:
+            if not self.group_counts[name]:
+                await self.layer.group_add(name, self.channel)
+            self.group_counts[name] += 1
+
+    async def _discard(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.group_counts[name] -= 1
+            if not self.group_counts[name]:
+                del self.group_counts[name]
+                await self.layer.group_discard(name, self.channel)
+
+    async def join(self, consumer: "EventStreamConsumer", group_ids: Iterable[int] = ()) -> None:
+        """Listen for the consumer's user (and the audience groups given, which become its own)."""
         async with self._lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel()
-                self._tasks = [asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._rejoin())]
-            for group_id in group_ids:
-                if not self.group_counts[group_id]:
-                    await self.layer.group_add(channel_group_name(group_id), self.channel)
-                self.group_counts[group_id] += 1
+                self._tasks = [asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._rejoin()),
+                               asyncio.ensure_future(self._watch_groups())]
+            consumer.group_ids = frozenset(group_ids)
+            await self._add(self._names(consumer, consumer.group_ids))
             self.members.add(consumer)
 
-    async def leave(self, consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> None:
+    async def regroup(self, consumer: "EventStreamConsumer", group_ids: frozenset[int]) -> frozenset[int]:
+        """Make ``group_ids`` the consumer's audience groups; returns the groups it gained."""
+        async with self._lock:
+            if consumer not in self.members:
+                return frozenset()
+            old = consumer.group_ids
+            await self._add(channel_group_name(g) for g in group_ids - old)
+            consumer.group_ids = group_ids  # a lost group stops counting for this consumer at once
+            await self._discard(channel_group_name(g) for g in old - group_ids)
+            return group_ids - old
+
+    async def leave(self, consumer: "EventStreamConsumer") -> None:
         async with self._lock:
             if consumer not in self.members:
                 return
             self.members.discard(consumer)
-            for group_id in group_ids:
-                self.group_counts[group_id] -= 1
-                if not self.group_counts[group_id]:
-                    del self.group_counts[group_id]
-                    await self.layer.group_discard(channel_group_name(group_id), self.channel)
+            await self._discard(self._names(consumer, consumer.group_ids))
             if not self.members:  # the last one left: stop listening
                 for task in self._tasks:
                     task.cancel()
@@ -285,6 +324,10 @@ class Notifier:
                 # A restarted Redis has forgotten every group: join them again before listening.
                 await self._join_all()
                 continue
+            if message.get("type") == "groups.changed" and isinstance(message.get("user"), int):
+                floor = message.get("floor")
+                self._spawn_check({message["user"]}, floor=floor if isinstance(floor, int) else None)
+                continue
             event_id = message.get("id")
             if message.get("type") != "event.new" or not isinstance(event_id, int) or event_id in self._recent_set:
                 continue  # one hint per audience group: wake connections once per event
@@ -295,11 +338,44 @@ class Notifier:
             for consumer in list(self.members):
                 consumer.hint(event_id)
 
+    def _spawn_check(self, user_ids: set[int] | None, *, floor: int | None) -> None:
+        task = asyncio.ensure_future(self.check_groups(user_ids, floor=floor))
+        self._checks.add(task)
+        task.add_done_callback(self._checks.discard)
+
+    async def check_groups(
+        self, user_ids: set[int] | None = None, *, floor: int | None = None, consumers=None, quiet: bool = True
+    ) -> None:
+        """Re-read the groups of connected users (all, those of ``user_ids``, or ``consumers``) and regroup them.
+
+        ``floor``: the newest event id when the change being announced was written.
+        """
+        if consumers is None:
+            consumers = [c for c in list(self.members) if user_ids is None or c.user.pk in user_ids]
+        if not consumers:
+            return
+        if floor is not None:
+            for consumer in consumers:
+                consumer.announced(floor)
+        # Each connection's position before the read, and the read's place in its sequence of reads.
+        started = {c: (c.next_groups_read(), c.cursor) for c in consumers}
+        try:
+            groups = await db_sync_to_async(selectors.group_ids_of_users)({c.user.pk for c in consumers})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database is unavailable: the next watch tries again
+            if not quiet:
+                raise
+            logger.warning("could not re-read the groups of connected users", exc_info=True)
+            return
+        for consumer, (seq, position) in started.items():
+            await consumer.regroup(groups.get(consumer.user.pk, frozenset()), seq=seq, position=position)
+
     async def _join_all(self) -> None:
         try:
             async with self._lock:
-                for group_id in list(self.group_counts):
-                    await self.layer.group_add(channel_group_name(group_id), self.channel)
+                for name in list(self.group_counts):
+                    await self.layer.group_add(name, self.channel)
         except asyncio.CancelledError:
             raise
         except Exception:  # still down: the next failed receive or refresh tries again
@@ -310,6 +386,12 @@ class Notifier:
         while True:
             await asyncio.sleep(GROUP_REFRESH)
             await self._join_all()
+
+    async def _watch_groups(self) -> None:
+        """The backstop for lost ``groups.changed`` messages (and grants written past the signal)."""
+        while True:
+            await asyncio.sleep(GROUP_WATCH * random.uniform(0.8, 1.2))
+            await self.check_groups()
 
 
 # One of each per event loop: asyncio objects belong to their loop (tests run one loop each).
@@ -358,7 +440,13 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.cursor: int | None = None
         self.closing = False
-        self.group_ids: frozenset[int] = frozenset()
+        self.group_ids: frozenset[int] = frozenset()  # set by the Notifier, under its lock
+        self.groups_read = self.groups_applied = 0  # group reads begun / newest applied (older ones lose)
+        self.delivered = 0  # id of the last event sent (or where the stream started): never sent again
+        self.verified = 0  # the position when the user's groups were last read
+        self.rewind_to: int | None = None  # a gained group: read again from here (not before ``delivered``)
+        self.floor: int | None = None  # where announced changes of the user's groups were written
+        self.gained_since: dict[int, int] = {}  # group gained while connected -> events after this id count
         self.send_lock = asyncio.Lock()
         self.puller: asyncio.Future | None = None
         self.dirty = False
@@ -389,17 +477,20 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
                     BAD_REQUEST, "bad_request", f"Unknown 'after': {after} is past the newest event ({newest})."
                 )
 
-        # Join the groups before fixing the start, so no notification falls in between.
-        self.group_ids = frozenset(await db_sync_to_async(self._user_group_ids)())
-        await self.notifier.join(self, self.group_ids)
+        # Listen for changes of the user's groups before reading them, and join the groups before
+        # fixing the start, so neither a grant nor a notification falls in between.
+        await self.notifier.join(self)
+        try:
+            await self.notifier.check_groups(consumers=[self], quiet=False)
+        except BaseException:
+            await self.notifier.leave(self)
+            raise
         joined = time.monotonic()
         self.cursor = after if after is not None else await self.tail.head()
+        self.delivered = self.verified = self.cursor
         # Any read of the log begun after joining shows what committed before the join.
         self.trigger(wanted=float("inf"), staleness=time.monotonic() - joined)
         self._arm("safety", SAFETY_INTERVAL * random.uniform(0.8, 1.2), self._safety_tick)
-
-    def _user_group_ids(self) -> list[int]:
-        return list(self.user.groups.values_list("id", flat=True))
 
     async def disconnect(self, code):
         self.closing = True
@@ -407,7 +498,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             timer.cancel()
         if self.puller is not None:
             self.puller.cancel()
-        await self.notifier.leave(self, self.group_ids)
+        await self.notifier.leave(self)
 
     # --- client → server ----------------------------------------------------------------
 
@@ -434,6 +525,42 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         """Event ``event_id`` was committed for someone: read on if it is past this cursor."""
         if self.cursor is not None and event_id > self.cursor:
             self.trigger(wanted=event_id)
+
+    # --- following the user's groups --------------------------------------------------------
+
+    def next_groups_read(self) -> int:
+        self.groups_read += 1
+        return self.groups_read
+
+    def announced(self, floor: int) -> None:
+        """A change of the user's groups was written when ``floor`` was the newest event id."""
+        self.floor = floor if self.floor is None else min(self.floor, floor)
+
+    async def regroup(self, group_ids: frozenset[int], *, seq: int, position: int | None) -> None:
+        """Follow the user's groups as read from the database (read number ``seq``, begun at ``position``).
+
+        A lost group stops counting at once (the send-time re-check reads groups afresh too).
+        A gained group may be in the audience of events this connection passed over since the
+        change (its announced ``floor``; without one, since the groups were last read,
+        ``verified``): the next pull goes back there, never before the last event sent, so the
+        client gets them now, in order and once, without reconnecting.
+        """
+        if self.closing or seq <= self.groups_applied:
+            return  # a newer read already answered
+        self.groups_applied = seq
+        floor, self.floor = self.floor, None  # this read sees every change announced before it began
+        gained = await self.notifier.regroup(self, group_ids)
+        self.gained_since = {g: s for g, s in self.gained_since.items() if g in group_ids}
+        if self.cursor is None:
+            return  # still connecting: the first pull reads with these groups
+        if gained:
+            start = floor if floor is not None else self.verified
+            self.gained_since.update(dict.fromkeys(gained, start))  # what was addressed to them before is not news
+            self.rewind_to = start if self.rewind_to is None else min(self.rewind_to, start)
+        if position is not None:
+            self.verified = max(self.verified, position)
+        if gained:
+            self.trigger(wanted=float("inf"))
 
     # --- pulling from the log -----------------------------------------------------------
 
@@ -474,8 +601,11 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     async def _pull_once(self) -> tuple[str, int]:
         wanted, since = self.wanted, self.since
         self.wanted, self.since = 0, 0.0
+        if self.rewind_to is not None:  # the user gained a group: look again at what was passed over
+            self.cursor = max(self.delivered, min(self.cursor, self.rewind_to))
+            self.rewind_to = None
         events, position, state = await self.tail.read(self.cursor, wanted=wanted, since=since)
-        candidates = [e for e in events if e.audience_ids & self.group_ids]
+        candidates = [e for e in events if self._addressed(e)]
         if candidates:
             visible = await self.checks.visible(self.user, self.credential, candidates)
             if visible is None:
@@ -485,11 +615,21 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             for event in candidates:
                 if event.id in visible and not self.closing:
                     await self.send_frame(event.frame)
+                    self.delivered = event.id
+            if self.gained_since:  # no later read goes back to or before the last event sent
+                self.gained_since = {g: s for g, s in self.gained_since.items() if s > self.delivered}
         self.cursor = max(self.cursor, position)
         if self.replaying and state != MORE:
             self.replaying = False
             await self.send_json({"type": "caught_up", "after": self.cursor})
         return state, self.cursor
+
+    def _addressed(self, event: StreamEvent) -> bool:
+        """Is one of the user's groups in the event's audience (a group gained while connected: since then)?"""
+        groups = event.audience_ids & self.group_ids
+        if not groups or not self.gained_since:
+            return bool(groups)
+        return any(event.id > self.gained_since.get(g, 0) for g in groups)
 
     def _repull(self) -> None:
         self.trigger(wanted=float("inf"))

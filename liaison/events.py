@@ -46,6 +46,44 @@ def channel_group_name(group_id: int) -> str:
     return f"audience.{group_id}"
 
 
+def user_channel_group_name(user_id: int) -> str:
+    """The channel-layer group a websocket joins for its own user: told when their groups change."""
+    return f"user.{user_id}"
+
+
+def announce_group_changes(user_ids: Iterable[int]) -> None:
+    """Once the caller's transaction commits, tell these users' live connections to re-read their groups.
+
+    A connection follows the audience groups its user was in when it connected; a grant by
+    membership (joining an organisation or a role, the personal group of a person share)
+    adds one, a removal takes one away. The connection re-reads the groups, joins or leaves
+    their channel groups and replays what it passed over since the change: the message
+    carries ``floor``, the newest event id when the change was written (in its transaction),
+    so events written with or after it reach the client, and none before it.
+    A lost message costs only time: connections re-read their groups every few seconds anyway.
+    """
+    user_ids = sorted(set(user_ids))
+    if user_ids:
+        floor = Event.objects.aggregate(newest=models.Max("id"))["newest"] or 0
+        transaction.on_commit(lambda: _send_group_changes(user_ids, floor))
+
+
+def _send_group_changes(user_ids: list[int], floor: int) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send_all():
+        for user_id in user_ids:
+            message = {"type": "groups.changed", "user": user_id, "floor": floor}
+            await layer.group_send(user_channel_group_name(user_id), message)
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:  # the channel layer is down: connections notice on their next periodic re-read
+        logger.warning("announcing group changes of users %s failed", user_ids, exc_info=True)
+
+
 # subject_type -> function(user, subject_ids) -> set of ids the user may still see.
 SubjectCheck = Callable[[object, set[str]], set[str]]
 # subject_type -> function({user id: group ids}, subject_ids) -> {user id: ids that user may still see}.

@@ -6,7 +6,7 @@ writes nothing unless everything is valid.
 """
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone as dj_timezone
 
@@ -243,6 +243,34 @@ def update_person(*, actor, user: User, full_name: str, timezone: str, is_active
     return user
 
 
+ACCOUNT_FIELDS = ["email", "full_name", "timezone", "is_active", "is_staff", "is_superuser", "is_service_account"]
+
+
+@transaction.atomic
+def save_account(*, actor, user: User) -> User:
+    """An administrator's edit of a person's account in the admin, or a new account from its add form.
+
+    The admin's form has validated the fields (and hashed a new person's password). Roles,
+    and so groups, change only through ``add_membership`` / ``remove_membership``.
+    """
+    created = user.pk is None
+    before = None
+    if not created:
+        before = audit.snapshot(User.objects.select_for_update().get(pk=user.pk), fields=ACCOUNT_FIELDS)
+    user.save()
+    audit.record(actor=actor, action="person.created" if created else "person.updated", obj=user,
+                 before=before, after=audit.snapshot(user, fields=ACCOUNT_FIELDS))
+    return user
+
+
+@transaction.atomic
+def save_password(*, actor, user: User) -> User:
+    """Store the password an administrator set on ``user`` (already hashed, or made unusable)."""
+    user.save(update_fields=["password"])
+    audit.record(actor=actor, action="person.password_set", obj=user)
+    return user
+
+
 @transaction.atomic
 def add_membership(*, actor, user: User, organisation: Organisation, role: str) -> Membership:
     if role not in Role.values:
@@ -313,11 +341,36 @@ def service_account_for(organisation: Organisation) -> User:
     return user
 
 
+TOKEN_REFUSED = (
+    "Only an organisation admin of {org} may create its API tokens: a token reads everything "
+    "{org} may read. Ask one of its organisation admins, or an operator (manage.py issue_token)."
+)
+
+
+def may_issue_token(actor, organisation: Organisation) -> bool:
+    """A person mints tokens only for organisations they are an organisation admin of.
+
+    Being a network admin is not enough: a token acts as the organisation and reads what it
+    may read (its unshared TLP:AMBER+STRICT incidents too), which no other organisation may.
+    Operators with server access use ``manage.py issue_token`` (``actor=None``).
+    """
+    if actor is None:
+        return True  # the system or an operator at the command line
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.is_service_account:
+        return False
+    return Membership.objects.filter(user=actor, organisation=organisation, role=Role.ORG_ADMIN).exists()
+
+
 @transaction.atomic
 def issue_api_token(
     *, actor, organisation: Organisation, name: str, scopes, days: int = tokens.DEFAULT_DAYS
 ) -> tuple[ApiToken, str]:
-    """Create a token for the organisation's SOC tooling; the plain text is returned once."""
+    """Create a token for the organisation's SOC tooling; the plain text is returned once.
+
+    Refused with ``PermissionDenied`` (nothing written) unless ``may_issue_token``.
+    """
+    if not may_issue_token(actor, organisation):
+        raise PermissionDenied(TOKEN_REFUSED.format(org=organisation.code))
     principal = service_account_for(organisation)
     token, raw = tokens.create_token(
         actor=actor, organisation=organisation, principal=principal, name=name, scopes=scopes, days=days

@@ -7,7 +7,7 @@ learns what exists beyond their rights (DESIGN.md "Permissions").
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponseBadRequest
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from csoa_portal.models import ApiToken
 from liaison import selectors, services
+from liaison.dashboard import panels_for
 from liaison.forms import (
     MemberStateForm,
     OrganisationFilterForm,
@@ -61,7 +62,9 @@ def _managed_organisation(request, code: str) -> Organisation:
 def dashboard(request):
     """One page per role, with everyone's inbox of new items on top."""
     inbox, unread = selectors.inbox_for(request.user)
-    return render(request, "liaison/dashboard.html", {"inbox": inbox, "inbox_unread": unread})
+    return render(request, "liaison/dashboard.html", {
+        "inbox": inbox, "inbox_unread": unread, "panels": panels_for(request.user),
+    })
 
 
 @login_required
@@ -321,10 +324,19 @@ def tokens(request):
     organisation = _token_organisation(request, managed)
     if organisation is None:
         raise Http404("Not found.")
+    # Network admins see and revoke every organisation's tokens, but create them only where
+    # they are an organisation admin (services.may_issue_token): elsewhere the form is not
+    # shown and a POST is refused with 403 and the reason; the organisation is in the
+    # directory anyway, so saying so reveals nothing.
+    may_create = services.may_issue_token(request.user, organisation)
     form = TokenCreateForm(request.POST or None)
+    status = None
     if request.method == "POST" and form.is_valid():
         try:
             token, raw = services.issue_api_token(actor=request.user, organisation=organisation, **form.cleaned_data)
+        except PermissionDenied as refusal:
+            form.add_error(None, str(refusal))
+            status = 403
         except ValidationError as error:
             add_service_errors(form, error)
         else:
@@ -335,10 +347,14 @@ def tokens(request):
         "organisation": organisation,
         "tokens": selectors.tokens_of(organisation).order_by("-created_at"),
         "form": form,
+        "may_create": may_create,
+        "create_refusal": None if may_create else services.TOKEN_REFUSED.format(org=organisation.code),
         "org_form": TokenOrganisationForm(initial={"org": organisation.code}, queryset=managed)
         if selectors.is_network_admin(request.user)
         else None,
     }
+    if status is not None:
+        return render(request, "liaison/tokens.html", context, status=status)
     return _render_form(request, "liaison/tokens.html", context, form)
 
 

@@ -22,12 +22,59 @@ class ReserveConfig(AppConfig):
         register_subject_url("engagement", _url("reserve:engagement_detail", "/reserve/engagements/{}/"))
         sweep.register("reserve_deadlines", sweep_reserve_deadlines)
         register_provider(selectors.incident_reserve_facts)
+        _register_audit_read_checks()
+        # The dashboard's Reserve panels, each shown by reserve.policy (liaison never imports reserve).
+        from liaison.dashboard import register_panel
+
+        for name, shown_if in [("reserve-triage", "triage"), ("reserve-decisions", "decisions"),
+                               ("reserve-overview", None), ("reserve-engagements", "engagements")]:
+            register_panel(name, _panel(shown_if), template=f"reserve/_panel_{name.removeprefix('reserve-')}.html")
 
     def load_demo(self, stdout=None):
         """Called by liaison's load_demo (through the app registry): provider profiles and a demo request."""
         from reserve.demo import load
 
         return load(stdout=stdout)
+
+
+def _panel(capability: str | None):
+    """The panel's context when the person has ``capability``; None: the overview, for the dashboard's
+    readers who neither triage nor decide (the Commission's staff, ENISA's other staff)."""
+
+    def context_for(user):
+        from reserve import policy
+
+        capabilities = policy.capabilities(user)
+        if capability is None:
+            shown = capabilities.dashboard and not (capabilities.triage or capabilities.decisions)
+        else:
+            shown = getattr(capabilities, capability)
+        return {"capabilities": capabilities} if shown else None
+
+    return context_for
+
+
+def _register_audit_read_checks():
+    """The audit log shows a request's, engagement's or provider's content only to those who may see it.
+
+    Children follow their parent; any other reserve type is redacted in the log for everyone.
+    """
+    from csoa_portal import audit
+    from liaison.events import visible_subject_ids
+
+    def subject(subject_type):
+        return lambda user, ids: visible_subject_ids(user, subject_type, ids)
+
+    request, engagement, provider = subject("assistance_request"), subject("engagement"), subject("reserve_provider")
+    audit.register_read_check("reserve.assistancerequest", request)
+    audit.register_read_check("reserve.engagement", engagement)
+    audit.register_read_check("reserve.providerprofile", provider)
+    for model in ("informationrequest", "assessment", "decision", "afteractionreport", "reservedeadline"):
+        audit.register_read_check(f"reserve.{model}", audit.via_parent(f"reserve.{model}", "request_id", request))
+    for model in ("worklog", "deploymentupdate"):
+        audit.register_read_check(f"reserve.{model}", audit.via_parent(f"reserve.{model}", "engagement_id", engagement))
+    audit.register_read_check("reserve.providercapacity",
+                              audit.via_parent("reserve.providercapacity", "provider_id", provider))
 
 
 def _url(name: str, fallback: str):

@@ -41,9 +41,8 @@ from incidents.models import Incident
 from incidents.vocabulary import Severity
 from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
-from liaison.roles import Community, OrganisationKind
-from liaison.roles import Role as NetworkRole
-from reserve import matching, priority
+from liaison.roles import OrganisationKind
+from reserve import matching, policy, priority
 from reserve.models import (
     AfterActionReport,
     AssistanceRequest,
@@ -56,12 +55,8 @@ from reserve.models import (
 from reserve.vocabulary import ENGAGEABLE_CERTIFICATION
 from reserve.workflow import (
     BOOKING,
-    ENGAGEMENT_TRANSITIONS,
-    REQUEST_TRANSITIONS,
     EngagementStatus,
     RequestStatus,
-    Role,
-    actions_for,
 )
 
 VIEW = "view_assistancerequest"
@@ -134,80 +129,10 @@ def routing_for(organisation: Organisation) -> Routing:
     return Routing(None)
 
 
-# --- Roles relative to a request -------------------------------------------------------------
+# --- The contracting authority (who holds which role on a request: reserve.policy) --------------
 
 def contracting_authority() -> Organisation | None:
     return Organisation.objects.filter(code=settings.RESERVE_CONTRACTING_AUTHORITY).select_related("group").first()
-
-
-def is_triage(user) -> bool:
-    return _has_membership(user, role=NetworkRole.ENISA_TRIAGE, organisation__kind=OrganisationKind.ENISA)
-
-
-def is_decision_maker(user) -> bool:
-    return _has_membership(user, role=NetworkRole.DECISION_MAKER,
-                           organisation__code=settings.RESERVE_CONTRACTING_AUTHORITY)
-
-
-def is_commission(user) -> bool:
-    return _has_membership(user, organisation__kind=OrganisationKind.COMMISSION)
-
-
-def is_registry_admin(user) -> bool:
-    """ENISA's network admins and triage staff keep the provider registry."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return is_triage(user) or user.is_superuser or user.groups.filter(name=Community.NETWORK_ADMINS).exists()
-
-
-def _has_membership(user, **filters) -> bool:
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.memberships.filter(organisation__is_active=True, **filters).exists()
-
-
-def roles_for(user, request: AssistanceRequest) -> set[Role]:
-    """The workflow roles the user holds for this request (reserve.workflow)."""
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    orgs = dict(user.memberships.filter(organisation__is_active=True)
-                .values_list("organisation_id", "organisation__kind"))
-    roles = set()
-    if request.requester_organisation_id in orgs:
-        roles.add(Role.REQUESTER)
-    if request.spoc_organisation_id in orgs or _is_spoc_of(orgs, request):
-        roles.add(Role.SPOC)
-    if is_triage(user):
-        roles.add(Role.TRIAGE)
-    if is_decision_maker(user):
-        roles.add(Role.DECISION_MAKER)
-    return roles
-
-
-def _is_spoc_of(orgs: dict, request: AssistanceRequest) -> bool:
-    """Before routing, the SPOC of the requester's state is the request's SPOC (it may be the requester itself)."""
-    spocs = [pk for pk, kind in orgs.items() if kind == OrganisationKind.SPOC]
-    ms_id = request.requester_organisation.member_state_id
-    return bool(spocs and ms_id and request.spoc_organisation_id is None
-                and Organisation.objects.filter(pk__in=spocs, member_state_id=ms_id).exists())
-
-
-def engagement_roles_for(user, engagement: Engagement) -> set[Role]:
-    roles = set()
-    if _has_membership(user, organisation_id=engagement.provider_id, role=NetworkRole.PROVIDER_STAFF):
-        roles.add(Role.PROVIDER)
-    if is_triage(user):
-        roles.add(Role.TRIAGE)
-    return roles
-
-
-def request_actions(user, request: AssistanceRequest) -> list[str]:
-    """The workflow actions the user may take on the request now (for buttons and API links)."""
-    return actions_for(REQUEST_TRANSITIONS, status=request.status, roles=roles_for(user, request))
-
-
-def engagement_actions(user, engagement: Engagement) -> list[str]:
-    return actions_for(ENGAGEMENT_TRANSITIONS, status=engagement.status, roles=engagement_roles_for(user, engagement))
 
 
 # --- Visibility -----------------------------------------------------------------------------
@@ -334,11 +259,7 @@ def provider_profiles_visible_to(user) -> QuerySet[ProviderProfile]:
         return ProviderProfile.objects.none()
     base = ProviderProfile.objects.select_related("organisation__member_state").prefetch_related(
         "sectors", "member_states", "capacities")
-    sees_all = user.is_superuser or user.memberships.filter(
-        Q(organisation__kind__in=[OrganisationKind.ENISA, OrganisationKind.COMMISSION])
-        | Q(organisation__code=settings.RESERVE_CONTRACTING_AUTHORITY)
-    ).exists()
-    if sees_all:
+    if policy.capabilities(user).registry_view:
         return base
     return base.filter(organisation__group__in=user.groups.values("id"))
 
@@ -539,13 +460,6 @@ def tried_providers(request: AssistanceRequest) -> set[str]:
 
 # --- Dashboard (ENISA and the Commission) ------------------------------------------------------
 
-def may_see_dashboard(user) -> bool:
-    return getattr(user, "is_authenticated", False) and (
-        user.is_superuser or is_triage(user) or is_decision_maker(user) or is_commission(user)
-        or _has_membership(user, organisation__kind=OrganisationKind.ENISA)
-    )
-
-
 def requests_by_status(user) -> dict[str, int]:
     rows = requests_visible_to(user).order_by().values_list("status").annotate(n=Count("id"))
     return {status: n for status, n in rows}
@@ -614,12 +528,11 @@ def requests_per_member_state(user) -> list[dict]:
 __all__ = [
     "VIEW", "Routing", "DecisionTimes", "audience_group_names", "booked_person_days", "candidates_for",
     "capacity_for", "capacity_overview", "contracting_authority", "deadlines_of", "decision_times",
-    "engagement_actions", "engagement_audience_names", "engagement_roles_for", "engagement_visible_to",
-    "engagements_of", "engagements_visible_to", "free_person_days", "is_commission",
-    "is_decision_maker", "is_registry_admin", "is_triage", "may_see_dashboard", "need_for", "priority_case",
-    "priority_of", "provider_profiles_visible_to", "ranking_for", "report_visible_to", "request_actions",
+    "engagement_audience_names", "engagement_visible_to",
+    "engagements_of", "engagements_visible_to", "free_person_days", "need_for", "priority_case",
+    "priority_of", "provider_profiles_visible_to", "ranking_for", "report_visible_to",
     "request_refusal", "request_visible_to", "requests_by_status", "requests_per_member_state",
-    "requests_visible_to", "roles_for", "routing_for", "spoc_for", "tried_providers", "triage_queue",
+    "requests_visible_to", "routing_for", "spoc_for", "tried_providers", "triage_queue",
     "visible_engagement_ids", "visible_request_ids",
 ]
 

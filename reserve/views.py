@@ -26,8 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
-from liaison.roles import Role as NetworkRole
-from reserve import selectors, services, workflow
+from reserve import policy, selectors, services, workflow
 from reserve.forms import (
     AnswerForm,
     AssessmentForm,
@@ -131,9 +130,10 @@ def _factors(found) -> list[dict]:
              "reason": f.reason} for f in sorted(found.factors, key=lambda f: -f.points)]
 
 
-def _authority_side(user) -> bool:
-    """ENISA and the Commission: who sees priorities, assessments and the dashboard."""
-    return selectors.may_see_dashboard(user)
+def _render(request, template: str, context: dict, *, status: int = 200):
+    """Every Reserve page gets the person's ``capabilities`` (reserve.policy): templates test those, never roles."""
+    context.setdefault("capabilities", policy.capabilities(request.user))
+    return render(request, template, context, status=status)
 
 
 def _bars(pairs) -> list[dict]:
@@ -180,10 +180,10 @@ def engagement_action(view):
 @require_GET
 def home(request):
     """The Reserve link lands where the person works: engagements, the triage queue, or their requests."""
-    roles = set(request.user.memberships.values_list("role", flat=True))
-    if NetworkRole.PROVIDER_STAFF in roles:
+    capabilities = policy.capabilities(request.user)
+    if capabilities.engagements:
         return redirect("reserve:engagement_list")
-    if selectors.is_triage(request.user):
+    if capabilities.triage_queue:
         return redirect("reserve:triage")
     return redirect("reserve:request_list")
 
@@ -226,7 +226,7 @@ def request_list(request):
         listed.append({"request": ar, "clock": _deadline(clock, now) if clock else None})
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "reserve/request_list.html", {
+    return _render(request, "reserve/request_list.html", {
         "form": form, "page": page, "rows": listed, "query": query.urlencode(),
         "filtered": any(v for k, v in request.GET.items() if k != "page"),
         "may_request": bool(requesting_organisations(request.user)),
@@ -260,7 +260,7 @@ def _save(request, form: RequestForm, ar: AssistanceRequest | None):
 
 
 def _request_form_page(request, form, ar=None, *, status=200, conflict=False):
-    return render(request, "reserve/request_form.html", {
+    return _render(request, "reserve/request_form.html", {
         "form": form, "assistance_request": ar, "conflict": conflict,
         "missing": services.missing_content(ar) if ar is not None and not form.is_bound else {},
     }, status=status)
@@ -301,7 +301,7 @@ def request_new(request):
 def request_edit(request, pk):
     """Complete or correct a draft; only the requesting organisation, only while it is a draft."""
     ar = selectors.request_visible_to(request.user, pk)
-    if Role.REQUESTER not in selectors.roles_for(request.user, ar):
+    if Role.REQUESTER not in policy.roles_for(request.user, ar):
         raise Http404("No such request.")
     if ar.status != RequestStatus.DRAFT:
         messages.info(request, "A submitted request cannot be edited, only moved on through its workflow.")
@@ -405,9 +405,10 @@ def _linked_incidents(user, ar: AssistanceRequest) -> tuple[list, int]:
 def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overrides):
     user = request.user
     ar = selectors.request_visible_to(user, ar.pk)  # fresh, after a service changed it
-    roles = selectors.roles_for(user, ar)
-    actions = selectors.request_actions(user, ar)
-    authority = _authority_side(user)
+    roles = policy.roles_for(user, ar)
+    actions = policy.request_actions(user, ar)
+    capabilities = policy.capabilities(user)
+    authority = capabilities.assessments
     provider_view = not roles and not authority
     engagements = list(selectors.engagements_of(user, ar))
     info = [] if provider_view else list(ar.information_requests.select_related("asked_by", "answered_by"))
@@ -441,8 +442,7 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
         "report": report,
         "timeline": _timeline(user, ar, engagements=engagements, info=info, assessments=assessments,
                               decision=decision, report=report),
-        "may_rank": authority and ar.status in (RequestStatus.APPROVED, RequestStatus.DEPLOYED, RequestStatus.CLOSED,
-                                                RequestStatus.REPORTED),
+        "capabilities": capabilities,
         "forward_form": ForwardForm() if "forward" in actions else None,
         "return_form": ReasonForm(prefix="return", label="Why it goes back") if "return" in actions else None,
         "withdraw_form": ReasonForm(prefix="withdraw", label="Why you withdraw it") if "withdraw" in actions else None,
@@ -450,7 +450,7 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
         "action_error": None,
     }
     context.update(overrides)
-    return render(request, "reserve/request_detail.html", context, status=status)
+    return _render(request, "reserve/request_detail.html", context, status=status)
 
 
 @login_required
@@ -523,15 +523,11 @@ def request_close(request, ar):
 # --- Triage ----------------------------------------------------------------------------------------------
 
 
-def _may_triage_view(user) -> bool:
-    return selectors.is_triage(user) or selectors.is_decision_maker(user) or selectors.is_commission(user)
-
-
 @login_required
 @require_GET
 def triage(request):
     """Open requests at the contracting authority, highest priority first, with the 48-hour clock."""
-    if not _may_triage_view(request.user):
+    if not policy.capabilities(request.user).triage_queue:
         raise Http404("Not found.")
     form = TriageFilterForm(request.GET or None)
     filters = {}
@@ -541,12 +537,12 @@ def triage(request):
                    "member_state": data["member_state"].code if data["member_state"] else None}
     queue = selectors.triage_queue(request.user, **filters) if not form.errors else []
     now = timezone.now()
-    rows = [{"request": ar, "priority": ar.priority,
+    rows = [{"request": ar, "priority": ar.priority, "actions": policy.request_actions(request.user, ar),
              "factors": _factors(ar.priority),
              "clock": _deadline(ar.response_deadline, now) if ar.response_deadline else None} for ar in queue]
     overdue = sum(1 for r in rows if r["clock"] and r["clock"]["state"] == "overdue")
-    return render(request, "reserve/triage.html", {
-        "form": form, "rows": rows, "overdue": overdue, "is_triage": selectors.is_triage(request.user),
+    return _render(request, "reserve/triage.html", {
+        "form": form, "rows": rows, "overdue": overdue,
         "filtered": any(request.GET.values()),
     }, status=400 if form.errors else 200)
 
@@ -554,7 +550,7 @@ def triage(request):
 def _role_page(request, pk, role: Role) -> AssistanceRequest:
     """A request page for one workflow role: 404 for anyone else, as if the request did not exist."""
     ar = selectors.request_visible_to(request.user, pk)
-    if role not in selectors.roles_for(request.user, ar):
+    if role not in policy.roles_for(request.user, ar):
         raise Http404("No such request.")
     return ar
 
@@ -577,7 +573,7 @@ def _assess_page(request, ar, *, status=200, **overrides):
         "form": AssessmentForm(), "question_form": QuestionForm(),
     }
     context.update(overrides)
-    return render(request, "reserve/assess.html", context, status=status)
+    return _render(request, "reserve/assess.html", context, status=status)
 
 
 @login_required
@@ -642,7 +638,7 @@ def _decide_page(request, ar, *, status=200, **overrides):
         "form": DecisionForm(),
     }
     context.update(overrides)
-    return render(request, "reserve/decide.html", context, status=status)
+    return _render(request, "reserve/decide.html", context, status=status)
 
 
 @login_required
@@ -675,7 +671,7 @@ def request_decide(request, pk):
 def _ranking_page(request, ar, *, status=200, **overrides):
     ranking = selectors.ranking_for(ar)
     tried = selectors.tried_providers(ar)
-    may_engage = selectors.is_triage(request.user) and ar.status in workflow.REQUEST_STATES_FOR_OFFER
+    may_engage = policy.may_engage(request.user, ar)
     context = {
         "ar": ar,
         "ranked": [{"r": r, "tried": r.provider in tried} for r in ranking.ranked],
@@ -688,7 +684,7 @@ def _ranking_page(request, ar, *, status=200, **overrides):
         "engage_error": None, "engage_provider": None,
     }
     context.update(overrides)
-    return render(request, "reserve/ranking.html", context, status=status)
+    return _render(request, "reserve/ranking.html", context, status=status)
 
 
 @login_required
@@ -696,8 +692,8 @@ def _ranking_page(request, ar, *, status=200, **overrides):
 def request_ranking(request, pk):
     """Providers ranked for an approved request, with the reasons for each rank and each exclusion."""
     ar = selectors.request_visible_to(request.user, pk)
-    if not _authority_side(request.user):
-        raise Http404("No such request.")
+    if not policy.capabilities(request.user).ranking:
+        raise Http404("No such request.")  # a page for ENISA triage only, as the API's ranking
     return _ranking_page(request, ar)
 
 
@@ -705,7 +701,7 @@ def request_ranking(request, pk):
 @require_POST
 def request_engage(request, pk):
     ar = selectors.request_visible_to(request.user, pk)
-    if not _authority_side(request.user):
+    if not policy.capabilities(request.user).ranking:
         raise Http404("No such request.")
     form = EngageForm(request.POST)
     if form.is_valid():
@@ -745,7 +741,7 @@ def engagement_list(request):
     page = Paginator(rows, ENGAGEMENTS_PER_PAGE).get_page(request.GET.get("page"))
     now = timezone.now()
     listed = [{"engagement": e, "clock": _clock(e.respond_by, met_at=e.responded_at, now=now)} for e in page]
-    return render(request, "reserve/engagement_list.html", {
+    return _render(request, "reserve/engagement_list.html", {
         "page": page, "rows": listed, "status": status, "statuses": EngagementStatus.choices,
         "query": f"status={status}" if status else "",
     })
@@ -755,9 +751,9 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
     user = request.user
     engagement = selectors.engagement_visible_to(user, engagement.pk)
     ar = engagement.request
-    actions = selectors.engagement_actions(user, engagement)
-    is_provider = Role.PROVIDER in selectors.engagement_roles_for(user, engagement)
-    is_requester = Role.REQUESTER in selectors.roles_for(user, ar)
+    actions = policy.engagement_actions(user, engagement)
+    is_provider = Role.PROVIDER in policy.engagement_roles_for(user, engagement)
+    is_requester = Role.REQUESTER in policy.roles_for(user, ar)
     running = engagement.status == EngagementStatus.ACCEPTED and ar.status == RequestStatus.DEPLOYED
     logs = list(engagement.work_logs.select_related("logged_by"))
     logged = sum((w.person_days for w in logs), start=0)
@@ -775,7 +771,7 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
         "action_error": None,
     }
     context.update(overrides)
-    return render(request, "reserve/engagement_detail.html", context, status=status)
+    return _render(request, "reserve/engagement_detail.html", context, status=status)
 
 
 @login_required
@@ -882,7 +878,7 @@ def request_report(request, pk):
                 return redirect(_detail_url(ar, "report"))
         else:
             status = 400
-    return render(request, "reserve/report_form.html", {
+    return _render(request, "reserve/report_form.html", {
         "ar": ar, "form": form, "clock": _deadline(clock) if clock else None,
         "may_report": ar.status == RequestStatus.CLOSED,
     }, status=status)
@@ -891,14 +887,10 @@ def request_report(request, pk):
 # --- Provider registry (ENISA) ----------------------------------------------------------------------------------
 
 
-def _registry_reader(user) -> bool:
-    return selectors.is_registry_admin(user) or _authority_side(user)
-
-
 @login_required
 @require_GET
 def provider_list(request):
-    if not _registry_reader(request.user):
+    if not policy.capabilities(request.user).registry_view:
         raise Http404("Not found.")
     profiles = list(selectors.provider_profiles_visible_to(request.user).order_by("organisation__name"))
     today = timezone.localdate()
@@ -909,13 +901,13 @@ def provider_list(request):
                  and p.certified_from <= today <= p.certified_until)
         rows.append({"profile": p, "capacity": capacity, "certification_valid": valid,
                      "services": [Service(s).label for s in p.services if s in Service.values]})
-    return render(request, "reserve/provider_list.html", {
-        "rows": rows, "may_edit": selectors.is_registry_admin(request.user),
+    return _render(request, "reserve/provider_list.html", {
+        "rows": rows, "may_edit": policy.capabilities(request.user).registry_edit,
     })
 
 
 def _registry_admin(request):
-    if not selectors.is_registry_admin(request.user):
+    if not policy.capabilities(request.user).registry_edit:
         raise Http404("Not found.")
 
 
@@ -949,7 +941,7 @@ def provider_new(request):
             else:
                 messages.success(request, f"{profile.organisation.name} registered in the Reserve.")
                 return redirect("reserve:provider_edit", code=profile.organisation.code)
-    return render(request, "reserve/provider_form.html", {
+    return _render(request, "reserve/provider_form.html", {
         "form": form, "capacity_form": capacity_form, "profile": None,
     }, status=status)
 
@@ -981,7 +973,7 @@ def provider_edit(request, code):
             else:
                 messages.success(request, f"Profile of {profile.organisation.name} saved.")
                 return redirect("reserve:provider_edit", code=code)
-    return render(request, "reserve/provider_form.html", {
+    return _render(request, "reserve/provider_form.html", {
         "form": form, "profile": profile, "capacities": _capacity_rows(profile), "capacity_form": CapacityForm(),
     }, status=status)
 
@@ -1003,7 +995,7 @@ def provider_capacity(request, code):
         else:
             messages.success(request, "Committed capacity saved.")
             return redirect(reverse("reserve:provider_edit", args=[code]) + "#capacity")
-    return render(request, "reserve/provider_form.html", {
+    return _render(request, "reserve/provider_form.html", {
         "form": ProviderForm(profile=profile), "profile": profile, "capacities": _capacity_rows(profile),
         "capacity_form": capacity_form,
     }, status=400)
@@ -1017,7 +1009,7 @@ def provider_capacity(request, code):
 def dashboard(request):
     """Requests by status, time to decision against the legal clock, capacity per provider, requests per state."""
     user = request.user
-    if not selectors.may_see_dashboard(user):
+    if not policy.capabilities(user).dashboard:
         raise Http404("Not found.")
     by_status = selectors.requests_by_status(user)
     status_bars = _bars([(label, by_status.get(value, 0)) for value, label in RequestStatus.choices])
@@ -1041,7 +1033,7 @@ def dashboard(request):
                          "share": round(100 * booked / committed) if committed else None,
                          "width": round(min(100, 100 * booked / committed), 1) if committed else 0})
     per_state = selectors.requests_per_member_state(user)
-    return render(request, "reserve/dashboard.html", {
+    return _render(request, "reserve/dashboard.html", {
         "status_bars": status_bars, "total": sum(by_status.values()), "decision": decision,
         "capacity": capacity, "state_bars": _bars([(r["member_state"], r["requests"]) for r in per_state]),
         "today": timezone.localdate(),

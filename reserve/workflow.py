@@ -5,7 +5,7 @@ transition applies, or refuses with a message naming the state, the action and w
 take it. Services decide *what* to write; this module decides *whether* it may happen.
 No ORM here, so the tables are tested directly (tests/reserve/test_workflow.py).
 
-Roles are relative to the request (``reserve.selectors.roles_for``):
+Roles are relative to the request (``reserve.policy.roles_for``):
 
 | role | who |
 | --- | --- |

@@ -36,8 +36,9 @@ from django_otp import login as otp_login
 from django_otp import verify_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from csoa_portal import audit
+from csoa_portal.accounts import services
 from csoa_portal.accounts.forms import PasswordLoginForm, TokenForm
+from csoa_portal.accounts.lockout import normalise
 
 WRONG_PASSWORD = (
     "The e-mail address or the password is not correct. "
@@ -94,7 +95,7 @@ def _complete_second_factor(request, device: TOTPDevice) -> None:
     otp_login(request, device)
     # Only the whole credential (password and code) clears the failure count: a correct
     # password alone must not reset it, or password and code guesses could alternate.
-    axes_reset(username=request.user.email)
+    axes_reset(username=normalise(request.user.email))
     # The session now carries more privilege than before: give it a new key.
     request.session.cycle_key()
 
@@ -168,13 +169,6 @@ def verify_view(request):
     return render(request, "accounts/verify.html", {"form": form, "next": next_url}, status=status)
 
 
-def _pending_device(user) -> TOTPDevice:
-    """The person's unconfirmed device, created on first visit and reused until confirmed,
-    so reloading the page does not invalidate a QR code already scanned."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-
-
 def _qr_svg(data: str) -> str:
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, border=2)
     return image.to_string(encoding="unicode")
@@ -191,7 +185,7 @@ def enrol_view(request):
         # Enrolment is not a way around an existing second factor.
         return redirect(_destination(next_url) if user.is_verified() else _url("accounts:verify", next_url))
 
-    device = _pending_device(user)
+    device = services.pending_device(user=user)
     form = TokenForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -200,9 +194,7 @@ def enrol_view(request):
             with transaction.atomic():
                 verified, status = _check_code(device, form)
                 if verified is not None:
-                    verified.confirmed = True
-                    verified.save(update_fields=["confirmed"])
-                    audit.record(actor=user, action="mfa.enrolled", obj=verified)
+                    services.confirm_device(actor=user, device=verified)
             if verified is not None:
                 _complete_second_factor(request, verified)
                 messages.success(request, "Your authenticator app is set up. You will need a code from it each time you log in.")

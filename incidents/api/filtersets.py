@@ -1,70 +1,131 @@
-"""Filters of the incident list; an unknown code is a 400 naming the filter, not an empty list.
+"""Filters of the incident list, one definition for the API and the page (NetBox style).
 
-Multi-valued relations are filtered with EXISTS subqueries, so an incident never
-appears twice and the page costs the same whatever the filter.
+The API's ``DjangoFilterBackend`` and the incident list page both use ``IncidentFilterSet``:
+the same parameters select the same incidents. An unknown code is a 400 naming the
+filter, not an empty list. Multi-valued relations are filtered with EXISTS subqueries, so
+an incident never appears twice and the page costs the same whatever the filter.
+
+Id-taking filters (``AlertFilterSet.incident``) resolve against what the caller may see:
+an invisible incident is answered exactly like a missing one (no oracle).
 """
 
-import django_filters
-from django.db.models import Exists, OuterRef, Q
-from rest_framework.exceptions import ValidationError
+import re
+from datetime import datetime, time
 
-from incidents.models import Incident, IncidentCategory, Sector
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django_filters.fields import IsoDateTimeField
+
+from csoa_portal.api.filters import VisibleIdFilter
+from incidents import selectors
+from incidents.models import Alert, Incident, IncidentCategory, Sector
 from incidents.selectors import overdue_incidents
-from incidents.vocabulary import TLP, Severity
+from incidents.vocabulary import RSIT, TLP, Severity
 from liaison.models import MemberState
 
+REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
 
-def _choice(choices, label):
+
+class DateOrDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, or a plain date meaning its first moment in the portal's time zone."""
+
+    def to_python(self, value):
+        day = parse_date(value.strip()) if isinstance(value, str) else None
+        if day is not None:
+            return timezone.make_aware(datetime.combine(day, time.min))
+        return super().to_python(value)
+
+
+class IncidentFilterForm(forms.Form):
+    """Validates and normalises the codes (so the page and the API refuse alike) and renders the page's filters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fields = self.fields
+        fields["q"].widget = forms.TextInput(attrs={"type": "search", "placeholder": "Title, description or INC-…"})
+        fields["member_state"].widget = forms.Select(choices=[("", "Any member state")] + [
+            (ms.code, str(ms)) for ms in MemberState.objects.order_by("code")])
+        fields["sector"].widget = forms.Select(choices=[("", "Any sector")] + [
+            (s.code, str(s)) for s in Sector.objects.select_related("parent").order_by("code")])
+        categories = [("", "Any category")]
+        for klass, types in RSIT.items():
+            categories.append((klass, [(klass, f"{klass} (all)"), *((f"{klass}/{t}", f"{klass}/{t}") for t in types)]))
+        fields["category"].widget = forms.Select(choices=categories)
+        fields["crisis_level"].widget = forms.Select(choices=[("", "Any crisis level")] + [
+            (lv.number, f"{lv.number} — {lv.name}") for lv in selectors.active_blueprint().levels.all()])
+        fields["overdue"].widget = forms.Select(
+            choices=[("", "Overdue or not"), ("true", "Overdue"), ("false", "Not overdue")])
+        fields["updated_since"].widget = forms.DateInput(attrs={"type": "date"})
+
+    def clean_member_state(self):
+        code = (self.cleaned_data.get("member_state") or "").strip().upper()
+        if code and not MemberState.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"No member state with code '{code}'.")
+        return code
+
+    def clean_sector(self):
+        code = (self.cleaned_data.get("sector") or "").strip().lower()
+        if code and not Sector.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"No sector with code '{code}'.")
+        return code
+
+    def clean_category(self):
+        code = (self.cleaned_data.get("category") or "").strip().lower()
+        if code and "/" in code and not IncidentCategory.objects.filter(code=code).exists():
+            raise forms.ValidationError(f"No RSIT category '{code}'.")
+        if code and "/" not in code and not IncidentCategory.objects.filter(klass=code).exists():
+            raise forms.ValidationError(f"No RSIT class '{code}'.")
+        return code
+
+
+def _choice(choices, label, empty_label):
     return django_filters.ChoiceFilter(
-        choices=choices,
+        choices=choices, empty_label=empty_label, label=label[0].upper() + label[1:],
         error_messages={"invalid_choice": f"Unknown {label} '%(value)s'. Choose one of: "
                         + ", ".join(value for value, _ in choices) + "."},
     )
 
 
 class IncidentFilterSet(django_filters.FilterSet):
-    status = _choice(Incident.Status.choices, "status")
-    severity = _choice(Severity.choices, "severity")
-    tlp = _choice(TLP.choices, "TLP label")
-    crisis_level = django_filters.NumberFilter(min_value=0, max_value=9)
-    member_state = django_filters.CharFilter(method="filter_member_state", help_text="Affected member state (ISO code).")
-    sector = django_filters.CharFilter(method="filter_sector", help_text="NIS2 sector or sub-sector code; a sector includes its sub-sectors.")
-    category = django_filters.CharFilter(method="filter_category", help_text="RSIT class (e.g. availability) or class/type.")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", help_text="Only incidents with (true) or without (false) a missed deadline.")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    q = django_filters.CharFilter(method="filter_text", help_text="Text in the title or description, or a reference.")
+    q = django_filters.CharFilter(method="filter_text", label="Search", max_length=200,
+                                  help_text="Text in the title or description, or a reference.")
+    status = _choice(Incident.Status.choices, "status", "Any status")
+    crisis_level = django_filters.NumberFilter(min_value=0, max_value=9, label="Crisis level")
+    member_state = django_filters.CharFilter(method="filter_member_state", label="Member state",
+                                             help_text="Affected member state (ISO code).")
+    sector = django_filters.CharFilter(method="filter_sector", label="Sector",
+                                       help_text="NIS2 sector or sub-sector code; a sector includes its sub-sectors.")
+    category = django_filters.CharFilter(method="filter_category", label="Category",
+                                         help_text="RSIT class (e.g. availability) or class/type.")
+    severity = _choice(Severity.choices, "severity", "Any severity")
+    tlp = _choice(TLP.choices, "TLP label", "Any TLP")
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue",
+                                           help_text="Only incidents with (true) or without (false) a missed deadline.")
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label="Updated since",
+        help_text="ISO 8601 date-time, or a date (its start in the portal's time zone).")
+    updated_since.field_class = DateOrDateTimeField
 
     class Meta:
         model = Incident
-        fields = ["status", "severity", "tlp", "crisis_level"]
+        fields = ["q", "status", "crisis_level", "member_state", "sector", "category", "severity", "tlp",
+                  "overdue", "updated_since"]
+        form = IncidentFilterForm
 
     def filter_member_state(self, queryset, name, value):
-        code = value.strip().upper()
-        ms = MemberState.objects.filter(code=code).first()
-        if ms is None:
-            raise ValidationError({name: [f"No member state with code '{code}'."]})
         through = Incident.affected_member_states.through
-        return queryset.filter(Exists(through.objects.filter(incident=OuterRef("pk"), memberstate=ms)))
+        return queryset.filter(Exists(through.objects.filter(incident=OuterRef("pk"), memberstate__code=value)))
 
     def filter_sector(self, queryset, name, value):
-        code = value.strip().lower()
-        if not Sector.objects.filter(code=code).exists():
-            raise ValidationError({name: [f"No sector with code '{code}'."]})
         through = Incident.sectors.through
-        matching = through.objects.filter(incident=OuterRef("pk")).filter(
-            Q(sector__code=code) | Q(sector__code__startswith=f"{code}.")
-        )
-        return queryset.filter(Exists(matching))
+        in_sector = Q(sector__code=value) | Q(sector__parent__code=value)
+        return queryset.filter(Exists(through.objects.filter(in_sector, incident=OuterRef("pk"))))
 
     def filter_category(self, queryset, name, value):
-        code = value.strip().lower()
-        if "/" in code:
-            if not IncidentCategory.objects.filter(code=code).exists():
-                raise ValidationError({name: [f"No RSIT category '{code}'."]})
-            return queryset.filter(category__code=code)
-        if not IncidentCategory.objects.filter(klass=code).exists():
-            raise ValidationError({name: [f"No RSIT class '{code}'."]})
-        return queryset.filter(category__klass=code)
+        return queryset.filter(**{"category__code" if "/" in value else "category__klass": value})
 
     def filter_overdue(self, queryset, name, value):
         overdue = overdue_incidents(queryset)
@@ -73,6 +134,17 @@ class IncidentFilterSet(django_filters.FilterSet):
     def filter_text(self, queryset, name, value):
         value = value.strip()
         condition = Q(title__icontains=value) | Q(description__icontains=value)
-        if value.upper().startswith("INC-") and value.rsplit("-", 1)[-1].isdigit():
-            condition |= Q(pk=int(value.rsplit("-", 1)[-1]))
+        if match := REFERENCE.match(value):
+            condition |= Q(pk=int(match.group(1)))
         return queryset.filter(condition)
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    """Alerts by state, level and incident; an incident the caller may not see is answered as a missing one."""
+
+    incident = VisibleIdFilter(visible=selectors.incidents_visible_to, label="incident",
+                               help_text="Only the alerts of this incident (its id).")
+
+    class Meta:
+        model = Alert
+        fields = ["state", "incident", "level"]

@@ -7,10 +7,12 @@ organisations) and the services do the rest; outputs render prefetched rows.
 from datetime import timezone as dt_timezone
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents import clocks
+from incidents import clocks, selectors
 from incidents.models import (
+    Alert,
     Incident,
     IncidentCategory,
     Observable,
@@ -132,6 +134,22 @@ class ShareOutputSerializer(serializers.Serializer):
     target_kind = serializers.CharField()
     label = serializers.CharField()
     shared_at = serializers.DateTimeField(default_timezone=UTC)
+
+
+class NetworkConsentOrganisationSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class NetworkConsentSerializer(serializers.Serializer):
+    organisations = NetworkConsentOrganisationSerializer(
+        many=True, help_text="Who will receive the incident if its originator agrees (empty: nobody is waiting).")
+
+
+class NetworkConsentInputSerializer(serializers.Serializer):
+    organisations = serializers.ListField(
+        child=serializers.CharField(), required=False,
+        help_text="The codes you were shown (GET); if the waiting organisations changed since, nothing is shared.")
 
 
 class IncidentDetailSerializer(IncidentListSerializer):
@@ -323,6 +341,27 @@ class AlertSerializer(serializers.Serializer):
     answered_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     answered_by = serializers.EmailField(source="answered_by.email", allow_null=True, default=None)
     note = serializers.CharField()
+    disclosure = serializers.ChoiceField(
+        choices=Alert.Disclosure.choices,
+        help_text="alerted_only: the incident is not shared with the organisation (ask the originator); "
+                  "awaiting_consent: shared once the originator agrees; shared: the organisation may read it.")
+    reason = serializers.CharField(source="escalation.explanation", help_text="Why the incident reached this level.")
+    notice = serializers.SerializerMethodField(help_text="What applies, in words, and how to ask the originator.")
+    originator = serializers.SerializerMethodField(help_text="The reporting organisation: code, name and contact.")
+
+    def _disclosure(self, alert) -> dict:
+        cache = self.context.setdefault("_disclosure", {})
+        if alert.pk not in cache:
+            cache[alert.pk] = selectors.alert_disclosure(alert)
+        return cache[alert.pk]
+
+    @extend_schema_field(serializers.CharField())
+    def get_notice(self, alert) -> str:
+        return self._disclosure(alert)["notice"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_originator(self, alert) -> dict:
+        return self._disclosure(alert)["originator"]
 
 
 class AlertAnswerSerializer(serializers.Serializer):

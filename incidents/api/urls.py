@@ -10,6 +10,7 @@ urlpatterns = [
     path("incidents/<int:pk>/share/", views.IncidentShareApi.as_view(), name="incident-share"),
     path("incidents/<int:pk>/shares/<int:share_id>/", views.IncidentUnshareApi.as_view(), name="incident-unshare"),
     path("incidents/<int:pk>/inform-member-states/", views.IncidentInformApi.as_view(), name="incident-inform"),
+    path("incidents/<int:pk>/network-consent/", views.IncidentNetworkConsentApi.as_view(), name="incident-network-consent"),
     path("incidents/<int:pk>/status/", views.IncidentStatusApi.as_view(), name="incident-status"),
     path("incidents/<int:pk>/reports/", views.IncidentReportsApi.as_view(), name="incident-reports"),
     path("incidents/<int:pk>/timeline/", views.IncidentTimelineApi.as_view(), name="incident-timeline"),

@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -13,9 +13,9 @@ from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.schema import error_responses
 from csoa_portal.models import ApiToken
-from incidents import selectors, services
+from incidents import policy, selectors, services
 from incidents.api import serializers as s
-from incidents.api.filtersets import IncidentFilterSet
+from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
 from incidents.models import Deadline, Incident, Observable, Share
 from incidents.observables import search_forms
 from incidents.stix import bundle_for, serialize
@@ -63,7 +63,7 @@ def _expected_version(request) -> int | None:
 
 def _detail_response(request, incident: Incident, status_code=200) -> Response:
     incident = _list_queryset(request.user).prefetch_related("reports", "shares").get(pk=incident.pk)
-    context = {"is_originator": selectors.is_originator(request.user, incident)}
+    context = {"is_originator": policy.is_originator(request.user, incident)}
     response = Response(s.IncidentDetailSerializer(incident, context=context).data, status=status_code)
     response["ETag"] = _etag(incident)
     return response
@@ -171,7 +171,7 @@ class IncidentUnshareApi(APIView):
     def delete(self, request, pk, share_id):
         incident = _detail(request, pk)
         share = Share.objects.filter(incident=incident, pk=share_id).first()
-        if share is None or not selectors.is_originator(request.user, incident):
+        if share is None or not policy.may_unshare(request.user, share):
             raise Http404("No such share.")
         services.unshare_incident(actor=request.user, share=share)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -185,6 +185,35 @@ class IncidentInformApi(APIView):
         incident = _detail(request, pk)
         services.inform_other_member_states(actor=request.user, incident=incident)
         return Response(s.ShareOutputSerializer(incident.shares.all(), many=True).data)
+
+
+class IncidentNetworkConsentApi(APIView):
+    """The alerted networks of a TLP:AMBER incident read it only once its originator agrees.
+
+    GET lists who would receive it; POST agrees (send back the ``organisations`` you were
+    shown: if the list changed meanwhile, nothing is shared and the answer is 400).
+    """
+
+    @extend_schema(responses={200: s.NetworkConsentSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        if not policy.may_consent_to_network_sharing(request.user, incident):
+            raise PermissionDenied("Only the originating organisation decides whether the alerted networks may read it.")
+        recipients = selectors.network_consent_recipients(incident)
+        return Response(s.NetworkConsentSerializer({"organisations": recipients}).data)
+
+    @extend_schema(request=s.NetworkConsentInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.NetworkConsentInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            services.consent_to_network_sharing(actor=request.user, incident=incident, **data.validated_data)
+            return Response(s.ShareOutputSerializer(incident.shares.all(), many=True).data)
+
+        return idempotent(request, perform)
 
 
 class IncidentStatusApi(APIView):
@@ -244,7 +273,7 @@ class IncidentObservablesApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
             return Observable.objects.none()
-        return _detail(self.request, self.kwargs["pk"]).observables.all()
+        return selectors.observables_visible_to(self.request.user, _detail(self.request, self.kwargs["pk"]))
 
     @extend_schema(request=s.ObservableBulkInputSerializer, parameters=[IDEMPOTENCY],
                    responses={200: s.ObservableBulkResultSerializer, **error_responses(400, 401, 403, 404)})
@@ -270,7 +299,7 @@ class IncidentStixApi(APIView):
                               **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
-        bundle = bundle_for(incident, incident.observables.all())
+        bundle = bundle_for(incident, selectors.observables_visible_to(request.user, incident))
         response = HttpResponse(serialize(bundle), content_type="application/stix+json;version=2.1")
         response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
         return response
@@ -294,6 +323,8 @@ class ObservableSearchApi(APIView):
         hits = Observable.objects.none()
         for kind, normalised in forms:
             hits = hits | Observable.objects.filter(type=kind, value=normalised)
+        # An observable labelled more strictly than its incident is found only by its own organisation.
+        hits = hits.filter(pk__in=selectors.observable_entries_visible_to(request.user).values("pk"))
         hits = hits.filter(incident__in=visible).select_related("incident").order_by("-incident_id")[:200]
         return Response(s.ObservableSearchHitSerializer(hits, many=True).data)
 
@@ -350,10 +381,11 @@ class AlertListApi(generics.ListAPIView):
 
     serializer_class = s.AlertSerializer
     pagination_class = AlertPagination
-    filterset_fields = ["state", "incident", "level"]
+    filterset_class = AlertFilterSet
 
     def get_queryset(self):
-        return selectors.alerts_visible_to(self.request.user).select_related("incident", "organisation", "answered_by")
+        return selectors.alerts_visible_to(self.request.user).select_related(
+            "incident__reporting_organisation", "incident__reported_by", "escalation", "organisation", "answered_by")
 
 
 def _alert(request, pk):

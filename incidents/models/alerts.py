@@ -13,6 +13,17 @@ class Alert(models.Model):
         NOT_AFFECTED = "not_affected", "Not affected"
         NO_RESPONSE = "no_response", "No response"
 
+    class Disclosure(models.TextChoices):
+        """What the alerted organisation gets of the incident (DOMAIN.md: escalation never widens who may read).
+
+        TLP:RED and AMBER+STRICT incidents are alerted only; AMBER reaches the network once the
+        originator agrees; GREEN and CLEAR are shared with the network at once.
+        """
+
+        ALERTED_ONLY = "alerted_only", "Alerted only"
+        AWAITING_CONSENT = "awaiting_consent", "Awaiting the originator's consent"
+        SHARED = "shared", "Shared"
+
     OPEN_STATES = (State.NOTIFIED, State.SEEN, State.NO_RESPONSE)
 
     escalation = models.ForeignKey("incidents.Escalation", on_delete=models.CASCADE, related_name="alerts")
@@ -27,6 +38,8 @@ class Alert(models.Model):
     answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+")
     note = models.TextField(blank=True)
+    disclosure = models.CharField(max_length=20, choices=Disclosure.choices, default=Disclosure.ALERTED_ONLY,
+                                  help_text="Whether the organisation may read the incident, or only knows it exists.")
     # The sweep's two follow-ups: a reminder to the organisation, then its other contacts and ENISA.
     reminded_at = models.DateTimeField(null=True, blank=True)
     widened_at = models.DateTimeField(null=True, blank=True)

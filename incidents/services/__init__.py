@@ -27,6 +27,7 @@ from incidents.services.reporting import (
 )
 from incidents.services.sharing import (
     change_tlp,
+    consent_to_network_sharing,
     cross_border_recipients,
     inform_other_member_states,
     share_incident,
@@ -45,7 +46,7 @@ from incidents.services.timeline import (
 __all__ = [
     "CLOCK_SKEW", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
     "REPORT_SECTIONS", "STATUS_TRANSITIONS", "UPDATABLE_FIELDS", "ObservableBatchResult", "StaleVersion",
-    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "draft_blueprint", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "cross_border_recipients",
+    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "draft_blueprint", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
     "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
 ]

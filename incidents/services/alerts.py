@@ -12,13 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import tasks
+from incidents import policy, tasks
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.common import queue_on_commit
-from incidents.services.sharing import share_for_escalation
+from incidents.services.sharing import disclosure_for_escalation, share_for_escalation
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
-from incidents.selectors import audience_group_names
+from incidents.selectors import alert_disclosure, audience_group_names
 from liaison.selectors import organisations_in_groups
 
 ANSWERED = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
@@ -42,7 +42,7 @@ def _new_alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payl
         kind=kind, subject=alert, actor=actor,
         payload={"alert_id": alert.pk, "incident": incident.pk, "reference": incident.reference, "level": alert.level,
                  "organisation": alert.organisation.code, "state": alert.state, "tlp": incident.tlp,
-                 "recipient_groups": [alert.organisation.group.name], **(payload or {})},
+                 **alert_disclosure(alert), "recipient_groups": [alert.organisation.group.name], **(payload or {})},
         audience=Audience(organisations=[alert.organisation, incident.reporting_organisation, *extra_orgs],
                           groups=groups),
     )
@@ -55,17 +55,25 @@ def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
     if not ids:
         return []
     organisations = list(Organisation.objects.filter(pk__in=ids).select_related("group").order_by("code"))
+    # The escalation never widens who may read the incident beyond its TLP (DOMAIN.md): see share_for_escalation.
     share_for_escalation(incident=incident, organisations=organisations, level_name=level.name)
+    shared_groups = set(incident.shares.values_list("group_id", flat=True))
+    disclosure = disclosure_for_escalation(incident)
     due = escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
     Alert.objects.bulk_create([
-        Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due)
+        Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due,
+              disclosure=Alert.Disclosure.SHARED if o.group_id in shared_groups else disclosure)
         for o in organisations
     ])
-    alerts = list(Alert.objects.filter(escalation=escalation).select_related("organisation__group", "incident__reporting_organisation"))
+    alerts = list(Alert.objects.filter(escalation=escalation).select_related(
+        "organisation__group", "incident__reporting_organisation", "incident__reported_by", "escalation"))
     audit.record(actor=None, action="alerts.raised", obj=incident,
-                 after={"level": level.number, "organisations": [a.organisation.code for a in alerts]})
+                 after={"level": level.number, "organisations": [a.organisation.code for a in alerts],
+                        "disclosure": {a.organisation.code: a.disclosure for a in alerts}})
     due_iso = due.isoformat() if due else None
-    record_events([_new_alert_event("alert.raised", alert, payload={"due_at": due_iso}) for alert in alerts])
+    record_events([_new_alert_event("alert.raised", alert, payload={"due_at": due_iso,
+                                                                     "reason": escalation.explanation})
+                   for alert in alerts])
     alert_ids = [a.pk for a in alerts]
     queue_on_commit(tasks.email_alerts, alert_ids, "raised")
     return alerts
@@ -78,7 +86,7 @@ def alerts_of(user: User):
 
 def _own_alert(actor: User, alert: Alert) -> Alert:
     alert = Alert.objects.select_for_update().select_related("organisation__group", "incident").get(pk=alert.pk)
-    if not actor.memberships.filter(organisation=alert.organisation).exists():
+    if not policy.may_answer_alert(actor, alert):
         raise PermissionDenied(f"This alert is addressed to {alert.organisation.name}, not to your organisation.")
     return alert
 
@@ -152,10 +160,6 @@ def sweep_alerts(*, now=None, limit: int = 500) -> int:
             queue_on_commit(tasks.email_alerts, [alert_id], kind)
             acted += 1
     return acted
-
-
-def is_answerable_by(user: User, alert: Alert) -> bool:
-    return alert.state not in ANSWERED and user.memberships.filter(organisation_id=alert.organisation_id).exists()
 
 
 def incident_alerts(incident: Incident):

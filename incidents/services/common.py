@@ -9,10 +9,8 @@ from django.utils import timezone
 
 from csoa_portal import audit
 from incidents.models import Incident
-from incidents.selectors import (
-    audience_group_names,
-    can_edit,
-)
+from incidents.policy import can_edit
+from incidents.selectors import audience_group_names
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
 

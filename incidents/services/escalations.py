@@ -17,11 +17,11 @@ from csoa_portal import audit
 from incidents import escalation
 from incidents.facts import incident_facts
 from incidents.models import Blueprint, Escalation, Incident
+from incidents import policy
 from incidents.selectors import active_blueprint, blueprint_spec
 from incidents.services.alerts import raise_alerts
 from incidents.services.common import _event
 from liaison.models import User
-from liaison.roles import role_group_name
 
 
 def _record(*, incident: Incident, blueprint: Blueprint, to_level: int, explanation: str, rules=(),
@@ -100,10 +100,6 @@ def evaluate_pending(*, batch: int = 200, budget_seconds: float | None = None) -
                 return len(tried)
 
 
-def _in_any(user: User, groups: list[str]) -> bool:
-    return bool(groups) and user.groups.filter(name__in=groups).exists()
-
-
 @transaction.atomic
 def declare_level(*, actor: User, incident: Incident, level: int, reason: str) -> Escalation:
     """A manual escalation ("declare a cyber crisis") by the roles the Blueprint allows."""
@@ -117,8 +113,7 @@ def declare_level(*, actor: User, incident: Incident, level: int, reason: str) -
                                         "lowering it is a de-escalation."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the level is declared."})
-    roles = [role_group_name(r) for r in target.declare_roles]
-    if not (_in_any(actor, target.in_charge_groups) and _in_any(actor, roles)):
+    if not policy.may_declare_level(actor, incident, target):
         raise PermissionDenied(f"Only {', '.join(target.declare_roles) or 'nobody'} of the body in charge "
                                f"({target.get_network_display()}) may declare level {level}.")
     incident.declared_level = max(incident.declared_level, level)
@@ -136,11 +131,12 @@ def deescalate(*, actor: User, incident: Incident, level: int, reason: str) -> E
         raise ValidationError({"level": f"Choose a level below the current level {incident.crisis_level}."})
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the incident is de-escalated."})
-    current = blueprint.levels.get(number=incident.crisis_level)
-    if not _in_any(actor, current.in_charge_groups):
+    levels = list(blueprint.levels.all())
+    current = next(lv for lv in levels if lv.number == incident.crisis_level)
+    if not policy.may_deescalate(actor, incident, levels=levels):
         raise PermissionDenied(f"Only the body in charge of level {current.number} "
                                f"({current.get_network_display()}) may de-escalate.")
-    target = blueprint.levels.get(number=level)
+    target = next(lv for lv in levels if lv.number == level)
     incident.declared_level = min(incident.declared_level, level)
     incident.deescalated_at_version = incident.version + 1  # the version _record is about to write
     explanation = f"Level {level} — {target.name}: de-escalated by {actor.get_full_name()} ({current.get_network_display()})."

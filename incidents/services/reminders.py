@@ -12,7 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import clocks
+from incidents import clocks, policy
 from incidents.models import Deadline, Incident, TimelineEntry
 from incidents.selectors import active_blueprint
 from liaison.events import Audience, record_event
@@ -63,10 +63,10 @@ def sweep_deadlines(*, now=None, limit: int = 1000) -> int:
 def keep_situation_update_clocks(*, now=None) -> int:
     """At levels with an update interval, a situation update is due that long after the last one."""
     now = now or timezone.now()
-    intervals = {lv.number: lv.update_interval_minutes for lv in active_blueprint().levels.all() if lv.update_interval_minutes}
+    levels = {lv.number: lv for lv in active_blueprint().levels.all() if lv.update_interval_minutes}
     changed = 0
     incidents = (
-        Incident.objects.filter(crisis_level__in=list(intervals), status__in=["open", "contained"])
+        Incident.objects.filter(crisis_level__in=list(levels), status__in=["open", "contained"])
         .annotate(
             last_update=Max("timeline__created_at", filter=Q(timeline__kind=TimelineEntry.Kind.SITUATION)),
             last_escalation=Max("escalations__created_at"),
@@ -74,8 +74,9 @@ def keep_situation_update_clocks(*, now=None) -> int:
     )
     with transaction.atomic():
         for incident in incidents:
-            since = max(t for t in (incident.last_update, incident.last_escalation, incident.created_at) if t)
-            due = since + timedelta(minutes=intervals[incident.crisis_level])
+            due = policy.situation_update_due(
+                since_times=(incident.last_update, incident.last_escalation, incident.created_at),
+                level=levels[incident.crisis_level])
             row, created = Deadline.objects.get_or_create(
                 incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
             moved = not created and row.due_at != due

@@ -9,12 +9,11 @@ from django.utils import timezone
 from csoa_portal import audit
 from incidents import clocks
 from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, Report, TimelineEntry
+from incidents.policy import may_request_intermediate_report
 from incidents.selectors import (
     CHANGE,
     VIEW,
     clock_facts,
-    is_originator,
-    is_reporting_authority,
     reporting_authority_membership,
 )
 from incidents.services.common import (
@@ -231,7 +230,7 @@ def sync_deadlines(incident: Incident) -> None:
 @transaction.atomic
 def request_intermediate_report(*, actor: User, incident: Incident, due_at) -> Deadline:
     """An authority asks the reporter for an intermediate report (NIS2 Art. 23(4)(c))."""
-    if not is_reporting_authority(actor, incident) or is_originator(actor, incident):
+    if not may_request_intermediate_report(actor, incident):
         raise PermissionDenied("Only the reporting member state's CSIRT or authority requests intermediate reports.")
     if due_at <= timezone.now():
         raise ValidationError({"due_at": "The due date must be in the future."})

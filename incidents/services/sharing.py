@@ -10,15 +10,13 @@ from guardian.shortcuts import remove_perm
 from csoa_portal import audit
 from incidents import tasks
 from incidents import tlp as tlp_rules
-from incidents.models import Incident, IncidentGroupObjectPermission, Share
-from incidents.selectors import (
-    VIEW,
-    can_edit,
-    is_originator,
-)
+from incidents.models import Alert, Incident, IncidentGroupObjectPermission, Share
+from incidents.policy import is_originator, may_change_tlp, may_consent_to_network_sharing, may_share, may_unshare
+from incidents.selectors import VIEW, network_consent_recipients
 from incidents.services.common import _event, _snapshot, queue_on_commit
 from incidents.services.reporting import sync_deadlines
 from incidents.vocabulary import TLP
+from liaison.events import Audience, NewEvent, record_events
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -52,7 +50,7 @@ def share_incident(
     Only the originating organisation shares: TLP obliges recipients not to pass it on.
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if not is_originator(actor, incident):
+    if not may_share(actor, incident):
         raise PermissionDenied("Only the originating organisation may share this incident.")
     targets = _share_targets(organisations=organisations, member_states=member_states,
                              communities=communities, people=people)
@@ -82,34 +80,111 @@ def _grant(*, incident: Incident, targets, actor: User | None, why: str = "") ->
         audit.record(actor=actor, action="incident.shared", obj=incident,
                      after={"shared_with": [{"kind": s.target_kind, "group": s.group.name} for s in created],
                             **({"why": why} if why else {})})
-        _event("incident.shared", incident, actor=actor,
-               payload={"shared_with": [{"kind": s.target_kind, "label": s.label} for s in created],
-                        "recipient_groups": [s.group.name for s in created], **({"why": why} if why else {})})
+        record_events(_shared_events(incident, created, actor=actor, why=why))
         group_ids = [s.group_id for s in created]
+        Alert.objects.filter(incident=incident, organisation__group_id__in=group_ids).update(
+            disclosure=Alert.Disclosure.SHARED)
         incident_id = incident.pk
         queue_on_commit(tasks.notify_new_recipients, incident_id, group_ids)
     return created
 
 
-def share_for_escalation(*, incident: Incident, organisations: list[Organisation], level_name: str) -> list[Share]:
-    """The Blueprint puts a network in charge: its organisations get the incident, as far as TLP allows.
+def _shared_events(incident: Incident, created: list[Share], *, actor, why: str) -> list[NewEvent]:
+    """Each audience learns only what it may know: the originating organisation gets the whole list,
+    each new recipient an event naming only itself (recipients never learn who else got it)."""
+    base = {"reference": incident.reference, "title": incident.title, "tlp": incident.tlp, **({"why": why} if why else {})}
+    events = [NewEvent(
+        kind="incident.shared", subject=incident, actor=actor,
+        payload={**base, "shared_with": [{"kind": s.target_kind, "label": s.label} for s in created],
+                 "recipient_groups": []},
+        audience=Audience(organisations=[incident.reporting_organisation]),
+    )]
+    events += [NewEvent(
+        kind="incident.shared", subject=incident, actor=actor,
+        payload={**base, "shared_with": [{"kind": s.target_kind, "label": s.label}],
+                 "recipient_groups": [s.group.name]},
+        audience=Audience(groups=[s.group.name]),
+    ) for s in created]
+    return events
 
-    Organisation shares are allowed from TLP:AMBER+STRICT up; a TLP:RED incident is not
-    shared (its alerts say only that it exists and who to ask).
+
+def disclosure_for_escalation(incident: Incident) -> str:
+    """What a newly alerted organisation gets of the incident, by its TLP (DOMAIN.md, levels of cooperation).
+
+    RED and AMBER+STRICT: alerted only (reference, level, reason, the originator's contact);
+    AMBER: shared once the originator agrees; GREEN and CLEAR: shared with the network at once.
     """
-    if tlp_rules.share_refusal(tlp=incident.tlp, target_kind=tlp_rules.ORGANISATION):
+    if incident.tlp in (TLP.GREEN, TLP.CLEAR):
+        return Alert.Disclosure.SHARED
+    if incident.tlp == TLP.AMBER:
+        return Alert.Disclosure.AWAITING_CONSENT
+    return Alert.Disclosure.ALERTED_ONLY
+
+
+def share_for_escalation(*, incident: Incident, organisations: list[Organisation], level_name: str) -> list[Share]:
+    """The Blueprint puts a network in charge: its organisations get the incident only where TLP lets the network have it.
+
+    Only TLP:GREEN and CLEAR incidents are shared with the network's community here; AMBER
+    waits for the originator's consent (``consent_to_network_sharing``), RED and AMBER+STRICT
+    are alerted only. Whoever caused the escalation (the engine, or a recipient declaring a
+    level), the audience widens no further than that.
+    """
+    if disclosure_for_escalation(incident) != Alert.Disclosure.SHARED:
         return []
     targets = [(tlp_rules.ORGANISATION, o.group, o.name) for o in organisations]
     return _grant(incident=incident, targets=targets, actor=None, why=f"Blueprint: {level_name}")
 
 
 @transaction.atomic
+def consent_to_network_sharing(*, actor: User, incident: Incident, organisations: list[str] | None = None) -> list[Share]:
+    """The originator agrees that the networks alerted on its TLP:AMBER incident may read it.
+
+    Shares with every organisation whose alert awaits this consent, in one step, audited.
+    ``organisations`` (codes) is the list the originator was shown before confirming: if the
+    pending recipients changed meanwhile (a new escalation), nothing is shared and the list
+    must be reviewed again.
+    """
+    incident = Incident.objects.select_for_update(of=("self",)).select_related("reporting_organisation").get(
+        pk=incident.pk)
+    if not may_consent_to_network_sharing(actor, incident):
+        raise PermissionDenied("Only the originating organisation may agree to share the incident with the alerted networks.")
+    if incident.tlp != TLP.AMBER:
+        how = ("they are alerted only: share with named recipients instead."
+               if incident.tlp in (TLP.RED, TLP.AMBER_STRICT)
+               else "they are shared with the network as soon as it is alerted.")
+        raise ValidationError({"tlp": f"{TLP(incident.tlp).label} incidents are not shared with the alerted networks "
+                                      f"by consent: {how}"})
+    recipients = network_consent_recipients(incident)
+    if not recipients:
+        raise ValidationError({"alerts": "No alerted organisation is waiting for your consent."})
+    codes = [o.code for o in recipients]
+    if organisations is not None and sorted(set(organisations)) != codes:
+        raise ValidationError({"organisations": "The organisations waiting for your consent changed since you looked: "
+                                                f"now {', '.join(codes)}. Review the list and confirm again."})
+    levels = sorted(set(incident.alerts.filter(disclosure=Alert.Disclosure.AWAITING_CONSENT)
+                        .values_list("level", flat=True)))
+    audit.record(actor=actor, action="incident.network_consent", obj=incident,
+                 after={"organisations": codes, "levels": levels})
+    shares = _grant(incident=incident, targets=[(tlp_rules.ORGANISATION, o.group, o.name) for o in recipients],
+                    actor=actor, why="The originator agreed to share with the alerted networks")
+    record_events([NewEvent(
+        kind="incident.network_consent", subject=incident, actor=actor,
+        payload={"reference": incident.reference, "tlp": incident.tlp, "organisations": codes, "levels": levels},
+        audience=Audience(organisations=[incident.reporting_organisation]),
+    )])
+    return shares
+
+
+@transaction.atomic
 def unshare_incident(*, actor: User, share: Share) -> None:
     """Revoke a share: the recipient loses access on every read path at once."""
     incident = Incident.objects.select_for_update().get(pk=share.incident_id)
-    if not is_originator(actor, incident):
+    if not may_unshare(actor, share):
         raise PermissionDenied("Only the originating organisation may revoke a share.")
     remove_perm(f"incidents.{VIEW}", share.group, incident)
+    # An alerted organisation whose share is revoked is back to knowing only that the incident exists.
+    Alert.objects.filter(incident=incident, organisation__group_id=share.group_id).update(
+        disclosure=Alert.Disclosure.ALERTED_ONLY)
     before = {"kind": share.target_kind, "group": share.group.name}
     label = share.label
     share.delete()
@@ -120,7 +195,7 @@ def unshare_incident(*, actor: User, share: Share) -> None:
 @transaction.atomic
 def change_tlp(*, actor: User, incident: Incident, tlp: str) -> Incident:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if not can_edit(actor, incident):
+    if not may_change_tlp(actor, incident):
         raise PermissionDenied("You may not change this incident.")
     if tlp not in TLP.values:
         raise ValidationError({"tlp": f"Unknown TLP label {tlp!r}; use one of {', '.join(TLP.values)}."})

@@ -16,6 +16,7 @@ from incidents.models import Attachment, Incident, Observable, TimelineEntry
 from incidents.observables import InvalidObservable, normalise
 from incidents.services.common import _event, _lock_for_edit, _touch
 from incidents.vocabulary import TLP
+from liaison.events import Audience, record_event
 from liaison.models import User
 
 # --- Timeline ----------------------------------------------------------------------------
@@ -93,8 +94,24 @@ def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str |
     _touch(incident)
     audit.record(actor=actor, action="timeline.added", obj=entry, after={"incident": incident.pk, "kind": kind, "tlp": tlp,
                                                                        "attachments": len(checked)})
-    _event("timeline.added", incident, actor=actor, payload={"entry_id": entry.pk, "kind": kind})
+    _child_event("timeline.added", incident, actor=actor, payload={"entry_id": entry.pk, "kind": kind},
+                 author_organisation=membership.organisation, restricted=_stricter(incident, tlp))
     return entry
+
+
+def _stricter(incident: Incident, tlp: str) -> bool:
+    return TLP.rank(tlp) > TLP.rank(incident.tlp)
+
+
+def _child_event(kind: str, incident: Incident, *, actor, payload: dict, author_organisation, restricted: bool) -> None:
+    """A child labelled more strictly than its incident stays with its author's organisation, its event too
+    (``selectors.timeline_visible_to``, ``observables_visible_to``): the incident's wider audience is not told."""
+    if not restricted:
+        _event(kind, incident, actor=actor, payload=payload)
+        return
+    record_event(kind=kind, subject=incident, actor=actor,
+                 payload={"reference": incident.reference, "title": incident.title, "tlp": incident.tlp, **payload},
+                 audience=Audience(organisations=[author_organisation]))
 
 
 # --- Observables ---------------------------------------------------------------------------
@@ -158,6 +175,7 @@ def add_observables(*, actor: User, incident: Incident, rows: list) -> Observabl
     incident = _lock_for_edit(actor, incident, None)
     result = ObservableBatchResult()
     cleaned: dict[tuple[str, str], dict] = {}
+    in_batch_merges: list[tuple[str, str]] = []
     for index, row in enumerate(rows):
         try:
             data = _clean_row(row, incident)
@@ -169,8 +187,10 @@ def add_observables(*, actor: User, incident: Incident, rows: list) -> Observabl
         if key in cleaned:
             _widen(cleaned[key], data)
             result.merged += 1
+            in_batch_merges.append(key)
         else:
             cleaned[key] = data
+    counts = {False: [0, 0], True: [0, 0]}  # restricted? -> [created, merged]
     existing = {}
     keys = list(cleaned)
     for start in range(0, len(keys), 500):
@@ -179,11 +199,17 @@ def add_observables(*, actor: User, incident: Incident, rows: list) -> Observabl
             if (obs.type, obs.value) in cleaned:
                 existing[(obs.type, obs.value)] = obs
     to_update = []
+    for key in in_batch_merges:
+        tlp = existing[key].tlp if key in existing else cleaned[key]["tlp"]
+        counts[_stricter(incident, tlp)][1] += 1
     for key, obs in existing.items():
         data = cleaned.pop(key)
         if _widen_model(obs, data):
             to_update.append(obs)
         result.merged += 1
+        counts[_stricter(incident, obs.tlp)][1] += 1
+    for data in cleaned.values():
+        counts[_stricter(incident, data["tlp"])][0] += 1
     Observable.objects.bulk_update(to_update, ["first_seen", "last_seen"], batch_size=500)
     Observable.objects.bulk_create(
         [Observable(incident=incident, created_by=actor, **data) for data in cleaned.values()], batch_size=1000
@@ -194,8 +220,12 @@ def add_observables(*, actor: User, incident: Incident, rows: list) -> Observabl
         audit.record(actor=actor, action="observables.added", obj=incident,
                      after={"created": result.created, "merged": result.merged, "rejected": len(result.errors),
                             "values": [f"{t}:{v}" for t, v in list(cleaned)[:1000]]})
-        _event("observables.added", incident, actor=actor,
-               payload={"created": result.created, "merged": result.merged})
+        # Counted apart: observables stricter than the incident are news for their author's organisation only.
+        for restricted in (False, True):
+            created, merged = counts[restricted]
+            if created or merged:
+                _child_event("observables.added", incident, actor=actor, payload={"created": created, "merged": merged},
+                             author_organisation=incident.reporting_organisation, restricted=restricted)
     return result
 
 

@@ -4,8 +4,10 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
+from csoa_portal.api.filters import VisibleIdFilter
 from liaison.models import MemberState
 from reserve.models import AssistanceRequest, Engagement, ProviderProfile
+from reserve.selectors import requests_visible_to
 from reserve.vocabulary import CertificationStatus, Service, Urgency
 from reserve.workflow import EngagementStatus, RequestStatus
 
@@ -44,8 +46,8 @@ class AssistanceRequestFilterSet(django_filters.FilterSet):
 
 class EngagementFilterSet(django_filters.FilterSet):
     status = _choice(EngagementStatus.choices, "engagement status")
-    request = django_filters.NumberFilter(field_name="request_id", min_value=1, max_value=2**63 - 1,
-                                          help_text="Only the engagements of this request.")
+    request = VisibleIdFilter(visible=requests_visible_to, label="assistance request",
+                              help_text="Only the engagements of this request (its id).")
 
     class Meta:
         model = Engagement

@@ -22,7 +22,7 @@ from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.schema import ErrorSerializer, error_responses
 from csoa_portal.models import ApiToken
 from incidents.selectors import incidents_visible_to
-from reserve import selectors, services, workflow
+from reserve import policy, selectors, services, workflow
 from reserve.api import serializers as s
 from reserve.api.filtersets import (
     AssistanceRequestFilterSet,
@@ -79,14 +79,6 @@ def _etag(obj: AssistanceRequest) -> str:
     return f'"v{obj.version}"'
 
 
-def _authority_side(user) -> bool:
-    """ENISA triage, the contracting authority (its decision-makers and staff) and the Commission."""
-    if selectors.is_triage(user) or selectors.is_decision_maker(user) or selectors.is_commission(user):
-        return True
-    authority = selectors.contracting_authority()
-    return authority is not None and user.memberships.filter(organisation=authority).exists()
-
-
 # --- Requests ------------------------------------------------------------------------------------------
 
 def _request(request, pk) -> AssistanceRequest:
@@ -100,15 +92,15 @@ def _engagement_rows(queryset):
 
 def _detail_context(user, obj: AssistanceRequest) -> dict:
     """What this caller may see of the request around its content (a provider: its own engagement only)."""
-    authority = _authority_side(user)
-    non_provider = authority or bool(selectors.roles_for(user, obj))
+    authority = policy.capabilities(user).assessments
+    non_provider = authority or bool(policy.roles_for(user, obj))
     engagements = list(selectors.engagements_of(user, obj).select_related("request"))
     context = {
         "incidents": list(incidents_visible_to(user).filter(reserve_requests=obj).order_by("pk")),
         "missing": services.missing_content(obj) if obj.status == RequestStatus.DRAFT else {},
-        "actions": selectors.request_actions(user, obj),
+        "actions": policy.request_actions(user, obj),
         "engagements": engagements,
-        "engagement_actions": {e.pk: selectors.engagement_actions(user, e) for e in engagements},
+        "engagement_actions": {e.pk: policy.engagement_actions(user, e) for e in engagements},
         "report": selectors.report_visible_to(user, obj),
     }
     if non_provider:
@@ -365,9 +357,8 @@ class RequestRankingApi(APIView):
     @extend_schema(responses={200: s.RankingSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         obj = _request(request, pk)
-        if not (selectors.is_triage(request.user) or selectors.is_decision_maker(request.user)):
-            raise PermissionDenied("Only ENISA triage staff and the contracting authority's decision-makers "
-                                   "see the provider ranking.")
+        if not policy.capabilities(request.user).ranking:
+            raise PermissionDenied("Only ENISA triage staff see the provider ranking: ENISA matches providers.")
         ranking = selectors.ranking_for(obj)
         need = selectors.need_for(obj)
         body = {
@@ -387,7 +378,7 @@ class RequestEngagementsApi(APIView):
     def get(self, request, pk):
         obj = _request(request, pk)
         rows = list(selectors.engagements_of(request.user, obj).select_related("request"))
-        context = {"engagement_actions": {e.pk: selectors.engagement_actions(request.user, e) for e in rows}}
+        context = {"engagement_actions": {e.pk: policy.engagement_actions(request.user, e) for e in rows}}
         return Response(s.EngagementSerializer(rows, many=True, context=context).data)
 
     @extend_schema(request=s.EngageInputSerializer, parameters=[IDEMPOTENCY],
@@ -415,7 +406,7 @@ class TriageQueueApi(APIView):
 
     @extend_schema(parameters=[s.QueueQuerySerializer], responses={200: s.QueueSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
-        if not _authority_side(request.user):
+        if not policy.capabilities(request.user).triage_queue:
             raise PermissionDenied("The triage queue is for ENISA triage, the contracting authority and the Commission.")
         query = s.QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -439,7 +430,7 @@ def _engagement(request, pk) -> Engagement:
 
 def _engagement_response(request, pk, status_code=200) -> Response:
     engagement = _engagement(request, pk)
-    context = {"engagement_actions": {engagement.pk: selectors.engagement_actions(request.user, engagement)}}
+    context = {"engagement_actions": {engagement.pk: policy.engagement_actions(request.user, engagement)}}
     return Response(s.EngagementSerializer(engagement, context=context).data, status=status_code)
 
 

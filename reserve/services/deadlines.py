@@ -20,10 +20,11 @@ from django.utils import timezone
 from csoa_portal import audit
 from incidents import clocks as nis2_clocks
 from liaison.events import Audience, record_event
-from liaison.roles import Community, role_group_name
+from liaison.roles import role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve.models import AssistanceRequest, Engagement, ReserveDeadline
-from reserve.selectors import contracting_authority, engagement_audience_names
+from reserve.policy import authority_recipients
+from reserve.selectors import engagement_audience_names
 from reserve.services.common import notify
 from reserve.vocabulary import Clock
 
@@ -80,29 +81,11 @@ def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
 
 # --- Who is told ---------------------------------------------------------------------------------
 
-def _authority_side(*, overdue: bool) -> tuple[list[str], list[str]]:
-    """ENISA triage and the contracting authority's decision-makers; its leadership (network admins) when overdue.
-
-    The audience is the contracting authority; the inbox items go to triage and to those of its
-    people who hold the decision-maker role (a Commission decision-maker is not in the audience
-    unless the Commission is the contracting authority).
-    """
-    triage, deciders = role_group_name(NetworkRole.ENISA_TRIAGE), role_group_name(NetworkRole.DECISION_MAKER)
-    audience, told = [triage], [triage, deciders]
-    authority = contracting_authority()
-    if authority is not None:
-        audience.append(authority.group.name)
-    if overdue:
-        audience.append(Community.NETWORK_ADMINS)
-        told.append(Community.NETWORK_ADMINS)
-    return audience, told
-
-
 def _recipients(row: ReserveDeadline, *, overdue: bool) -> tuple[list[str], list[str]]:
     """(audience, inbox recipients) of a clock's reminder or alarm."""
     request = row.request
     if row.clock == Clock.RESPONSE:
-        return _authority_side(overdue=overdue)
+        return authority_recipients(overdue=overdue)  # the workflow's role holders (reserve.policy)
     if row.clock == Clock.AFTER_ACTION_REPORT:
         groups = [request.requester_organisation.group.name]
         groups += [role_group_name(NetworkRole.ENISA_TRIAGE)] if overdue else []

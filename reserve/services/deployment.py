@@ -12,7 +12,7 @@ from csoa_portal import audit
 from liaison.models import User
 from reserve import workflow
 from reserve.models import AfterActionReport, AssistanceRequest, DeploymentUpdate, Engagement, WorkLog
-from reserve.selectors import engagement_roles_for, roles_for
+from reserve.policy import engagement_roles_for, roles_for
 from reserve.services.common import (
     engagement_event,
     lock,

@@ -13,13 +13,8 @@ from liaison.roles import role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve import matching, workflow
 from reserve.models import AssistanceRequest, Engagement, ProviderProfile
-from reserve.selectors import (
-    candidates_for,
-    engagement_roles_for,
-    is_triage,
-    need_for,
-    tried_providers,
-)
+from reserve.policy import engagement_roles_for, offer_roles
+from reserve.selectors import candidates_for, need_for, tried_providers
 from reserve.services.common import (
     authority_groups,
     engagement_event,
@@ -113,7 +108,7 @@ def engage_provider(*, actor: User, request: AssistanceRequest, provider: Organi
     interest, no requested service, member state or language not covered, inactive.
     """
     request = lock(request)
-    workflow.engagement_transition("offer", status="", roles={workflow.Role.TRIAGE} if is_triage(actor) else set())
+    workflow.engagement_transition("offer", status="", roles=offer_roles(actor))
     if request.status not in workflow.REQUEST_STATES_FOR_OFFER:
         raise workflow.TransitionRefused(
             f"This request is {request.get_status_display().lower()}: providers are engaged only on approved requests.")

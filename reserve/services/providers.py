@@ -13,7 +13,8 @@ from liaison.models import Organisation, User
 from liaison.roles import Community, OrganisationKind, role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve.models import ProviderCapacity, ProviderProfile
-from reserve.selectors import booked_person_days, is_registry_admin
+from reserve.policy import is_registry_admin
+from reserve.selectors import booked_person_days
 from reserve.vocabulary import CertificationStatus, normalise_languages, normalise_services
 
 PROFILE_FIELDS = frozenset({

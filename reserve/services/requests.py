@@ -17,7 +17,8 @@ from liaison.roles import Community, role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve import workflow
 from reserve.models import AssistanceRequest
-from reserve.selectors import priority_of, request_refusal, roles_for, routing_for
+from reserve.policy import roles_for
+from reserve.selectors import priority_of, request_refusal, routing_for
 from reserve.services.common import (
     acting_membership,
     authority_groups,
@@ -76,7 +77,12 @@ def _date(value, field: str, errors: dict):
 
 
 def visible_incidents(actor: User, values) -> list[Incident]:
-    """The incidents to link, each of which the requester must be able to see; the error names each other one."""
+    """The incidents to link: each one the requester may see *and* whose originator they act for.
+
+    Linking exposes an incident to new organisations (the contracting authority reads its
+    facts; a submitted request may escalate it), and a recipient's action never widens an
+    incident's audience (TLP: recipients do not pass it on). The error names each refused one.
+    """
     wanted, errors = [], []
     for value in values or ():
         pk = value.pk if isinstance(value, Incident) else value
@@ -84,9 +90,13 @@ def visible_incidents(actor: User, values) -> list[Incident]:
             wanted.append(int(pk))
         except (TypeError, ValueError):
             errors.append(f"{pk!r} is not an incident id.")
-    found = {i.pk: i for i in incidents_visible_to(actor).filter(pk__in=wanted)}
+    found = {i.pk: i for i in incidents_visible_to(actor).filter(pk__in=wanted).select_related("reporting_organisation")}
     errors += [f"Incident {pk} does not exist or is not visible to you: link only incidents you may see."
                for pk in dict.fromkeys(wanted) if pk not in found]
+    own_groups = set(actor.groups.values_list("id", flat=True))
+    errors += [f"Incident {found[pk].reference} was reported by {found[pk].reporting_organisation.name}: only its "
+               "originating organisation may link it to a Reserve request (ask them to request support or link it)."
+               for pk in dict.fromkeys(wanted) if pk in found and found[pk].reporting_organisation.group_id not in own_groups]
     if errors:
         raise ValidationError({"incidents": errors})
     return [found[pk] for pk in dict.fromkeys(wanted)]

@@ -11,7 +11,8 @@ from liaison.roles import role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve import workflow
 from reserve.models import AssistanceRequest, Assessment, Decision, InformationRequest
-from reserve.selectors import contracting_authority, priority_of, roles_for
+from reserve.policy import roles_for
+from reserve.selectors import contracting_authority, priority_of
 from reserve.services.common import authority_groups, lock, notify, request_event, request_payload, snapshot, touch
 from reserve.services.deadlines import meet_clock
 from reserve.services.requests import _incidents_changed

@@ -202,3 +202,16 @@ def test_admin_refuses_an_organisation_kind_its_members_roles_cannot_hold(networ
     assert b"hold roles this kind may not have" in response.content
     org.refresh_from_db()
     assert org.kind == "crisis_authority"
+
+
+def test_admin_password_change_is_saved_through_the_service_and_audited(network, staff_admin, login):
+    person = network["people"]["pt_analyst"]
+    response = login(staff_admin).post(
+        reverse("admin:auth_user_password_change", args=[person.pk]),
+        {"usable_password": "true", "password1": "another long passphrase 7", "password2": "another long passphrase 7"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person.refresh_from_db()
+    assert person.check_password("another long passphrase 7")
+    assert AuditEntry.objects.get(action="person.password_set", object_id=str(person.pk)).via == "admin"

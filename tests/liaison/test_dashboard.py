@@ -29,10 +29,23 @@ def test_dashboard_shows_organisation_member_state_and_role(network, login):
 def test_decision_maker_sees_requests_awaiting_decision(network, login):
     from tests import factories
 
-    person = factories.person("decision@ec.example", network["orgs"]["ec"], ["decision_maker"])
+    person = factories.person("decision@enisa.example", network["orgs"]["enisa"], ["decision_maker"])
     body = login(person).get(reverse("liaison:dashboard")).content.decode()
     assert "Reserve requests awaiting a decision" in body
     assert 'href="/reserve/requests/?status=assessed"' in body
+
+
+def test_commission_decision_maker_gets_decisions_only_where_the_commission_is_the_contracting_authority(
+        network, login, settings):
+    from tests import factories
+
+    person = factories.person("decision@ec.example", network["orgs"]["ec"], ["decision_maker"])
+    body = login(person).get(reverse("liaison:dashboard")).content.decode()
+    assert "Reserve requests awaiting a decision" not in body  # ENISA decides by default (DOMAIN.md "Routing")
+    assert reverse("reserve:reserve_dashboard") in body  # the Commission sees every decision
+    settings.RESERVE_CONTRACTING_AUTHORITY = "ec"
+    body = login(person).get(reverse("liaison:dashboard")).content.decode()
+    assert "Reserve requests awaiting a decision" in body
 
 
 def test_org_admin_gets_links_to_people_and_tokens(network, login):

@@ -87,10 +87,21 @@ def test_revoke_asks_for_confirmation_then_revokes(network, login, token_for):
     assert AuditEntry.objects.filter(action="token.revoked", object_id=str(token.pk)).exists()
 
 
-def test_network_admin_manages_any_organisations_tokens(network, login):
+def test_network_admin_sees_and_revokes_any_organisations_tokens_but_creates_none_for_them(
+    network, login, token_for
+):
+    token_for(network["orgs"]["pt-csirt"])
+    pt_token = ApiToken.objects.get(organisation__code="pt-csirt")
     client = login(network["people"]["enisa_admin"])
     response = client.get(reverse("liaison:tokens"), {"org": "pt-csirt"})
     assert response.status_code == 200 and response.context["organisation"].code == "pt-csirt"
     assert response.context["org_form"] is not None
-    assert _create(client, org="pt-csirt").status_code == 200
-    assert ApiToken.objects.filter(organisation__code="pt-csirt", created_by=network["people"]["enisa_admin"]).exists()
+    assert not response.context["may_create"] and "Create token" not in response.content.decode()
+    refused = _create(client, org="pt-csirt")
+    assert refused.status_code == 403
+    assert "Only an organisation admin of pt-csirt may create its API tokens" in refused.content.decode()
+    assert not ApiToken.objects.filter(organisation__code="pt-csirt", name="SOC sync").exists()
+    assert client.post(reverse("liaison:token_revoke", args=[pt_token.pk])).status_code == 302
+    pt_token.refresh_from_db()
+    assert pt_token.revoked_at is not None
+    assert _create(client, org="enisa").status_code == 200  # their own organisation

@@ -282,11 +282,13 @@ def test_enisa_sees_the_ranking_with_reasons_and_exclusions(reserve, people):
     assert body["need"]["member_state"] == "DE" and body["need"]["person_days"] == 20
 
 
-def test_only_enisa_triage_and_decision_makers_see_the_ranking(reserve, people):
+def test_only_enisa_triage_sees_the_ranking(reserve, people):
+    """ENISA matches providers (DESIGN.md "Who uses it"); the decision-makers decide on ENISA's assessment."""
     request = rf.request_in(RequestStatus.APPROVED, reserve)
     assert_error(people["de_analyst"].get(f"{BASE}{request.pk}/ranking/"), 403, says="ranking")
+    assert_error(people["enisa_decision"].get(f"{BASE}{request.pk}/ranking/"), 403, says="ENISA triage")
     assert_error(people["pt_analyst"].get(f"{BASE}{request.pk}/ranking/"), 404)
-    assert people["enisa_decision"].get(f"{BASE}{request.pk}/ranking/").status_code == 200
+    assert people["enisa_triage"].get(f"{BASE}{request.pk}/ranking/").status_code == 200
 
 
 def test_engaging_an_uncertified_provider_is_refused_and_books_nothing(reserve, people):

@@ -56,7 +56,8 @@ PAGES_OF_A_SUBMITTED_REQUEST = [
     ("requests/{pk}/", {"de_analyst", "de_spoc", "enisa_triage", "enisa_decision", "ec_decision"},
      {"fr_analyst", "pt_analyst", "provider", "cert_eu", "de_hub"}),
     ("requests/{pk}/assess/", {"enisa_triage"}, {"de_analyst", "de_spoc", "enisa_decision", "provider", "fr_analyst"}),
-    ("requests/{pk}/ranking/", {"enisa_triage", "enisa_decision", "ec_decision"}, {"de_analyst", "de_spoc", "provider"}),
+    ("requests/{pk}/ranking/", {"enisa_triage"},
+     {"de_analyst", "de_spoc", "provider", "enisa_decision", "ec_decision", "enisa_admin"}),
 ]
 
 

@@ -82,8 +82,8 @@ def test_dashboard_counts_by_status_and_member_state_and_the_median_time_to_deci
     assert selectors.requests_by_status(p["de_analyst"]) == {"approved": 3, "draft": 1}
     assert selectors.requests_per_member_state(p["ec_decision"]) == [
         {"member_state": "DE", "requests": 3}, {"member_state": "EU", "requests": 1}]
-    assert selectors.may_see_dashboard(p["ec_decision"]) and selectors.may_see_dashboard(p["enisa_triage"])
-    assert not selectors.may_see_dashboard(p["de_analyst"]) and not selectors.may_see_dashboard(p["provider"])
+    assert policy.capabilities(p["ec_decision"]).dashboard and policy.capabilities(p["enisa_triage"]).dashboard
+    assert not policy.capabilities(p["de_analyst"]).dashboard and not policy.capabilities(p["provider"]).dashboard
 
 
 def test_median_of_an_even_number_of_decisions_is_the_mean_of_the_middle_two(reserve, freezer):

@@ -1,0 +1,273 @@
+"""Who may see and do what in the Reserve: the one door every page, API view, template and service asks.
+
+A person's (or a token's service account's) answer is read from their memberships in one
+query and kept on the user object for the life of the HTTP request (``seats``):
+
+- ``capabilities(user)`` — one frozen ``Capabilities`` answer for the pages and panels
+  that do not depend on a request (triage queue, dashboard, ranking, engaging providers,
+  assessments, the provider registry, deciding);
+- ``roles_for(user, request)`` — the workflow roles held on a request (reserve/workflow.py),
+  and ``request_actions`` / ``engagement_actions`` derived from ``workflow.actions_for``:
+  a page shows a button if and only if the action is in this list, and the service takes
+  the action if and only if ``workflow.check`` accepts the same roles.
+
+Who holds a workflow role on the contracting authority's side is one table
+(``AUTHORITY_ROLES``): ENISA triage assesses and matches providers (the contribution
+agreement, DOMAIN.md "Routing"); the decision-makers of the contracting authority (the
+setting RESERVE_CONTRACTING_AUTHORITY, ENISA by default) decide. The sweep's reminders
+use the same table for their recipients (``authority_recipients``).
+"""
+
+from dataclasses import dataclass, fields
+
+from django.conf import settings
+
+from liaison.roles import Community, OrganisationKind, org_group_name, role_group_name
+from liaison.roles import Role as NetworkRole
+from reserve.workflow import (
+    ENGAGEMENT_TRANSITIONS,
+    REQUEST_STATES_FOR_OFFER,
+    REQUEST_TRANSITIONS,
+    Role,
+    actions_for,
+)
+
+
+@dataclass(frozen=True)
+class Seat:
+    """One active membership: the organisation (id, kind, code, member state) and the role held there."""
+
+    organisation_id: int
+    kind: str
+    code: str
+    member_state_id: int | None
+    role: str
+
+
+_CACHE = "_reserve_seats"
+_CAPABILITIES = "_reserve_capabilities"
+
+
+def seats(user) -> tuple[Seat, ...]:
+    """The user's active memberships, one query, remembered on the user object (one per HTTP request)."""
+    if not getattr(user, "is_authenticated", False):
+        return ()
+    cached = getattr(user, _CACHE, None)
+    if cached is None:
+        cached = tuple(Seat(*row) for row in user.memberships.filter(organisation__is_active=True).values_list(
+            "organisation_id", "organisation__kind", "organisation__code", "organisation__member_state_id", "role"))
+        try:
+            setattr(user, _CACHE, cached)
+        except AttributeError:  # an object that takes no attributes: read again next time
+            pass
+    return cached
+
+
+def forget(user) -> None:
+    """Drop the remembered memberships (after the user's memberships changed in the same request)."""
+    for name in (_CACHE, _CAPABILITIES):
+        if hasattr(user, name):
+            delattr(user, name)
+
+
+def authority_code() -> str:
+    return settings.RESERVE_CONTRACTING_AUTHORITY
+
+
+# --- The contracting authority's side: which seat holds which workflow role ----------------------
+
+def _holds_triage(seat: Seat) -> bool:
+    return seat.role == NetworkRole.ENISA_TRIAGE and seat.kind == OrganisationKind.ENISA
+
+
+def _holds_decision(seat: Seat) -> bool:
+    return seat.role == NetworkRole.DECISION_MAKER and seat.code == authority_code()
+
+
+# The one table of who holds a workflow role on every request that reached the contracting authority
+# (``roles_for`` reads it; ``authority_recipients`` addresses the same people in the inbox).
+AUTHORITY_ROLES = {
+    Role.TRIAGE: _holds_triage,
+    Role.DECISION_MAKER: _holds_decision,
+}
+
+
+def authority_recipients(*, overdue: bool = False) -> tuple[list[str], list[str]]:
+    """(audience, inbox recipients) that reach exactly the holders of the authority's workflow roles.
+
+    The inbox shows an item to whoever is in the audience *and* a recipient group: triage
+    staff through their role group; the decision-makers through the contracting authority's
+    organisation group (audience) and the decision-maker role group (recipients), so the
+    Commission's decision-makers are not told unless the Commission is the contracting
+    authority. Overdue: the network admins (ENISA's leadership) too.
+    """
+    triage = role_group_name(NetworkRole.ENISA_TRIAGE)
+    audience = [triage, org_group_name(authority_code())]
+    told = [triage, role_group_name(NetworkRole.DECISION_MAKER)]
+    if overdue:
+        audience.append(Community.NETWORK_ADMINS)
+        told.append(Community.NETWORK_ADMINS)
+    return audience, told
+
+
+def is_triage(user) -> bool:
+    return any(_holds_triage(s) for s in seats(user))
+
+
+def is_decision_maker(user) -> bool:
+    return any(_holds_decision(s) for s in seats(user))
+
+
+def is_commission(user) -> bool:
+    return any(s.kind == OrganisationKind.COMMISSION for s in seats(user))
+
+
+def is_provider_staff(user) -> bool:
+    return any(s.role == NetworkRole.PROVIDER_STAFF and s.kind == OrganisationKind.RESERVE_PROVIDER
+               for s in seats(user))
+
+
+def is_authority_side(user) -> bool:
+    """ENISA triage, anyone of the contracting authority, and the Commission (informed of every decision).
+
+    Exactly the holders of the grants ``services.common.authority_groups`` gives every request
+    that reaches the contracting authority: they see its priority, assessments and the queue.
+    """
+    return any(_holds_triage(s) or s.code == authority_code() or s.kind == OrganisationKind.COMMISSION
+               for s in seats(user))
+
+
+def is_registry_admin(user) -> bool:
+    """ENISA's network admins and triage staff keep the provider registry."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or is_triage(user):
+        return True
+    from liaison.selectors import is_network_admin
+
+    return is_network_admin(user)
+
+
+# --- One answer per person -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a person may open or do in the Reserve, whatever the request. Templates test these fields.
+
+    Adding a field here adds it to the agreement test (tests/reserve/test_policy_agreement.py)
+    once a probe for it is registered there.
+    """
+
+    triage_queue: bool = False   # the queue of open requests at the contracting authority (page and API)
+    dashboard: bool = False      # the Reserve dashboard: ENISA, the contracting authority, the Commission
+    ranking: bool = False        # the provider ranking of a request: ENISA triage matches providers
+    engage: bool = False         # engage providers on an approved request: ENISA triage
+    assessments: bool = False    # a request's priority and ENISA's assessments: the authority's side
+    triage: bool = False         # assess requests and ask requesters for more information
+    decisions: bool = False      # approve or reject: the contracting authority's decision-makers
+    registry_view: bool = False  # every provider of the registry
+    registry_edit: bool = False  # register providers, change profiles and committed capacity
+    engagements: bool = False    # a provider's own engagements (its staff)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+NOTHING = Capabilities()
+
+
+def capabilities(user) -> Capabilities:
+    """The person's answer, computed once per HTTP request (remembered on the user with their seats)."""
+    if not getattr(user, "is_authenticated", False):
+        return NOTHING
+    remembered = getattr(user, _CAPABILITIES, None)
+    if remembered is not None and remembered[0] == authority_code():
+        return remembered[1]
+    answer = _capabilities(user)
+    try:
+        setattr(user, _CAPABILITIES, (authority_code(), answer))
+    except AttributeError:
+        pass
+    return answer
+
+
+def _capabilities(user) -> Capabilities:
+    triage = is_triage(user)
+    authority = is_authority_side(user)
+    enisa = any(s.kind == OrganisationKind.ENISA for s in seats(user))
+    registry_edit = is_registry_admin(user)
+    return Capabilities(
+        triage_queue=authority,
+        dashboard=authority or enisa or user.is_superuser,
+        ranking=triage,
+        engage=triage,
+        assessments=authority,
+        triage=triage,
+        decisions=is_decision_maker(user),
+        registry_view=registry_edit or authority or enisa or is_commission(user),
+        registry_edit=registry_edit,
+        engagements=is_provider_staff(user),
+    )
+
+
+# --- Roles and actions on one request or engagement ------------------------------------------------
+
+def roles_for(user, request) -> set[Role]:
+    """The workflow roles the user holds for this request (reserve.workflow)."""
+    mine = seats(user)
+    roles = set()
+    org_ids = {s.organisation_id for s in mine}
+    if request.requester_organisation_id in org_ids:
+        roles.add(Role.REQUESTER)
+    if request.spoc_organisation_id in org_ids or _is_spoc_of(mine, request):
+        roles.add(Role.SPOC)
+    for role, holds in AUTHORITY_ROLES.items():
+        if any(holds(s) for s in mine):
+            roles.add(role)
+    return roles
+
+
+def _is_spoc_of(mine, request) -> bool:
+    """Before routing, the SPOC of the requester's state is the request's SPOC (it may be the requester itself)."""
+    if request.spoc_organisation_id is not None:
+        return False
+    ms_id = request.requester_organisation.member_state_id
+    return bool(ms_id) and any(s.kind == OrganisationKind.SPOC and s.member_state_id == ms_id for s in mine)
+
+
+def engagement_roles_for(user, engagement) -> set[Role]:
+    mine = seats(user)
+    roles = set()
+    if any(s.organisation_id == engagement.provider_id and s.role == NetworkRole.PROVIDER_STAFF for s in mine):
+        roles.add(Role.PROVIDER)
+    if any(_holds_triage(s) for s in mine):
+        roles.add(Role.TRIAGE)
+    return roles
+
+
+def offer_roles(user) -> set[Role]:
+    """Roles for ``offer`` (engaging a provider), which has no engagement yet."""
+    return {Role.TRIAGE} if is_triage(user) else set()
+
+
+def request_actions(user, request) -> list[str]:
+    """The workflow actions the user may take on the request now (buttons on pages, links in the API)."""
+    return actions_for(REQUEST_TRANSITIONS, status=request.status, roles=roles_for(user, request))
+
+
+def engagement_actions(user, engagement) -> list[str]:
+    return actions_for(ENGAGEMENT_TRANSITIONS, status=engagement.status, roles=engagement_roles_for(user, engagement))
+
+
+def may_engage(user, request) -> bool:
+    """ENISA triage engages providers while the request is approved or deployed (several providers)."""
+    return capabilities(user).engage and request.status in REQUEST_STATES_FOR_OFFER
+
+
+__all__ = [
+    "AUTHORITY_ROLES", "Capabilities", "NOTHING", "Seat", "authority_code", "authority_recipients", "capabilities",
+    "engagement_actions", "engagement_roles_for", "forget", "is_authority_side", "is_commission",
+    "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "offer_roles",
+    "request_actions", "roles_for", "seats",
+]

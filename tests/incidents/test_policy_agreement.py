@@ -1,0 +1,298 @@
+"""Generated agreement: for every kind of person, every incident capability and the states that
+matter, the page shows the button if and only if the action succeeds, the API agrees with the
+page, both agree with ``incidents.policy``, and an incident the person may not see is a 404 on
+both.
+
+A capability is covered by registering it in ``CAPABILITIES`` (how to call the page action, the
+API action where one exists, the marker of its button or form on a page, the policy predicate);
+no test below names a capability. Every action is tried inside a savepoint that is rolled back,
+so one world serves all persons and capabilities of a state.
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Callable
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from incidents import policy, services
+from incidents.models import Alert, Incident
+from tests.conftest import verified_client
+from tests.factories import member_state, organisation, person
+
+# --- The capabilities -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capability:
+    name: str
+    allowed: Callable  # (user, world) -> bool: the policy's answer
+    marker: Callable  # (world, user) -> str: HTML of the button/form, present iff shown
+    page: Callable  # (client, world, user) -> response of the page action
+    api: Callable | None = None  # (client, world, user) -> response of the API action
+    where: str = "detail"  # the page showing the marker: the incident page or the crisis board
+    applies: Callable = lambda world: True  # states where the action exists at all
+
+
+def _url(world, tail=""):
+    return f"/incidents/{world['incident'].pk}/{tail}"
+
+
+def _api(world, tail=""):
+    return f"/api/v1/incidents/{world['incident'].pk}/{tail}"
+
+
+def _json(client, method, url, data=None):
+    return getattr(client, method)(url, data or {}, content_type="application/json")
+
+
+def _declare_target(world, user) -> int:
+    """The level the person would declare: the first the policy offers, else the next one."""
+    offered = policy.declarable_levels(user, world["incident"])
+    return offered[0].number if offered else world["incident"].crisis_level + 1
+
+
+def _alert_for(world, user) -> Alert | None:
+    """The alert addressed to the person's organisation, else any alert of the incident."""
+    alerts = world["incident"].alerts.order_by("id")
+    own = alerts.filter(organisation__memberships__user=user).first()
+    return own or alerts.first()
+
+
+def _csv():
+    upload = io.BytesIO(b"type,value\nipv4,198.51.100.23\n")
+    upload.name = "iocs.csv"
+    return upload
+
+
+CAPABILITIES = [
+    Capability(
+        "edit", lambda u, w: policy.can_edit(u, w["incident"]),
+        marker=lambda w, u: f'href="{_url(w, "edit/")}"',
+        page=lambda c, w, u: c.get(_url(w, "edit/")),
+        api=lambda c, w, u: _json(c, "patch", _api(w), {"title": "Renamed"}),
+    ),
+    Capability(
+        "change status", lambda u, w: policy.may_change_status(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "status/")}"',
+        page=lambda c, w, u: c.post(_url(w, "status/"), {"status": "contained"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "status/"), {"status": "contained"}),
+    ),
+    Capability(
+        "change TLP", lambda u, w: policy.may_change_tlp(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "tlp/")}"',
+        page=lambda c, w, u: c.post(_url(w, "tlp/"), {"tlp": w["incident"].tlp}),
+    ),
+    Capability(
+        "share", lambda u, w: policy.may_share(u, w["incident"]),
+        marker=lambda w, u: f'href="{_url(w, "share/")}"',
+        page=lambda c, w, u: c.post(_url(w, "share/"), {"people": "analyst@pt-csirt.example"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "share/"), {"people": ["analyst@pt-csirt.example"]}),
+    ),
+    Capability(
+        "unshare", lambda u, w: policy.may_unshare(u, w["share"]),
+        marker=lambda w, u: 'action="' + _url(w, f"shares/{w['share'].pk}/revoke/") + '"',
+        page=lambda c, w, u: c.post(_url(w, f"shares/{w['share'].pk}/revoke/")),
+        api=lambda c, w, u: c.delete(_api(w, f"shares/{w['share'].pk}/")),
+        applies=lambda w: w["share"] is not None,
+    ),
+    Capability(
+        "declare a level", lambda u, w: bool(policy.declarable_levels(u, w["incident"])),
+        marker=lambda w, u: f'action="{_url(w, "declare/")}"',
+        page=lambda c, w, u: c.post(_url(w, "declare/"), {"level": _declare_target(w, u), "reason": "Spreading"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "declare/"), {"level": _declare_target(w, u), "reason": "Spreading"}),
+        applies=lambda w: w["incident"].crisis_level < 3,
+    ),
+    Capability(
+        "de-escalate", lambda u, w: bool(policy.deescalatable_levels(u, w["incident"])),
+        marker=lambda w, u: f'action="{_url(w, "deescalate/")}"',
+        page=lambda c, w, u: c.post(_url(w, "deescalate/"), {"level": 0, "reason": "Contained nationally"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "deescalate/"), {"level": 0, "reason": "Contained nationally"}),
+        applies=lambda w: w["incident"].crisis_level > 0,
+    ),
+    Capability(
+        "post an update", lambda u, w: policy.may_post_update(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "timeline/")}"',
+        page=lambda c, w, u: c.post(_url(w, "timeline/"), {"text": "Patched", "kind": "update", "tlp": w["incident"].tlp}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "timeline/"), {"text": "Patched"}),
+    ),
+    Capability(
+        "post a situation update", lambda u, w: policy.may_post_situation_update(u, w["incident"]),
+        marker=lambda w, u: 'action="' + f"/incidents/board/{w['incident'].pk}/situation/" + '"',
+        page=lambda c, w, u: c.post(f"/incidents/board/{w['incident'].pk}/situation/", {"text": "Stable"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "timeline/"), {"text": "Stable", "kind": "situation"}),
+        where="board",
+    ),
+    Capability(
+        "answer an alert", lambda u, w: policy.is_answerable_by(u, _alert_for(w, u)),
+        marker=lambda w, u: 'action="' + _url(w, f"alerts/{_alert_for(w, u).pk}/answer/") + '"',
+        page=lambda c, w, u: c.post(_url(w, f"alerts/{_alert_for(w, u).pk}/answer/"), {"answer": "acknowledged"}),
+        api=lambda c, w, u: _json(c, "post", f"/api/v1/alerts/{_alert_for(w, u).pk}/acknowledge/", {}),
+        applies=lambda w: w["incident"].alerts.exists(),
+    ),
+    Capability(
+        "inform other member states", lambda u, w: policy.may_inform_other_member_states(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "inform/")}"',
+        page=lambda c, w, u: c.post(_url(w, "inform/")),
+        api=lambda c, w, u: _json(c, "post", _api(w, "inform-member-states/")),
+    ),
+    Capability(
+        "submit a NIS2 report", lambda u, w: policy.may_submit_report(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "reports/early_warning/")}"',
+        page=lambda c, w, u: c.post(_url(w, "reports/early_warning/"), {"summary": "Wiper"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "reports/"), {"kind": "early_warning", "content": {"summary": "Wiper"}}),
+    ),
+    Capability(
+        "add observables", lambda u, w: policy.may_add_observables(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "observables/upload/")}"',
+        page=lambda c, w, u: c.post(_url(w, "observables/upload/"), {"file": _csv()}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "observables/"),
+                                  {"observables": [{"type": "ipv4", "value": "198.51.100.23"}]}),
+    ),
+    Capability(
+        "give the initial response", lambda u, w: policy.may_respond_initially(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "initial-response/")}"',
+        page=lambda c, w, u: c.post(_url(w, "initial-response/"), {"response-text": "We are on it"}),
+    ),
+    Capability(
+        "request an intermediate report", lambda u, w: policy.may_request_intermediate_report(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "request-intermediate/")}"',
+        page=lambda c, w, u: c.post(_url(w, "request-intermediate/"), {
+            "intermediate-due_at": timezone.localtime(timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")}),
+    ),
+]
+
+# --- The people and the states --------------------------------------------------------------------
+
+PERSONS = [
+    "de_analyst",  # originator analyst
+    "de_admin",  # originator organisation admin
+    "de_liaison",  # the reporting state's crisis authority: EU-CyCLONe liaison officer
+    "fr_analyst",  # recipient organisation in the AMBER state; CSIRTs Network member
+    "fr_liaison",  # another state's EU-CyCLONe liaison officer
+    "pt_analyst",  # an unrelated CSIRT (CSIRTs Network member)
+    "enisa_triage",  # ENISA staff
+    "enisa_admin",  # ENISA's organisation admin
+    "commission",  # the Commission
+    "provider",  # a Reserve provider
+]
+
+
+def _people(network):
+    people = dict(network["people"])
+    fr_authority = organisation("fr-authority", "crisis_authority", "FR", "ANSSI crisis management")
+    people["fr_liaison"] = person("liaison@fr-authority.example", fr_authority, ["liaison_officer"])
+    people["commission"] = person("decider@ec.example", network["orgs"]["ec"], ["decision_maker", "crisis_manager"])
+    return people
+
+
+def _world(network, people, *, tlp, level):
+    """An incident of de-csirt affecting DE and FR, at ``tlp`` and ``level``, shared as its label allows."""
+    de = people["de_analyst"]
+    incident = services.report_incident(
+        actor=de, organisation=network["orgs"]["de-csirt"], title="Wiper at a DSO", severity="high", tlp=tlp,
+        aware_at=timezone.now() - timedelta(hours=2), affected_member_states=[member_state("DE"), member_state("FR")],
+    )
+    if tlp == "red":
+        shares = services.share_incident(actor=de, incident=incident, people=[people["fr_analyst"]])
+    elif tlp == "amber":
+        shares = services.share_incident(actor=de, incident=incident, organisations=[network["orgs"]["fr-csirt"]])
+    else:
+        shares = services.share_incident(actor=de, incident=incident,
+                                         communities=["community:csirts-network", "community:eu-cyclone"])
+    declarers = {1: "de_analyst", 2: "de_liaison", 3: "de_liaison"}
+    if level:
+        services.declare_level(actor=people[declarers[level]], incident=incident, level=level, reason="Setting the scene")
+    incident = Incident.objects.select_related("reporting_organisation").get(pk=incident.pk)
+    return {"incident": incident, "share": shares[0] if shares else None}
+
+
+STATES = {
+    "AMBER shared with fr-csirt, level 0": dict(tlp="amber", level=0),
+    "GREEN shared with both networks, level 1": dict(tlp="green", level=1),
+    "GREEN shared with both networks, level 2": dict(tlp="green", level=2),
+    "RED named for one person, level 2": dict(tlp="red", level=2),
+}
+
+
+def _attempt(call):
+    """Run one action and roll it back, so the next one meets the same world."""
+    with transaction.atomic():
+        response = call()
+        transaction.set_rollback(True)
+    return response
+
+
+def _succeeded(response) -> bool:
+    return response.status_code in (200, 201, 204, 302)
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_buttons_page_api_and_policy_agree_for_every_person_and_capability(network, state):
+    people = _people(network)
+    world = _world(network, people, **STATES[state])
+    incident = world["incident"]
+    disagreements = []
+    for who in PERSONS:
+        user = people[who]
+        client = verified_client(user)
+        visible = policy.may_see_incident(user, incident.pk)
+        detail = client.get(_url(world))
+        board = client.get("/incidents/board/").content.decode()
+        assert detail.status_code == (200 if visible else 404), f"{who}: incident page"
+        pages = {"detail": detail.content.decode(), "board": board}
+        for capability in CAPABILITIES:
+            if not capability.applies(world):
+                continue
+            where = f"{who} · {capability.name}"
+            page = _attempt(lambda: capability.page(client, world, user))
+            api = _attempt(lambda: capability.api(client, world, user)) if capability.api else None
+            if not visible:
+                if page.status_code != 404 or (api is not None and api.status_code != 404):
+                    disagreements.append(f"{where}: invisible, page {page.status_code}, "
+                                         f"API {api.status_code if api else '-'} (want 404 on both)")
+                continue
+            allowed = capability.allowed(user, world)
+            shown = capability.marker(world, user) in pages[capability.where]
+            answers = {"policy": allowed, "button": shown, "page": _succeeded(page)}
+            if api is not None:
+                answers["API"] = _succeeded(api)
+            if len(set(answers.values())) > 1:
+                codes = f"page {page.status_code}" + (f", API {api.status_code}" if api is not None else "")
+                disagreements.append(f"{where}: {answers} ({codes})")
+    assert not disagreements, "\n".join(disagreements)
+
+
+def test_every_capability_is_granted_to_someone_and_refused_to_someone(network):
+    """A control: the matrix above is not vacuous (each capability has a yes and a no among the people)."""
+    people = _people(network)
+    worlds = [_world(network, people, **spec) for spec in STATES.values()]
+    for capability in CAPABILITIES:
+        answers = {capability.allowed(people[who], w) for who in PERSONS for w in worlds
+                   if capability.applies(w) and policy.may_see_incident(people[who], w["incident"].pk)}
+        assert answers == {True, False}, capability.name
+
+
+@pytest.mark.parametrize("kind", ["de-csirt", "fr-csirt", "pt-csirt"])
+def test_a_token_is_answered_by_the_same_policy_as_a_person(network, token_for, kind):
+    """SOC tooling: the API's answer for an organisation's token is the policy's answer for its principal."""
+    from csoa_portal.models import ApiToken
+    from django.test import Client
+
+    people = _people(network)
+    world = _world(network, people, tlp="amber", level=0)
+    raw = token_for(network["orgs"][kind])
+    principal = ApiToken.objects.filter(organisation=network["orgs"][kind]).latest("id").principal
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    visible = policy.may_see_incident(principal, world["incident"].pk)
+    for capability in CAPABILITIES:
+        if capability.api is None or not capability.applies(world):
+            continue
+        response = _attempt(lambda: capability.api(client, world, principal))
+        if not visible:
+            assert response.status_code == 404, capability.name
+        else:
+            assert _succeeded(response) == capability.allowed(principal, world), (capability.name, response.status_code)
