@@ -31,6 +31,11 @@ class IncidentsConfig(AppConfig):
         sweep.register("situation_update_clocks", keep_situation_update_clocks)
         sweep.register("deadlines", sweep_deadlines)
         register_subject_check("alert", visible_alert_ids, by_groups=visible_alert_ids_by_groups)
+        # News for their recipients, shown in the dashboard inbox.
+        from liaison.inbox import register_inbox_kinds
+
+        register_inbox_kinds("incidents", ["incident.shared", "report.requested", "alert.raised", "alert.reminder",
+                                           "alert.unanswered", "deadline.reminder", "deadline.overdue"])
         _register_audit_read_checks()
 
 

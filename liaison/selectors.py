@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from csoa_portal.models import ApiToken
 from liaison.events import subject_url, visible_subject_ids, visible_subject_ids_for_users
+from liaison.inbox import inbox_kinds, is_addressed
 from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.roles import Community, Role
 
@@ -286,28 +287,28 @@ def group_ids_of_users(user_ids: Iterable[int]) -> dict[int, frozenset[int]]:
     return {user_id: frozenset(ids) for user_id, ids in groups.items()}
 
 
-# Event kinds that are news for their recipients, shown in the dashboard inbox.
-INBOX_KINDS = ("incident.shared", "report.requested", "alert.raised", "alert.reminder", "alert.unanswered",
-               "deadline.reminder", "deadline.overdue")
+# The Event kinds shown in the dashboard inbox are declared by each app (liaison.inbox).
 INBOX_SCAN = 300
 
 
 def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
     """The newest items addressed to the user, and how many of them are unread.
 
-    An item is addressed to the user when its payload names one of their groups as a
-    new recipient (``recipient_groups``), so the sharer's own people are not told.
+    Which kinds count is declared by each app (``liaison.inbox.register_inbox_kinds``). An
+    item is addressed to the user when its payload names one of their groups as a new
+    recipient (``recipient_groups``, so the sharer's own people are not told), or as its app
+    declared; either way only events in the user's audience whose subject they may still see.
     """
     cursor = InboxCursor.objects.filter(user=user).values_list("last_read_event_id", flat=True).first() or 0
     names = set(user.groups.values_list("name", flat=True))
     in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))
     candidates = list(
-        Event.objects.filter(kind__in=INBOX_KINDS)
+        Event.objects.filter(kind__in=inbox_kinds())
         .filter(Exists(in_audience))
         .select_related("actor")
         .order_by("-id")[:INBOX_SCAN]
     )
-    addressed = [e for e in candidates if names & set(e.payload.get("recipient_groups", []))]
+    addressed = [e for e in candidates if is_addressed(e, names)]
     by_type: dict[str, set[str]] = {}
     for event in addressed:
         by_type.setdefault(event.subject_type, set()).add(event.subject_id)

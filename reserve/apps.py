@@ -23,6 +23,7 @@ class ReserveConfig(AppConfig):
         sweep.register("reserve_deadlines", sweep_reserve_deadlines)
         register_provider(selectors.incident_reserve_facts)
         _register_audit_read_checks()
+        _register_inbox_kinds()
         # The dashboard's Reserve panels, each shown by reserve.policy (liaison never imports reserve).
         from liaison.dashboard import register_panel
 
@@ -75,6 +76,29 @@ def _register_audit_read_checks():
         audit.register_read_check(f"reserve.{model}", audit.via_parent(f"reserve.{model}", "engagement_id", engagement))
     audit.register_read_check("reserve.providercapacity",
                               audit.via_parent("reserve.providercapacity", "provider_id", provider))
+
+
+def _register_inbox_kinds():
+    """The Reserve's news for the dashboard inbox: each step tells the ones who act next.
+
+    Events name their recipients (``recipient_groups``: triage for a submission, the requester
+    for a question or a decision, the provider for an offer…); an assessment names none, and
+    is news for the contracting authority's decision-makers only (reserve.policy).
+    """
+    from liaison.inbox import register_inbox_kinds
+    from liaison.roles import org_group_name, role_group_name
+    from reserve import policy
+    from reserve.workflow import Role
+
+    def decision_makers(event, names: set[str]) -> bool:
+        return role_group_name(Role.DECISION_MAKER) in names and org_group_name(policy.authority_code()) in names
+
+    register_inbox_kinds("reserve", [
+        "request.routed", "request.submitted", "request.returned", "request.info_requested", "request.info_answered",
+        "request.assessed", "request.decided", "provider.engaged", "engagement.accepted", "engagement.declined",
+        "engagement.expired", "engagement.cancelled", "matching.exhausted", "deployment.closed",
+        "deadline.reminder", "deadline.overdue",
+    ], addressed={"request.assessed": decision_makers})
 
 
 def _url(name: str, fallback: str):

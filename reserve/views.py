@@ -557,6 +557,7 @@ def _role_page(request, pk, role: Role) -> AssistanceRequest:
 
 def _assess_page(request, ar, *, status=200, **overrides):
     now = timezone.now()
+    actions = policy.request_actions(request.user, ar)
     clock = selectors.deadlines_of(ar).filter(clock=Clock.RESPONSE).first()
     found = selectors.priority_of(ar)
     incidents, hidden = _linked_incidents(request.user, ar)
@@ -568,8 +569,8 @@ def _assess_page(request, ar, *, status=200, **overrides):
         "services_asked": [Service(s).label for s in ar.services if s in Service.values],
         "info": list(ar.information_requests.select_related("asked_by", "answered_by")),
         "assessments": list(ar.assessments.select_related("assessed_by")),
-        "may_assess": ar.status == RequestStatus.SUBMITTED,
-        "may_ask": ar.status in (RequestStatus.SUBMITTED, RequestStatus.ASSESSED),
+        "may_assess": "assess" in actions,
+        "may_ask": "request_info" in actions,
         "form": AssessmentForm(), "question_form": QuestionForm(),
     }
     context.update(overrides)
@@ -634,7 +635,7 @@ def _decide_page(request, ar, *, status=200, **overrides):
         "assessment": ar.assessments.select_related("assessed_by").order_by("-assessed_at", "-id").first(),
         "decision": getattr(ar, "decision", None) if ar.decided_at else None,
         "services_asked": [Service(s).label for s in ar.services if s in Service.values],
-        "may_decide": ar.status == RequestStatus.ASSESSED,
+        "may_decide": "approve" in policy.request_actions(request.user, ar),
         "form": DecisionForm(),
     }
     context.update(overrides)
@@ -880,7 +881,7 @@ def request_report(request, pk):
             status = 400
     return _render(request, "reserve/report_form.html", {
         "ar": ar, "form": form, "clock": _deadline(clock) if clock else None,
-        "may_report": ar.status == RequestStatus.CLOSED,
+        "may_report": "report" in policy.request_actions(request.user, ar),
     }, status=status)
 
 

@@ -59,7 +59,8 @@ def test_network_admin_cannot_read_de_csirts_unshared_amber_strict_incident_thro
         aware_at=timezone.now() - timedelta(hours=1), tlp="amber+strict",
     )
     browser = login(network["people"]["enisa_admin"])
-    response = browser.post(reverse("liaison:tokens"), {"org": "de-csirt", "name": "x", "scopes": ["read"], "days": "7"})
+    form = {"org": "de-csirt", "name": "x", "scopes": ["read"], "days": "7"}
+    response = browser.post(reverse("liaison:tokens"), form)
     assert response.status_code == 403
     assert "Only an organisation admin of de-csirt may create its API tokens" in response.content.decode()
     assert "csoa_" not in response.content.decode()
