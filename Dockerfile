@@ -16,4 +16,4 @@ COPY static ./static
 RUN useradd --system --home /app portal && mkdir -p /app/var && chown -R portal /app/var
 USER portal
 EXPOSE 8000
-CMD ["uvicorn", "csoa_portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--proxy-headers", "--ws-max-size", "4096", "--ws-per-message-deflate", "false"]
+CMD ["uvicorn", "csoa_portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-proxy-headers", "--ws-max-size", "4096", "--ws-per-message-deflate", "false"]

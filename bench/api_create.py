@@ -3,7 +3,7 @@
     .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N]
 
 Full mode only. The server is the production one (the Dockerfile's command): ``uvicorn
-csoa_portal.asgi:application --workers <cores> --proxy-headers`` with ``DJANGO_ENV=production``
+csoa_portal.asgi:application --workers <cores> --no-proxy-headers`` with ``DJANGO_ENV=production``
 (DEBUG off), on a random loopback port, on the incident dataset of bench/incidents_list.py
 (generated if missing; ``BENCH_DATABASE_NAME``, default csoa_bench) and a Redis database of
 its own (``BENCH_REDIS_URL``, default redis://127.0.0.1:6379/10, flushed before and after:
@@ -141,6 +141,8 @@ def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
     """The Dockerfile's command, on the bench database and Redis database (not waited for)."""
     env = dict(
         os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        # Production requires a key outside the database for the audit chain (a throwaway one here).
+        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or uuid.uuid4().hex + uuid.uuid4().hex,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=REDIS_URL, CHANNELS_PREFIX="bench-api",
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
@@ -150,7 +152,7 @@ def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [uvicorn, "csoa_portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--proxy-headers"],
+             "--workers", str(workers), "--no-proxy-headers"],
             cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )

@@ -3,7 +3,7 @@
     .venv/bin/python bench/live_events.py --size small|full [--updates N] [--steps 100,250,…]
 
 Full mode only. The server runs as in production, in one process: ``uvicorn
-csoa_portal.asgi:application --proxy-headers --ws-max-size 4096 --ws-per-message-deflate false``
+csoa_portal.asgi:application --no-proxy-headers --ws-max-size 4096 --ws-per-message-deflate false``
 (the websocket limits run_portal also sets) with ``DJANGO_ENV=production``,
 on a random loopback port, with PostgreSQL (``BENCH_DATABASE_NAME``, default csoa_bench_live)
 and channels_redis on a Redis database of its own (``BENCH_REDIS_URL``, default
@@ -71,6 +71,8 @@ def free_port() -> int:
 def start_server(port: int, log_path: Path) -> subprocess.Popen:
     env = dict(
         os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
+        # Production requires a key outside the database for the audit chain (a throwaway one here).
+        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or uuid.uuid4().hex + uuid.uuid4().hex,
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=REDIS_URL, CHANNELS_PREFIX=CHANNELS_PREFIX,
         EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
     )
@@ -79,7 +81,7 @@ def start_server(port: int, log_path: Path) -> subprocess.Popen:
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [uvicorn, "csoa_portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--proxy-headers", "--ws-max-size", "4096", "--ws-per-message-deflate", "false",
+             "--no-proxy-headers", "--ws-max-size", "4096", "--ws-per-message-deflate", "false",
              "--log-level", "warning"],
             cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,

@@ -139,10 +139,21 @@ class IncidentFilterSet(django_filters.FilterSet):
         return queryset.filter(condition)
 
 
+def _incidents_alerted_or_visible(user):
+    """Incidents the caller may read, and those its own alerts name: a TLP:RED or AMBER+STRICT
+    incident is alerted only, and its alert already shows the id, so filtering by it tells nothing new."""
+    if not getattr(user, "is_authenticated", False):
+        return Incident.objects.none()
+    return Incident.objects.filter(
+        Q(pk__in=selectors.incidents_visible_to(user).values("pk"))
+        | Q(pk__in=selectors.alerts_visible_to(user).values("incident_id"))
+    )
+
+
 class AlertFilterSet(django_filters.FilterSet):
     """Alerts by state, level and incident; an incident the caller may not see is answered as a missing one."""
 
-    incident = VisibleIdFilter(visible=selectors.incidents_visible_to, label="incident",
+    incident = VisibleIdFilter(visible=_incidents_alerted_or_visible, label="incident",
                                help_text="Only the alerts of this incident (its id).")
 
     class Meta:

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import clocks, policy, services
-from incidents.models import Deadline, Sector
+from incidents.models import Deadline, IncidentCategory, Sector
 from incidents.services.reminders import keep_situation_update_clocks
 from tests.factories import member_state
 
@@ -26,8 +26,9 @@ def listed(network):
     sub = Sector.objects.filter(parent=energy).first()
     _report(network, "Red wiper", tlp="red", severity="critical", description="Wiper in the grid")
     _report(network, "Cross-border phishing", affected_member_states=[member_state("DE"), member_state("FR")],
-            sectors=[sub], category="fraud/phishing")
-    contained = _report(network, "Contained DDoS", category="availability/ddos", sectors=[energy])
+            sectors=[sub], category=IncidentCategory.objects.get(code="fraud/phishing"))
+    contained = _report(network, "Contained DDoS", category=IncidentCategory.objects.get(code="availability/ddos"),
+                        sectors=[energy])
     services.change_status(actor=de, incident=contained, status="contained")
     old = _report(network, "Old scan", aware_at=timezone.now() - timedelta(days=40))
     return {"old": old, "contained": contained}
@@ -60,8 +61,9 @@ def test_the_list_page_and_the_api_return_the_same_incidents_for_the_same_filter
     assert page.status_code == api.status_code == 200
     on_page = {i.title for i in page.context["page"]}
     assert on_page == {row["title"] for row in api.json()["results"]}
-    assert on_page, "each filter selects something here (a filter ignored by both would pass vacuously otherwise)" \
-        if params.get("overdue") != "true" else True
+    assert on_page  # each filter selects something here
+    if params:  # and leaves something out: a filter ignored by both would not pass
+        assert len(on_page) < 4 or set(params.values()) <= {"", "amber", "open", "false", "0"}
 
 
 def test_the_reference_filter_finds_the_same_incident_on_the_page_and_over_the_api(network, login, listed):
@@ -88,12 +90,9 @@ def test_an_invisible_incident_id_in_the_alert_filter_is_answered_like_a_missing
     invisible = client.get("/api/v1/alerts/", {"incident": hidden.pk})
     missing = client.get("/api/v1/alerts/", {"incident": hidden.pk + 1000})
     assert invisible.status_code == missing.status_code == 400
-    assert invisible.json() == {**missing.json(), **_same_message(invisible.json(), missing.json(), hidden.pk)}
-
-
-def _same_message(invisible: dict, missing: dict, pk: int) -> dict:
-    """The bodies may differ only by the id echoed back."""
-    return {"__": None} if str(invisible).replace(str(pk), "ID") != str(missing).replace(str(pk + 1000), "ID") else {}
+    # The bodies differ only by the id echoed back.
+    assert invisible.content.decode().replace(f"'{hidden.pk}'", "'ID'") == \
+        missing.content.decode().replace(f"'{hidden.pk + 1000}'", "'ID'")
 
 
 def test_the_originator_filters_alerts_by_its_own_incident(network, login):

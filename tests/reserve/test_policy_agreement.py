@@ -15,7 +15,7 @@ The rules checked for each person × name × request state:
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from django.db import transaction
@@ -57,6 +57,21 @@ class Actor:
     user: object
     page: Client | None  # a browser session; None for a token
     api: Client
+    pages: dict = field(default_factory=dict)  # GET url -> (status, body), for one case (actions are rolled back)
+
+    def get(self, url: str) -> tuple[int, str]:
+        if url not in self.pages:
+            response = self.page.get(url)
+            self.pages[url] = (response.status_code, response.content.decode() if response.status_code == 200 else "")
+        return self.pages[url]
+
+    def actions(self, url: str) -> list[str]:
+        """The actions an API object offers (none when the API answers anything but 200)."""
+        key = ("api", url)
+        if key not in self.pages:
+            response = self.api.get(url)
+            self.pages[key] = response.json()["actions"] if response.status_code == 200 else []
+        return self.pages[key]
 
 
 @dataclass
@@ -97,17 +112,10 @@ def _send(client, method: str, url: str, body=None, *, rollback: bool = False) -
     return response.status_code
 
 
-def _get(client, url) -> tuple[int, str]:
-    response = client.get(url)
-    return response.status_code, response.content.decode() if response.status_code == 200 else ""
-
-
 def _has(actor: Actor, url: str, marker: str) -> bool:
+    assert actor.page is not None, "a token has no pages"
     """Whether the page at ``url`` shows ``marker`` (a page the person cannot open shows nothing)."""
-    if actor.page is None:
-        return False
-    status, body = _get(actor.page, url)
-    return marker in body
+    return marker in actor.get(url)[1]
 
 
 def _form(url: str) -> str:
@@ -142,7 +150,11 @@ def _request_action_probe(action: str) -> Probe:
     page, button, marker, api, body = REQUEST_ACTIONS[action]
 
     def check(actor: Actor, case: Case) -> Outcome:
-        shown = [_has(actor, case.url(page), marker(case.url(button)))]
+        shown = [action in actor.actions(f"{API}{case.request.pk}/")]  # the API's buttons: its list of actions
+        if actor.page is None:
+            status = _send(actor.api, "post", f"{API}{case.request.pk}/{api}", body, rollback=True)
+            return Outcome(api=status, shown=tuple(shown))
+        shown.append(_has(actor, case.url(page), marker(case.url(button))))
         if action == "approve":  # the Decide link on the request and in the triage queue lead to the same form
             shown.append(_has(actor, case.url(), _link(case.url("decide/"))))
             if case.request.status in selectors.OPEN_FOR_TRIAGE:
@@ -160,18 +172,20 @@ def _engagement_action_probe(action: str) -> Probe:
 
     def check(actor: Actor, case: Case) -> Outcome:
         page = f"/reserve/engagements/{case.engagement.pk}/"
-        shown = _has(actor, page, _form(f"{page}{action}/"))
+        shown = [action in actor.actions(f"/api/v1/engagements/{case.engagement.pk}/")]
+        if actor.page is not None:
+            shown.append(_has(actor, page, _form(f"{page}{action}/")))
         status = _send(actor.api, "post", f"/api/v1/engagements/{case.engagement.pk}/{action}/", body, rollback=True)
-        return Outcome(api=status, shown=(shown,))
+        return Outcome(api=status, shown=tuple(shown))
 
     return Probe("engagement", lambda user, case: action in policy.engagement_actions(user, case.engagement), check)
 
 
 def _check_offer(actor: Actor, case: Case) -> Outcome:
-    shown = _has(actor, case.url("ranking/"), _form(case.url("engage/")))
+    shown = (_has(actor, case.url("ranking/"), _form(case.url("engage/"))),) if actor.page else ()
     status = _send(actor.api, "post", f"{API}{case.request.pk}/engagements/", {"provider": "provider-beta"},
                    rollback=True)
-    return Outcome(api=status, shown=(shown,))
+    return Outcome(api=status, shown=shown)
 
 
 OFFER = Probe("request", lambda user, case: policy.may_engage(user, case.request), _check_offer)
@@ -184,7 +198,7 @@ def _capability(name: str) -> Callable:
 
 
 def _page(actor: Actor, url: str) -> int | None:
-    return actor.page.get(url).status_code if actor.page is not None else None
+    return actor.get(url)[0] if actor.page is not None else None
 
 
 def _check_triage_queue(actor, case):
@@ -288,6 +302,7 @@ def actors(reserve, token_for):
 def _disagreements(probe_names, actors, case: Case) -> list[str]:
     found = []
     for actor in actors:
+        actor.pages.clear()
         if case.request is not None:
             visible = selectors.requests_visible_to(actor.user).filter(pk=case.request.pk).exists()
         if case.engagement is not None:

@@ -220,3 +220,18 @@ def test_the_owner_gets_an_answer_where_the_outsider_gets_the_missing_one(networ
     assert by_pt.json()["error"]["fields"] == {"incident": [f"No incident with id '{invisible['incident']}'."]}
     assert de.get(f"/api/v1/incidents/{invisible['incident']}/").status_code == 200
     assert pt.get(f"/api/v1/incidents/{invisible['incident']}/").status_code == 404
+
+
+def test_every_alerted_organisation_may_filter_its_alerts_by_the_incident(network, invisible, token_for):
+    """An alert shows its incident's id, even where the incident is alerted only: filtering by it tells nothing new."""
+    alerts = Alert.objects.filter(incident_id=invisible["incident"]).select_related("organisation")
+    assert alerts, "the level-2 escalation raised no alert"
+
+    answers = {}
+    for alert in alerts:
+        client = Client(headers={"Authorization": f"Bearer {token_for(alert.organisation, 'read')}"})
+        response = client.get("/api/v1/alerts/", {"incident": invisible["incident"]})
+        answers[alert.organisation.code] = (response.status_code,
+                                            alert.pk in [a["id"] for a in response.json().get("results", [])])
+
+    assert answers == {alert.organisation.code: (200, True) for alert in alerts}

@@ -36,7 +36,8 @@ class Command(BaseCommand):
             # read. Event frames are small: compressing each one for each socket costs more CPU
             # than it saves bytes.
             uvicorn.run("csoa_portal.asgi:application", host=host, port=port, lifespan="off", log_level="info",
-                        ws_max_size=settings.WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False)
+                        ws_max_size=settings.WS_MAX_MESSAGE_BYTES, ws_per_message_deflate=False,
+                        proxy_headers=False)  # X-Forwarded-For: only TRUSTED_PROXIES (csoa_portal.middleware)
         finally:
             if sweeper:
                 sweeper.stop()
