@@ -17,9 +17,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _level2(network, tlp="amber"):
-    return services.report_incident(actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
-                                    title="Grid", aware_at=timezone.now() - timedelta(hours=1), tlp=tlp,
-                                    national_capacity_exceeded=True)
+    """Level 2: EU-CyCLONe alerted; a TLP:AMBER one is shared with it once the originator agrees (here, at once)."""
+    incident = services.report_incident(actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
+                                        title="Grid", aware_at=timezone.now() - timedelta(hours=1), tlp=tlp,
+                                        national_capacity_exceeded=True)
+    if tlp == "amber":
+        services.consent_to_network_sharing(actor=network["people"]["de_analyst"], incident=incident)
+    return incident
 
 
 def test_escalation_alerts_every_organisation_of_the_network_in_charge(network):

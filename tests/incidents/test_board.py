@@ -41,11 +41,14 @@ def _report(network, title, *, share_with=(), who="de_analyst", org="de-csirt", 
 
 
 def _large_scale(network, title="Grid operator wiper", **facts):
-    """Level 2 by the default Blueprint (national capacity exceeded): EU-CyCLONe is alerted and shared."""
+    """Level 2 by the default Blueprint (national capacity exceeded): EU-CyCLONe is alerted, and shared
+    once the originator agrees (a TLP:AMBER incident: here it agrees at once)."""
     facts.setdefault("affected_member_states", [member_state("DE"), member_state("FR")])
     facts.setdefault("sectors", [Sector.objects.get(code="energy.electricity")])
     incident = _report(network, title, national_capacity_exceeded=True, severity="high", **facts)
     assert incident.crisis_level == 2
+    if incident.tlp == "amber":
+        services.consent_to_network_sharing(actor=incident.reported_by, incident=incident)
     return incident
 
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import clocks, policy, services
-from incidents.models import Deadline, IncidentCategory, Sector
+from incidents.models import Deadline, Incident, IncidentCategory, Sector
 from incidents.services.reminders import keep_situation_update_clocks
 from tests.factories import member_state
 
@@ -31,6 +31,7 @@ def listed(network):
                         sectors=[energy])
     services.change_status(actor=de, incident=contained, status="contained")
     old = _report(network, "Old scan", aware_at=timezone.now() - timedelta(days=40))
+    Incident.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=39))
     return {"old": old, "contained": contained}
 
 

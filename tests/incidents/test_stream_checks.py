@@ -47,13 +47,14 @@ def test_batched_incident_check_matches_the_per_user_selector(network, label, ta
 def test_batched_alert_check_sees_own_alerts_of_incidents_not_shared(network):
     red = _report(network, tlp=TLP.RED, national_capacity_exceeded=True)  # alerted, never shared
     amber = _report(network, tlp=TLP.AMBER, national_capacity_exceeded=True)
+    services.consent_to_network_sharing(actor=network["people"]["de_analyst"], incident=amber)
     ids = {str(pk) for pk in Alert.objects.values_list("pk", flat=True)} | {"0"}
     users = _everyone(network)
     batched = visible_subject_ids_for_users(users, "alert", ids)
     assert batched == {pk: visible_alert_ids(user, ids) for pk, (user, _) in users.items()}
     assert Alert.objects.filter(incident=red).count() > 1 and Alert.objects.filter(incident=amber).exists()
     own_red = {str(a.pk) for a in Alert.objects.filter(incident=red, organisation__code="de-authority")}
-    amber_alerts = {str(a.pk) for a in Alert.objects.filter(incident=amber)}  # the escalation shared amber with them
+    amber_alerts = {str(a.pk) for a in Alert.objects.filter(incident=amber)}  # shared with them by consent
     assert batched[network["people"]["de_liaison"].pk] == own_red | amber_alerts
     assert batched[network["people"]["pt_analyst"].pk] == set()
     red_alerts = {str(a.pk) for a in Alert.objects.filter(incident=red)}

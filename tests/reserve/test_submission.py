@@ -117,18 +117,18 @@ def test_linking_an_incident_the_requester_cannot_see_is_refused_naming_it(reser
     assert _counts() == before
 
 
-def test_a_link_whose_share_was_revoked_is_refused_at_submission(reserve):
+def test_linking_an_incident_shared_with_the_requester_is_refused_only_its_originator_links_it(reserve):
+    """A recipient's action never widens an incident's audience (issue 12): the link would expose it."""
     from incidents import services as incident_services
 
     fr_incident = incident(reserve["people"]["fr_analyst"], reserve["orgs"]["fr-csirt"])
-    (share,) = incident_services.share_incident(actor=reserve["people"]["fr_analyst"], incident=fr_incident,
-                                                organisations=[reserve["orgs"]["de-csirt"]])
-    de = reserve["people"]["de_analyst"]
-    request = services.create_request(actor=de, organisation=reserve["orgs"]["de-csirt"], **content([fr_incident]))
-    incident_services.unshare_incident(actor=reserve["people"]["fr_analyst"], share=share)
-    with pytest.raises(ValidationError, match=f"Incident {fr_incident.pk} does not exist or is not visible"):
-        services.submit_request(actor=de, request=request)
-    assert AssistanceRequest.objects.get(pk=request.pk).status == "draft"
+    incident_services.share_incident(actor=reserve["people"]["fr_analyst"], incident=fr_incident,
+                                     organisations=[reserve["orgs"]["de-csirt"]])
+    before = _counts()
+    with pytest.raises(ValidationError, match="only its originating organisation may link it"):
+        services.create_request(actor=reserve["people"]["de_analyst"], organisation=reserve["orgs"]["de-csirt"],
+                                **content([fr_incident]))
+    assert _counts() == before
 
 
 def test_a_submitted_request_is_immutable_except_through_its_workflow(reserve):
