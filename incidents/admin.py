@@ -2,10 +2,8 @@
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 
-from csoa_portal import audit
-from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
+from csoa_portal.admin import ReadOnlyAdminMixin, admin_origin
 from incidents import services
 from incidents.models import Blueprint, CrisisLevel, Escalation, EscalationRule
 
@@ -40,27 +38,31 @@ class EscalationRuleInline(_FrozenInline, admin.TabularInline):
 
 
 @admin.register(Blueprint)
-class BlueprintAdmin(_ActiveIsFrozen, AuditedAdminMixin, admin.ModelAdmin):
+class BlueprintAdmin(_ActiveIsFrozen, admin.ModelAdmin):
     list_display = ("version", "title", "is_active", "activated_at", "created_at")
     readonly_fields = ("is_active", "activated_at", "created_by", "created_at")
     inlines = [CrisisLevelInline, EscalationRuleInline]
     actions = ["draft_new_version", "activate"]
-    audit_prefix = "blueprint"
+
+    def save_model(self, request, obj, form, change):
+        with admin_origin():
+            services.save_blueprint(actor=request.user, blueprint=obj)
+
+    def delete_model(self, request, obj):
+        with admin_origin():
+            services.delete_blueprint_drafts(actor=request.user, blueprints=[obj])
+
+    def delete_queryset(self, request, queryset):
+        with admin_origin():
+            services.delete_blueprint_drafts(actor=request.user, blueprints=queryset)
 
     def save_formset(self, request, form, formset, change):
-        """Inline levels and rules are audited one by one, like every other write."""
-        with transaction.atomic(), admin_origin():
-            before = {obj.pk: audit.snapshot(obj) for obj in formset.queryset}
-            instances = formset.save(commit=False)
-            for obj in formset.deleted_objects:
-                audit.record(actor=request.user, action=f"{obj._meta.model_name}.deleted", obj=obj, before=before.get(obj.pk))
-                obj.delete()
-            for obj in instances:
-                created = obj.pk is None
-                obj.save()
-                audit.record(actor=request.user, action=f"{obj._meta.model_name}.{'created' if created else 'updated'}",
-                             obj=obj, before=None if created else before.get(obj.pk), after=audit.snapshot(obj))
-            formset.save_m2m()
+        """Inline levels and rules go through the service, audited one by one."""
+        instances = formset.save(commit=False)
+        with admin_origin():
+            services.save_blueprint_parts(actor=request.user, blueprint=form.instance, saved=instances,
+                                          deleted=formset.deleted_objects)
+        formset.save_m2m()
 
     @admin.action(description="Draft a new version from the selected one")
     def draft_new_version(self, request, queryset):

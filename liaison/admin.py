@@ -169,8 +169,15 @@ class UserAdmin(DjangoUserAdmin):
         return False  # deactivate instead; audit entries keep referring to the person
 
     def save_model(self, request, obj, form, change):
+        permissions = form.cleaned_data.get("user_permissions") if "user_permissions" in form.changed_data else None
         with admin_origin():
-            services.save_account(actor=request.user, user=obj)
+            services.save_account(actor=request.user, user=obj, permissions=permissions)
+
+    def save_related(self, request, form, formsets, change):
+        """The permissions went through ``save_account`` with the person (no ``form.save_m2m()``);
+        groups are derived from memberships, which ``save_formset`` hands to the services."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request, form, formset, change):
         """Memberships change only through the services (audit entry, Event, derived groups)."""

@@ -247,19 +247,23 @@ ACCOUNT_FIELDS = ["email", "full_name", "timezone", "is_active", "is_staff", "is
 
 
 @transaction.atomic
-def save_account(*, actor, user: User) -> User:
+def save_account(*, actor, user: User, permissions=None) -> User:
     """An administrator's edit of a person's account in the admin, or a new account from its add form.
 
-    The admin's form has validated the fields (and hashed a new person's password). Roles,
-    and so groups, change only through ``add_membership`` / ``remove_membership``.
+    The admin's form has validated the fields (and hashed a new person's password);
+    ``permissions``, when given, replace the person's direct model permissions. Roles, and
+    so groups, change only through ``add_membership`` / ``remove_membership``.
     """
     created = user.pk is None
+    fields = [*ACCOUNT_FIELDS, "user_permissions"]
     before = None
     if not created:
-        before = audit.snapshot(User.objects.select_for_update().get(pk=user.pk), fields=ACCOUNT_FIELDS)
+        before = audit.snapshot(User.objects.select_for_update().get(pk=user.pk), fields=fields)
     user.save()
+    if permissions is not None:
+        user.user_permissions.set(permissions)
     audit.record(actor=actor, action="person.created" if created else "person.updated", obj=user,
-                 before=before, after=audit.snapshot(user, fields=ACCOUNT_FIELDS))
+                 before=before, after=audit.snapshot(user, fields=fields))
     return user
 
 

@@ -4,7 +4,13 @@ Split by subject; import from here (``from incidents import services``).
 """
 
 from incidents.services.alerts import answer_alert, mark_seen, sweep_alerts
-from incidents.services.blueprints import activate_blueprint, draft_blueprint
+from incidents.services.blueprints import (
+    activate_blueprint,
+    delete_blueprint_drafts,
+    draft_blueprint,
+    save_blueprint,
+    save_blueprint_parts,
+)
 from incidents.services.common import CLOCK_SKEW, StaleVersion
 from incidents.services.escalations import (
     declare_level,
@@ -46,7 +52,7 @@ from incidents.services.timeline import (
 __all__ = [
     "CLOCK_SKEW", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
     "REPORT_SECTIONS", "STATUS_TRANSITIONS", "UPDATABLE_FIELDS", "ObservableBatchResult", "StaleVersion",
-    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "draft_blueprint", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
+    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "delete_blueprint_drafts", "draft_blueprint", "save_blueprint", "save_blueprint_parts", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
     "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
 ]

@@ -92,3 +92,69 @@ def activate_blueprint(*, actor, blueprint: Blueprint) -> Blueprint:
                  payload={"version": blueprint.version, "title": blueprint.title},
                  audience=Audience(groups=[Community.CSIRTS_NETWORK, Community.EU_CYCLONE, Community.NETWORK_ADMINS]))
     return blueprint
+
+
+def _check_draft(blueprint: Blueprint) -> None:
+    """The active version is what the engine applies: it changes only by activating a new draft."""
+    if blueprint.pk and Blueprint.objects.filter(pk=blueprint.pk, is_active=True).exists():
+        raise ValidationError({"blueprint": f"Version {blueprint.version} is active: draft a new version to change it."})
+
+
+def _draft_changed(*, actor, blueprint: Blueprint, action: str) -> None:
+    record_event(kind="blueprint.draft_changed", subject=blueprint, actor=actor,
+                 payload={"version": blueprint.version, "title": blueprint.title, "change": action},
+                 audience=Audience(groups=[Community.NETWORK_ADMINS]))
+
+
+@transaction.atomic
+def save_blueprint(*, actor, blueprint: Blueprint) -> Blueprint:
+    """ENISA edits a draft's title (the admin's form): audited, never the active version."""
+    _check_maintainer(actor)
+    _check_draft(blueprint)
+    created = blueprint.pk is None
+    before = None if created else audit.snapshot(Blueprint.objects.get(pk=blueprint.pk))
+    if created:
+        blueprint.version = blueprint.version or (Blueprint.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+        blueprint.is_active = False
+        blueprint.created_by = actor if getattr(actor, "is_authenticated", False) else None
+    blueprint.full_clean()
+    blueprint.save()
+    action = "blueprint.created" if created else "blueprint.updated"
+    audit.record(actor=actor, action=action, obj=blueprint, before=before, after=audit.snapshot(blueprint))
+    _draft_changed(actor=actor, blueprint=blueprint, action=action)
+    return blueprint
+
+
+@transaction.atomic
+def save_blueprint_parts(*, actor, blueprint: Blueprint, saved=(), deleted=()) -> None:
+    """A draft's levels and rules, changed together (the admin's inlines), each audited."""
+    _check_maintainer(actor)
+    _check_draft(blueprint)
+    for obj in deleted:
+        before = audit.snapshot(obj)
+        audit.record(actor=actor, action=f"{obj._meta.model_name}.deleted", obj=obj, before=before)
+        obj.delete()
+    for obj in saved:
+        if obj.blueprint_id != blueprint.pk:
+            raise ValidationError({"blueprint": "A level or rule belongs to another version."})
+        created = obj.pk is None
+        before = None if created else audit.snapshot(type(obj).objects.get(pk=obj.pk))
+        obj.save()
+        audit.record(actor=actor, action=f"{obj._meta.model_name}.{'created' if created else 'updated'}",
+                     obj=obj, before=before, after=audit.snapshot(obj))
+    if saved or deleted:
+        _draft_changed(actor=actor, blueprint=blueprint, action="blueprint.parts_changed")
+
+
+@transaction.atomic
+def delete_blueprint_drafts(*, actor, blueprints) -> int:
+    """Discard drafts that were never activated; the active one and past ones stay (history)."""
+    _check_maintainer(actor)
+    blueprints = list(blueprints)
+    for blueprint in blueprints:
+        if blueprint.is_active or blueprint.activated_at is not None:
+            raise ValidationError({"blueprint": f"Version {blueprint.version} has been active: it is history and stays."})
+    for blueprint in blueprints:
+        audit.record(actor=actor, action="blueprint.deleted", obj=blueprint, before=_summary(blueprint))
+        blueprint.delete()
+    return len(blueprints)

@@ -13,7 +13,7 @@ from reserve.services.engagements import (
     propose_next,
     time_out_engagement,
 )
-from reserve.services.providers import register_provider, set_capacity, update_provider
+from reserve.services.providers import register_provider, remove_capacity, set_capacity, update_provider
 from reserve.services.requests import (
     CONTENT_FIELDS,
     REQUIRED,
@@ -33,7 +33,8 @@ __all__ = [
     "CONTENT_FIELDS", "REQUIRED", "StaleVersion", "accept_engagement", "answer_information", "assess_request",
     "cancel_engagement", "close_deployment", "create_request", "decide_request", "decline_engagement",
     "engage_provider", "forward_request", "log_work", "missing_content", "post_update", "propose_next",
-    "register_provider", "request_information", "return_request", "set_capacity", "submit_report", "submit_request",
+    "register_provider", "remove_capacity", "request_information", "return_request", "set_capacity", "submit_report",
+    "submit_request",
     "sweep_reserve_deadlines", "time_out_engagement", "update_provider", "update_request", "visible_incidents",
     "withdraw_request",
 ]

@@ -195,3 +195,21 @@ def set_capacity(*, actor: User, profile: ProviderProfile, period_start: date, p
     _event("provider.updated", profile, actor=actor, changed=["capacity"])
     return row
 
+
+
+@transaction.atomic
+def remove_capacity(*, actor: User, capacity: ProviderCapacity) -> None:
+    """Withdraw a committed period; refused while engagements are booked in it (they hold that capacity)."""
+    _check_admin(actor)
+    profile = ProviderProfile.objects.select_for_update(of=("self",)).select_related("organisation__group").get(
+        pk=capacity.provider_id)
+    capacity = ProviderCapacity.objects.get(pk=capacity.pk)
+    booked = booked_person_days(profile.organisation_id, capacity)
+    if booked:
+        raise ValidationError({"person_days": f"{booked} person-days are already booked in the period "
+                                              f"{capacity.period_start} – {capacity.period_end}: it cannot be removed."})
+    before = audit.snapshot(capacity)
+    capacity.delete()
+    audit.record(actor=actor, action="provider.capacity_deleted", obj=capacity,
+                 organisation_code=profile.organisation.code, before=before)
+    _event("provider.updated", profile, actor=actor, changed=["capacity"])

@@ -110,7 +110,7 @@ def test_pt_officer_sees_nothing_of_a_de_only_incident_anywhere_on_the_board(net
 
 
 def test_enisa_sees_the_escalated_incident_in_its_map_stream_and_charts(network, officers, login):
-    incident = _large_scale(network)
+    incident = _large_scale(network, tlp="green")  # shared with the network as it escalates: it sees the escalation
     client = login(officers["enisa"])
     parts = {name: _part(client, name) for name in ("map", "charts", "stream")}
 

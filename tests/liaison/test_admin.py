@@ -215,3 +215,23 @@ def test_admin_password_change_is_saved_through_the_service_and_audited(network,
     person.refresh_from_db()
     assert person.check_password("another long passphrase 7")
     assert AuditEntry.objects.get(action="person.password_set", object_id=str(person.pk)).via == "admin"
+
+
+def test_superuser_grants_a_direct_permission_through_the_service_and_it_is_audited(network, staff_admin, login):
+    from django.contrib.auth.models import Permission
+
+    User.objects.filter(pk=staff_admin.pk).update(is_superuser=True)
+    person = network["people"]["pt_analyst"]
+    permission = Permission.objects.get(codename="view_auditentry")
+    data = {
+        "email": person.email, "full_name": person.full_name or "Ana", "timezone": "Europe/Lisbon", "is_active": "on",
+        "user_permissions": [permission.pk],
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+    }
+    response = login(staff_admin).post(reverse("admin:liaison_user_change", args=[person.pk]), data)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert list(person.user_permissions.all()) == [permission]
+    updated = AuditEntry.objects.get(action="person.updated", object_id=str(person.pk))
+    assert updated.before["user_permissions"] == [] and updated.after["user_permissions"] == [permission.pk]
