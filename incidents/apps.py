@@ -51,12 +51,27 @@ def _register_audit_read_checks():
     def subject(subject_type):
         return lambda user, ids: visible_subject_ids(user, subject_type, ids)
 
+    from incidents.selectors import observable_entries_visible_to, timeline_entries_visible_to
+
     incident = subject("incident")
     audit.register_read_check("incidents.incident", incident)
     audit.register_read_check("incidents.alert", subject("alert"))
-    for model in ("report", "timelineentry", "observable", "share", "deadline", "escalation"):
+    for model in ("report", "share", "deadline", "escalation"):
         audit.register_read_check(f"incidents.{model}", audit.via_parent(f"incidents.{model}", "incident_id", incident))
-    audit.register_read_check("incidents.attachment",
-                              audit.via_parent("incidents.attachment", "entry__incident_id", incident))
+
+    def own_label(model: str, readable_children):
+        """A child labelled more strictly than its incident stays with its author here too."""
+        via_incident = audit.via_parent(f"incidents.{model}", "incident_id", incident)
+
+        def check(user, ids):
+            ids = via_incident(user, ids)
+            pks = audit.numeric_ids(ids)
+            return {str(pk) for pk in readable_children(user).filter(pk__in=pks).values_list("pk", flat=True)}
+        return check
+
+    entry = own_label("timelineentry", timeline_entries_visible_to)
+    audit.register_read_check("incidents.timelineentry", entry)
+    audit.register_read_check("incidents.observable", own_label("observable", observable_entries_visible_to))
+    audit.register_read_check("incidents.attachment", audit.via_parent("incidents.attachment", "entry_id", entry))
     for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory"):
         audit.register_read_check(f"incidents.{model}", lambda user, ids: set(ids))

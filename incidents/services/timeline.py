@@ -217,9 +217,16 @@ def add_observables(*, actor: User, incident: Incident, rows: list) -> Observabl
     result.created = len(cleaned)
     if result.created or result.merged:
         _touch(incident)
+        # The values of observables stricter than the incident go in an entry of their own, about one of
+        # them: the audit log shows its content only to those the observable's label allows.
+        stricter = [key for key, data in cleaned.items() if _stricter(incident, data["tlp"])]
         audit.record(actor=actor, action="observables.added", obj=incident,
                      after={"created": result.created, "merged": result.merged, "rejected": len(result.errors),
-                            "values": [f"{t}:{v}" for t, v in list(cleaned)[:1000]]})
+                            "values": [f"{t}:{v}" for t, v in [k for k in cleaned if k not in set(stricter)][:1000]]})
+        if stricter:
+            first = incident.observables.filter(type=stricter[0][0], value=stricter[0][1]).first()
+            audit.record(actor=actor, action="observables.added_restricted", obj=first,
+                         after={"created": len(stricter), "values": [f"{t}:{v}" for t, v in stricter[:1000]]})
         # Counted apart: observables stricter than the incident are news for their author's organisation only.
         for restricted in (False, True):
             created, merged = counts[restricted]

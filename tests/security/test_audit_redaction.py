@@ -152,3 +152,27 @@ def test_every_incident_and_reserve_model_has_a_read_check():
         and f"{model._meta.app_label}.{model._meta.model_name}" not in audit._read_checks
     ]
     assert missing == []
+
+
+def test_a_stricter_observable_stays_redacted_for_an_admin_who_reads_its_incident(network, auditor, login):
+    """A TLP:RED observable on an AMBER incident shared with ENISA: its value is the author's alone, in the log too."""
+    analyst = network["people"]["de_analyst"]
+    incident = incident_services.report_incident(
+        actor=analyst, organisation=network["orgs"]["de-csirt"], title="Shared AMBER incident",
+        description="ENISA may read this.", aware_at=timezone.now() - timedelta(hours=1), tlp="amber", severity="high",
+    )
+    incident_services.share_incident(actor=analyst, incident=incident, organisations=[network["orgs"]["enisa"]])
+    incident_services.add_observables(actor=analyst, incident=incident, rows=[
+        {"type": "ipv4", "value": "192.0.2.10"}, {"type": "ipv4", "value": SECRET_VALUE, "tlp": "red"},
+    ])
+    entries = {e.action: e for e in AuditEntry.objects.filter(action__startswith="observables.added")}
+    assert SECRET_VALUE not in str(entries["observables.added"].after)
+    assert f"ipv4:{SECRET_VALUE}" in entries["observables.added_restricted"].after["values"]
+
+    body = login(auditor).get(reverse("audit:list")).content.decode()
+    assert "192.0.2.10" in body and "Shared AMBER incident" in body
+    assert SECRET_VALUE not in body and "observables.added_restricted" in body
+
+    # Its author's organisation reads it.
+    assert audit.readable_entry_ids(analyst, [entries["observables.added_restricted"]]) == {
+        entries["observables.added_restricted"].id}
