@@ -62,7 +62,8 @@ from incidents.services import blueprints as blueprint_services
 from incidents.vocabulary import TLP
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
-from liaison.selectors import is_network_admin, member_states
+from liaison.policy import is_network_admin
+from liaison.selectors import member_states
 
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50

@@ -18,7 +18,7 @@ from django.db import transaction
 from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
 from csoa_portal.models import ApiToken
 from liaison import events as event_log
-from liaison import selectors, services
+from liaison import policy, selectors, services
 from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
 
 # --- Member states and organisations --------------------------------------------------------
@@ -230,7 +230,7 @@ def readable_event_ids(user, events) -> set[int]:
     unchecked = []
     by_type: dict[str, list] = {}
     for event in events:
-        if event.subject_type in getattr(event_log, "_subject_checks", {}):
+        if event_log.has_subject_check(event.subject_type):
             by_type.setdefault(event.subject_type, []).append(event)
         else:
             unchecked.append(event)
@@ -238,7 +238,7 @@ def readable_event_ids(user, events) -> set[int]:
         ids = event_log.visible_subject_ids(user, subject_type, {e.subject_id for e in group})
         readable.update(e.id for e in group if e.subject_id in ids)
     if unchecked:
-        if selectors.is_network_admin(user):
+        if policy.is_network_admin(user):
             readable.update(e.id for e in unchecked)
         else:
             mine = set(
@@ -282,7 +282,7 @@ class ApiTokenAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["revoke"]
 
     def has_revoke_permission(self, request):
-        return selectors.is_network_admin(request.user)
+        return policy.is_network_admin(request.user)
 
     @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request, queryset):

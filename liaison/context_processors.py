@@ -1,4 +1,5 @@
-from liaison.selectors import is_network_admin, memberships_of
+from liaison.policy import is_network_admin
+from liaison.selectors import memberships_of
 
 
 def network(request):

@@ -120,6 +120,11 @@ def subject_url(subject_type: str, subject_id: str) -> str | None:
     return url_for(subject_id) if url_for else None
 
 
+def has_subject_check(subject_type: str) -> bool:
+    """Whether an app governs this subject's visibility (otherwise the event's audience alone does)."""
+    return subject_type in _subject_checks
+
+
 def visible_subject_ids(user, subject_type: str, subject_ids: set[str]) -> set[str]:
     check = _subject_checks.get(subject_type)
     if check is None:

@@ -16,14 +16,8 @@ from csoa_portal.models import ApiToken
 from liaison.events import subject_url, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed
 from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
+from liaison.policy import is_network_admin
 from liaison.roles import Community, Role
-
-
-def is_network_admin(user) -> bool:
-    """ENISA's organisation admins (and superusers) administer the network."""
-    if not getattr(user, "is_authenticated", False):
-        return False
-    return user.is_superuser or user.groups.filter(name=Community.NETWORK_ADMINS).exists()
 
 
 def member_states() -> QuerySet[MemberState]:

@@ -15,6 +15,7 @@ from csoa_portal.models import ApiToken
 from liaison.events import Audience, record_event
 from liaison.groups import sync_user_groups
 from liaison.models import InboxCursor, MemberState, Membership, Organisation, User
+from liaison.policy import may_issue_token
 from liaison.roles import (
     ROLE_ALLOWED_KINDS,
     Community,
@@ -349,20 +350,6 @@ TOKEN_REFUSED = (
     "Only an organisation admin of {org} may create its API tokens: a token reads everything "
     "{org} may read. Ask one of its organisation admins, or an operator (manage.py issue_token)."
 )
-
-
-def may_issue_token(actor, organisation: Organisation) -> bool:
-    """A person mints tokens only for organisations they are an organisation admin of.
-
-    Being a network admin is not enough: a token acts as the organisation and reads what it
-    may read (its unshared TLP:AMBER+STRICT incidents too), which no other organisation may.
-    Operators with server access use ``manage.py issue_token`` (``actor=None``).
-    """
-    if actor is None:
-        return True  # the system or an operator at the command line
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.is_service_account:
-        return False
-    return Membership.objects.filter(user=actor, organisation=organisation, role=Role.ORG_ADMIN).exists()
 
 
 @transaction.atomic

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from csoa_portal.models import ApiToken
-from liaison import selectors, services
+from liaison import policy, selectors, services
 from liaison.dashboard import panels_for
 from liaison.forms import (
     MemberStateForm,
@@ -42,7 +42,7 @@ def _render_form(request, template, context, form):
 
 
 def _network_admin_only(request):
-    if not selectors.is_network_admin(request.user):
+    if not policy.is_network_admin(request.user):
         raise Http404("Not found.")
 
 
@@ -116,7 +116,7 @@ def organisation_detail(request, code):
         "organisation": organisation,
         "people": selectors.organisation_people(organisation),
         "can_manage": can_manage,
-        "is_network_admin_here": selectors.is_network_admin(request.user),
+        "is_network_admin_here": policy.is_network_admin(request.user),
     }
     if can_manage:
         context["role_form"] = RoleForm()
@@ -328,7 +328,7 @@ def tokens(request):
     # they are an organisation admin (services.may_issue_token): elsewhere the form is not
     # shown and a POST is refused with 403 and the reason; the organisation is in the
     # directory anyway, so saying so reveals nothing.
-    may_create = services.may_issue_token(request.user, organisation)
+    may_create = policy.may_issue_token(request.user, organisation)
     form = TokenCreateForm(request.POST or None)
     status = None
     if request.method == "POST" and form.is_valid():
@@ -350,7 +350,7 @@ def tokens(request):
         "may_create": may_create,
         "create_refusal": None if may_create else services.TOKEN_REFUSED.format(org=organisation.code),
         "org_form": TokenOrganisationForm(initial={"org": organisation.code}, queryset=managed)
-        if selectors.is_network_admin(request.user)
+        if policy.is_network_admin(request.user)
         else None,
     }
     if status is not None:

@@ -143,7 +143,7 @@ def is_registry_admin(user) -> bool:
         return False
     if user.is_superuser or is_triage(user):
         return True
-    from liaison.selectors import is_network_admin
+    from liaison.policy import is_network_admin
 
     return is_network_admin(user)
 

@@ -12,7 +12,7 @@ from incidents.models import Blueprint, CrisisLevel, EscalationRule
 from incidents.selectors import blueprint_spec
 from liaison.events import Audience, record_event
 from liaison.roles import Community, Role
-from liaison.selectors import is_network_admin
+from liaison.policy import is_network_admin
 
 _LEVEL_FIELDS = ["number", "code", "name", "description", "network", "alerted_groups", "ack_minutes",
                  "update_interval_minutes", "expected_reports", "in_charge_groups", "declare_roles"]

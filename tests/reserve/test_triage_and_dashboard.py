@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from incidents.facts import incident_facts
-from reserve import selectors, services
+from reserve import policy, selectors, services
 from reserve.workflow import RequestStatus
 from tests.reserve.factories import content, incident, request_in
 
