@@ -196,6 +196,7 @@ class IncidentCapabilities:
     """What the user may do with one incident: the page's buttons and forms read these flags."""
 
     originator: bool
+    see_recipients: bool
     edit: bool
     share: bool
     unshare: bool
@@ -237,6 +238,7 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
     levels = _levels(levels)
     return IncidentCapabilities(
         originator=originator,
+        see_recipients=originator,
         edit=editor,
         share=originator,
         unshare=originator,
@@ -256,6 +258,11 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
 
 
 # --- The audience of an escalation (issue 12 §2) -----------------------------------------------------
+
+
+def may_see_recipients(user, incident: Incident) -> bool:
+    """Who else received an incident is the source's to know: a recipient learns only that it has it."""
+    return is_originator(user, incident)
 
 
 def may_consent_to_network_sharing(user, incident: Incident) -> bool:

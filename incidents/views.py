@@ -250,7 +250,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         .select_related("author", "organisation")
         .prefetch_related("attachments"),
         "observables": observables,
-        "shares": list(incident.shares.select_related("shared_by")),
+        "shares": list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else [],
         "cross_border_recipients": cross_border,
         "allowed_targets": _allowed_targets(incident),
         "tlp_rule": tlp_rules.RULES.get(TLP(incident.tlp), ""),

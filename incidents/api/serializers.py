@@ -171,7 +171,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
 
     def get_shares(self, obj) -> ShareOutputSerializer(many=True):
         """Shown to the originator only: recipients need not learn who else received it."""
-        if not self.context.get("is_originator"):
+        if not self.context.get("see_recipients"):
             return []
         return ShareOutputSerializer(obj.shares.all(), many=True).data
 

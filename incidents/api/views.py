@@ -63,7 +63,7 @@ def _expected_version(request) -> int | None:
 
 def _detail_response(request, incident: Incident, status_code=200) -> Response:
     incident = _list_queryset(request.user).prefetch_related("reports", "shares").get(pk=incident.pk)
-    context = {"is_originator": policy.is_originator(request.user, incident)}
+    context = {"see_recipients": policy.may_see_recipients(request.user, incident)}
     response = Response(s.IncidentDetailSerializer(incident, context=context).data, status=status_code)
     response["ETag"] = _etag(incident)
     return response

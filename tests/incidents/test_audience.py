@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from csoa_portal.models import AuditEntry
@@ -221,3 +222,24 @@ def test_each_recipient_of_a_share_is_told_only_about_itself(network, incident, 
     assert sorted(t["label"] for t in full.payload["shared_with"]) == ["CERT-FR", "CERT.PT"]
     assert [(i.kind, i.subject_id) for i in inbox_for(fr)[0]] == [("incident.shared", str(incident.pk))]
     assert inbox_for(de) == ([], 0)
+
+
+def test_a_recipient_never_sees_who_else_received_the_incident_on_page_or_api(network, login, token_for):
+    """TLP: the source decides who gets it; recipients learn only that they have it (page and API agree)."""
+    analyst = network["people"]["de_analyst"]
+    incident = services.report_incident(
+        actor=analyst, organisation=network["orgs"]["de-csirt"], title="Shared to two", description="x",
+        aware_at=timezone.now() - timedelta(hours=1), tlp="amber", severity="high",
+    )
+    services.share_incident(actor=analyst, incident=incident,
+                            organisations=[network["orgs"]["fr-csirt"], network["orgs"]["pt-csirt"]])
+    fr_page = login(network["people"]["fr_analyst"]).get(reverse("incidents:detail", args=[incident.pk]))
+    assert fr_page.status_code == 200
+    assert "CERT.PT" not in fr_page.content.decode() and "pt-csirt" not in fr_page.content.decode()
+    assert fr_page.context["shares"] == []
+    fr_api = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['fr-csirt'])}").get(f"/api/v1/incidents/{incident.pk}/")
+    assert fr_api.status_code == 200 and fr_api.json()["shares"] == []
+    de_page = login(analyst).get(reverse("incidents:detail", args=[incident.pk]))
+    assert {s.label for s in de_page.context["shares"]} >= {network["orgs"]["pt-csirt"].name}
+    de_api = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['de-csirt'])}").get(f"/api/v1/incidents/{incident.pk}/")
+    assert len(de_api.json()["shares"]) == 2
