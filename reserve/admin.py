@@ -66,8 +66,8 @@ class ProviderProfileAdmin(admin.ModelAdmin):
                     if changed:
                         services.update_provider(actor=request.user, profile=obj, **changed)
                 else:
-                    saved = services.register_provider(actor=request.user, organisation=form.cleaned_data["organisation"],
-                                                       **fields)
+                    saved = services.register_provider(
+                        actor=request.user, organisation=form.cleaned_data["organisation"], **fields)
                     obj.pk = saved.pk
             except ValidationError as exc:
                 self._refuse(request, exc)

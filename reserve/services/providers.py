@@ -206,8 +206,9 @@ def remove_capacity(*, actor: User, capacity: ProviderCapacity) -> None:
     capacity = ProviderCapacity.objects.get(pk=capacity.pk)
     booked = booked_person_days(profile.organisation_id, capacity)
     if booked:
-        raise ValidationError({"person_days": f"{booked} person-days are already booked in the period "
-                                              f"{capacity.period_start} – {capacity.period_end}: it cannot be removed."})
+        raise ValidationError({"person_days": (f"{booked} person-days are already booked in the period "
+                                               f"{capacity.period_start} – {capacity.period_end}: "
+                                               "it cannot be removed.")})
     before = audit.snapshot(capacity)
     capacity.delete()
     audit.record(actor=actor, action="provider.capacity_deleted", obj=capacity,

@@ -93,3 +93,12 @@ def test_a_provider_cannot_be_deleted_in_the_admin_only_deactivated(reserve, adm
     acme = reserve["profiles"]["acme"]
     assert admin_session.post(f"/admin/reserve/providerprofile/{acme.pk}/delete/", {"post": "yes"}).status_code == 403
     assert type(acme).objects.filter(pk=acme.pk).exists()
+
+
+def test_admin_refuses_to_remove_a_committed_period_with_bookings(reserve, admin_session):
+    rf.request_in(RequestStatus.DEPLOYED, reserve)  # acme's period holds 20 booked person-days
+    acme = reserve["profiles"]["acme"]
+    response = admin_session.post(_url(acme), _form(acme, **{"capacities-0-DELETE": "on"}))
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("cannot be removed" in m for m in said), said
+    assert ProviderCapacity.objects.filter(provider=acme).count() == 1

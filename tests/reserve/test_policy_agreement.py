@@ -316,7 +316,8 @@ def _disagreements(probe_names, actors, case: Case) -> list[str]:
             where = f"{actor.name} × {name}" + (f" × {case.request.status}" if case.request else "")
             if not seen:
                 if outcome.page not in (None, 404) or outcome.api not in (None, 404) or any(outcome.shown):
-                    found.append(f"{where}: invisible but page {outcome.page}, API {outcome.api}, shown {outcome.shown}")
+                    found.append(f"{where}: invisible but page {outcome.page}, API {outcome.api}, "
+                                 f"shown {outcome.shown}")
                 continue
             expected = probe.expected(actor.user, case)
             if any(shown != expected for shown in outcome.shown):
