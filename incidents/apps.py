@@ -37,6 +37,18 @@ class IncidentsConfig(AppConfig):
         register_inbox_kinds("incidents", ["incident.shared", "report.requested", "alert.raised", "alert.reminder",
                                            "alert.unanswered", "deadline.reminder", "deadline.overdue"])
         _register_audit_read_checks()
+        _register_dashboard_panels()
+
+
+def _register_dashboard_panels():
+    """The dashboard leads analysts to their incidents and liaison officers to the board (incidents.policy)."""
+    from incidents import policy
+    from liaison.dashboard import register_panel
+
+    register_panel("incidents", lambda user: {} if policy.works_on_incidents(user) else None,
+                   template="incidents/_panel_incidents.html")
+    register_panel("crisis_board", lambda user: {} if policy.follows_crisis_board(user) else None,
+                   template="incidents/_panel_board.html")
 
 
 def _register_audit_read_checks():

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from incidents import selectors
 from incidents import tlp as tlp_rules
 from incidents.models import Alert, CrisisLevel, Incident, Share
+from liaison.roles import Role as LiaisonRole
 from liaison.roles import role_group_name
 
 ANSWERED_ALERT_STATES = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
@@ -52,6 +53,17 @@ def is_originator(user, incident: Incident) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
     return user.groups.filter(pk=incident.reporting_organisation.group_id).exists()
+
+
+def linkable_incidents(user) -> QuerySet[Incident]:
+    """Incidents the user's organisation reported: only those may it put in front of others (a Reserve request).
+
+    A recipient's action never widens an incident's audience (TLP: recipients do not pass it on).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Incident.objects.none()
+    return selectors.incidents_visible_to(user).filter(
+        reporting_organisation__group__in=user.groups.values("id"))
 
 
 def can_edit(user, incident: Incident) -> bool:
@@ -258,6 +270,24 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
 
 
 # --- The audience of an escalation (issue 12 §2) -----------------------------------------------------
+
+
+# --- The dashboard: which incident panels a person's work calls for -----------------------------
+
+
+def works_on_incidents(user) -> bool:
+    """Analysts and crisis managers report and follow incidents: their dashboard leads there."""
+    return _has_role(user, {LiaisonRole.ANALYST, LiaisonRole.CRISIS_MANAGER})
+
+
+def follows_crisis_board(user) -> bool:
+    """Liaison officers follow the live crisis board."""
+    return _has_role(user, {LiaisonRole.LIAISON_OFFICER})
+
+
+def _has_role(user, roles) -> bool:
+    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+        role__in=roles, organisation__is_active=True).exists()
 
 
 def may_see_recipients(user, incident: Incident) -> bool:

@@ -1,4 +1,4 @@
-from liaison.policy import is_network_admin
+from liaison.policy import administered_organisations, is_network_admin
 from liaison.selectors import memberships_of
 
 
@@ -8,11 +8,11 @@ def network(request):
     if user is None or not user.is_authenticated:
         return {}
     memberships = list(memberships_of(user))
-    roles = {m.role for m in memberships}
+    administered = administered_organisations(memberships)
     return {
         "my_memberships": memberships,
-        "my_roles": roles,
         "my_organisation": memberships[0].organisation if memberships else None,
         "is_network_admin": is_network_admin(user),
-        "is_org_admin": "org_admin" in roles,
+        "administered_organisations": administered,
+        "is_org_admin": bool(administered),
     }

@@ -15,6 +15,11 @@ def is_network_admin(user) -> bool:
     return user.is_superuser or user.groups.filter(name=Community.NETWORK_ADMINS).exists()
 
 
+def administered_organisations(memberships) -> list:
+    """The organisations whose people and tokens the person administers, from their loaded memberships."""
+    return [m.organisation for m in memberships if m.role == Role.ORG_ADMIN]
+
+
 def may_issue_token(actor, organisation) -> bool:
     """A person mints tokens only for organisations they are an organisation admin of.
 

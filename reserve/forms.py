@@ -9,8 +9,8 @@ A request's form requires nothing by itself: a draft may be saved incomplete, an
 
 from django import forms
 
+from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
-from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import EntityType
 from liaison.models import MemberState, Organisation
 from liaison.roles import OrganisationKind
@@ -66,7 +66,9 @@ class RequestForm(forms.Form):
     incidents = IncidentPicker(
         required=False, queryset=Incident.objects.none(), label="Incidents it concerns",
         widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Only incidents you may see are offered; hold Ctrl (⌘) to choose several.",
+        help_text="Only incidents your organisation reported are offered; hold Ctrl (⌘) to choose several.",
+        error_messages={"invalid_choice": "Incident %(value)s cannot be linked: only its originating organisation "
+                                          "may link an incident to a Reserve request, and only incidents it may see."},
     )
     impact_description = forms.CharField(required=False, max_length=20000, label="Potential impact",
                                          widget=forms.Textarea(attrs={"rows": 3}))
@@ -121,7 +123,7 @@ class RequestForm(forms.Form):
             self.fields["organisation"].required = False
             self.fields["organisation"].initial = self.sole_organisation.code
         self.fields["sector"].queryset = Sector.objects.select_related("parent").order_by("code")
-        visible = incidents_visible_to(user)
+        visible = incident_policy.linkable_incidents(user)  # a recipient does not pass an incident on
         self.fields["incidents"].queryset = visible
         self.fields["incidents"].widget.choices = self._incident_choices(visible)
 

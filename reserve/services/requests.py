@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from csoa_portal import audit
+from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
 from incidents.selectors import incidents_visible_to
 from incidents.services.common import dispatch_evaluation
@@ -93,10 +94,10 @@ def visible_incidents(actor: User, values) -> list[Incident]:
     found = {i.pk: i for i in incidents_visible_to(actor).filter(pk__in=wanted).select_related("reporting_organisation")}
     errors += [f"Incident {pk} does not exist or is not visible to you: link only incidents you may see."
                for pk in dict.fromkeys(wanted) if pk not in found]
-    own_groups = set(actor.groups.values_list("id", flat=True))
+    linkable = set(incident_policy.linkable_incidents(actor).filter(pk__in=list(found)).values_list("pk", flat=True))
     errors += [f"Incident {found[pk].reference} was reported by {found[pk].reporting_organisation.name}: only its "
                "originating organisation may link it to a Reserve request (ask them to request support or link it)."
-               for pk in dict.fromkeys(wanted) if pk in found and found[pk].reporting_organisation.group_id not in own_groups]
+               for pk in dict.fromkeys(wanted) if pk in found and pk not in linkable]
     if errors:
         raise ValidationError({"incidents": errors})
     return [found[pk] for pk in dict.fromkeys(wanted)]
