@@ -38,7 +38,7 @@ def _assert_shown_escaped(client, url, text):
 
 @pytest.fixture
 def ctx(network, login, token_for, django_capture_on_commit_callbacks):
-    """People's browsers, de-csirt's API tool, and a level-2 incident of de-csirt shared with fr-csirt."""
+    """People's browsers, de-csirt's API tool, and a level-2 incident of de-csirt shared with fr-csirt and its alerted networks."""
     de = network["people"]["de_analyst"]
     with django_capture_on_commit_callbacks(execute=True):
         incident = incident_services.report_incident(
@@ -46,6 +46,8 @@ def ctx(network, login, token_for, django_capture_on_commit_callbacks):
             aware_at=timezone.now() - timedelta(hours=1), national_capacity_exceeded=True,
         )
     incident_services.share_incident(actor=de, incident=incident, organisations=[network["orgs"]["fr-csirt"]])
+    # TLP:AMBER reaches the alerted networks (de-authority's liaison officer here) once the originator agrees.
+    incident_services.consent_to_network_sharing(actor=de, incident=incident)
     return {
         "network": network, "incident": incident, "url": f"/incidents/{incident.pk}/",
         "de": login(de), "fr": login(network["people"]["fr_analyst"]),
