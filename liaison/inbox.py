@@ -11,8 +11,8 @@ subject they may still see.
 
 from collections.abc import Callable, Iterable
 
-# (event, the person's group names) -> is it news for them?
-Addressed = Callable[[object, set[str]], bool]
+# (event, the person, their group names) -> is it news for them?
+Addressed = Callable[[object, object, set[str]], bool]
 
 _kinds: dict[str, frozenset[str]] = {}
 _addressed: dict[str, Addressed] = {}
@@ -38,9 +38,9 @@ def recipient_groups(event) -> set[str]:
     return set(event.payload.get("recipient_groups", []))
 
 
-def is_addressed(event, names: set[str]) -> bool:
-    """Is the event news for a person in the groups ``names``?"""
+def is_addressed(event, *, user, names: set[str]) -> bool:
+    """Is the event news for ``user``, who is in the groups ``names``?"""
     check = _addressed.get(event.kind)
     if check is not None:
-        return check(event, names)
+        return check(event, user, names)
     return bool(names & recipient_groups(event))

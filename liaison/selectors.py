@@ -302,7 +302,7 @@ def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
         .select_related("actor")
         .order_by("-id")[:INBOX_SCAN]
     )
-    addressed = [e for e in candidates if is_addressed(e, names)]
+    addressed = [e for e in candidates if is_addressed(e, user=user, names=names)]
     by_type: dict[str, set[str]] = {}
     for event in addressed:
         by_type.setdefault(event.subject_type, set()).add(event.subject_id)

@@ -86,12 +86,10 @@ def _register_inbox_kinds():
     is news for the contracting authority's decision-makers only (reserve.policy).
     """
     from liaison.inbox import register_inbox_kinds
-    from liaison.roles import org_group_name, role_group_name
     from reserve import policy
-    from reserve.workflow import Role
 
-    def decision_makers(event, names: set[str]) -> bool:
-        return role_group_name(Role.DECISION_MAKER) in names and org_group_name(policy.authority_code()) in names
+    def decision_makers(event, user, names: set[str]) -> bool:
+        return policy.capabilities(user).decisions
 
     register_inbox_kinds("reserve", [
         "request.routed", "request.submitted", "request.returned", "request.info_requested", "request.info_answered",

@@ -42,6 +42,19 @@ def test_assessment_awaiting_a_decision_reaches_the_contracting_authoritys_decis
     assert ("request.assessed", request.reference) not in _inbox(people["enisa_triage"])
 
 
+def test_a_commission_decision_maker_who_also_works_at_enisa_is_not_told_of_an_assessment(reserve):
+    """Deciding is a seat (decision-maker *of* the contracting authority), not two group names held apart."""
+    from liaison import services as network_services
+
+    people = reserve["people"]
+    network_services.add_membership(actor=None, user=people["ec_decision"], organisation=reserve["orgs"]["enisa"],
+                                    role="liaison_officer")
+    request = request_in(RequestStatus.ASSESSED, reserve)
+
+    assert ("request.assessed", request.reference) not in _inbox(people["ec_decision"])
+    assert ("request.assessed", request.reference) in _inbox(people["enisa_decision"])
+
+
 def test_reserve_items_stay_out_of_the_inbox_of_people_who_may_not_see_the_request(reserve):
     request = request_in(RequestStatus.ASSESSED, reserve)
     people = reserve["people"]
@@ -66,5 +79,5 @@ def test_each_app_declares_its_own_inbox_kinds():
 
 def test_a_kind_whose_recipients_are_declared_twice_is_refused():
     with pytest.raises(ValueError, match="request.assessed"):
-        register_inbox_kinds("elsewhere", ["request.assessed"], addressed={"request.assessed": lambda e, n: True})
+        register_inbox_kinds("elsewhere", ["request.assessed"], addressed={"request.assessed": lambda e, u, n: True})
     assert "request.assessed" in inbox_kinds()  # the first declaration stands
