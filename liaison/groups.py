@@ -36,7 +36,8 @@ NETWORK_ADMIN_PERMISSIONS = {
     "otp_totp": ["view_totpdevice", "delete_totpdevice"],
     # ENISA registers Reserve providers; requests change only through their workflow.
     "reserve": [
-        "view_providerprofile", "change_providerprofile", "view_providercapacity", "change_providercapacity",
+        "view_providerprofile", "change_providerprofile",
+        "view_providercapacity", "add_providercapacity", "change_providercapacity", "delete_providercapacity",
         "view_assistancerequest", "view_engagement", "view_reservedeadline",
     ],
 }
