@@ -18,7 +18,7 @@ from django.db import transaction
 from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
 from csoa_portal.models import ApiToken
 from liaison import events as event_log
-from liaison import policy, selectors, services
+from liaison import policy, services
 from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
 
 # --- Member states and organisations --------------------------------------------------------

@@ -17,7 +17,7 @@ from liaison.events import subject_url, visible_subject_ids, visible_subject_ids
 from liaison.inbox import inbox_kinds, is_addressed
 from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import is_network_admin
-from liaison.roles import Community, Role
+from liaison.roles import Role
 
 
 def member_states() -> QuerySet[MemberState]:

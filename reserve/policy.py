@@ -127,14 +127,30 @@ def is_provider_staff(user) -> bool:
                for s in seats(user))
 
 
+def _on_authority_side(seat: Seat) -> bool:
+    return _holds_triage(seat) or seat.code == authority_code() or seat.kind == OrganisationKind.COMMISSION
+
+
 def is_authority_side(user) -> bool:
     """ENISA triage, anyone of the contracting authority, and the Commission (informed of every decision).
 
-    Exactly the holders of the grants ``services.common.authority_groups`` gives every request
-    that reaches the contracting authority: they see its priority, assessments and the queue.
+    They see the priority, assessments and the queue of every request that reached the
+    contracting authority; ``authority_side_group_names`` grants exactly them.
     """
-    return any(_holds_triage(s) or s.code == authority_code() or s.kind == OrganisationKind.COMMISSION
-               for s in seats(user))
+    return any(_on_authority_side(s) for s in seats(user))
+
+
+def authority_side_group_names() -> list[str]:
+    """The groups every request that reaches the contracting authority is granted to: ``is_authority_side``'s seats.
+
+    ENISA triage through its role group (the role exists only in ENISA), the contracting
+    authority's and the Commission's organisations through their organisation groups.
+    """
+    from liaison.models import Organisation
+
+    codes = {authority_code(), *Organisation.objects.filter(kind=OrganisationKind.COMMISSION, is_active=True)
+             .values_list("code", flat=True)}
+    return [role_group_name(NetworkRole.ENISA_TRIAGE), *sorted(org_group_name(code) for code in codes)]
 
 
 def is_registry_admin(user) -> bool:
@@ -266,7 +282,8 @@ def may_engage(user, request) -> bool:
 
 
 __all__ = [
-    "AUTHORITY_ROLES", "Capabilities", "NOTHING", "Seat", "authority_code", "authority_recipients", "capabilities",
+    "AUTHORITY_ROLES", "Capabilities", "NOTHING", "Seat", "authority_code", "authority_recipients",
+    "authority_side_group_names", "capabilities",
     "engagement_actions", "engagement_roles_for", "forget", "is_authority_side", "is_commission",
     "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "offer_roles",
     "request_actions", "roles_for", "seats",

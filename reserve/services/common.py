@@ -10,10 +10,9 @@ from django.utils import timezone
 from csoa_portal import audit
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
-from liaison.roles import OrganisationKind, role_group_name
-from liaison.roles import Role as NetworkRole
+from reserve import policy
 from reserve.models import AssistanceRequest, AssistanceRequestGroupObjectPermission, Engagement
-from reserve.selectors import VIEW, audience_group_names, contracting_authority, engagement_audience_names
+from reserve.selectors import VIEW, audience_group_names, engagement_audience_names
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +82,10 @@ def revoke(request: AssistanceRequest, group: Group) -> None:
 
 
 def authority_groups() -> list[Group]:
-    """Who sees every request that reached the contracting authority (DOMAIN.md "Routing").
-
-    The contracting authority itself, ENISA triage (which assesses under the contribution
-    agreement), and the Commission (informed of every decision).
-    """
-    groups = [Group.objects.get_or_create(name=role_group_name(NetworkRole.ENISA_TRIAGE))[0]]
-    authority = contracting_authority()
-    if authority is not None:
-        groups.append(authority.group)
-    groups += [o.group for o in Organisation.objects.filter(kind=OrganisationKind.COMMISSION, is_active=True)
-               .select_related("group")]
-    return groups
+    """Who sees every request that reached the contracting authority: ``reserve.policy``'s authority side."""
+    names = policy.authority_side_group_names()
+    groups = [Group.objects.get_or_create(name=names[0])[0]]  # the triage role group, even before anyone holds it
+    return groups + list(Group.objects.filter(name__in=names[1:]).order_by("name"))
 
 
 # --- Events --------------------------------------------------------------------------------------

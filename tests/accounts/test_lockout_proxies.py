@@ -7,7 +7,6 @@ address into the audit log. Behind a configured proxy, the address that proxy sa
 
 import pytest
 from axes.models import AccessAttempt
-from django.conf import settings
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
