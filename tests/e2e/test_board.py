@@ -132,6 +132,8 @@ def test_de_and_enisa_see_an_escalation_live_and_the_pt_officer_sees_nothing(
 
 def test_enisa_sees_de_acknowledge_its_alert_live(live_server_url, new_page, network, officers):
     incident = _report_shared_with(network, "de-authority", national_capacity_exceeded=True)
+    # TLP:AMBER: the alerted EU-CyCLONe (ENISA here) reads it once the originator agrees.
+    services.consent_to_network_sharing(actor=network["people"]["de_analyst"], incident=incident)
     alert = Alert.objects.get(incident=incident, organisation__code="de-authority")
     enisa = _open_board(new_page, live_server_url, officers["enisa"])
     # Showing ENISA's own alert marked it seen: wait for that event's refresh, so nothing else moves the board.
