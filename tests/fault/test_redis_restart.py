@@ -77,6 +77,10 @@ class Writer:
     def retitle(self, incident_id: int, title: str) -> None:
         self._send("PATCH", f"/api/v1/incidents/{incident_id}/", {"title": title}, 200)
 
+    def consent(self, incident_id: int) -> None:
+        """TLP:AMBER: the originator lets the alerted networks read the escalated incident."""
+        self._send("POST", f"/api/v1/incidents/{incident_id}/network-consent/", {}, 200)
+
     def share(self, incident_id: int, organisation: str) -> None:
         self._send("POST", f"/api/v1/incidents/{incident_id}/share/", {"organisations": [organisation]}, 200)
 
@@ -145,6 +149,7 @@ def test_redis_restart_loses_no_event_for_any_client_and_no_escalation(
         writer.share(before[1], "fr-csirt")
         writer.spread_to_france(before[0])
         wait_for(lambda: _escalations(before[0]), timeout=20, what="the escalation through the worker")
+        writer.consent(before[0])  # EU-CyCLONe's browsers now read it (and miss its outage changes below)
 
         # Redis crashes; writes go on (the database holds them), dispatch and publication fail,
         # and the browsers' connections drop (they retry until the portal takes them again).
