@@ -56,6 +56,10 @@ class MemberStateForm(forms.Form):
     eu_label = forms.CharField(
         max_length=2, required=False, label="EU label", help_text="Only when EU texts use another code (EL for GR)."
     )
+    time_zone = forms.CharField(
+        max_length=64, label="Time zone",
+        help_text="IANA name, e.g. Europe/Berlin: NIS2 calendar-month deadlines are counted in it.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):
@@ -80,6 +84,10 @@ class OrganisationForm(forms.Form):
         empty_label="— none (EU level) —",
     )
     contact_email = forms.EmailField(required=False)
+    time_zone = forms.CharField(
+        max_length=64, label="Time zone",
+        help_text="IANA name, e.g. Europe/Berlin: NIS2 calendar-month deadlines are counted in it.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):
