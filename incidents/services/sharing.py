@@ -261,7 +261,7 @@ def inform_other_member_states(*, actor: User, incident: Incident) -> list[Share
     new = [(t, org) for t in targets for org in t.organisations if org.pk not in already]
     content_shared = incident.tlp != TLP.RED
     now = timezone.now()
-    CrossBorderNotice.objects.bulk_create([
+    notices = CrossBorderNotice.objects.bulk_create([
         CrossBorderNotice(incident=incident, organisation=org, member_state=t.member_state, informed_at=now,
                           informed_by=actor, content_shared=content_shared) for t, org in new])
     shares = []
@@ -269,8 +269,8 @@ def inform_other_member_states(*, actor: User, incident: Incident) -> list[Share
         # Art. 23(6) is the law's own instruction to pass it on: within the TLP, not only by the originator.
         targets_ = [(tlp_rules.ORGANISATION, org.group, org.name) for _, org in new]
         shares = _grant(incident=incident, targets=targets_, actor=actor, why="NIS2 Art. 23(6)")
-    elif new:
-        _red_notices(incident, [org for _, org in new], actor=actor)
+    elif notices:
+        _red_notices(incident, notices, actor=actor)
     audit.record(actor=actor, action="incident.cross_border_informed", obj=incident, after={
         "informed": [org.code for _, org in new], "content_shared": content_shared, "not_reachable": unreachable})
     informed_at = selectors.cross_border_informed_at(incident)
@@ -281,15 +281,19 @@ def inform_other_member_states(*, actor: User, incident: Incident) -> list[Share
     return shares
 
 
-def _red_notices(incident: Incident, organisations: list[Organisation], *, actor: User) -> None:
-    """TLP:RED under Art. 23(6): the reference and the obligation, and whom to ask; no title, no content."""
+def _red_notices(incident: Incident, notices: list[CrossBorderNotice], *, actor: User) -> None:
+    """TLP:RED under Art. 23(6): the reference and the obligation, and whom to ask; no title, no content.
+
+    The event's subject is the notice, not the incident: the organisation may not see the
+    incident, and its audience alone governs who reads the notice.
+    """
     origin = incident.reporting_organisation
     state = origin.member_state.name if origin.member_state else "the EU institutions"
     record_events([NewEvent(
-        kind="incident.cross_border_notice", subject=incident, actor=actor,
+        kind="incident.cross_border_notice", subject=notice, actor=actor,
         payload={"reference": incident.reference, "tlp": incident.tlp, "article": "NIS2 Art. 23(6)",
                  "notice": ART_23_6_OBLIGATION.format(state=state) + f" It is {TLP(incident.tlp).label}: its "
                            f"content goes to named people only; ask {origin.name} at {originator_contact(incident)}.",
-                 "recipient_groups": [org.group.name]},
-        audience=Audience(organisations=[org]),
-    ) for org in organisations])
+                 "recipient_groups": [notice.organisation.group.name]},
+        audience=Audience(organisations=[notice.organisation]),
+    ) for notice in notices])
