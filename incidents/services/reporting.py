@@ -307,6 +307,10 @@ def sync_deadlines(incident: Incident) -> None:
     even when no clock runs any more (the incident declared not significant), only its answer is updated.
     """
     facts = clock_facts(incident)
+    if facts.others_informed_at != incident.others_informed_at:
+        # Art. 23(6): informed only while every other affected state (and ENISA) is; a newly affected state reopens it.
+        incident.others_informed_at = facts.others_informed_at
+        Incident.objects.filter(pk=incident.pk).update(others_informed_at=facts.others_informed_at)
     wanted = {(d.clock.value, d.sequence): d for d in clocks.deadlines(facts, now=timezone.now())}
     existing = {(d.clock, d.sequence): d for d in incident.deadlines.all()}
     for request in facts.intermediate_requests:

@@ -273,11 +273,7 @@ def inform_other_member_states(*, actor: User, incident: Incident) -> list[Share
         _red_notices(incident, notices, actor=actor)
     audit.record(actor=actor, action="incident.cross_border_informed", obj=incident, after={
         "informed": [org.code for _, org in new], "content_shared": content_shared, "not_reachable": unreachable})
-    informed_at = selectors.cross_border_informed_at(incident)
-    if informed_at != incident.others_informed_at:
-        incident.others_informed_at = informed_at
-        incident.save(update_fields=["others_informed_at"])
-    sync_deadlines(incident)
+    sync_deadlines(incident)  # records when every other affected state and ENISA had been told
     return shares
 
 

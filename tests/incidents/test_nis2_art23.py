@@ -353,6 +353,21 @@ def test_nis2_art23_6_a_state_with_nobody_to_receive_it_is_shown_not_informed_an
     assert _clocks_of(incident)[(Clock.CROSS_BORDER_INFORM, 0)].met_at is not None
 
 
+def test_nis2_art23_6_a_newly_affected_state_reopens_the_clock_until_it_is_informed(network, cross_border):
+    de = network["people"]["de_analyst"]
+    incident = _affecting(network, ["DE", "FR"])
+    services.inform_other_member_states(actor=de, incident=incident)
+    services.update_incident(actor=de, incident=incident,
+                             affected_member_states=[member_state(c) for c in ("DE", "FR", "PT")])
+    incident.refresh_from_db()
+    assert incident.others_informed_at is None
+    assert _clocks_of(incident)[(Clock.CROSS_BORDER_INFORM, 0)].met_at is None
+    services.inform_other_member_states(actor=de, incident=incident)
+    incident.refresh_from_db()
+    assert incident.others_informed_at is not None
+    assert _clocks_of(incident)[(Clock.CROSS_BORDER_INFORM, 0)].met_at is not None
+
+
 def test_nis2_art23_6_a_red_incident_sends_the_reference_and_the_obligation_not_the_content(network, cross_border):
     incident = _affecting(network, ["DE", "FR"], tlp="red", title="Secret wiper campaign")
     shares = services.inform_other_member_states(actor=network["people"]["de_analyst"], incident=incident)
