@@ -84,10 +84,6 @@ class OrganisationForm(forms.Form):
         empty_label="— none (EU level) —",
     )
     contact_email = forms.EmailField(required=False)
-    time_zone = forms.CharField(
-        max_length=64, label="Time zone",
-        help_text="IANA name, e.g. Europe/Berlin: NIS2 calendar-month deadlines are counted in it.",
-    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):
