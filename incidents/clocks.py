@@ -2,9 +2,17 @@
 
 Hour-based periods (24 h, 72 h) are elapsed time, computed in UTC so daylight-saving
 changes never stretch or shrink them. "One month" is a calendar month, computed in the
-reporting member state's own time zone (a notification at 10:00 in Brussels on 15 March
-makes the final report due at 10:00 in Brussels on 15 April, across the DST change),
-clamped to the month's last day (31 January → 28/29 February).
+reporting member state's own time zone (a notification at 10:00 in Berlin on 15 March
+makes the final report due at 10:00 in Berlin on 15 April, across the DST change),
+clamped to the month's last day (31 January → 28/29 February). The zone is data on the
+member state (``liaison.MemberState.time_zone``), passed in with the facts.
+
+That date is the strict reading: Regulation 1182/71 would end a period at the end of its
+last day and move it past a weekend or public holiday, and national law may be more
+lenient (``STRICT_READING`` is what pages say about it).
+
+Only a significant incident (Art. 23(3)) carries these clocks; a voluntary notification or
+a near miss (Art. 30) has none.
 """
 
 import calendar
@@ -20,20 +28,10 @@ INITIAL_RESPONSE_HOURS = 24  # Art. 23(5): the CSIRT's initial feedback
 CROSS_BORDER_INFORM_HOURS = 24
 DUE_SOON = timedelta(hours=6)
 
-# IANA zone of each participant (capital); DEP-associated countries included.
-MEMBER_STATE_TIMEZONES = {
-    "AT": "Europe/Vienna", "BE": "Europe/Brussels", "BG": "Europe/Sofia", "HR": "Europe/Zagreb",
-    "CY": "Asia/Nicosia", "CZ": "Europe/Prague", "DK": "Europe/Copenhagen", "EE": "Europe/Tallinn",
-    "FI": "Europe/Helsinki", "FR": "Europe/Paris", "DE": "Europe/Berlin", "GR": "Europe/Athens",
-    "HU": "Europe/Budapest", "IE": "Europe/Dublin", "IT": "Europe/Rome", "LV": "Europe/Riga",
-    "LT": "Europe/Vilnius", "LU": "Europe/Luxembourg", "MT": "Europe/Malta", "NL": "Europe/Amsterdam",
-    "PL": "Europe/Warsaw", "PT": "Europe/Lisbon", "RO": "Europe/Bucharest", "SK": "Europe/Bratislava",
-    "SI": "Europe/Ljubljana", "ES": "Europe/Madrid", "SE": "Europe/Stockholm",
-    "IS": "Atlantic/Reykjavik", "LI": "Europe/Vaduz", "NO": "Europe/Oslo", "UA": "Europe/Kyiv",
-    "MD": "Europe/Chisinau", "ME": "Europe/Podgorica", "MK": "Europe/Skopje", "AL": "Europe/Tirane",
-    "RS": "Europe/Belgrade", "EU": "Europe/Brussels",
-}
-
+STRICT_READING = (
+    "The portal's date is the strict reading: Regulation (EEC, Euratom) No 1182/71 would end the period at the "
+    "end of that day and move it to the next working day, and national law may be more lenient."
+)
 
 class Clock(StrEnum):
     EARLY_WARNING = "early_warning"
@@ -53,7 +51,8 @@ LABELS = {
     Clock.EARLY_WARNING: "Early warning (entity, 24 h after awareness)",
     Clock.NOTIFICATION: "Incident notification (entity, 72 h after awareness)",
     Clock.INTERMEDIATE: "Intermediate report (on request)",
-    Clock.FINAL_REPORT: "Final report (entity, one month after the notification)",
+    Clock.FINAL_REPORT: "Final report (entity, one month after the notification; if still ongoing, a progress "
+                        "report then and the final report one month after handling)",
     Clock.INITIAL_RESPONSE: "Initial response to the entity (CSIRT, 24 h after the early warning)",
     Clock.CROSS_BORDER_INFORM: "Inform the other affected member states and ENISA (CSIRT)",
     Clock.SITUATION_UPDATE: "Situation update (Blueprint level's interval)",
@@ -69,18 +68,30 @@ class State(StrEnum):
 
 
 @dataclass(frozen=True)
+class IntermediateRequest:
+    """An authority's request for an intermediate report (Art. 23(4)(c)): its own clock."""
+
+    sequence: int
+    requested_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True)
 class Facts:
     aware_at: datetime
-    member_state_code: str
+    time_zone: str  # the reporting member state's (liaison.MemberState.time_zone)
+    significant: bool = True  # Art. 23(3); False for a voluntary notification or a near miss (Art. 30)
     early_warning_at: datetime | None = None
     notification_at: datetime | None = None
     final_report_at: datetime | None = None
-    intermediate_requested_due: datetime | None = None
-    intermediate_at: datetime | None = None
+    intermediate_requests: tuple[IntermediateRequest, ...] = ()
+    intermediate_reports: tuple[datetime, ...] = ()  # submission times of every intermediate report
+    progress_report_at: datetime | None = None  # the first progress report submitted while ongoing
+    handled_at: datetime | None = None  # when marked handled (resolved/closed); None while ongoing
     initial_response_at: datetime | None = None
     affected_member_states: int = 1
     multi_member_state_since: datetime | None = None
-    others_informed_at: datetime | None = None
+    others_informed_at: datetime | None = None  # when the last other affected state (and ENISA) was reached
 
 
 @dataclass(frozen=True)
@@ -89,9 +100,12 @@ class Deadline:
     due_at: datetime
     met_at: datetime | None
     state: State
+    sequence: int = 0  # the intermediate request's number; 0 for every other clock
 
     @property
     def label(self) -> str:
+        if self.clock == Clock.INTERMEDIATE and self.sequence:
+            return f"{LABELS[self.clock]} — request {self.sequence}"
         return LABELS[self.clock]
 
 
@@ -115,30 +129,58 @@ def state_of(due_at: datetime, met_at: datetime | None, now: datetime) -> State:
     return State.PENDING
 
 
+def answered_by(request: IntermediateRequest, reports: tuple[datetime, ...]) -> datetime | None:
+    """Art. 23(4)(c): a request is answered only by an intermediate report submitted after it was made."""
+    return min((at for at in reports if at >= request.requested_at), default=None)
+
+
+def final_report_due(facts: Facts) -> datetime | None:
+    """When the final report is due, or None while it waits for the incident to be handled.
+
+    Art. 23(4)(d): one month after the incident notification (as submitted; until then, after it
+    is due). Art. 23(4)(e): if the incident is still being handled then and a progress report is
+    given, the final report is due one month after the incident is marked handled.
+    """
+    basis = facts.notification_at or facts.aware_at + timedelta(hours=NOTIFICATION_HOURS)
+    due = add_calendar_month(basis, facts.time_zone)
+    ongoing_at_due = facts.handled_at is None or facts.handled_at > due
+    if facts.progress_report_at is None or not ongoing_at_due:
+        return due
+    handled = facts.handled_at or facts.final_report_at  # a final report says the handling is over
+    return add_calendar_month(handled, facts.time_zone) if handled else None
+
+
+def final_report_awaits_handling(facts: Facts) -> bool:
+    """Art. 23(4)(e): a progress report was given and the incident is still being handled."""
+    return facts.significant and facts.final_report_at is None and final_report_due(facts) is None
+
+
 def deadlines(facts: Facts, *, now: datetime) -> list[Deadline]:
-    """Every clock running for the incident, in due order."""
-    tz_name = MEMBER_STATE_TIMEZONES.get(facts.member_state_code, "Europe/Brussels")
-    due: list[tuple[Clock, datetime, datetime | None]] = [
-        (Clock.EARLY_WARNING, facts.aware_at + timedelta(hours=EARLY_WARNING_HOURS), facts.early_warning_at),
-        (Clock.NOTIFICATION, facts.aware_at + timedelta(hours=NOTIFICATION_HOURS), facts.notification_at),
+    """Every clock running for the incident, in due order; none for an incident that is not significant."""
+    if not facts.significant:
+        return []  # Art. 23(3) / Art. 30: recorded and shared, no mandatory clock
+    due: list[tuple[Clock, datetime, datetime | None, int]] = [
+        (Clock.EARLY_WARNING, facts.aware_at + timedelta(hours=EARLY_WARNING_HOURS), facts.early_warning_at, 0),
+        (Clock.NOTIFICATION, facts.aware_at + timedelta(hours=NOTIFICATION_HOURS), facts.notification_at, 0),
     ]
-    # The final report counts from the notification as submitted; until then, from when it is due.
-    notification_basis = facts.notification_at or facts.aware_at + timedelta(hours=NOTIFICATION_HOURS)
-    due.append((Clock.FINAL_REPORT, add_calendar_month(notification_basis, tz_name), facts.final_report_at))
-    if facts.intermediate_requested_due is not None:
-        due.append((Clock.INTERMEDIATE, facts.intermediate_requested_due, facts.intermediate_at))
+    final_due = final_report_due(facts)
+    if final_due is not None:
+        due.append((Clock.FINAL_REPORT, final_due, facts.final_report_at, 0))
+    for request in facts.intermediate_requests:
+        due.append((Clock.INTERMEDIATE, request.due_at, answered_by(request, facts.intermediate_reports),
+                    request.sequence))
     if facts.early_warning_at is not None:
         due.append(
             (Clock.INITIAL_RESPONSE, facts.early_warning_at + timedelta(hours=INITIAL_RESPONSE_HOURS),
-             facts.initial_response_at)
+             facts.initial_response_at, 0)
         )
     if facts.affected_member_states >= 2:
         since = facts.multi_member_state_since or facts.aware_at
         due.append(
-            (Clock.CROSS_BORDER_INFORM, since + timedelta(hours=CROSS_BORDER_INFORM_HOURS), facts.others_informed_at)
+            (Clock.CROSS_BORDER_INFORM, since + timedelta(hours=CROSS_BORDER_INFORM_HOURS), facts.others_informed_at, 0)
         )
-    result = [Deadline(clock, at, met, state_of(at, met, now)) for clock, at, met in due]
-    return sorted(result, key=lambda d: d.due_at)
+    result = [Deadline(clock, at, met, state_of(at, met, now), seq) for clock, at, met, seq in due]
+    return sorted(result, key=lambda d: (d.due_at, d.sequence))
 
 
 def next_due(items: list[Deadline]) -> Deadline | None:

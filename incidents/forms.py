@@ -23,7 +23,7 @@ from incidents.services import (
     OPTIONAL_SECTIONS,
     REPORT_SECTIONS,
 )
-from incidents.vocabulary import TLP, EntityType, Severity
+from incidents.vocabulary import TLP, EntityType, Severity, Significance, SignificanceGround
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -41,6 +41,10 @@ SECTION_LABELS = {
     "indicators_of_compromise": "Indicators of compromise",
     "threat_type": "Type of threat",
     "notes": "Notes",
+}
+ART_23_4_A_QUESTIONS = {
+    "suspected_malicious": "Suspected of being caused by unlawful or malicious acts? (Art. 23(4)(a))",
+    "cross_border_impact": "Could it have a cross-border impact? (Art. 23(4)(a))",
 }
 MAX_CSV_BYTES = 5 * 1024 * 1024
 CSV_COLUMNS = ("type", "value", "tlp", "first_seen", "last_seen", "note")
@@ -72,8 +76,25 @@ def _category_choices():
     return IncidentCategory.objects.order_by("code")
 
 
+SIGNIFICANCE_CHOICES = [("", "Not stated yet (treated as significant: the clocks run)"), *Significance.choices]
+
+
 class _FactsMixin(forms.Form):
     """The fields an incident's facts are made of, shared by the report and edit forms."""
+
+    significance = forms.ChoiceField(
+        required=False, choices=SIGNIFICANCE_CHOICES, label="Significant incident? (NIS2 Art. 23(3))",
+        help_text="Only a significant incident carries the mandatory reporting clocks; a voluntary notification "
+                  "or a near miss (Art. 30) is recorded and shared like any other.",
+    )
+    significance_grounds = forms.MultipleChoiceField(
+        required=False, choices=SignificanceGround.choices, widget=forms.CheckboxSelectMultiple,
+        label="Why it is significant", help_text="At least one, for a significant incident.",
+    )
+    significance_explanation = forms.CharField(
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), label="Explanation",
+        help_text="What makes it significant, or why it is not (voluntary notification, near miss).",
+    )
 
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
     affected_member_states = forms.ModelMultipleChoiceField(
@@ -104,8 +125,8 @@ class _FactsMixin(forms.Form):
 class ReportIncidentForm(_FactsMixin):
     """A minimal early warning first (fast under stress); the rest under "more details"."""
 
-    QUICK_FIELDS = ("organisation", "title", "aware_at", "tlp", "severity", "suspected_malicious",
-                    "cross_border_impact", "summary")
+    QUICK_FIELDS = ("organisation", "title", "aware_at", "tlp", "severity", "significance", "significance_grounds",
+                    "suspected_malicious", "cross_border_impact", "summary")
 
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Reporting organisation",
                                           to_field_name="code", empty_label=None)
@@ -146,7 +167,8 @@ class ReportIncidentForm(_FactsMixin):
 
     def service_arguments(self) -> dict:
         data = dict(self.cleaned_data)
-        data.pop("summary")
+        summary = data.pop("summary")
+        data["early_warning"] = {"summary": summary} if summary else None
         data["affected_member_states"] = list(data["affected_member_states"])
         data["sectors"] = list(data["sectors"])
         return data
@@ -164,8 +186,8 @@ class EditIncidentForm(_FactsMixin):
     cross_border_impact = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
                                                  required=False, label="Possible cross-border impact?")
 
-    field_order = ["version", "title", "aware_at", "severity", "suspected_malicious", "cross_border_impact",
-                   "description", "affected_member_states", "sectors", "entity_type", "category",
+    field_order = ["version", "title", "aware_at", "severity", "significance", "significance_grounds",
+                   "significance_explanation", "suspected_malicious", "cross_border_impact", "description", "affected_member_states", "sectors", "entity_type", "category",
                    "national_capacity_exceeded"]
 
     @staticmethod
@@ -181,6 +203,8 @@ class EditIncidentForm(_FactsMixin):
             "sectors": [s.code for s in incident.sectors.all()], "entity_type": incident.entity_type,
             "category": incident.category.code if incident.category_id else None,
             "national_capacity_exceeded": incident.national_capacity_exceeded,
+            "significance": incident.significance, "significance_grounds": list(incident.significance_grounds),
+            "significance_explanation": incident.significance_explanation,
         }
 
     def changes_from(self, incident: Incident) -> dict:
@@ -188,9 +212,11 @@ class EditIncidentForm(_FactsMixin):
         data = self.cleaned_data
         changes = {}
         for name in ("title", "description", "severity", "suspected_malicious", "cross_border_impact", "entity_type",
-                     "category", "national_capacity_exceeded"):
+                     "category", "national_capacity_exceeded", "significance", "significance_explanation"):
             if data[name] != getattr(incident, name):
                 changes[name] = data[name]
+        if sorted(data["significance_grounds"]) != sorted(incident.significance_grounds):
+            changes["significance_grounds"] = list(data["significance_grounds"])
         if data["aware_at"] != incident.aware_at.replace(second=0, microsecond=0):
             changes["aware_at"] = data["aware_at"]
         for name in ("affected_member_states", "sectors"):
@@ -213,7 +239,7 @@ class TlpForm(forms.Form):
 class ReportForm(forms.Form):
     """One NIS2 report kind (given by the URL): its required sections (REPORT_SECTIONS) and the optional ones."""
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, incident: Incident | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.report_kind = kind
         self.kind_label = Report.Kind(kind).label
@@ -224,9 +250,22 @@ class ReportForm(forms.Form):
         for name in OPTIONAL_SECTIONS:
             self.fields[name] = forms.CharField(label=f"{SECTION_LABELS.get(name, name)} (optional)", required=False,
                                                 max_length=20000, widget=forms.Textarea(attrs={"rows": 2}))
+        if kind == Report.Kind.EARLY_WARNING:
+            # NIS2 Art. 23(4)(a): the early warning says whether the cause is suspected unlawful or malicious
+            # and whether the incident could have a cross-border impact ("not known yet" is an answer).
+            for name, label in ART_23_4_A_QUESTIONS.items():
+                self.fields[name] = forms.TypedChoiceField(choices=YES_NO_UNKNOWN, coerce=_tristate, empty_value=None,
+                                                           required=False, label=label)
+                if incident is not None:
+                    value = getattr(incident, name)
+                    self.fields[name].initial = "" if value is None else ("true" if value else "false")
 
     def content(self) -> dict:
-        return {k: v for k, v in self.cleaned_data.items() if v}
+        return {k: v for k, v in self.cleaned_data.items() if v and k not in ART_23_4_A_QUESTIONS}
+
+    def answers(self) -> dict:
+        """The early warning's answers to the two questions of Art. 23(4)(a) (none for other reports)."""
+        return {k: self.cleaned_data[k] for k in ART_23_4_A_QUESTIONS if k in self.fields}
 
 
 def report_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 
 from incidents import selectors
-from incidents import tlp as tlp_rules
 from incidents.models import Alert, CrisisLevel, Incident, Share
 from liaison.roles import Role as LiaisonRole
 from liaison.roles import role_group_name
@@ -105,15 +104,13 @@ def may_add_observables(user, incident: Incident) -> bool:
 
 
 def may_inform_other_member_states(user, incident: Incident) -> bool:
-    """NIS2 Art. 23(6) one-click share with organisations: the originator's, where the TLP allows organisation shares.
+    """NIS2 Art. 23(6): the reporting member state's CSIRT, competent authority or SPOC informs the other affected
+    member states and ENISA, whoever reported the incident; only when it affects two or more member states.
 
-    A TLP:RED incident goes to named people only: the originator shares it person by person.
+    Whatever the TLP: a TLP:RED incident is not shared then, its recipients get the reference and
+    the obligation (``services.inform_other_member_states``).
     """
-    return _tlp_allows_organisations(incident) and may_share(user, incident)
-
-
-def _tlp_allows_organisations(incident: Incident) -> bool:
-    return tlp_rules.share_refusal(tlp=incident.tlp, target_kind=tlp_rules.ORGANISATION) is None
+    return is_reporting_authority(user, incident) and incident.affected_member_states.count() >= 2
 
 
 def may_respond_initially(user, incident: Incident) -> bool:
@@ -122,8 +119,9 @@ def may_respond_initially(user, incident: Incident) -> bool:
 
 
 def may_request_intermediate_report(user, incident: Incident) -> bool:
-    """NIS2 Art. 23(4)(c): the reporting state's authority asks the reporter, not itself."""
-    return is_reporting_authority(user, incident) and not is_originator(user, incident)
+    """NIS2 Art. 23(4)(c): the reporting state's authority asks the reporter, not itself; for a significant
+    incident only (Art. 23(3): a voluntary notification owes no report)."""
+    return incident.carries_clocks and is_reporting_authority(user, incident) and not is_originator(user, incident)
 
 
 def may_post_update(user, incident: Incident) -> bool:
@@ -260,9 +258,9 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
         upload_observables=editor,
         post_update=bool(memberships),
         post_situation_update=bool(memberships),
-        inform_other_member_states=originator and _tlp_allows_organisations(incident),
+        inform_other_member_states=authority and incident.affected_member_states.count() >= 2,
         respond_initially=authority,
-        request_intermediate_report=authority and not originator,
+        request_intermediate_report=authority and not originator and incident.carries_clocks,
         declarable_levels=tuple(declarable_levels(user, incident, levels=levels, groups=groups)),
         deescalatable_levels=tuple(deescalatable_levels(user, incident, levels=levels, groups=groups)),
         answerable_alert_ids=frozenset(a.pk for a in alerts if is_answerable_by(user, a, organisation_ids=org_ids)),

@@ -5,6 +5,8 @@ Visibility is a guardian ``view_incident`` grant to one of the user's groups
 the direct foreign-key permission table, never as a list of ids.
 """
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 from operator import or_
 
@@ -27,9 +29,9 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.vocabulary import TLP
-from liaison.models import Event, User
+from liaison.models import Event, MemberState, Organisation, User
 from liaison.events import subjects_per_user
-from liaison.selectors import events_visible_to, stream_start
+from liaison.selectors import events_visible_to, stream_start, time_zone_of
 
 VIEW = "view_incident"
 CHANGE = "change_incident"
@@ -114,27 +116,92 @@ def audience_group_names(incident: Incident) -> list[str]:
 
 
 def clock_facts(incident: Incident) -> clocks.Facts:
-    """The facts the NIS2 clocks run on, read from the incident and its reports."""
+    """The facts the NIS2 clocks run on, read from the incident, its reports, requests and notices."""
     first = {}
+    intermediate_reports = []
     for kind, submitted_at in incident.reports.order_by("submitted_at").values_list("kind", "submitted_at"):
         first.setdefault(kind, submitted_at)
-    requested = incident.deadlines.filter(clock=clocks.Clock.INTERMEDIATE).values_list("due_at", flat=True).first()
+        if kind == "intermediate":
+            intermediate_reports.append(submitted_at)
+    requests = tuple(
+        clocks.IntermediateRequest(sequence=seq, requested_at=requested_at, due_at=due_at)
+        for seq, requested_at, due_at in incident.deadlines.filter(clock=clocks.Clock.INTERMEDIATE)
+        .order_by("sequence").values_list("sequence", "requested_at", "due_at")
+    )
     response = incident.timeline.filter(kind="response").order_by("created_at").values_list("created_at", flat=True).first()
     early = [t for t in (first.get("early_warning"), first.get("notification")) if t]
-    ms = incident.reporting_organisation.member_state
     return clocks.Facts(
         aware_at=incident.aware_at,
-        member_state_code=ms.code if ms else "EU",
+        time_zone=reporting_time_zone(incident),
+        significant=incident.carries_clocks,
         early_warning_at=min(early) if early else None,
         notification_at=first.get("notification"),
         final_report_at=first.get("final"),
-        intermediate_requested_due=requested,
-        intermediate_at=first.get("intermediate") if requested else None,
+        intermediate_requests=requests,
+        intermediate_reports=tuple(intermediate_reports),
+        progress_report_at=first.get("progress"),
+        handled_at=incident.handled_at,
         initial_response_at=response,
         affected_member_states=incident.affected_member_states.count(),
         multi_member_state_since=incident.multi_member_state_since,
-        others_informed_at=incident.others_informed_at,
+        others_informed_at=cross_border_informed_at(incident),
     )
+
+
+def reporting_time_zone(incident: Incident) -> str:
+    """The reporting member state's zone (data on the state); an organisation of no state reports for the EU level."""
+    return time_zone_of(incident.reporting_organisation)
+
+
+# --- NIS2 Art. 23(6): the other affected member states and ENISA -----------------------------------
+
+CROSS_BORDER_RECEIVER_KINDS = ("spoc", "national_csirt")
+
+
+@dataclass(frozen=True)
+class CrossBorderTarget:
+    """One party Art. 23(6) says to inform: another affected state (its SPOC or CSIRT), or ENISA (``member_state`` None)."""
+
+    member_state: MemberState | None
+    organisations: tuple  # who may receive it there; empty: nobody registered, it cannot be informed
+    informed_at: datetime | None  # when the first of them was told
+
+    @property
+    def label(self) -> str:
+        return self.member_state.name if self.member_state else "ENISA"
+
+    @property
+    def reachable(self) -> bool:
+        return bool(self.organisations)
+
+
+def cross_border_targets(incident: Incident) -> list[CrossBorderTarget]:
+    """Every other affected member state and ENISA, with who receives it there and whether they were told."""
+    own = incident.reporting_organisation.member_state_id
+    others = list(incident.affected_member_states.exclude(pk=own).order_by("code"))
+    orgs = list(Organisation.objects.filter(
+        Q(kind__in=CROSS_BORDER_RECEIVER_KINDS, member_state__in=others) | Q(kind="enisa"), is_active=True,
+    ).select_related("member_state", "group").order_by("kind", "code"))
+    told = dict(incident.cross_border_notices.values_list("organisation_id", "informed_at"))
+    targets = []
+    for state in [*others, None]:
+        if state is None:
+            here = tuple(o for o in orgs if o.kind == "enisa")
+        else:
+            here = tuple(o for o in orgs if o.kind != "enisa" and o.member_state_id == state.pk)
+        times = [told[o.pk] for o in here if o.pk in told]
+        targets.append(CrossBorderTarget(state, here, min(times) if times else None))
+    return targets
+
+
+def cross_border_informed_at(incident: Incident) -> datetime | None:
+    """When the last of the other affected states and ENISA was told; None while one is not (Art. 23(6))."""
+    if incident.affected_member_states.count() < 2:
+        return None
+    targets = cross_border_targets(incident)
+    if any(t.informed_at is None for t in targets):
+        return None
+    return max(t.informed_at for t in targets)
 
 
 def deadlines_of(incident: Incident, *, now=None) -> list[clocks.Deadline]:
@@ -145,7 +212,8 @@ def deadlines_of(incident: Incident, *, now=None) -> list[clocks.Deadline]:
 
 def deadline_now(row: Deadline, now) -> clocks.Deadline:
     """A materialised deadline row with its state at ``now``, for pages, API and lists alike."""
-    return clocks.Deadline(clocks.Clock(row.clock), row.due_at, row.met_at, clocks.state_of(row.due_at, row.met_at, now))
+    return clocks.Deadline(clocks.Clock(row.clock), row.due_at, row.met_at, clocks.state_of(row.due_at, row.met_at, now),
+                           row.sequence)
 
 
 def overdue_incidents(queryset: QuerySet[Incident], *, now=None) -> QuerySet[Incident]:

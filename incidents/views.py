@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -59,7 +58,7 @@ from incidents.models import (
 from incidents.observables import search_forms
 from incidents.services import alerts as services_alerts
 from incidents.services import blueprints as blueprint_services
-from incidents.vocabulary import TLP
+from incidents.vocabulary import TLP, SignificanceGround
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
@@ -162,11 +161,8 @@ def incident_new(request):
     form = ReportIncidentForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            with transaction.atomic():  # the incident and its early warning, or neither
-                incident = services.report_incident(actor=request.user, **form.service_arguments())
-                if form.cleaned_data["summary"]:
-                    services.submit_report(actor=request.user, incident=incident, kind=Report.Kind.EARLY_WARNING,
-                                           content={"summary": form.cleaned_data["summary"]})
+            # The incident and its early warning, or neither: one service, one transaction.
+            incident = services.report_incident(actor=request.user, **form.service_arguments())
         except ValidationError as exc:
             report_service_errors(form, exc)
         except PermissionDenied as exc:
@@ -182,8 +178,11 @@ def incident_new(request):
 # --- Detail ----------------------------------------------------------------------------------
 
 
-def _next_report_kind(submitted: set, deadlines: list) -> str | None:
-    """The report the NIS2 clocks ask for next (Art. 23(4))."""
+def _next_report_kind(submitted: set, deadlines: list, *, significant: bool = True, awaits_handling: bool = False,
+                      ongoing: bool = True) -> str | None:
+    """The report the NIS2 clocks ask for next (Art. 23(4)); none is owed for a voluntary notification."""
+    if not significant:
+        return None
     if not submitted & {Report.Kind.EARLY_WARNING, Report.Kind.NOTIFICATION}:
         return Report.Kind.EARLY_WARNING
     if Report.Kind.NOTIFICATION not in submitted:
@@ -191,8 +190,17 @@ def _next_report_kind(submitted: set, deadlines: list) -> str | None:
     if any(d.clock == clocks.Clock.INTERMEDIATE and d.met_at is None for d in deadlines):
         return Report.Kind.INTERMEDIATE
     if Report.Kind.FINAL not in submitted:
+        final = next((d for d in deadlines if d.clock == clocks.Clock.FINAL_REPORT), None)
+        # Art. 23(4)(e): still being handled when the final report falls due: a progress report then.
+        if ongoing and not awaits_handling and final and final.state in (clocks.State.DUE_SOON, clocks.State.OVERDUE):
+            return Report.Kind.PROGRESS
         return Report.Kind.FINAL
     return None
+
+
+def _clock_label(deadline: clocks.Deadline) -> str:
+    label = SHORT_CLOCK_LABELS.get(deadline.clock, deadline.label)
+    return f"{label} (request {deadline.sequence})" if deadline.sequence else label
 
 
 def _report_sections(report: Report) -> list[tuple[str, str]]:
@@ -215,21 +223,26 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     upcoming = clocks.next_due(deadlines)
     reports = list(incident.reports.select_related("submitted_by"))
     submitted = {r.kind for r in reports}
-    next_kind = _next_report_kind(submitted, deadlines)
+    facts = selectors.clock_facts(incident)
+    awaits_handling = clocks.final_report_awaits_handling(facts)
+    ongoing = incident.status not in services.HANDLED_STATUSES
+    next_kind = _next_report_kind(submitted, deadlines, significant=incident.carries_clocks,
+                                  awaits_handling=awaits_handling, ongoing=ongoing)
     report_forms = []
     if capabilities.submit_reports:
         given = overrides.get("report_form")
         for kind in Report.Kind.values:
-            form = given if given is not None and given.report_kind == kind else ReportForm(kind=kind)
+            form = given if given is not None and given.report_kind == kind else ReportForm(kind=kind, incident=incident)
             form.is_next = kind == next_kind
             form.is_open = form.is_next or form is given
             form.blocked = kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in submitted
+            form.blocked_progress = kind == Report.Kind.PROGRESS and not ongoing
             report_forms.append(form)
     observables = Paginator(selectors.observables_visible_to(user, incident).select_related("created_by"),
                             OBSERVABLES_PER_PAGE).get_page(
         request.GET.get("obs_page"))
     affected = list(incident.affected_member_states.all())
-    cross_border = services.cross_border_recipients(incident) if len(affected) >= 2 else []
+    cross_border = selectors.cross_border_targets(incident) if len(affected) >= 2 else []
     context = {
         "incident": incident,
         "affected": affected,
@@ -242,8 +255,12 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         **_crisis_context(incident, capabilities, levels, overrides),
         "alerts": [(a, a.pk in capabilities.answerable_alert_ids) for a in alerts],
         "alert_errors": None,
-        "deadlines": [(d, SHORT_CLOCK_LABELS.get(d.clock, d.label), d is upcoming) for d in deadlines],
+        "deadlines": [(d, _clock_label(d), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
+        "significance_grounds": [SignificanceGround(g).label for g in incident.significance_grounds
+                                 if g in SignificanceGround.values],
+        "final_report_awaits_handling": awaits_handling,
+        "strict_reading": clocks.STRICT_READING,
         "reports": [(r, _report_sections(r)) for r in reports],
         "report_forms": report_forms,
         "timeline": selectors.timeline_visible_to(user, incident)
@@ -251,7 +268,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         .prefetch_related("attachments"),
         "observables": observables,
         "shares": list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else [],
-        "cross_border_recipients": cross_border,
+        "cross_border_targets": cross_border,
+        "cross_border_unreachable": [t for t in cross_border if not t.reachable],
         "allowed_targets": _allowed_targets(incident),
         "tlp_rule": tlp_rules.RULES.get(TLP(incident.tlp), ""),
         "share_form": ShareForm(incident=incident) if capabilities.share else None,
@@ -375,10 +393,11 @@ def change_tlp(request, incident):
 def submit_report(request, incident, kind):
     if kind not in Report.Kind.values:
         raise Http404("No such report kind.")
-    form = ReportForm(request.POST, kind=kind)
+    form = ReportForm(request.POST, kind=kind, incident=incident)
     if form.is_valid():
         try:
-            services.submit_report(actor=request.user, incident=incident, kind=kind, content=form.content())
+            services.submit_report(actor=request.user, incident=incident, kind=kind, content=form.content(),
+                                   **form.answers())
         except ValidationError as exc:
             report_service_errors(form, exc)
         else:
@@ -478,14 +497,17 @@ def unshare(request, incident, share_id):
 
 @incident_action
 def inform_member_states(request, incident):
-    """NIS2 Art. 23(6): share with the other affected member states' CSIRTs and ENISA in one click."""
+    """NIS2 Art. 23(6): inform the other affected member states' SPOCs and CSIRTs and ENISA in one click."""
     try:
-        created = services.inform_other_member_states(actor=request.user, incident=incident)
+        services.inform_other_member_states(actor=request.user, incident=incident)
     except ValidationError as exc:
         return _render_detail(request, incident, status=400, inform_error=exc.messages)
-    names = ", ".join(s.label for s in created) or "nobody new (all were already informed)"
-    messages.success(request, f"Informed under NIS2 Art. 23(6): {names}.")
-    return redirect(_detail_url(incident, "shares"))
+    targets = selectors.cross_border_targets(incident)
+    informed = ", ".join(t.label for t in targets if t.informed_at) or "nobody"
+    missing = [t.label for t in targets if not t.informed_at]
+    note = f" Not informed (nobody registered to receive it): {', '.join(missing)}." if missing else ""
+    messages.success(request, f"Informed under NIS2 Art. 23(6): {informed}.{note}")
+    return redirect(_detail_url(incident, "cross-border"))
 
 
 @incident_action

@@ -112,3 +112,22 @@ def category_rows():
     for klass, types in RSIT.items():
         for type_ in types:
             yield f"{klass}/{type_}", klass, type_
+
+
+class Significance(models.TextChoices):
+    """NIS2 Art. 23(3): only a significant incident carries the mandatory reporting clocks.
+
+    Blank (not stated) is treated as significant: the clocks run until the reporter says otherwise.
+    """
+
+    SIGNIFICANT = "significant", "Significant incident (Art. 23(3))"
+    VOLUNTARY = "voluntary", "Voluntary notification (Art. 30): not significant"
+    NEAR_MISS = "near_miss", "Near miss (Art. 30): prevented from materialising"
+
+
+class SignificanceGround(models.TextChoices):
+    """Why an incident is significant (NIS2 Art. 23(3)(a) and (b))."""
+
+    OPERATIONAL_DISRUPTION = "operational_disruption", "Severe operational disruption of the services (Art. 23(3)(a))"
+    FINANCIAL_LOSS = "financial_loss", "Financial loss for the entity (Art. 23(3)(a))"
+    DAMAGE_TO_OTHERS = "damage_to_others", "Considerable material or non-material damage to others (Art. 23(3)(b))"

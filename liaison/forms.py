@@ -56,6 +56,10 @@ class MemberStateForm(forms.Form):
     eu_label = forms.CharField(
         max_length=2, required=False, label="EU label", help_text="Only when EU texts use another code (EL for GR)."
     )
+    time_zone = forms.CharField(
+        max_length=64, label="Time zone",
+        help_text="IANA name, e.g. Europe/Berlin: NIS2 calendar-month deadlines are counted in it.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):

@@ -1,12 +1,23 @@
 """The network: member states, organisations, people and their roles; the event log."""
 
+import zoneinfo
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.timezone import now
 
 from liaison.roles import OrganisationKind, Role
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name that this server knows (``zoneinfo``)."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(f"{value!r} is not an IANA time zone, e.g. Europe/Berlin.") from None
 
 
 class UserManager(BaseUserManager):
@@ -103,6 +114,12 @@ class MemberState(models.Model):
         max_length=2, blank=True, help_text="The code used in EU texts when it differs (EL for Greece)."
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The zone its legal periods are counted in (NIS2 Art. 23(4)(d) "one month"); data, not code:
+    # ENISA sets it for each participant it adds.
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone],
+        help_text="IANA time zone its calendar-month deadlines are counted in, e.g. Europe/Berlin.",
+    )
     is_active = models.BooleanField(default=True)
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="member_state")
 

@@ -334,3 +334,13 @@ def organisations_in_groups(names) -> list[Organisation]:
         for org in organisations().filter(is_active=True, memberships__role__in=roles).distinct():
             found[org.pk] = org
     return sorted(found.values(), key=lambda o: o.code)
+
+
+def time_zone_of(organisation) -> str:
+    """The zone an organisation's legal periods are counted in: its member state's (data on the state).
+
+    An organisation of no member state (ENISA, the Commission) counts in the EU institutions' zone.
+    """
+    if organisation.member_state_id:
+        return organisation.member_state.time_zone
+    return MemberState.objects.values_list("time_zone", flat=True).get(kind=MemberState.Kind.EUIBA)

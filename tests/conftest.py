@@ -54,7 +54,8 @@ def vocabularies(db):
     """
     from django.apps import apps
 
-    for migration in ["liaison.migrations.0002_member_states", "incidents.migrations.0002_vocabularies",
+    for migration in ["liaison.migrations.0002_member_states", "liaison.migrations.0004_member_state_time_zone",
+                      "incidents.migrations.0002_vocabularies",
                       "incidents.migrations.0005_default_blueprint"]:
         importlib.import_module(migration).forwards(apps, None)
 

@@ -21,7 +21,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.selectors import deadline_now
-from incidents.vocabulary import TLP, EntityType, Severity
+from incidents.vocabulary import TLP, EntityType, Severity, Significance, SignificanceGround
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -44,7 +44,8 @@ def _codes(model, **kwargs):
 
 
 class IncidentInputSerializer(serializers.Serializer):
-    """Fields of a report; an early warning needs only title, aware_at and tlp."""
+    """Fields of a report: title, aware_at and tlp suffice to record it; with ``early_warning`` it is the NIS2
+    early warning (Art. 23(4)(a)), recorded with the incident."""
 
     organisation = _codes(Organisation, required=False,
                           help_text="The reporting organisation's code; defaults to the caller's organisation.")
@@ -61,6 +62,20 @@ class IncidentInputSerializer(serializers.Serializer):
     suspected_malicious = serializers.BooleanField(required=False, allow_null=True, default=None)
     cross_border_impact = serializers.BooleanField(required=False, allow_null=True, default=None)
     national_capacity_exceeded = serializers.BooleanField(required=False, default=False)
+    significance = serializers.ChoiceField(
+        choices=Significance.choices, required=False, allow_blank=True, default="",
+        help_text="NIS2 Art. 23(3): significant (the mandatory clocks run), voluntary or near_miss (Art. 30: no "
+                  "clock). Blank: not stated, treated as significant.")
+    significance_grounds = serializers.ListField(
+        child=serializers.ChoiceField(choices=SignificanceGround.choices), required=False, default=list,
+        help_text="Why it is significant; at least one when significance is significant.")
+    significance_explanation = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+    early_warning = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, allow_null=True, default=None,
+        help_text="The early warning's sections (summary required; indicators_of_compromise, threat_type, notes "
+                  "optional). Given, the NIS2 early warning (Art. 23(4)(a)) is recorded with the incident, in one "
+                  "transaction, and stops the 24-hour clock; its answers to the two questions are "
+                  "suspected_malicious and cross_border_impact.")
 
     def validate_aware_at(self, value):
         if timezone.is_naive(value):
@@ -73,6 +88,7 @@ class IncidentUpdateSerializer(IncidentInputSerializer):
 
     organisation = None
     tlp = None
+    early_warning = None  # reports are submitted at /incidents/{id}/reports/
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -83,6 +99,8 @@ class IncidentUpdateSerializer(IncidentInputSerializer):
 
 class DeadlineSerializer(serializers.Serializer):
     clock = serializers.CharField()
+    sequence = serializers.IntegerField(help_text="The intermediate-report request's number (Art. 23(4)(c)); 0 "
+                                                  "for every other clock.")
     label = serializers.CharField()
     due_at = serializers.DateTimeField(default_timezone=UTC)
     met_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
@@ -152,18 +170,47 @@ class NetworkConsentInputSerializer(serializers.Serializer):
         help_text="The codes you were shown (GET); if the waiting organisations changed since, nothing is shared.")
 
 
+class CrossBorderTargetSerializer(serializers.Serializer):
+    member_state = serializers.CharField(source="member_state.code", allow_null=True, default=None,
+                                         help_text="Null for ENISA.")
+    label = serializers.CharField()
+    organisations = serializers.SerializerMethodField()
+    informed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+
+    def get_organisations(self, obj) -> list[str]:
+        return [o.code for o in obj.organisations]
+
+
 class IncidentDetailSerializer(IncidentListSerializer):
     description = serializers.CharField()
     entity_type = serializers.CharField()
     suspected_malicious = serializers.BooleanField(allow_null=True)
     cross_border_impact = serializers.BooleanField(allow_null=True)
     national_capacity_exceeded = serializers.BooleanField()
+    significance = serializers.CharField(help_text="NIS2 Art. 23(3); blank: not stated, treated as significant.")
+    significance_grounds = serializers.ListField(child=serializers.CharField())
+    significance_explanation = serializers.CharField()
+    handled_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    final_report_awaits_handling = serializers.SerializerMethodField(
+        help_text="NIS2 Art. 23(4)(e): a progress report was given while ongoing; the final report is due one "
+                  "month after the incident is marked handled.")
+    cross_border = serializers.SerializerMethodField(
+        help_text="NIS2 Art. 23(6): each other affected member state (and ENISA), who receives it there and when "
+                  "it was informed; informed_at null is not informed.")
     deadlines = serializers.SerializerMethodField()
     reports = serializers.SerializerMethodField()
     shares = serializers.SerializerMethodField()
 
     def get_deadlines(self, obj) -> DeadlineSerializer(many=True):
         return DeadlineSerializer(_deadlines(obj, self._now()), many=True).data
+
+    def get_final_report_awaits_handling(self, obj) -> bool:
+        return clocks.final_report_awaits_handling(selectors.clock_facts(obj))
+
+    def get_cross_border(self, obj) -> CrossBorderTargetSerializer(many=True):
+        if obj.affected_member_states.count() < 2:
+            return []
+        return CrossBorderTargetSerializer(selectors.cross_border_targets(obj), many=True).data
 
     def get_reports(self, obj) -> list[dict]:
         return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
@@ -204,6 +251,13 @@ class StatusInputSerializer(serializers.Serializer):
 class ReportInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Report.Kind.choices)
     content = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    suspected_malicious = serializers.BooleanField(
+        required=False, allow_null=True,
+        help_text="Early warning only (NIS2 Art. 23(4)(a)): suspected unlawful or malicious cause? null: not known "
+                  "yet. Omitted: the incident's current answer is recorded.")
+    cross_border_impact = serializers.BooleanField(
+        required=False, allow_null=True,
+        help_text="Early warning only (NIS2 Art. 23(4)(a)): could it have a cross-border impact? null: not known yet.")
 
 
 class ReportOutputSerializer(serializers.Serializer):

@@ -99,7 +99,11 @@ def _reporting_organisation(request, requested):
 
 
 class IncidentListCreateApi(generics.ListAPIView):
-    """Incidents the caller may see, newest first; POST reports a new one (an early warning suffices)."""
+    """Incidents the caller may see, newest first; POST reports a new one.
+
+    Title, aware_at and tlp suffice to record it; send ``early_warning`` (its summary at least) and the
+    create is the NIS2 early warning (Art. 23(4)(a)), recorded with the incident in one transaction.
+    """
 
     serializer_class = s.IncidentListSerializer
     filterset_class = IncidentFilterSet
@@ -178,7 +182,12 @@ class IncidentUnshareApi(APIView):
 
 
 class IncidentInformApi(APIView):
-    """NIS2 Art. 23(6) in one call: share with the other affected member states' CSIRTs and ENISA."""
+    """NIS2 Art. 23(6) in one call: inform the other affected member states' SPOCs and CSIRTs and ENISA.
+
+    For the reporting member state's CSIRT, competent authority or SPOC. Within the TLP it is
+    shared with them; a TLP:RED incident is not (they get its reference and the obligation).
+    An affected state with nobody registered stays not informed (``cross_border`` on the incident).
+    """
 
     @extend_schema(request=None, responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):

@@ -9,6 +9,7 @@ from incidents.models.blueprint import (
 )
 from incidents.models.incidents import (
     Attachment,
+    CrossBorderNotice,
     Deadline,
     Incident,
     IncidentCategory,
@@ -21,6 +22,6 @@ from incidents.models.incidents import (
 )
 
 __all__ = [
-    "Alert", "Attachment", "Blueprint", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
+    "Alert", "Attachment", "Blueprint", "CrossBorderNotice", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
     "IncidentCategory", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
 ]

@@ -10,7 +10,7 @@ from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase
 
 from incidents.observables import ObservableType
-from incidents.vocabulary import TLP, EntityType, Severity
+from incidents.vocabulary import TLP, EntityType, Severity, Significance
 
 
 class Sector(models.Model):
@@ -67,6 +67,12 @@ class Incident(models.Model):
     cross_border_impact = models.BooleanField(null=True, blank=True)
     national_capacity_exceeded = models.BooleanField(default=False)
     technical_cooperation_requested = models.BooleanField(default=False)
+    # NIS2 Art. 23(3): significant (mandatory clocks) or not (Art. 30 voluntary / near miss), and why.
+    significance = models.CharField(max_length=16, choices=Significance.choices, blank=True,
+                                    help_text="Blank: not stated, treated as significant.")
+    significance_grounds = models.JSONField(default=list, blank=True,
+                                            help_text="Codes of SignificanceGround: why it is significant.")
+    significance_explanation = models.TextField(blank=True)
     aware_at = models.DateTimeField(help_text="When the entity became aware: starts the NIS2 clocks.")
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
@@ -78,6 +84,8 @@ class Incident(models.Model):
     # NIS2 Art. 23(6): when the second member state was recorded, and when the others were informed.
     multi_member_state_since = models.DateTimeField(null=True, blank=True)
     others_informed_at = models.DateTimeField(null=True, blank=True)
+    # NIS2 Art. 23(4)(e): when the incident was last marked handled (resolved or closed); None while ongoing.
+    handled_at = models.DateTimeField(null=True, blank=True)
     # Every committed change bumps version; the escalation engine records the version it saw.
     version = models.PositiveIntegerField(default=1)
     evaluated_version = models.PositiveIntegerField(default=0)
@@ -94,6 +102,11 @@ class Incident(models.Model):
     @property
     def reference(self) -> str:
         return f"INC-{self.created_at:%Y}-{self.pk:06d}" if self.pk else "INC-new"
+
+    @property
+    def carries_clocks(self) -> bool:
+        """NIS2 Art. 23(3): significant, or not stated (treated as significant)."""
+        return self.significance in ("", Significance.SIGNIFICANT)
 
 
 class IncidentGroupObjectPermission(GroupObjectPermissionBase):
@@ -163,6 +176,9 @@ class Deadline(models.Model):
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="deadlines")
     clock = models.CharField(max_length=32)
+    # NIS2 Art. 23(4)(c): each intermediate-report request is its own clock (1, 2, …); 0 for every other clock.
+    sequence = models.PositiveSmallIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="When the authority asked (intermediate).")
     due_at = models.DateTimeField()
     met_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
@@ -170,7 +186,7 @@ class Deadline(models.Model):
 
     class Meta:
         ordering = ["due_at"]
-        constraints = [models.UniqueConstraint(fields=["incident", "clock"], name="unique_incident_clock")]
+        constraints = [models.UniqueConstraint(fields=["incident", "clock", "sequence"], name="unique_incident_clock_seq")]
         indexes = [models.Index(fields=["due_at"], name="deadline_open_idx", condition=models.Q(met_at__isnull=True))]
 
 
@@ -224,3 +240,23 @@ class Observable(models.Model):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["incident", "type", "value"], name="unique_incident_observable")]
         indexes = [models.Index(fields=["type", "value"])]
+
+
+class CrossBorderNotice(models.Model):
+    """One organisation told under NIS2 Art. 23(6): another affected member state's SPOC or CSIRT, or ENISA.
+
+    ``content_shared`` is false for TLP:RED incidents: the organisation got the reference and the
+    obligation, not the incident.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="cross_border_notices")
+    organisation = models.ForeignKey("liaison.Organisation", on_delete=models.PROTECT, related_name="+")
+    member_state = models.ForeignKey("liaison.MemberState", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", help_text="The affected state it was told for; empty for ENISA.")
+    informed_at = models.DateTimeField(default=now)
+    informed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content_shared = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["informed_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "organisation"], name="unique_cross_border_notice")]

@@ -19,6 +19,7 @@ from incidents.services.escalations import (
     evaluate_pending,
 )
 from incidents.services.reporting import (
+    HANDLED_STATUSES,
     OPTIONAL_SECTIONS,
     REPORT_SECTIONS,
     STATUS_TRANSITIONS,
@@ -50,7 +51,7 @@ from incidents.services.timeline import (
 )
 
 __all__ = [
-    "CLOCK_SKEW", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
+    "CLOCK_SKEW", "HANDLED_STATUSES", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
     "REPORT_SECTIONS", "STATUS_TRANSITIONS", "UPDATABLE_FIELDS", "ObservableBatchResult", "StaleVersion",
     "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "delete_blueprint_drafts", "draft_blueprint", "save_blueprint", "save_blueprint_parts", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",

@@ -3,13 +3,13 @@
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from csoa_portal import audit
 from incidents import clocks
 from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, Report, TimelineEntry
-from incidents.policy import may_request_intermediate_report
+from incidents.policy import is_reporting_authority, may_request_intermediate_report
 from incidents.selectors import (
     CHANGE,
     VIEW,
@@ -25,7 +25,7 @@ from incidents.services.common import (
     _touch,
     dispatch_evaluation,
 )
-from incidents.vocabulary import TLP, Severity
+from incidents.vocabulary import TLP, Severity, Significance, SignificanceGround
 from liaison.models import Organisation, User
 
 
@@ -46,8 +46,17 @@ def report_incident(
     suspected_malicious: bool | None = None,
     cross_border_impact: bool | None = None,
     national_capacity_exceeded: bool = False,
+    significance: str = "",
+    significance_grounds=(),
+    significance_explanation: str = "",
+    early_warning: dict | None = None,
 ) -> Incident:
-    """Record a report; the first one may be a minimal early warning (title, awareness, TLP)."""
+    """Record a report; the first one may be a minimal early warning (title, awareness, TLP).
+
+    With ``early_warning`` (the early warning's sections: a summary at least) the NIS2 early
+    warning (Art. 23(4)(a)) is recorded with the incident, in the same transaction: its answers
+    to the two questions are ``suspected_malicious`` and ``cross_border_impact``.
+    """
     _check_membership(actor, organisation)
     if aware_at is None:
         raise ValidationError({"aware_at": "Say when the entity became aware of the incident."})
@@ -65,11 +74,15 @@ def report_incident(
         suspected_malicious=suspected_malicious,
         cross_border_impact=cross_border_impact,
         national_capacity_exceeded=national_capacity_exceeded,
+        significance=significance or "",
+        significance_grounds=list(significance_grounds or []),
+        significance_explanation=(significance_explanation or "").strip(),
         aware_at=aware_at,
         tlp=tlp,
         created_at=now,
         updated_at=now,
     )
+    _validate_significance(incident)
     incident.full_clean()
     incident.save()
     incident.affected_member_states.set(affected_member_states)
@@ -82,6 +95,13 @@ def report_incident(
     if len(affected_member_states) >= 2:
         incident.multi_member_state_since = now
         incident.save(update_fields=["multi_member_state_since"])
+    if early_warning is not None:
+        try:
+            _record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING, content=early_warning,
+                           at=now)
+        except ValidationError as exc:  # name the field as the caller sent it: early_warning.summary
+            raise ValidationError({f"early_warning.{k.removeprefix('content.')}": v
+                                   for k, v in exc.message_dict.items()}) from None
     sync_deadlines(incident)
     _event("incident.created", incident, actor=actor)
     # Last before the commit: the audit chain's head row stays locked until then, and
@@ -92,12 +112,34 @@ def report_incident(
     return incident
 
 
+SIGNIFICANCE_RULE = ("Say why the incident is significant (NIS2 Art. 23(3)): severe operational disruption or "
+                     "financial loss for the entity, or considerable damage to others.")
+
+
+def _validate_significance(incident: Incident) -> None:
+    """NIS2 Art. 23(3): a significant incident says why; grounds belong to significant incidents only."""
+    grounds = incident.significance_grounds
+    if not isinstance(grounds, list) or any(g not in SignificanceGround.values for g in grounds):
+        raise ValidationError({"significance_grounds": f"Use {', '.join(SignificanceGround.values)}."})
+    if len(set(grounds)) != len(grounds):
+        raise ValidationError({"significance_grounds": "Name each ground once."})
+    if incident.significance == Significance.SIGNIFICANT and not grounds:
+        raise ValidationError({"significance_grounds": SIGNIFICANCE_RULE})
+    if incident.significance in (Significance.VOLUNTARY, Significance.NEAR_MISS) and grounds:
+        raise ValidationError({"significance_grounds": "Grounds of significance (NIS2 Art. 23(3)) are for a "
+                                                       "significant incident; this one is notified voluntarily "
+                                                       "(Art. 30)."})
+
+
 # --- Editing, status, reports --------------------------------------------------------------
 
 UPDATABLE_FIELDS = frozenset({
     "title", "description", "entity_type", "category", "severity", "suspected_malicious", "cross_border_impact",
     "national_capacity_exceeded", "aware_at", "affected_member_states", "sectors",
+    "significance", "significance_grounds", "significance_explanation",
 })
+# NIS2 Art. 23(4)(e): resolved and closed incidents are handled; open and contained ones are still being handled.
+HANDLED_STATUSES = frozenset({Incident.Status.RESOLVED, Incident.Status.CLOSED})
 STATUS_TRANSITIONS = {
     Incident.Status.OPEN: {Incident.Status.CONTAINED, Incident.Status.RESOLVED, Incident.Status.CLOSED},
     Incident.Status.CONTAINED: {Incident.Status.OPEN, Incident.Status.RESOLVED, Incident.Status.CLOSED},
@@ -119,6 +161,10 @@ def update_incident(*, actor: User, incident: Incident, expected_version: int | 
         setattr(incident, name, value)
     if "aware_at" in changes:
         _validate_awareness(incident)
+    if "significance" in changes and changes["significance"] != Significance.SIGNIFICANT \
+            and "significance_grounds" not in changes:
+        incident.significance_grounds = changes["significance_grounds"] = []  # no longer significant: no grounds
+    _validate_significance(incident)
     incident.full_clean()
     for name, values in m2m.items():
         getattr(incident, name).set(values)
@@ -157,11 +203,17 @@ def change_status(*, actor: User, incident: Incident, status: str, reason: str =
         raise ValidationError({"reason": "Say why the incident is reopened."})
     before = _snapshot(incident)
     previous, incident.status = incident.status, status
-    _touch(incident, "status")
+    # Art. 23(4)(e): the final report after a progress report is due one month after handling.
+    if status in HANDLED_STATUSES and previous not in HANDLED_STATUSES:
+        incident.handled_at = timezone.now()
+    elif status not in HANDLED_STATUSES:
+        incident.handled_at = None
+    _touch(incident, "status", "handled_at")
     text = f"Status changed from {previous} to {status}." + (f" Reason: {reason.strip()}" if reason.strip() else "")
     TimelineEntry.objects.create(incident=incident, kind=TimelineEntry.Kind.STATUS, author=actor,
                                  organisation=incident.reporting_organisation, text=text, tlp=incident.tlp)
     audit.record(actor=actor, action="incident.status_changed", obj=incident, before=before, after=_snapshot(incident))
+    sync_deadlines(incident)
     _event("incident.updated", incident, actor=actor, payload={"changed": ["status"], "status": status,
                                                                 "version": incident.version})
     return incident
@@ -178,10 +230,40 @@ REPORT_SECTIONS = {
 OPTIONAL_SECTIONS = ("indicators_of_compromise", "threat_type", "notes")
 
 
+_UNSET = object()
+ART_23_4_A = ("suspected_malicious", "cross_border_impact")
+
+
 @transaction.atomic
-def submit_report(*, actor: User, incident: Incident, kind: str, content: dict) -> Report:
-    """Submit a NIS2 report; it is final once written (corrections are new reports)."""
+def submit_report(*, actor: User, incident: Incident, kind: str, content: dict,
+                  suspected_malicious=_UNSET, cross_border_impact=_UNSET) -> Report:
+    """Submit a NIS2 report; it is final once written (corrections are new reports).
+
+    The early warning answers the two questions of Art. 23(4)(a) (suspected unlawful or
+    malicious? possible cross-border impact?): given here they become the incident's facts;
+    not given, the incident's current answers (possibly "not known yet") are recorded.
+    """
     incident = _lock_for_edit(actor, incident, None)
+    answers = {"suspected_malicious": suspected_malicious, "cross_border_impact": cross_border_impact}
+    given = {name: value for name, value in answers.items() if value is not _UNSET}
+    if given and kind != Report.Kind.EARLY_WARNING:
+        raise ValidationError({name: "Only the early warning asks this (NIS2 Art. 23(4)(a)); change the incident's "
+                                     "facts instead." for name in given})
+    if any(value not in (True, False, None) for value in given.values()):
+        raise ValidationError({n: "Answer true, false or null (not known yet)." for n, v in given.items()
+                               if v not in (True, False, None)})
+    if given:
+        for name, value in given.items():
+            setattr(incident, name, value)
+        incident.save(update_fields=list(given))
+    report = _record_report(actor=actor, incident=incident, kind=kind, content=content)
+    _touch(incident)
+    sync_deadlines(incident)
+    return report
+
+
+def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None) -> Report:
+    """Validate and write one report, audited with its event; the caller holds the incident's lock."""
     if kind not in Report.Kind.values:
         raise ValidationError({"kind": f"Unknown report kind {kind!r}; use one of {', '.join(Report.Kind.values)}."})
     if not isinstance(content, dict):
@@ -199,14 +281,19 @@ def submit_report(*, actor: User, incident: Incident, kind: str, content: dict) 
     kinds_so_far = set(incident.reports.values_list("kind", flat=True))
     if kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in kinds_so_far:
         raise ValidationError({"kind": "The final report comes after the incident notification: submit that first."})
+    if kind == Report.Kind.PROGRESS and incident.status in HANDLED_STATUSES:
+        raise ValidationError({"kind": f"A progress report is for an incident still being handled (NIS2 Art. "
+                                       f"23(4)(e)); this one is {incident.status}: submit the final report instead."})
+    sections = {k: v.strip() for k, v in content.items()}
+    if kind == Report.Kind.EARLY_WARNING:
+        # NIS2 Art. 23(4)(a): the early warning always says what is known of the two questions.
+        sections["art_23_4_a"] = {name: getattr(incident, name) for name in ART_23_4_A}
     report = Report.objects.create(
-        incident=incident, kind=kind, submitted_by=actor,
-        content={**{k: v.strip() for k, v in content.items()}, "facts": _snapshot(incident)},
+        incident=incident, kind=kind, submitted_by=actor, submitted_at=at or timezone.now(),
+        content={**sections, "facts": _snapshot(incident)},
     )
-    _touch(incident)
     audit.record(actor=actor, action="report.submitted", obj=report, organisation_code=incident.reporting_organisation.code,
                  after={"kind": kind, "incident": incident.pk})
-    sync_deadlines(incident)
     _event("report.submitted", incident, actor=actor, payload={"report": kind, "report_id": report.pk})
     return report
 
@@ -214,32 +301,60 @@ def submit_report(*, actor: User, incident: Incident, kind: str, content: dict) 
 # --- Authority clocks -----------------------------------------------------------------
 
 def sync_deadlines(incident: Incident) -> None:
-    """Materialise the NIS2 clocks as rows so the sweeper and the overdue filter can query them."""
-    wanted = {d.clock.value: d for d in clocks.deadlines(clock_facts(incident), now=timezone.now())}
-    existing = {d.clock: d for d in incident.deadlines.all()}
-    for name, deadline in wanted.items():
-        row = existing.get(name)
+    """Materialise the NIS2 clocks as rows so the sweeper and the overdue filter can query them.
+
+    An intermediate request's row is also the record of the request (Art. 23(4)(c)): it is kept
+    even when no clock runs any more (the incident declared not significant), only its answer is updated.
+    """
+    facts = clock_facts(incident)
+    if facts.others_informed_at != incident.others_informed_at:
+        # Art. 23(6): informed only while every other affected state (and ENISA) is; a newly affected state reopens it.
+        incident.others_informed_at = facts.others_informed_at
+        Incident.objects.filter(pk=incident.pk).update(others_informed_at=facts.others_informed_at)
+    wanted = {(d.clock.value, d.sequence): d for d in clocks.deadlines(facts, now=timezone.now())}
+    existing = {(d.clock, d.sequence): d for d in incident.deadlines.all()}
+    for request in facts.intermediate_requests:
+        key = (clocks.Clock.INTERMEDIATE.value, request.sequence)
+        if key not in wanted and key in existing:
+            row = existing[key]
+            row.met_at = clocks.answered_by(request, facts.intermediate_reports)
+            row.save(update_fields=["met_at"])
+    for (name, sequence), deadline in wanted.items():
+        row = existing.get((name, sequence))
         if row is None:
-            Deadline.objects.create(incident=incident, clock=name, due_at=deadline.due_at, met_at=deadline.met_at)
+            Deadline.objects.create(incident=incident, clock=name, sequence=sequence, due_at=deadline.due_at,
+                                    met_at=deadline.met_at)
         elif (row.due_at, row.met_at) != (deadline.due_at, deadline.met_at):
             row.due_at, row.met_at = deadline.due_at, deadline.met_at
             row.save(update_fields=["due_at", "met_at"])
-    incident.deadlines.filter(clock__in=clocks.NIS2_CLOCKS).exclude(clock__in=wanted).delete()
+    stale = [row.pk for key, row in existing.items()
+             if key not in wanted and row.clock in clocks.NIS2_CLOCKS and row.clock != clocks.Clock.INTERMEDIATE]
+    Deadline.objects.filter(pk__in=stale).delete()
 
 
 @transaction.atomic
 def request_intermediate_report(*, actor: User, incident: Incident, due_at) -> Deadline:
-    """An authority asks the reporter for an intermediate report (NIS2 Art. 23(4)(c))."""
+    """An authority asks the reporter for an intermediate report (NIS2 Art. 23(4)(c)).
+
+    Each request is its own clock, answered only by an intermediate report submitted after it.
+    """
+    incident = Incident.objects.select_for_update(of=("self",)).select_related(
+        "reporting_organisation__member_state").get(pk=incident.pk)
     if not may_request_intermediate_report(actor, incident):
-        raise PermissionDenied("Only the reporting member state's CSIRT or authority requests intermediate reports.")
-    if due_at <= timezone.now():
+        if incident.carries_clocks or not is_reporting_authority(actor, incident):
+            raise PermissionDenied("Only the reporting member state's CSIRT or authority requests intermediate reports.")
+        raise ValidationError({"due_at": "Intermediate reports are owed for significant incidents (NIS2 Art. 23(3) "
+                                         "and 23(4)(c)); this one is notified voluntarily (Art. 30)."})
+    now = timezone.now()
+    if due_at <= now:
         raise ValidationError({"due_at": "The due date must be in the future."})
-    row, _ = Deadline.objects.update_or_create(
-        incident=incident, clock=clocks.Clock.INTERMEDIATE, defaults={"due_at": due_at, "met_at": None}
-    )
-    audit.record(actor=actor, action="report.requested", obj=incident, after={"kind": "intermediate", "due_at": due_at})
+    last = incident.deadlines.filter(clock=clocks.Clock.INTERMEDIATE).aggregate(n=models.Max("sequence"))["n"] or 0
+    row = Deadline.objects.create(incident=incident, clock=clocks.Clock.INTERMEDIATE, sequence=last + 1,
+                                  requested_at=now, due_at=due_at)
+    audit.record(actor=actor, action="report.requested", obj=incident,
+                 after={"kind": "intermediate", "request": row.sequence, "due_at": due_at})
     _event("report.requested", incident, actor=actor, payload={
-        "report": "intermediate", "due_at": due_at.isoformat(),
+        "report": "intermediate", "request": row.sequence, "due_at": due_at.isoformat(),
         "recipient_groups": [incident.reporting_organisation.group.name]})
     return row
 

@@ -3,16 +3,24 @@
 
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import remove_perm
 
 from csoa_portal import audit
 from incidents import tasks
 from incidents import tlp as tlp_rules
-from incidents.models import Alert, Incident, IncidentGroupObjectPermission, Share
-from incidents.policy import is_originator, may_change_tlp, may_consent_to_network_sharing, may_share, may_unshare
-from incidents.selectors import VIEW, network_consent_recipients
+from incidents import selectors
+from incidents.models import Alert, CrossBorderNotice, Incident, IncidentGroupObjectPermission, Share
+from incidents.policy import (
+    is_originator,
+    may_change_tlp,
+    may_consent_to_network_sharing,
+    may_inform_other_member_states,
+    may_share,
+    may_unshare,
+)
+from incidents.selectors import VIEW, network_consent_recipients, originator_contact
 from incidents.services.common import _event, _snapshot, queue_on_commit
 from incidents.services.reporting import sync_deadlines
 from incidents.vocabulary import TLP
@@ -218,24 +226,70 @@ def change_tlp(*, actor: User, incident: Incident, tlp: str) -> Incident:
 
 
 def cross_border_recipients(incident: Incident) -> list[Organisation]:
-    """Whom NIS2 Art. 23(6) says to inform: the other affected member states' CSIRTs and ENISA."""
-    own = incident.reporting_organisation.member_state_id
-    others = incident.affected_member_states.exclude(pk=own)
-    return list(
-        Organisation.objects.filter(
-            models.Q(kind="national_csirt", member_state__in=others, is_active=True) | models.Q(kind="enisa", is_active=True)
-        ).select_related("member_state").order_by("kind", "code")
-    )
+    """Whom NIS2 Art. 23(6) says to inform: the other affected member states' SPOCs and CSIRTs, and ENISA."""
+    return [org for target in selectors.cross_border_targets(incident) for org in target.organisations]
+
+
+ART_23_6_OBLIGATION = ("NIS2 Art. 23(6): a significant incident reported in {state} affects your member state. "
+                       "You are informed of it as the Directive requires.")
 
 
 @transaction.atomic
 def inform_other_member_states(*, actor: User, incident: Incident) -> list[Share]:
-    """The one-click Art. 23(6) share, within the incident's TLP; stops the authority's clock."""
-    recipients = cross_border_recipients(incident)
-    if not recipients:
+    """NIS2 Art. 23(6): tell every other affected member state (its SPOC and CSIRT) and ENISA, in one step.
+
+    The reporting state's CSIRT, competent authority or SPOC does it (``policy``), whoever reported
+    the incident. Within the TLP the incident is shared with them; a TLP:RED incident is not (named
+    people only): they get its reference, the obligation and whom to ask, never its content. An
+    affected state with nobody registered to receive it stays "not informed" and the clock is not
+    met until someone is registered and informed.
+    """
+    incident = Incident.objects.select_for_update(of=("self",)).select_related(
+        "reporting_organisation__member_state", "reported_by").get(pk=incident.pk)
+    if not may_inform_other_member_states(actor, incident):
+        raise PermissionDenied("Only the reporting member state's CSIRT, competent authority or single point of "
+                               "contact informs the other affected member states (NIS2 Art. 23(6)).")
+    targets = selectors.cross_border_targets(incident)
+    if not any(t.member_state for t in targets):
         raise ValidationError({"affected_member_states": "No other affected member state to inform."})
-    shares = share_incident(actor=actor, incident=incident, organisations=recipients)
-    Incident.objects.filter(pk=incident.pk, others_informed_at__isnull=True).update(others_informed_at=timezone.now())
-    incident.refresh_from_db()
-    sync_deadlines(incident)
+    unreachable = [t.label for t in targets if not t.reachable]
+    organisations = [org for t in targets for org in t.organisations]
+    if not organisations:
+        raise ValidationError({"affected_member_states": "Nobody is registered to receive it in "
+                                                         f"{', '.join(unreachable)}: register their SPOC or CSIRT."})
+    already = set(incident.cross_border_notices.values_list("organisation_id", flat=True))
+    new = [(t, org) for t in targets for org in t.organisations if org.pk not in already]
+    content_shared = incident.tlp != TLP.RED
+    now = timezone.now()
+    notices = CrossBorderNotice.objects.bulk_create([
+        CrossBorderNotice(incident=incident, organisation=org, member_state=t.member_state, informed_at=now,
+                          informed_by=actor, content_shared=content_shared) for t, org in new])
+    shares = []
+    if content_shared:
+        # Art. 23(6) is the law's own instruction to pass it on: within the TLP, not only by the originator.
+        targets_ = [(tlp_rules.ORGANISATION, org.group, org.name) for _, org in new]
+        shares = _grant(incident=incident, targets=targets_, actor=actor, why="NIS2 Art. 23(6)")
+    elif notices:
+        _red_notices(incident, notices, actor=actor)
+    audit.record(actor=actor, action="incident.cross_border_informed", obj=incident, after={
+        "informed": [org.code for _, org in new], "content_shared": content_shared, "not_reachable": unreachable})
+    sync_deadlines(incident)  # records when every other affected state and ENISA had been told
     return shares
+
+
+def _red_notices(incident: Incident, notices: list[CrossBorderNotice], *, actor: User) -> None:
+    """TLP:RED under Art. 23(6): the reference and the obligation, and whom to ask; no title, no content.
+
+    The event's subject is the notice, not the incident: the organisation may not see the
+    incident, and its audience alone governs who reads the notice.
+    """
+    origin = incident.reporting_organisation
+    state = origin.member_state.name if origin.member_state else "the EU institutions"
+    record_events([NewEvent(
+        kind="incident.cross_border_notice", subject=notice, actor=actor,
+        payload={"reference": incident.reference, "tlp": incident.tlp, "article": "NIS2 Art. 23(6)",
+                 "notice": ART_23_6_OBLIGATION.format(state=state) + f" It is {TLP(incident.tlp).label}: its "
+                           f"content goes to named people only; ask {origin.name} at {originator_contact(incident)}.",
+                 "recipient_groups": [notice.organisation.group.name]},
+        audience=Audience(organisations=[notice.organisation]),
+    ) for notice in notices])

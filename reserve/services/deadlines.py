@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from csoa_portal import audit
 from incidents import clocks as nis2_clocks
+from liaison.selectors import time_zone_of
 from liaison.events import Audience, record_event
 from liaison.roles import role_group_name
 from liaison.roles import Role as NetworkRole
@@ -72,8 +73,7 @@ def add_months(moment: datetime, months: int, tz_name: str) -> datetime:
 
 def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
     """The user's summary report, RESERVE_REPORT_MONTHS after the end of the support (Art. 18)."""
-    ms = request.requester_organisation.member_state
-    tz_name = nis2_clocks.MEMBER_STATE_TIMEZONES.get(ms.code if ms else "EU", "Europe/Brussels")
+    tz_name = time_zone_of(request.requester_organisation)
     due = add_months(request.closed_at, settings.RESERVE_REPORT_MONTHS, tz_name)
     return open_clock(request, Clock.AFTER_ACTION_REPORT, due_at=due,
                       remind_at=due - timedelta(days=settings.RESERVE_REPORT_REMINDER_DAYS))

@@ -17,7 +17,7 @@ def by_clock(items):
 
 def test_early_warning_and_notification_are_24_and_72_hours_after_awareness():
     aware = utc(2026, 6, 1, 8, 30)
-    items = by_clock(deadlines(Facts(aware_at=aware, member_state_code="DE"), now=aware))
+    items = by_clock(deadlines(Facts(aware_at=aware, time_zone="Europe/Berlin"), now=aware))
     assert items[Clock.EARLY_WARNING].due_at == utc(2026, 6, 2, 8, 30)
     assert items[Clock.NOTIFICATION].due_at == utc(2026, 6, 4, 8, 30)
 
@@ -25,7 +25,7 @@ def test_early_warning_and_notification_are_24_and_72_hours_after_awareness():
 def test_24_hours_stay_24_hours_across_the_spring_dst_change():
     """Awareness at 12:00 Berlin on 28 March 2026 (CET); DST starts 29 March: due 13:00 Berlin = 11:00 UTC."""
     aware = utc(2026, 3, 28, 11, 0)
-    items = by_clock(deadlines(Facts(aware_at=aware, member_state_code="DE"), now=aware))
+    items = by_clock(deadlines(Facts(aware_at=aware, time_zone="Europe/Berlin"), now=aware))
     assert items[Clock.EARLY_WARNING].due_at == utc(2026, 3, 29, 11, 0)
     assert items[Clock.EARLY_WARNING].due_at - aware == timedelta(hours=24)
 
@@ -33,7 +33,7 @@ def test_24_hours_stay_24_hours_across_the_spring_dst_change():
 def test_final_report_is_one_calendar_month_after_notification_in_local_time_across_dst():
     """Notified 10:00 Brussels on 15 March (09:00 UTC, CET) → due 10:00 Brussels on 15 April (08:00 UTC, CEST)."""
     notified = utc(2026, 3, 15, 9, 0)
-    facts = Facts(aware_at=notified - timedelta(hours=30), member_state_code="BE", notification_at=notified)
+    facts = Facts(aware_at=notified - timedelta(hours=30), time_zone="Europe/Brussels", notification_at=notified)
     items = by_clock(deadlines(facts, now=notified))
     assert items[Clock.FINAL_REPORT].due_at == utc(2026, 4, 15, 8, 0)
 
@@ -50,7 +50,7 @@ def test_one_month_across_a_year_end_in_a_far_east_zone():
 
 def test_states_pending_due_soon_overdue_met_and_met_late():
     aware = utc(2026, 6, 1, 0, 0)
-    facts = Facts(aware_at=aware, member_state_code="FR", early_warning_at=utc(2026, 6, 2, 1, 0))
+    facts = Facts(aware_at=aware, time_zone="Europe/Paris", early_warning_at=utc(2026, 6, 2, 1, 0))
     items = by_clock(deadlines(facts, now=utc(2026, 6, 3, 20, 0)))
     assert items[Clock.EARLY_WARNING].state == State.MET_LATE
     assert items[Clock.NOTIFICATION].state == State.DUE_SOON
@@ -62,19 +62,19 @@ def test_states_pending_due_soon_overdue_met_and_met_late():
 
 def test_authority_clocks_start_with_the_early_warning_and_the_second_member_state():
     aware = utc(2026, 6, 1, 0, 0)
-    single = by_clock(deadlines(Facts(aware_at=aware, member_state_code="FR"), now=aware))
+    single = by_clock(deadlines(Facts(aware_at=aware, time_zone="Europe/Paris"), now=aware))
     assert Clock.INITIAL_RESPONSE not in single and Clock.CROSS_BORDER_INFORM not in single
-    facts = Facts(aware_at=aware, member_state_code="FR", early_warning_at=utc(2026, 6, 1, 6, 0),
+    facts = Facts(aware_at=aware, time_zone="Europe/Paris", early_warning_at=utc(2026, 6, 1, 6, 0),
                   affected_member_states=2, multi_member_state_since=utc(2026, 6, 1, 10, 0))
     items = by_clock(deadlines(facts, now=aware))
     assert items[Clock.INITIAL_RESPONSE].due_at == utc(2026, 6, 2, 6, 0)
     assert items[Clock.CROSS_BORDER_INFORM].due_at == utc(2026, 6, 2, 10, 0)
 
 
-@pytest.mark.parametrize("zone_code", ["PT", "DE", "FI", "CY", "IE"])
-def test_next_due_is_the_earliest_unmet_deadline(zone_code):
+@pytest.mark.parametrize("zone", ["Europe/Lisbon", "Europe/Berlin", "Europe/Helsinki", "Asia/Nicosia", "Europe/Dublin"])
+def test_next_due_is_the_earliest_unmet_deadline(zone):
     aware = utc(2026, 10, 24, 22, 0)  # the weekend DST ends
-    facts = Facts(aware_at=aware, member_state_code=zone_code, early_warning_at=aware + timedelta(hours=3))
+    facts = Facts(aware_at=aware, time_zone=zone, early_warning_at=aware + timedelta(hours=3))
     items = deadlines(facts, now=aware)
     assert [d.due_at for d in items] == sorted(d.due_at for d in items)
     assert next_due(items).clock == Clock.INITIAL_RESPONSE

@@ -82,14 +82,6 @@ def test_second_member_state_starts_the_inform_clock_and_one_click_informs(netwo
     assert incident.deadlines.get(clock=Clock.CROSS_BORDER_INFORM).met_at is not None
 
 
-def test_inform_is_refused_for_red_incidents_naming_the_rule(network):
-    de = network["people"]["de_analyst"]
-    red = services.report_incident(actor=de, organisation=network["orgs"]["de-csirt"], title="Red", tlp="red",
-                                   aware_at=timezone.now(), affected_member_states=[member_state("DE"), member_state("FR")])
-    with pytest.raises(ValidationError, match="TLP:RED is for named recipients only"):
-        services.inform_other_member_states(actor=de, incident=red)
-
-
 def test_initial_response_only_from_the_member_states_authority(network, incident):
     with pytest.raises(PermissionDenied):
         services.record_initial_response(actor=network["people"]["fr_analyst"], incident=incident, text="Hi")

@@ -61,12 +61,12 @@ def test_duplicate_or_malformed_organisation_code_is_refused_naming_the_code(net
 
 def test_network_admin_creates_and_edits_a_member_state(network, login):
     client = login(network["people"]["enisa_admin"])
-    response = client.post(reverse("liaison:member_state_create"), {"code": "ch", "name": "Switzerland", "kind": "dep_associated"})
+    response = client.post(reverse("liaison:member_state_create"), {"code": "ch", "name": "Switzerland", "kind": "dep_associated", "time_zone": "Europe/Zurich"})
     assert response.status_code == 302
     assert MemberState.objects.get(code="CH").name == "Switzerland"
     response = client.post(
         reverse("liaison:member_state_edit", args=["CH"]),
-        {"code": "XX", "name": "Swiss Confederation", "kind": "dep_associated", "is_active": "on"},
+        {"code": "XX", "name": "Swiss Confederation", "kind": "dep_associated", "time_zone": "Europe/Zurich", "is_active": "on"},
     )
     assert response.status_code == 302
     assert MemberState.objects.get(code="CH").name == "Swiss Confederation"

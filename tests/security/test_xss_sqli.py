@@ -129,7 +129,7 @@ def organisation_name_by_network_admin(ctx, text):
 
 def member_state_name_by_network_admin(ctx, text):
     response = ctx["network_admin"].post("/network/member-states/PT/edit/", {
-        "name": text, "kind": "eu_member", "eu_label": "", "is_active": "on"})
+        "name": text, "kind": "eu_member", "eu_label": "", "time_zone": "Europe/Paris", "is_active": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert MemberState.objects.get(code="PT").name == text
     return [("network_admin", "/network/"), ("network_admin", "/network/member-states/PT/")]
