@@ -23,6 +23,8 @@ class MemberStateSerializer(serializers.Serializer):
     )
     name = serializers.CharField(read_only=True)
     kind = serializers.ChoiceField(choices=MemberState.Kind.choices, read_only=True)
+    time_zone = serializers.CharField(
+        read_only=True, help_text="IANA time zone the state's NIS2 clocks count in (e.g. Europe/Berlin).")
     is_active = serializers.BooleanField(read_only=True)
 
 
