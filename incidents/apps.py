@@ -68,7 +68,7 @@ def _register_audit_read_checks():
     incident = subject("incident")
     audit.register_read_check("incidents.incident", incident)
     audit.register_read_check("incidents.alert", subject("alert"))
-    for model in ("report", "share", "deadline", "escalation"):
+    for model in ("report", "share", "deadline", "escalation", "crossbordernotice"):
         audit.register_read_check(f"incidents.{model}", audit.via_parent(f"incidents.{model}", "incident_id", incident))
 
     def own_label(model: str, readable_children):
