@@ -270,7 +270,7 @@ class UpdateForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    """The user's summary report to the contracting authority and the Commission (CSoA Art. 18)."""
+    """The user's summary report to the contracting authority and the Commission (CSoA Art. 16)."""
 
     service_provided = forms.CharField(max_length=40000, widget=forms.Textarea(attrs={"rows": 4}),
                                        label="Service provided")

@@ -224,7 +224,7 @@ def engagements_of(user, request: AssistanceRequest) -> QuerySet[Engagement]:
 def report_visible_to(user, request: AssistanceRequest) -> AfterActionReport | None:
     """The after-action report: for the requester, its SPOC, the contracting authority, ENISA and the Commission.
 
-    Not for providers: it is the user's account to the contracting authority (Art. 18).
+    Not for providers: it is the user's account to the contracting authority (CSoA Art. 16).
     """
     if not _sees_as_non_provider(user, request):
         return None

@@ -856,7 +856,7 @@ def engagement_post_update(request, engagement):
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_report(request, pk):
-    """The requester's summary report after the support (CSoA Art. 18), due within the report clock."""
+    """The requester's summary report after the support (CSoA Art. 16), due within the report clock."""
     ar = _role_page(request, pk, Role.REQUESTER)
     clock = selectors.deadlines_of(ar).filter(clock=Clock.AFTER_ACTION_REPORT).first()
     form = ReportForm(request.POST if request.method == "POST" else None)

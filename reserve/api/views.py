@@ -317,7 +317,7 @@ class RequestDecideApi(_RequestActionApi):
 
 
 class RequestCloseApi(_RequestActionApi):
-    """Close the deployment: engagements complete and the after-action report clock starts (Art. 18)."""
+    """Close the deployment: engagements complete and the after-action report clock starts (CSoA Art. 16)."""
 
     @_action_schema()
     def post(self, request, pk):
@@ -328,7 +328,7 @@ class RequestCloseApi(_RequestActionApi):
 
 
 class RequestReportApi(APIView):
-    """The after-action report (Art. 18): for the requester, ENISA and the Commission, not providers."""
+    """The after-action report (CSoA Art. 16): for the requester, ENISA and the Commission, not providers."""
 
     @extend_schema(responses={200: s.AfterActionReportSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):

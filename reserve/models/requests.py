@@ -147,7 +147,7 @@ class Decision(models.Model):
 
 
 class AfterActionReport(models.Model):
-    """The user's summary report after the support (Art. 18): for ENISA and the Commission."""
+    """The user's summary report after the support (CSoA Art. 16): for ENISA and the Commission."""
 
     request = models.OneToOneField(AssistanceRequest, on_delete=models.CASCADE, related_name="report")
     service_provided = models.TextField()

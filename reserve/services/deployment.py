@@ -101,7 +101,7 @@ def post_update(*, actor: User, engagement: Engagement, text: str) -> Deployment
 
 @transaction.atomic
 def close_deployment(*, actor: User, request: AssistanceRequest) -> AssistanceRequest:
-    """The support has ended: engagements complete, and the after-action report clock starts (Art. 18)."""
+    """The support has ended: engagements complete, and the after-action report clock starts (CSoA Art. 16)."""
     request = lock(request)
     workflow.request_transition("close", status=request.status, roles=roles_for(actor, request))
     before = snapshot(request)
@@ -135,7 +135,7 @@ REPORT_FIELDS = {
 @transaction.atomic
 def submit_report(*, actor: User, request: AssistanceRequest, service_provided: str, results: str,
                   lessons_learned: str) -> AfterActionReport:
-    """The user's summary report to the contracting authority and the Commission (Art. 18)."""
+    """The user's summary report to the contracting authority and the Commission (CSoA Art. 16)."""
     request = lock(request)
     workflow.request_transition("report", status=request.status, roles=roles_for(actor, request))
     values = {"service_provided": service_provided, "results": results, "lessons_learned": lessons_learned}
