@@ -274,7 +274,7 @@ OPEN_FOR_TRIAGE = (RequestStatus.SUBMITTED, RequestStatus.INFO_REQUESTED, Reques
 
 
 def priority_case(request: AssistanceRequest) -> priority.PriorityCase:
-    """The Art. 16(2) facts of a request, from the request and its linked incidents."""
+    """The CSoA Art. 16 facts of a request (and what is shown beside them), from the request and its incidents."""
     incidents = list(request.incidents.all())
     severities = [i.severity for i in incidents]
     severity = max(severities, key=Severity.rank) if severities else Severity.LOW
@@ -304,7 +304,7 @@ def _with_priority_inputs(queryset: QuerySet[AssistanceRequest]) -> QuerySet[Ass
 
 def triage_queue(user, *, status: str | None = None, urgency: str | None = None,
                  member_state: str | None = None) -> list[AssistanceRequest]:
-    """Open requests at the contracting authority, highest priority first (then oldest first).
+    """Open requests at the contracting authority, highest priority first (ties: crisis level, urgency, oldest).
 
     Each row carries ``priority`` (score and factors computed now from the linked incidents,
     so a severity change shows at once) and ``response_deadline`` (the 48-hour clock row).
@@ -322,7 +322,8 @@ def triage_queue(user, *, status: str | None = None, urgency: str | None = None,
     for row in rows:
         row.priority = priority_of(row)
         row.response_deadline = row.open_clocks[0] if row.open_clocks else None
-    rows.sort(key=lambda r: (-r.priority.score, r.submitted_at or r.created_at, r.pk))
+    # Equal scores: the crisis level, then the declared urgency (no points, reserve.priority), then oldest first.
+    rows.sort(key=lambda r: (*r.priority.order_key(), r.submitted_at or r.created_at, r.pk))
     return rows
 
 

@@ -65,7 +65,6 @@ EXCLUSION_LABELS = {
 FACTOR_LABELS = {
     "severity": "Severity", "entity_type": "Type of entity", "impact": "Potential impact",
     "cross_border": "Cross-border", "spill_over": "Spill-over risk", "measures_taken": "Measures taken",
-    "crisis_level": "Crisis level", "urgency": "Urgency",
 }
 # The request workflow's actions as buttons: (label, where the form lives).
 ACTION_LABELS = {

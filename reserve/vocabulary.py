@@ -23,7 +23,7 @@ class Service(models.TextChoices):
 
 
 class ImpactLevel(models.TextChoices):
-    """Potential impact on the member state(s) or users (CSoA Art. 16(2)(c))."""
+    """Potential impact on the member state(s) or users (CSoA Art. 16, criterion (c))."""
 
     LIMITED = "limited", "Limited"
     SIGNIFICANT = "significant", "Significant"
@@ -32,7 +32,7 @@ class ImpactLevel(models.TextChoices):
 
 
 class SpillOverRisk(models.TextChoices):
-    """Risk of spill-over to other member states or sectors (Art. 16(2)(d))."""
+    """Risk of spill-over to other member states or sectors (CSoA Art. 16, criterion (d))."""
 
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -40,7 +40,7 @@ class SpillOverRisk(models.TextChoices):
 
 
 class MeasuresLevel(models.TextChoices):
-    """How far the requester's own mitigation went (Art. 15(2), Art. 16(2)(e))."""
+    """How far the requester's own mitigation went (Art. 15(2), CSoA Art. 16, criterion (e))."""
 
     PARTIAL = "partial", "Partial"
     SUBSTANTIAL = "substantial", "Substantial"

@@ -353,10 +353,21 @@ class FactorSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class BesideSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="crisis_level or urgency.")
+    value = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class PrioritySerializer(serializers.Serializer):
-    score = serializers.IntegerField(help_text="0–100, CSoA Art. 16(2) criteria (reserve.priority).")
+    score = serializers.IntegerField(help_text="0–100, only the five criteria of CSoA Art. 16 (reserve.priority).")
     explanation = serializers.CharField(help_text="One reason per factor with its points, strongest first.")
     factors = FactorSerializer(many=True)
+    crisis_level = serializers.IntegerField(help_text="Highest crisis level of the linked incidents: shown beside "
+                                                      "the score, no points; orders equal scores.")
+    urgency = serializers.CharField(help_text="The requester's declared urgency: shown beside the score, no points; "
+                                              "orders equal scores after the crisis level.")
+    beside = BesideSerializer(many=True, help_text="What is shown beside the score, with why it adds no points.")
 
 
 class QueueItemSerializer(RequestListSerializer):

@@ -398,7 +398,10 @@ class RequestEngagementsApi(APIView):
 # --- The triage queue ---------------------------------------------------------------------------------
 
 class TriageQueueApi(APIView):
-    """ENISA's triage queue: open requests by priority (CSoA Art. 16(2)), each explained, with its response clock.
+    """ENISA's triage queue: open requests by priority (the five criteria of CSoA Art. 16), each explained.
+
+    Equal scores are ordered by the crisis level, then the declared urgency (both shown beside
+    the score, with no points), then oldest first; each row carries its response clock.
 
     Not paginated: it holds only the requests awaiting the contracting authority's answer,
     which the 48-hour clock keeps short, and its order is computed from live incident data.

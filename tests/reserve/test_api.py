@@ -176,8 +176,12 @@ def test_spoc_forwards_and_enisa_sees_the_request_in_its_queue_with_priority_and
     (item,) = queue.json()["results"]
     assert item["id"] == request.pk and item["position"] == 1
     assert item["priority"]["score"] == sum(f["points"] for f in item["priority"]["factors"])
-    assert item["priority"]["explanation"].startswith(f"Priority {item['priority']['score']}/100: ")
+    assert item["priority"]["explanation"].startswith(f"Priority {item['priority']['score']}/100 (CSoA Art. 16 ")
     assert "NIS2 essential entity" in item["priority"]["explanation"]
+    # Beside the score, no points: the crisis level and the declared urgency.
+    assert {f["name"] for f in item["priority"]["factors"]}.isdisjoint({"crisis_level", "urgency"})
+    assert item["priority"]["urgency"] == "immediate" and isinstance(item["priority"]["crisis_level"], int)
+    assert [b["name"] for b in item["priority"]["beside"]] == ["crisis_level", "urgency"]
     clock = item["response_clock"]
     assert clock["clock"] == "response" and clock["due_at"] == "2026-11-25T08:00:00Z"
     assert clock["seconds_left"] == 36 * 3600 and clock["overdue"] is False

@@ -307,7 +307,8 @@ def test_triage_queue_orders_by_priority_with_its_explanation_and_highlights_ove
     freezer.move_to(timezone.now() + timedelta(hours=2))  # low's 48 h have run out, high's have not
     page = _text(login(reserve["people"]["enisa_triage"]).get("/reserve/triage/"))
     assert page.index(high.reference) < page.index(low.reference)
-    assert "Art. 16(2)" in page and "Priority " in page and "/100" in page
+    assert "CSoA Art. 16" in page and "Priority " in page and "/100" in page
+    assert "no points" in page and "Level 0" in page  # the crisis level beside the score
     assert "1 request past the 48-hour response clock" in page
     assert page.count("queue-item card is-overdue") == 1
     assert "overdue by 1 h 0 min" in page and "46 h 0 min left" in page

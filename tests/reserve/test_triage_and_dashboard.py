@@ -50,7 +50,7 @@ def test_a_severity_change_of_a_linked_incident_shows_in_the_queue_at_once(reser
                                       severity="critical")
     after = selectors.triage_queue(reserve["people"]["enisa_triage"])[0]
     assert after.pk == request.pk and after.priority.score > before
-    assert after.priority.factor("severity").points == 25
+    assert after.priority.factor("severity").points == 30
 
 
 def test_the_blueprint_sees_reserve_requested_and_approved(reserve):
