@@ -343,6 +343,7 @@ def need_for(request: AssistanceRequest, *, services=None, person_days=None, win
         person_days=person_days if person_days is not None else request.person_days,
         affected_entity=request.affected_entity,
         requester_org=request.requester_organisation.code,
+        clearance=request.security_clearance,
     )
 
 
@@ -387,7 +388,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
     rows = list(profiles.order_by("pk").values_list(
         "pk", "organisation_id", "organisation__code", "organisation__name", "organisation__is_active", "is_active",
         "services", "languages", "certification_status", "certified_from", "certified_until",
-        "conflicts_of_interest", "response_hours",
+        "conflicts_of_interest", "response_hours", "security_clearances",
     ))
     ids = [row[0] for row in rows]
     org_ids = [row[1] for row in rows]
@@ -412,7 +413,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
     )
     candidates = []
     for (pk, org_id, code, name, org_active, active, services, languages, standing, certified_from, certified_until,
-         conflicts, response_hours) in rows:
+         conflicts, response_hours, clearances) in rows:
         engageable = standing in ENGAGEABLE_CERTIFICATION
         committed = capacity.get(pk)
         candidates.append(matching.Candidate(
@@ -424,6 +425,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
             conflicts=frozenset(str(c).strip().lower() for c in conflicts),
             response_hours=response_hours, past_engagements=past.get(org_id, 0), active=active and org_active,
             certification_status="" if engageable else standing,
+            clearances=frozenset(str(c) for c in clearances or ()),
         ))
     return candidates
 

@@ -60,6 +60,7 @@ REQUESTS_PER_PAGE = 25
 ENGAGEMENTS_PER_PAGE = 25
 EXCLUSION_LABELS = {
     "inactive": "Inactive", "conflict": "Conflict of interest", "certification": "Certification",
+    "clearance": "Security clearance",
     "service": "Services", "member_state": "Member state", "language": "Language", "capacity": "Capacity",
 }
 FACTOR_LABELS = {

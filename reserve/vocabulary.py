@@ -47,6 +47,19 @@ class MeasuresLevel(models.TextChoices):
     COMPREHENSIVE = "comprehensive", "Comprehensive"
 
 
+class ClearanceLevel(models.TextChoices):
+    """The security clearance deployed staff must hold (CSoA Art. 17(2)), by EU classification level.
+
+    Personnel security clearances exist from CONFIDENTIEL UE/EU CONFIDENTIAL up (Council Decision
+    2013/488/EU); a clearance at a higher level covers the lower ones. Codes shared with
+    reserve.matching, which reads the level out of the clearances stored on a provider's profile.
+    """
+
+    CONFIDENTIAL = "confidential", "CONFIDENTIEL UE/EU CONFIDENTIAL or above"
+    SECRET = "secret", "SECRET UE/EU SECRET or above"
+    TOP_SECRET = "top_secret", "TRÈS SECRET UE/EU TOP SECRET"
+
+
 class Urgency(models.TextChoices):
     ROUTINE = "routine", "Routine"
     URGENT = "urgent", "Urgent"

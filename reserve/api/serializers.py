@@ -17,6 +17,7 @@ from incidents.vocabulary import EntityType
 from liaison.models import MemberState, Organisation
 from reserve.vocabulary import (
     CertificationStatus,
+    ClearanceLevel,
     DecisionOutcome,
     ImpactLevel,
     MeasuresLevel,
@@ -71,6 +72,8 @@ class RequestContentSerializer(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=8), required=False,
                                       help_text="Working languages, ISO 639-1 (e.g. de, en).")
     spill_over_risk = _choice(SpillOverRisk.choices)
+    security_clearance = _choice(ClearanceLevel.choices, help_text="Security clearance the deployed staff must hold "
+                                 "(CSoA Art. 17(2)); empty when none is needed. Only providers with it are matched.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -302,6 +305,7 @@ class RequestDetailSerializer(RequestListSerializer):
     other_support = serializers.CharField()
     languages = serializers.ListField(child=serializers.CharField())
     spill_over_risk = serializers.CharField()
+    security_clearance = serializers.CharField(help_text="Empty when no security clearance is needed.")
     requester_submitted_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     closed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     missing = serializers.SerializerMethodField(help_text="What a draft still lacks before it can be submitted.")
