@@ -56,6 +56,11 @@ class MemberStateForm(forms.Form):
     eu_label = forms.CharField(
         max_length=2, required=False, label="EU label", help_text="Only when EU texts use another code (EL for GR)."
     )
+    reserve_eligible = forms.BooleanField(
+        required=False, label="Eligible for the Reserve under its association agreement",
+        help_text="DEP-associated third countries only (CSoA Art. 19): tick when the association agreement provides "
+                  "for Reserve support; its competent authorities may then request it, through their SPOC.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import Group, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.timezone import now
@@ -103,11 +104,25 @@ class MemberState(models.Model):
         max_length=2, blank=True, help_text="The code used in EU texts when it differs (EL for Greece)."
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # CSoA Art. 14(3)(c), Art. 19: a DEP-associated third country's competent authorities may request Reserve
+    # support only where its association agreement provides for it. ENISA records that here; off until it does.
+    reserve_eligible = models.BooleanField(
+        default=False, verbose_name="eligible for the Reserve under its association agreement",
+        help_text="DEP-associated third countries only (CSoA Art. 19): set by ENISA when the country's association "
+                  "agreement to the Digital Europe Programme provides for Reserve support.",
+    )
     is_active = models.BooleanField(default=True)
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="member_state")
 
     class Meta:
         ordering = ["code"]
+
+    def clean(self):
+        super().clean()
+        if self.reserve_eligible and self.kind != self.Kind.DEP_ASSOCIATED:
+            raise ValidationError({"reserve_eligible": (
+                "Only a DEP-associated third country carries this flag (CSoA Art. 19): EU member states and "
+                "the EU institutions are Reserve users by CSoA Art. 14(3)(a) and (b).")})
 
     def __str__(self):
         return f"{self.display_code} — {self.name}"

@@ -40,12 +40,15 @@ def _org_audience(organisation: Organisation) -> Audience:
 
 
 @transaction.atomic
-def create_member_state(*, actor, code: str, name: str, kind: str, eu_label: str = "") -> MemberState:
+def create_member_state(
+    *, actor, code: str, name: str, kind: str, eu_label: str = "", reserve_eligible: bool = False
+) -> MemberState:
     code = (code or "").strip().upper()
     if MemberState.objects.filter(code=code).exists():
         raise ValidationError({"code": f"A member state with code {code} already exists."})
     group, _ = Group.objects.get_or_create(name=member_state_group_name(code))
-    member_state = MemberState(code=code, name=name, kind=kind, eu_label=eu_label.strip().upper(), group=group)
+    member_state = MemberState(code=code, name=name, kind=kind, eu_label=eu_label.strip().upper(), group=group,
+                               reserve_eligible=bool(reserve_eligible))
     member_state.full_clean()
     member_state.save()
     _network_admins_group()
@@ -63,13 +66,20 @@ def create_member_state(*, actor, code: str, name: str, kind: str, eu_label: str
 
 @transaction.atomic
 def update_member_state(
-    *, actor, member_state: MemberState, name: str, kind: str, eu_label: str = "", is_active: bool = True
+    *, actor, member_state: MemberState, name: str, kind: str, eu_label: str = "", is_active: bool = True,
+    reserve_eligible: bool | None = None,
 ) -> MemberState:
-    """The code is the stable identifier SOC tooling relies on: it never changes."""
+    """The code is the stable identifier SOC tooling relies on: it never changes.
+
+    ``reserve_eligible`` (None: unchanged) is ENISA's record that a DEP-associated third country's
+    association agreement provides for Reserve support (CSoA Art. 19); only that kind may carry it.
+    """
     member_state = MemberState.objects.select_for_update().get(pk=member_state.pk)
     before = audit.snapshot(member_state)
     member_state.name, member_state.kind = name, kind
     member_state.eu_label, member_state.is_active = eu_label.strip().upper(), is_active
+    if reserve_eligible is not None:
+        member_state.reserve_eligible = bool(reserve_eligible)
     member_state.full_clean()
     member_state.save()
     audit.record(
@@ -81,7 +91,8 @@ def update_member_state(
         subject=member_state,
         subject_id=member_state.code,
         actor=actor,
-        payload={"code": member_state.code, "name": member_state.name},
+        payload={"code": member_state.code, "name": member_state.name,
+                 "reserve_eligible": member_state.reserve_eligible},
         audience=NETWORK_ADMINS,
     )
     # The kind decides community membership: recompute it for everyone concerned.

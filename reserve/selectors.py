@@ -80,7 +80,13 @@ def request_refusal(organisation: Organisation) -> str | None:
         if ms.kind == MemberState.Kind.EU_MEMBER:
             return None  # Art. 14(3)(a)
         if ms.kind == MemberState.Kind.DEP_ASSOCIATED:
-            return None  # Art. 14(3)(c), Art. 19: competent authorities of DEP-associated third countries
+            if ms.reserve_eligible:
+                return None  # Art. 14(3)(c), Art. 19: competent authorities of DEP-associated third countries
+            return (
+                f"{ms.name} ({ms.code}) is a third country associated to the Digital Europe Programme, but its "
+                "association agreement is not recorded as providing for Reserve support, so its authorities may not "
+                "request it (CSoA Art. 14(3)(c) and Art. 19): ENISA records the eligibility on the country."
+            )
     kind = OrganisationKind(organisation.kind).label if organisation.kind in OrganisationKind.values else organisation.kind
     return (
         f"{organisation.code} ({kind}) may not request Reserve support: requests come from member states' CSIRTs "
@@ -112,8 +118,9 @@ def routing_for(organisation: Organisation) -> Routing:
     """Art. 15(3): a member state's request through its SPOC; CERT-EU directly; a third country through its own.
 
     A member state must have its SPOC registered (NIS2 Art. 8(3) makes one mandatory); a
-    third country's goes through its contact point when one is registered, otherwise the
-    requesting competent authority is that contact point.
+    third country's request goes through the single point of contact it designated (CSoA
+    Art. 19(9)), never straight to the contracting authority: without one registered it cannot
+    be submitted. A SPOC that requests itself is its own route.
     """
     if organisation.kind in (OrganisationKind.CERT_EU, OrganisationKind.SPOC):
         return Routing(None)
@@ -125,6 +132,13 @@ def routing_for(organisation: Organisation) -> Routing:
         return Routing(None, refusal=(
             f"{ms.code} has no NIS2 single point of contact registered in the portal, and a member state's request "
             "goes through it (CSoA Art. 15(3)): ask ENISA to register it."
+        ))
+    if ms is not None and ms.kind == MemberState.Kind.DEP_ASSOCIATED:
+        return Routing(None, refusal=(
+            f"{ms.name} ({ms.code}) has no single point of contact registered in the portal, and a third country's "
+            "request goes through the single point of contact it designated (CSoA Art. 19(9)), never straight to "
+            f"the contracting authority: ask ENISA to register {ms.name}'s single point of contact (an organisation "
+            f"of kind \"{OrganisationKind.SPOC.label}\" in {ms.code}), then submit again."
         ))
     return Routing(None)
 

@@ -84,8 +84,8 @@ S, E, R = RequestStatus, EngagementStatus, Role
 OPEN_BEFORE_DECISION = {S.DRAFT, S.AWAITING_SPOC, S.SUBMITTED, S.INFO_REQUESTED, S.ASSESSED}
 
 REQUEST_TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
-    # Art. 15(3): a member state's request goes through its SPOC; CERT-EU, a SPOC itself and a third
-    # country without a registered contact point submit straight to the contracting authority.
+    # Art. 15(3): a member state's request goes through its SPOC, a third country's through the SPOC it
+    # designated (Art. 19(9)); CERT-EU and a SPOC itself submit straight to the contracting authority.
     _t("submit", {S.DRAFT}, (S.AWAITING_SPOC, S.SUBMITTED), {R.REQUESTER}, "submit"),
     _t("forward", {S.AWAITING_SPOC}, S.SUBMITTED, {R.SPOC}, "forward (endorse)"),
     _t("return", {S.AWAITING_SPOC}, S.DRAFT, {R.SPOC}, "return"),

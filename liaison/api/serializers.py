@@ -23,6 +23,9 @@ class MemberStateSerializer(serializers.Serializer):
     )
     name = serializers.CharField(read_only=True)
     kind = serializers.ChoiceField(choices=MemberState.Kind.choices, read_only=True)
+    reserve_eligible = serializers.BooleanField(
+        read_only=True, help_text="A DEP-associated third country eligible for the Reserve under its association "
+                                  "agreement (CSoA Art. 19); always false for other kinds.")
     is_active = serializers.BooleanField(read_only=True)
 
 

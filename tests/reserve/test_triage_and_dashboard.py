@@ -14,11 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _direct(reserve, who, org, *, severity="high", **overrides):
-    """A request filed straight to the contracting authority (CERT-EU, a SPOC or a third country)."""
+    """A request filed to the contracting authority (CERT-EU directly; a third country through its SPOC)."""
     actor = reserve["people"][who]
     linked = incident(actor, reserve["orgs"][org], severity=severity)
     request = services.create_request(actor=actor, organisation=reserve["orgs"][org], **content([linked], **overrides))
-    return services.submit_request(actor=actor, request=request)
+    request = services.submit_request(actor=actor, request=request)
+    if request.status == "awaiting_spoc":  # CSoA Art. 19(9): Norway's SPOC forwards it
+        request = services.forward_request(actor=reserve["people"]["no_spoc"], request=request)
+    return request
 
 
 def test_the_queue_puts_the_highest_priority_first_with_its_explanation(reserve):
