@@ -261,6 +261,16 @@ class EngageForm(forms.Form):
                 "window_end": data["window_end"]}
 
 
+class AgreementForm(forms.Form):
+    """A side's confirmation of the specific agreement between the provider and the user (CSoA Art. 16)."""
+
+    prefix = "agreement"
+    template_reference = forms.CharField(max_length=100, label="ENISA template reference",
+                                         help_text="The reference of ENISA's specific-agreement template used.")
+    agreement_date = forms.DateField(widget=DateInput, label="Date of the agreement")
+    liability_accepted = forms.BooleanField(required=False, label="We accept the liability terms of the agreement")
+
+
 class WorkLogForm(forms.Form):
     prefix = "work"
     day = forms.DateField(widget=DateInput, label="Day worked")

@@ -28,6 +28,7 @@ from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
 from reserve import policy, selectors, services, workflow
 from reserve.forms import (
+    AgreementForm,
     AnswerForm,
     AssessmentForm,
     CapacityForm,
@@ -765,7 +766,10 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
         "logs": logs, "logged": logged,
         "booked_width": round(min(100, 100 * float(logged) / engagement.person_days), 1) if engagement.person_days else 0,
         "updates": list(engagement.updates.select_related("author", "organisation")),
-        "work_form": WorkLogForm(initial={"day": timezone.localdate()}) if is_provider and running else None,
+        "work_form": WorkLogForm(initial={"day": timezone.localdate()}) if policy.may_log_work(user, engagement)
+        else None,
+        "agreement_form": _agreement_form(engagement) if "confirm_agreement" in actions else None,
+        "work_waits_for_agreement": is_provider and running and not engagement.agreement_in_force,
         "update_form": UpdateForm() if running and (is_provider or is_requester) else None,
         "decline_form": ReasonForm(prefix="decline", label="Why you decline") if "decline" in actions else None,
         "cancel_form": ReasonForm(prefix="cancel", label="Why the offer is cancelled") if "cancel" in actions else None,
@@ -773,6 +777,12 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
     }
     context.update(overrides)
     return _render(request, "reserve/engagement_detail.html", context, status=status)
+
+
+def _agreement_form(engagement: Engagement, data=None) -> AgreementForm:
+    """Prefilled with what the other side confirmed: the second confirmation names the same agreement."""
+    initial = {"template_reference": engagement.agreement_template, "agreement_date": engagement.agreement_date}
+    return AgreementForm(data, initial={k: v for k, v in initial.items() if v})
 
 
 @login_required
@@ -816,6 +826,24 @@ def engagement_decline(request, engagement):
 def engagement_cancel(request, engagement):
     return _engagement_reason(request, engagement, prefix="cancel", label="Why the offer is cancelled",
                               service=services.cancel_engagement, message="Offer cancelled.")
+
+
+@engagement_action
+def engagement_confirm_agreement(request, engagement):
+    """The provider or the user confirms the specific agreement (CSoA Art. 16); work may start once both did."""
+    form = _agreement_form(engagement, request.POST)
+    if form.is_valid():
+        try:
+            updated = services.confirm_agreement(actor=request.user, engagement=engagement, **form.cleaned_data)
+        except workflow.TransitionRefused:
+            raise
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Specific agreement confirmed: work may start." if updated.agreement_in_force
+                             else "Specific agreement confirmed: waiting for the other side's confirmation.")
+            return redirect(_engagement_url(engagement, "agreement"))
+    return _render_engagement(request, engagement, status=400, agreement_form=form)
 
 
 @engagement_action

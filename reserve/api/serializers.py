@@ -124,6 +124,13 @@ class EngageInputSerializer(serializers.Serializer):
     window_end = serializers.DateField(required=False, allow_null=True, default=None)
 
 
+class AgreementInputSerializer(serializers.Serializer):
+    template_reference = serializers.CharField(max_length=100, help_text="Reference of ENISA's specific-agreement "
+                                                                        "template used (CSoA Art. 16).")
+    agreement_date = serializers.DateField(help_text="The date of the specific agreement.")
+    liability_accepted = serializers.BooleanField(help_text="Must be true: the liability terms are accepted.")
+
+
 class WorkLogInputSerializer(serializers.Serializer):
     day = serializers.DateField()
     person_days = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"),
@@ -259,6 +266,15 @@ class AfterActionReportSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(default_timezone=UTC)
 
 
+class AgreementSerializer(serializers.Serializer):
+    template_reference = serializers.CharField(source="agreement_template")
+    date = serializers.DateField(source="agreement_date", allow_null=True)
+    provider_confirmed_at = serializers.DateTimeField(source="provider_agreed_at", default_timezone=UTC,
+                                                      allow_null=True)
+    user_confirmed_at = serializers.DateTimeField(source="user_agreed_at", default_timezone=UTC, allow_null=True)
+    in_force = serializers.BooleanField(source="agreement_in_force")
+
+
 class EngagementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id")
@@ -281,7 +297,12 @@ class EngagementSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     decline_reason = serializers.CharField()
     completed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    agreement = serializers.SerializerMethodField(help_text="The specific agreement (CSoA Art. 16): work may be "
+                                                            "logged once both sides confirmed it (in_force).")
     actions = serializers.SerializerMethodField()
+
+    def get_agreement(self, obj) -> AgreementSerializer:
+        return AgreementSerializer(obj).data
 
     def get_actions(self, obj) -> list[str]:
         return self.context.get("engagement_actions", {}).get(obj.pk, [])

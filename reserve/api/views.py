@@ -514,6 +514,21 @@ class EngagementCancelApi(_EngagementActionApi):
         return super().post(request, pk)
 
 
+class EngagementAgreementApi(_EngagementActionApi):
+    """The provider or the user (requester) confirms the specific agreement (CSoA Art. 16), once per side.
+
+    After acceptance and before any work: ENISA's template reference, the date, and the
+    liability terms accepted. Work can be logged once both sides confirmed.
+    """
+
+    input_serializer = s.AgreementInputSerializer
+    service = staticmethod(services.confirm_agreement)
+
+    @_engagement_action_schema(s.AgreementInputSerializer)
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
 class EngagementWorkApi(APIView):
     """Work logged on the engagement; POST logs days (provider staff), never beyond the booked person-days."""
 
