@@ -26,10 +26,10 @@ from liaison.models import Event, EventAudience, MemberState, Membership, Organi
 
 @admin.register(MemberState)
 class MemberStateAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "eu_label", "kind", "is_active")
-    list_filter = ("kind", "is_active")
+    list_display = ("code", "name", "eu_label", "kind", "reserve_eligible", "is_active")
+    list_filter = ("kind", "reserve_eligible", "is_active")
     search_fields = ("code", "name")
-    fields = ("code", "name", "eu_label", "kind", "time_zone", "is_active")
+    fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
 
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj else ()  # the code is a stable identifier
@@ -42,12 +42,12 @@ class MemberStateAdmin(admin.ModelAdmin):
             if change:
                 services.update_member_state(
                     actor=request.user, member_state=obj, name=obj.name, kind=obj.kind,
-                    eu_label=obj.eu_label, is_active=obj.is_active, time_zone=obj.time_zone,
+    fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
                 )
             else:
                 created = services.create_member_state(
                     actor=request.user, code=obj.code, name=obj.name, kind=obj.kind, eu_label=obj.eu_label,
-                    time_zone=obj.time_zone,
+    fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
                 )
                 obj.pk, obj.group_id = created.pk, created.group_id
 

@@ -60,6 +60,11 @@ class MemberStateForm(forms.Form):
         max_length=64, label="Time zone",
         help_text="IANA name, e.g. Europe/Berlin: NIS2 calendar-month deadlines are counted in it.",
     )
+    reserve_eligible = forms.BooleanField(
+        required=False, label="Eligible for the Reserve under its association agreement",
+        help_text="DEP-associated third countries only (CSoA Art. 19): tick when the association agreement provides "
+                  "for Reserve support; its competent authorities may then request it, through their SPOC.",
+    )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
 
     def __init__(self, *args, editing: bool = False, **kwargs):

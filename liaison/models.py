@@ -120,11 +120,25 @@ class MemberState(models.Model):
         max_length=64, validators=[validate_time_zone],
         help_text="IANA time zone its calendar-month deadlines are counted in, e.g. Europe/Berlin.",
     )
+    # CSoA Art. 14(3)(c), Art. 19: a DEP-associated third country's competent authorities may request Reserve
+    # support only where its association agreement provides for it. ENISA records that here; off until it does.
+    reserve_eligible = models.BooleanField(
+        default=False, verbose_name="eligible for the Reserve under its association agreement",
+        help_text="DEP-associated third countries only (CSoA Art. 19): set by ENISA when the country's association "
+                  "agreement to the Digital Europe Programme provides for Reserve support.",
+    )
     is_active = models.BooleanField(default=True)
     group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="member_state")
 
     class Meta:
         ordering = ["code"]
+
+    def clean(self):
+        super().clean()
+        if self.reserve_eligible and self.kind != self.Kind.DEP_ASSOCIATED:
+            raise ValidationError({"reserve_eligible": (
+                "Only a DEP-associated third country carries this flag (CSoA Art. 19): EU member states and "
+                "the EU institutions are Reserve users by CSoA Art. 14(3)(a) and (b).")})
 
     def __str__(self):
         return f"{self.display_code} — {self.name}"

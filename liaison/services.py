@@ -40,14 +40,17 @@ def _org_audience(organisation: Organisation) -> Audience:
 
 
 @transaction.atomic
-def create_member_state(*, actor, code: str, name: str, kind: str, time_zone: str, eu_label: str = "") -> MemberState:
+def create_member_state(
+    *, actor, code: str, name: str, kind: str, time_zone: str, eu_label: str = "",
+    reserve_eligible: bool = False,
+) -> MemberState:
     """A new participant; its time zone is part of it (the NIS2 month is counted there), never guessed."""
     code = (code or "").strip().upper()
     if MemberState.objects.filter(code=code).exists():
         raise ValidationError({"code": f"A member state with code {code} already exists."})
     group, _ = Group.objects.get_or_create(name=member_state_group_name(code))
     member_state = MemberState(code=code, name=name, kind=kind, eu_label=eu_label.strip().upper(), group=group,
-                               time_zone=(time_zone or "").strip())
+                               time_zone=(time_zone or "").strip(), reserve_eligible=bool(reserve_eligible))
     member_state.full_clean()
     member_state.save()
     _network_admins_group()
@@ -67,14 +70,21 @@ def create_member_state(*, actor, code: str, name: str, kind: str, time_zone: st
 def update_member_state(
     *, actor, member_state: MemberState, name: str, kind: str, eu_label: str = "", is_active: bool = True,
     time_zone: str | None = None,
+    reserve_eligible: bool | None = None,
 ) -> MemberState:
-    """The code is the stable identifier SOC tooling relies on: it never changes."""
+    """The code is the stable identifier SOC tooling relies on: it never changes.
+
+    ``reserve_eligible`` (None: unchanged) is ENISA's record that a DEP-associated third country's
+    association agreement provides for Reserve support (CSoA Art. 19); only that kind may carry it.
+    """
     member_state = MemberState.objects.select_for_update().get(pk=member_state.pk)
     before = audit.snapshot(member_state)
     member_state.name, member_state.kind = name, kind
     member_state.eu_label, member_state.is_active = eu_label.strip().upper(), is_active
     if time_zone is not None:
         member_state.time_zone = time_zone.strip()
+    if reserve_eligible is not None:
+        member_state.reserve_eligible = bool(reserve_eligible)
     member_state.full_clean()
     member_state.save()
     audit.record(
@@ -86,7 +96,8 @@ def update_member_state(
         subject=member_state,
         subject_id=member_state.code,
         actor=actor,
-        payload={"code": member_state.code, "name": member_state.name},
+        payload={"code": member_state.code, "name": member_state.name,
+                 "reserve_eligible": member_state.reserve_eligible},
         audience=NETWORK_ADMINS,
     )
     # The kind decides community membership: recompute it for everyone concerned.

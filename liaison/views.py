@@ -146,6 +146,7 @@ def member_state_create(request):
             ms = services.create_member_state(
                 actor=request.user, code=data["code"], name=data["name"], kind=data["kind"], eu_label=data["eu_label"],
                 time_zone=data["time_zone"],
+                reserve_eligible=data["reserve_eligible"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -160,7 +161,8 @@ def member_state_create(request):
 def member_state_edit(request, code):
     _network_admin_only(request)
     member_state = get_object_or_404(MemberState, code=code.upper())
-    initial = {f: getattr(member_state, f) for f in ("name", "kind", "eu_label", "time_zone", "is_active")}
+    initial = {f: getattr(member_state, f) for f in ("name", "kind", "eu_label", "time_zone", "is_active",
+                                                     "reserve_eligible")}
     form = MemberStateForm(request.POST or None, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:

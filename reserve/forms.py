@@ -18,6 +18,7 @@ from reserve.models import ProviderProfile
 from reserve.selectors import request_refusal
 from reserve.vocabulary import (
     CertificationStatus,
+    ClearanceLevel,
     ImpactLevel,
     MeasuresLevel,
     Recommendation,
@@ -95,13 +96,17 @@ class RequestForm(forms.Form):
     urgency = forms.ChoiceField(required=False, choices=_blank(Urgency.choices))
     languages = forms.CharField(required=False, max_length=200, label="Working languages",
                                 help_text="ISO 639-1 codes, e.g. “de, en”.")
+    security_clearance = forms.ChoiceField(
+        required=False, choices=[("", "None needed"), *ClearanceLevel.choices],
+        label="Security clearance the deployed staff must hold",
+        help_text="Only providers with staff cleared to this level are matched (CSoA Art. 17(2)).")
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     SECTIONS = (
         ("The affected entity", ("affected_entity", "entity_type", "sector", "incidents")),
         ("Impact", ("impact_description", "impact_level", "spill_over_risk")),
         ("Support needed", ("planned_use", "services", "person_days", "window_start", "window_end", "urgency",
-                            "languages")),
+                            "languages", "security_clearance")),
         ("Measures taken and other support", ("mitigation_measures", "measures_level", "measures_confirmed",
                                               "other_support")),
     )
@@ -149,7 +154,7 @@ class RequestForm(forms.Form):
             **{name: getattr(request, name) for name in (
                 "affected_entity", "entity_type", "impact_description", "impact_level", "spill_over_risk",
                 "planned_use", "services", "person_days", "window_start", "window_end", "mitigation_measures",
-                "measures_level", "measures_confirmed", "other_support", "urgency")},
+                "measures_level", "measures_confirmed", "other_support", "urgency", "security_clearance")},
             "sector": request.sector.code if request.sector_id else None,
             "incidents": [i.pk for i in request.incidents.all()],
             "languages": ", ".join(request.languages or []),
@@ -256,6 +261,16 @@ class EngageForm(forms.Form):
                 "window_end": data["window_end"]}
 
 
+class AgreementForm(forms.Form):
+    """A side's confirmation of the specific agreement between the provider and the user (CSoA Art. 16)."""
+
+    prefix = "agreement"
+    template_reference = forms.CharField(max_length=100, label="ENISA template reference",
+                                         help_text="The reference of ENISA's specific-agreement template used.")
+    agreement_date = forms.DateField(widget=DateInput, label="Date of the agreement")
+    liability_accepted = forms.BooleanField(required=False, label="We accept the liability terms of the agreement")
+
+
 class WorkLogForm(forms.Form):
     prefix = "work"
     day = forms.DateField(widget=DateInput, label="Day worked")
@@ -270,7 +285,7 @@ class UpdateForm(forms.Form):
 
 
 class ReportForm(forms.Form):
-    """The user's summary report to the contracting authority and the Commission (CSoA Art. 18)."""
+    """The user's summary report to the contracting authority and the Commission (CSoA Art. 16)."""
 
     service_provided = forms.CharField(max_length=40000, widget=forms.Textarea(attrs={"rows": 4}),
                                        label="Service provided")

@@ -14,6 +14,7 @@ order; ``Excluded.code`` is the first that applies, ``codes`` and ``reason`` lis
 | inactive | the provider is not active in the Reserve |
 | conflict | a declared conflict of interest names the affected entity or the requesting organisation (Art. 17(2)) |
 | certification | no certification/vetting on record, or it starts after the window starts, or it expires before the window ends: it must be valid for the whole window |
+| clearance | the request needs staff with a security clearance (CSoA Art. 17(2)) and none of the provider's recorded clearances reaches that level |
 | service | the provider offers none of the requested services |
 | member_state | the provider does not cover the affected entity's member state ("EU" for EUIBAs) |
 | language | the provider shares none of the requested working languages (no languages asked: no constraint) |
@@ -29,6 +30,11 @@ Ranking (soft), points out of 100:
 | free capacity | 15 | free ÷ asked ≥ 3: 15, ≥ 2: 10, ≥ 1.5: 6, otherwise 3 |
 | experience | 10 | past Reserve engagements 0: 0, 1–2: 4, 3–9: 7, ≥ 10: 10 |
 
+Security clearances are stored on the provider's profile as ENISA recorded them ("EU SECRET
+(4 staff)", "SECRET UE", "NATO SECRET (3 staff)"); ``clearance_level`` reads the EU
+classification level out of each one, a higher level covering the lower ones. A ranked provider's
+reasons say which clearance met the need.
+
 Sector expertise ranks rather than excludes: in a crisis a generalist incident
 responder is better than none. Equal scores are ordered by provider code, so the same
 input always gives the same ranking; the tied provider's reasons say so.
@@ -38,7 +44,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-EXCLUSION_CODES = ("inactive", "conflict", "certification", "service", "member_state", "language", "capacity")
+EXCLUSION_CODES = ("inactive", "conflict", "certification", "clearance", "service", "member_state", "language",
+                   "capacity")
+# EU classification levels at which personnel are cleared, lowest first (reserve.vocabulary.ClearanceLevel).
+CLEARANCE_LEVELS = ("confidential", "secret", "top_secret")
+CLEARANCE_LABELS = {"confidential": "CONFIDENTIEL UE/EU CONFIDENTIAL", "secret": "SECRET UE/EU SECRET",
+                    "top_secret": "TRÈS SECRET UE/EU TOP SECRET"}
 SERVICE_LABELS = {
     "incident_response": "incident response and handling",
     "digital_forensics": "digital forensics",
@@ -68,6 +79,7 @@ class Need:
     person_days: int
     affected_entity: str  # name, for conflicts of interest
     requester_org: str  # organisation code
+    clearance: str = ""  # the security clearance deployed staff must hold (CLEARANCE_LEVELS), "" when none
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Candidate:
     past_engagements: int
     active: bool
     certification_status: str = ""  # e.g. "suspended": said in the reason when no valid dates are given
+    clearances: frozenset[str] = frozenset()  # security clearances of deployable staff, as recorded
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,8 @@ def rank(need: Need, candidates: Iterable[Candidate]) -> Ranking:
 def _check_need(need: Need) -> None:
     if need.window_end < need.window_start:
         raise ValueError(f"window_end {need.window_end} is before window_start {need.window_start}.")
+    if need.clearance and need.clearance not in CLEARANCE_LEVELS:
+        raise ValueError(f"clearance: {need.clearance!r} is not one of {', '.join(CLEARANCE_LEVELS)}.")
     if need.person_days < 1:
         raise ValueError(f"person_days must be at least 1, not {need.person_days}.")
     if not need.services:
@@ -161,6 +176,10 @@ def _exclusions(need: Need, c: Candidate) -> list[tuple[str, str]]:
     certification = _certification_problem(need, c)
     if certification:
         problems.append(("certification", certification))
+    if need.clearance and _clearance_meeting(need.clearance, c.clearances) is None:
+        held = "; ".join(sorted(c.clearances)) or "none recorded"
+        problems.append(("clearance", f"No staff with a security clearance at {CLEARANCE_LABELS[need.clearance]} level "
+                                      f"or above, as the request requires (CSoA Art. 17(2)); holds: {held}"))
     if not need.services & c.services:
         problems.append(("service", f"Offers none of the requested services ({_services(need.services)})"))
     if need.member_state.upper() not in {m.upper() for m in c.member_states}:
@@ -185,6 +204,28 @@ def _certification_problem(need: Need, c: Candidate) -> str | None:
     return None
 
 
+def clearance_level(text: str) -> str | None:
+    """The EU classification level named in a recorded clearance ("EU SECRET (4 staff)" → "secret"), if any."""
+    words = " ".join(text.upper().replace("È", "E").replace("-", " ").split())
+    if "TOP SECRET" in words or "TRES SECRET" in words:
+        return "top_secret"
+    if "SECRET" in words:
+        return "secret"
+    if "CONFIDENTIAL" in words or "CONFIDENTIEL" in words:
+        return "confidential"
+    return None
+
+
+def _clearance_meeting(needed: str, clearances: Iterable[str]) -> str | None:
+    """The first recorded clearance (in order) at the needed level or above, or None."""
+    floor = CLEARANCE_LEVELS.index(needed)
+    for text in sorted(clearances):
+        level = clearance_level(text)
+        if level is not None and CLEARANCE_LEVELS.index(level) >= floor:
+            return text
+    return None
+
+
 def _score(need: Need, c: Candidate) -> tuple[int, tuple[str, ...]]:
     offered = need.services & c.services
     missing = need.services - c.services
@@ -205,6 +246,9 @@ def _score(need: Need, c: Candidate) -> tuple[int, tuple[str, ...]]:
         f"{c.past_engagements} past Reserve engagement{'s' if c.past_engagements != 1 else ''}"
         f" (+{experience}/{EXPERIENCE_MAX})",
     )
+    if need.clearance:  # a requirement, not a score: it is met, and the reasons say by what
+        reasons += (f"Staff cleared to {CLEARANCE_LABELS[need.clearance]} or above, as the request requires "
+                    f"(CSoA Art. 17(2)): holds {_clearance_meeting(need.clearance, c.clearances)}",)
     return services + sector + response + capacity + experience, reasons
 
 

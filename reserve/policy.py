@@ -28,6 +28,8 @@ from reserve.workflow import (
     ENGAGEMENT_TRANSITIONS,
     REQUEST_STATES_FOR_OFFER,
     REQUEST_TRANSITIONS,
+    EngagementStatus,
+    RequestStatus,
     Role,
     actions_for,
 )
@@ -253,13 +255,35 @@ def _is_spoc_of(mine, request) -> bool:
 
 
 def engagement_roles_for(user, engagement) -> set[Role]:
+    """Provider staff of the engaged provider, the requesting organisation (the user of the support), ENISA triage."""
     mine = seats(user)
     roles = set()
     if any(s.organisation_id == engagement.provider_id and s.role == NetworkRole.PROVIDER_STAFF for s in mine):
         roles.add(Role.PROVIDER)
+    if any(s.organisation_id == engagement.request.requester_organisation_id for s in mine):
+        roles.add(Role.REQUESTER)
     if any(_holds_triage(s) for s in mine):
         roles.add(Role.TRIAGE)
     return roles
+
+
+# --- The specific agreement (CSoA Art. 16) -----------------------------------------------------------
+
+AGREEMENT_SIDES = {Role.PROVIDER: "provider_agreed_at", Role.REQUESTER: "user_agreed_at"}
+AGREEMENT_SIDE_LABELS = {Role.PROVIDER: "the provider", Role.REQUESTER: "the user (requester)"}
+
+
+def agreement_sides_pending(roles, engagement) -> list[Role]:
+    """The sides among ``roles`` that have not confirmed the specific agreement yet."""
+    return [role for role, field in AGREEMENT_SIDES.items() if role in roles and getattr(engagement, field) is None]
+
+
+def may_log_work(user, engagement) -> bool:
+    """The engaged provider's staff, while deployed, once both sides confirmed the specific agreement (Art. 16)."""
+    return (Role.PROVIDER in engagement_roles_for(user, engagement)
+            and engagement.status == EngagementStatus.ACCEPTED
+            and engagement.request.status == RequestStatus.DEPLOYED
+            and engagement.agreement_in_force)
 
 
 def offer_roles(user) -> set[Role]:
@@ -273,7 +297,13 @@ def request_actions(user, request) -> list[str]:
 
 
 def engagement_actions(user, engagement) -> list[str]:
-    return actions_for(ENGAGEMENT_TRANSITIONS, status=engagement.status, roles=engagement_roles_for(user, engagement))
+    """The workflow's answer, less a confirmation of the agreement by a side that has already confirmed it."""
+    roles = engagement_roles_for(user, engagement)
+    actions = actions_for(ENGAGEMENT_TRANSITIONS, status=engagement.status, roles=roles)
+    if "confirm_agreement" in actions and not (
+            engagement.request.status == RequestStatus.DEPLOYED and agreement_sides_pending(roles, engagement)):
+        actions.remove("confirm_agreement")
+    return actions
 
 
 def may_engage(user, request) -> bool:
@@ -282,9 +312,11 @@ def may_engage(user, request) -> bool:
 
 
 __all__ = [
-    "AUTHORITY_ROLES", "Capabilities", "NOTHING", "Seat", "authority_code", "authority_recipients",
+    "AGREEMENT_SIDES", "AUTHORITY_ROLES", "Capabilities", "NOTHING", "Seat", "agreement_sides_pending",
+    "authority_code", "authority_recipients",
     "authority_side_group_names", "capabilities",
     "engagement_actions", "engagement_roles_for", "forget", "is_authority_side", "is_commission",
-    "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "offer_roles",
+    "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "may_log_work",
+    "offer_roles",
     "request_actions", "roles_for", "seats",
 ]

@@ -1,39 +1,41 @@
-"""Priority of competing requests for Reserve support, and why (CSoA Art. 16(2)).
+"""Priority of competing requests for Reserve support, and why (CSoA Art. 16).
 
 Pure functions over plain data, no ORM and no clock (STYLE.md "Pure core"): the
 triage selector builds a PriorityCase from a request and its linked incidents, and
 ENISA sees the score with one line per factor. Stored and shown as 0–100.
 
-Weights (points; they add up to 100):
+The points come only from the five criteria of the law (CSoA Art. 16, DOMAIN.md
+"Prioritisation"; the paragraph number of the final text is unconfirmed, so only the article
+is cited), criterion (d) counting as two factors:
 
-| factor | legal source | max | points |
+| factor | criterion | max | points |
 | --- | --- | --- | --- |
-| severity | Art. 16(2)(a) scale and severity | 25 | low 0, medium 8, high 17, critical 25 |
-| entity_type | Art. 16(2)(b), priority to NIS2 essential entities | 15 | essential 15, public administration 12, EUIBA 12, important 7, other 0 |
-| impact | Art. 16(2)(c) impact on the member state(s) or users | 20 | limited 0, significant 7, severe 14, critical 20 |
-| cross_border | Art. 16(2)(d) cross-border nature | 9 | 1 member state 0, 2: 3, 3–4: 6, ≥ 5: 9 |
-| spill_over | Art. 16(2)(d) risk of spill-over | 7 | low 0, medium 4, high 7 |
-| measures_taken | Art. 16(2)(e) measures taken by the user | 10 | partial 2, substantial 6, comprehensive 10 |
-| crisis_level | Blueprint level of the linked incidents (issue 6) | 12 | 0: 0, 1: 4, 2: 8, ≥ 3: 12 |
-| urgency | requester's urgency, a tie-breaker only | 2 | routine 0, urgent 1, immediate 2 |
+| severity | (a) scale and severity of the incident | 30 | low 0, medium 10, high 20, critical 30 |
+| entity_type | (b) type of entity, priority to NIS2 essential entities | 18 | essential 18, public administration 14, EUIBA 14, important 8, other 0 |
+| impact | (c) potential impact on the member state(s) or users | 24 | limited 0, significant 8, severe 16, critical 24 |
+| cross_border | (d) potential cross-border nature | 10 | 1 member state 0, 2: 4, 3–4: 7, ≥ 5: 10 |
+| spill_over | (d) risk of spill-over | 8 | low 0, medium 4, high 8 |
+| measures_taken | (e) measures taken by the user | 10 | partial 2, substantial 6, comprehensive 10 |
 
-Why these weights: the five Art. 16(2) criteria carry 86 points, with scale/severity and
-impact the heaviest because they say how much harm the support can prevent. Essential
-entities lead the entity factor as Art. 16(2)(b) requires; public-administration entities
-and EUIBAs follow closely (NIS2 treats central public administration as essential, and
-EUIBAs are beneficiaries in their own right under Art. 14(3)(b)). Measures taken score
-higher the more the user has done: Art. 15(2) makes appropriate mitigation a precondition,
-so the Reserve complements national effort rather than replacing it. The crisis level
-adds what the Blueprint already concluded about the linked incidents. Urgency is
-self-declared, so it can only separate requests that are otherwise close: its 2 points are
-less than the smallest step (3) of any other factor, so urgency alone never lets a request
-overtake one that is a step higher on a legal criterion.
+Beside the score, with no points (``Priority.beside``), and used only to order requests whose
+scores are equal: the Blueprint crisis level of the linked incidents, then the urgency the
+requester declared. The crisis level is not a criterion of its own: the Blueprint derives it
+from the scale, severity and spread of the incidents, which (a) and (d) already score, so
+scoring it too would count them twice. Urgency is self-declared and not a criterion at all.
+
+Why these weights: scale/severity and impact are the heaviest because they say how much harm
+the support can prevent. Essential entities lead the entity factor as criterion (b) requires;
+public-administration entities and EUIBAs follow closely (NIS2 treats central public
+administration as essential, and EUIBAs are beneficiaries in their own right under Art.
+14(3)(b)). Measures taken score higher the more the user has done: Art. 15(2) makes
+appropriate mitigation a precondition, so the Reserve complements national effort rather
+than replacing it.
 """
 
 from dataclasses import dataclass
 
-SEVERITY_POINTS = {"low": 0, "medium": 8, "high": 17, "critical": 25}
-ENTITY_POINTS = {"essential": 15, "public_administration": 12, "euiba": 12, "important": 7, "other": 0}
+SEVERITY_POINTS = {"low": 0, "medium": 10, "high": 20, "critical": 30}
+ENTITY_POINTS = {"essential": 18, "public_administration": 14, "euiba": 14, "important": 8, "other": 0}
 ENTITY_LABELS = {
     "essential": "a NIS2 essential entity",
     "public_administration": "a public administration entity",
@@ -41,19 +43,19 @@ ENTITY_LABELS = {
     "important": "a NIS2 important entity",
     "other": "an entity outside the NIS2 essential/important classes",
 }
-IMPACT_POINTS = {"limited": 0, "significant": 7, "severe": 14, "critical": 20}
-SPILL_OVER_POINTS = {"low": 0, "medium": 4, "high": 7}
+IMPACT_POINTS = {"limited": 0, "significant": 8, "severe": 16, "critical": 24}
+SPILL_OVER_POINTS = {"low": 0, "medium": 4, "high": 8}
 MEASURES_POINTS = {"partial": 2, "substantial": 6, "comprehensive": 10}
-URGENCY_POINTS = {"routine": 0, "urgent": 1, "immediate": 2}
-CRISIS_POINTS = (0, 4, 8, 12)  # by crisis level; levels above 3 score like 3
-CRISIS_NAMES = ("national handling", "technical cooperation", "large-scale cybersecurity incident", "cyber crisis")
-CROSS_BORDER_POINTS = {0: 0, 1: 0, 2: 3, 3: 6, 4: 6}  # by member states affected; 5 or more score the max
-CROSS_BORDER_MAX = 9
+CROSS_BORDER_POINTS = {0: 0, 1: 0, 2: 4, 3: 7, 4: 7}  # by member states affected; 5 or more score the max
+CROSS_BORDER_MAX = 10
 MAX_POINTS = {
-    "severity": 25, "entity_type": 15, "impact": 20, "cross_border": CROSS_BORDER_MAX, "spill_over": 7,
-    "measures_taken": 10, "crisis_level": 12, "urgency": 2,
+    "severity": 30, "entity_type": 18, "impact": 24, "cross_border": CROSS_BORDER_MAX, "spill_over": 8,
+    "measures_taken": 10,
 }
 assert sum(MAX_POINTS.values()) == 100
+# Shown beside the score and ordering ties only: no points.
+URGENCY_RANK = {"routine": 0, "urgent": 1, "immediate": 2}
+CRISIS_NAMES = ("national handling", "technical cooperation", "large-scale cybersecurity incident", "cyber crisis")
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,9 @@ class PriorityCase:
     impact: str  # the request's potential impact: limited|significant|severe|critical
     member_states_affected: int  # distinct member states across linked incidents and the request
     spill_over_risk: str  # low|medium|high
-    measures_taken: str  # partial|substantial|comprehensive (Art. 16(2)(e))
-    crisis_level: int  # highest crisis level of the linked incidents (0 if none)
-    urgency: str  # routine|urgent|immediate (tie-breaker)
+    measures_taken: str  # partial|substantial|comprehensive (criterion (e))
+    crisis_level: int  # highest crisis level of the linked incidents (0 if none): shown beside, no points
+    urgency: str  # routine|urgent|immediate: shown beside, no points
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,41 @@ class Factor:
 
 
 @dataclass(frozen=True)
+class Beside:
+    """A fact shown beside the score that adds no points (it may order equal scores)."""
+
+    name: str  # crisis_level | urgency
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Priority:
-    score: int  # 0–100
+    score: int  # 0–100, the five criteria of CSoA Art. 16 only
     factors: tuple[Factor, ...]
+    crisis_level: int = 0
+    urgency: str = "routine"
+
+    @property
+    def beside(self) -> tuple[Beside, ...]:
+        level = self.crisis_level
+        return (
+            Beside("crisis_level", str(level), f"Linked incidents are at crisis level {level} "
+                                               f"({CRISIS_NAMES[min(level, 3)]}): orders equal scores, no points"),
+            Beside("urgency", self.urgency, f"Urgency declared by the requester is {self.urgency}: "
+                                            "orders equal scores after the crisis level, no points"),
+        )
+
+    def order_key(self) -> tuple[int, int, int]:
+        """Sort ascending for highest priority first: the score, then the crisis level, then the urgency."""
+        return (-self.score, -self.crisis_level, -URGENCY_RANK[self.urgency])
 
     def explanation(self) -> str:
-        """One sentence per factor, strongest first, e.g. for the triage queue's tooltip."""
+        """One sentence per factor, strongest first, then what is shown beside (e.g. for the triage queue)."""
         ordered = sorted(self.factors, key=lambda f: (-f.points, list(MAX_POINTS).index(f.name)))
         parts = "; ".join(f"{f.reason} (+{f.points}/{f.max_points})" for f in ordered)
-        return f"Priority {self.score}/100: {parts}."
+        beside = "; ".join(b.reason for b in self.beside)
+        return f"Priority {self.score}/100 (CSoA Art. 16 criteria): {parts}. Beside the score: {beside}."
 
     def factor(self, name: str) -> Factor:
         return next(f for f in self.factors if f.name == name)
@@ -102,29 +130,25 @@ def score(case: PriorityCase) -> Priority:
     impact = _pick(IMPACT_POINTS, case.impact, "impact")
     spill = _pick(SPILL_OVER_POINTS, case.spill_over_risk, "spill_over_risk")
     measures = _pick(MEASURES_POINTS, case.measures_taken, "measures_taken")
-    urgency = _pick(URGENCY_POINTS, case.urgency, "urgency")
+    _pick(URGENCY_RANK, case.urgency, "urgency")
     states = _non_negative(case.member_states_affected, "member_states_affected")
     level = _non_negative(case.crisis_level, "crisis_level")
     cross_border = _cross_border_points(states)
     factors = (
         Factor("severity", severity, MAX_POINTS["severity"],
-               f"Severity {case.severity} of the linked incidents (Art. 16(2)(a))"),
+               f"Severity {case.severity} of the linked incidents (CSoA Art. 16, criterion (a))"),
         Factor("entity_type", entity, MAX_POINTS["entity_type"],
-               f"The affected entity is {ENTITY_LABELS[case.entity_type]} (Art. 16(2)(b))"),
+               f"The affected entity is {ENTITY_LABELS[case.entity_type]} (CSoA Art. 16, criterion (b))"),
         Factor("impact", impact, MAX_POINTS["impact"],
-               f"Potential impact on the member state(s) or users is {case.impact} (Art. 16(2)(c))"),
+               f"Potential impact on the member state(s) or users is {case.impact} (CSoA Art. 16, criterion (c))"),
         Factor("cross_border", cross_border, MAX_POINTS["cross_border"],
-               f"{_states_phrase(states)} (Art. 16(2)(d))"),
+               f"{_states_phrase(states)} (CSoA Art. 16, criterion (d))"),
         Factor("spill_over", spill, MAX_POINTS["spill_over"],
-               f"Risk of spill-over is {case.spill_over_risk} (Art. 16(2)(d))"),
+               f"Risk of spill-over is {case.spill_over_risk} (CSoA Art. 16, criterion (d))"),
         Factor("measures_taken", measures, MAX_POINTS["measures_taken"],
-               f"Mitigation measures already taken are {case.measures_taken} (Art. 16(2)(e))"),
-        Factor("crisis_level", CRISIS_POINTS[min(level, 3)], MAX_POINTS["crisis_level"],
-               f"Linked incidents are at crisis level {level} ({CRISIS_NAMES[min(level, 3)]})"),
-        Factor("urgency", urgency, MAX_POINTS["urgency"],
-               f"Urgency declared by the requester is {case.urgency} (tie-breaker)"),
+               f"Mitigation measures already taken are {case.measures_taken} (CSoA Art. 16, criterion (e))"),
     )
-    return Priority(sum(f.points for f in factors), factors)
+    return Priority(sum(f.points for f in factors), factors, crisis_level=level, urgency=case.urgency)
 
 
 def _pick(table: dict, value: str, field: str) -> int:

@@ -80,7 +80,13 @@ def request_refusal(organisation: Organisation) -> str | None:
         if ms.kind == MemberState.Kind.EU_MEMBER:
             return None  # Art. 14(3)(a)
         if ms.kind == MemberState.Kind.DEP_ASSOCIATED:
-            return None  # Art. 14(3)(c), Art. 19: competent authorities of DEP-associated third countries
+            if ms.reserve_eligible:
+                return None  # Art. 14(3)(c), Art. 19: competent authorities of DEP-associated third countries
+            return (
+                f"{ms.name} ({ms.code}) is a third country associated to the Digital Europe Programme, but its "
+                "association agreement is not recorded as providing for Reserve support, so its authorities may not "
+                "request it (CSoA Art. 14(3)(c) and Art. 19): ENISA records the eligibility on the country."
+            )
     kind = OrganisationKind(organisation.kind).label if organisation.kind in OrganisationKind.values else organisation.kind
     return (
         f"{organisation.code} ({kind}) may not request Reserve support: requests come from member states' CSIRTs "
@@ -112,8 +118,9 @@ def routing_for(organisation: Organisation) -> Routing:
     """Art. 15(3): a member state's request through its SPOC; CERT-EU directly; a third country through its own.
 
     A member state must have its SPOC registered (NIS2 Art. 8(3) makes one mandatory); a
-    third country's goes through its contact point when one is registered, otherwise the
-    requesting competent authority is that contact point.
+    third country's request goes through the single point of contact it designated (CSoA
+    Art. 19(9)), never straight to the contracting authority: without one registered it cannot
+    be submitted. A SPOC that requests itself is its own route.
     """
     if organisation.kind in (OrganisationKind.CERT_EU, OrganisationKind.SPOC):
         return Routing(None)
@@ -125,6 +132,13 @@ def routing_for(organisation: Organisation) -> Routing:
         return Routing(None, refusal=(
             f"{ms.code} has no NIS2 single point of contact registered in the portal, and a member state's request "
             "goes through it (CSoA Art. 15(3)): ask ENISA to register it."
+        ))
+    if ms is not None and ms.kind == MemberState.Kind.DEP_ASSOCIATED:
+        return Routing(None, refusal=(
+            f"{ms.name} ({ms.code}) has no single point of contact registered in the portal, and a third country's "
+            "request goes through the single point of contact it designated (CSoA Art. 19(9)), never straight to "
+            f"the contracting authority: ask ENISA to register {ms.name}'s single point of contact (an organisation "
+            f"of kind \"{OrganisationKind.SPOC.label}\" in {ms.code}), then submit again."
         ))
     return Routing(None)
 
@@ -224,7 +238,7 @@ def engagements_of(user, request: AssistanceRequest) -> QuerySet[Engagement]:
 def report_visible_to(user, request: AssistanceRequest) -> AfterActionReport | None:
     """The after-action report: for the requester, its SPOC, the contracting authority, ENISA and the Commission.
 
-    Not for providers: it is the user's account to the contracting authority (Art. 18).
+    Not for providers: it is the user's account to the contracting authority (CSoA Art. 16).
     """
     if not _sees_as_non_provider(user, request):
         return None
@@ -274,7 +288,7 @@ OPEN_FOR_TRIAGE = (RequestStatus.SUBMITTED, RequestStatus.INFO_REQUESTED, Reques
 
 
 def priority_case(request: AssistanceRequest) -> priority.PriorityCase:
-    """The Art. 16(2) facts of a request, from the request and its linked incidents."""
+    """The CSoA Art. 16 facts of a request (and what is shown beside them), from the request and its incidents."""
     incidents = list(request.incidents.all())
     severities = [i.severity for i in incidents]
     severity = max(severities, key=Severity.rank) if severities else Severity.LOW
@@ -304,7 +318,7 @@ def _with_priority_inputs(queryset: QuerySet[AssistanceRequest]) -> QuerySet[Ass
 
 def triage_queue(user, *, status: str | None = None, urgency: str | None = None,
                  member_state: str | None = None) -> list[AssistanceRequest]:
-    """Open requests at the contracting authority, highest priority first (then oldest first).
+    """Open requests at the contracting authority, highest priority first (ties: crisis level, urgency, oldest).
 
     Each row carries ``priority`` (score and factors computed now from the linked incidents,
     so a severity change shows at once) and ``response_deadline`` (the 48-hour clock row).
@@ -322,7 +336,8 @@ def triage_queue(user, *, status: str | None = None, urgency: str | None = None,
     for row in rows:
         row.priority = priority_of(row)
         row.response_deadline = row.open_clocks[0] if row.open_clocks else None
-    rows.sort(key=lambda r: (-r.priority.score, r.submitted_at or r.created_at, r.pk))
+    # Equal scores: the crisis level, then the declared urgency (no points, reserve.priority), then oldest first.
+    rows.sort(key=lambda r: (*r.priority.order_key(), r.submitted_at or r.created_at, r.pk))
     return rows
 
 
@@ -342,6 +357,7 @@ def need_for(request: AssistanceRequest, *, services=None, person_days=None, win
         person_days=person_days if person_days is not None else request.person_days,
         affected_entity=request.affected_entity,
         requester_org=request.requester_organisation.code,
+        clearance=request.security_clearance,
     )
 
 
@@ -386,7 +402,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
     rows = list(profiles.order_by("pk").values_list(
         "pk", "organisation_id", "organisation__code", "organisation__name", "organisation__is_active", "is_active",
         "services", "languages", "certification_status", "certified_from", "certified_until",
-        "conflicts_of_interest", "response_hours",
+        "conflicts_of_interest", "response_hours", "security_clearances",
     ))
     ids = [row[0] for row in rows]
     org_ids = [row[1] for row in rows]
@@ -411,7 +427,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
     )
     candidates = []
     for (pk, org_id, code, name, org_active, active, services, languages, standing, certified_from, certified_until,
-         conflicts, response_hours) in rows:
+         conflicts, response_hours, clearances) in rows:
         engageable = standing in ENGAGEABLE_CERTIFICATION
         committed = capacity.get(pk)
         candidates.append(matching.Candidate(
@@ -423,6 +439,7 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
             conflicts=frozenset(str(c).strip().lower() for c in conflicts),
             response_hours=response_hours, past_engagements=past.get(org_id, 0), active=active and org_active,
             certification_status="" if engageable else standing,
+            clearances=frozenset(str(c) for c in clearances or ()),
         ))
     return candidates
 

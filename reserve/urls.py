@@ -28,6 +28,7 @@ urlpatterns = [
     path("engagements/<int:pk>/accept/", views.engagement_accept, name="engagement_accept"),
     path("engagements/<int:pk>/decline/", views.engagement_decline, name="engagement_decline"),
     path("engagements/<int:pk>/cancel/", views.engagement_cancel, name="engagement_cancel"),
+    path("engagements/<int:pk>/agreement/", views.engagement_confirm_agreement, name="engagement_confirm_agreement"),
     path("engagements/<int:pk>/work/", views.engagement_log_work, name="engagement_log_work"),
     path("engagements/<int:pk>/updates/", views.engagement_post_update, name="engagement_post_update"),
     path("providers/", views.provider_list, name="provider_list"),

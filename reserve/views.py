@@ -28,6 +28,7 @@ from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
 from reserve import policy, selectors, services, workflow
 from reserve.forms import (
+    AgreementForm,
     AnswerForm,
     AssessmentForm,
     CapacityForm,
@@ -60,12 +61,12 @@ REQUESTS_PER_PAGE = 25
 ENGAGEMENTS_PER_PAGE = 25
 EXCLUSION_LABELS = {
     "inactive": "Inactive", "conflict": "Conflict of interest", "certification": "Certification",
+    "clearance": "Security clearance",
     "service": "Services", "member_state": "Member state", "language": "Language", "capacity": "Capacity",
 }
 FACTOR_LABELS = {
     "severity": "Severity", "entity_type": "Type of entity", "impact": "Potential impact",
     "cross_border": "Cross-border", "spill_over": "Spill-over risk", "measures_taken": "Measures taken",
-    "crisis_level": "Crisis level", "urgency": "Urgency",
 }
 # The request workflow's actions as buttons: (label, where the form lives).
 ACTION_LABELS = {
@@ -765,7 +766,10 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
         "logs": logs, "logged": logged,
         "booked_width": round(min(100, 100 * float(logged) / engagement.person_days), 1) if engagement.person_days else 0,
         "updates": list(engagement.updates.select_related("author", "organisation")),
-        "work_form": WorkLogForm(initial={"day": timezone.localdate()}) if is_provider and running else None,
+        "work_form": WorkLogForm(initial={"day": timezone.localdate()}) if policy.may_log_work(user, engagement)
+        else None,
+        "agreement_form": _agreement_form(engagement) if "confirm_agreement" in actions else None,
+        "work_waits_for_agreement": is_provider and running and not engagement.agreement_in_force,
         "update_form": UpdateForm() if running and (is_provider or is_requester) else None,
         "decline_form": ReasonForm(prefix="decline", label="Why you decline") if "decline" in actions else None,
         "cancel_form": ReasonForm(prefix="cancel", label="Why the offer is cancelled") if "cancel" in actions else None,
@@ -773,6 +777,12 @@ def _render_engagement(request, engagement: Engagement, *, status: int = 200, **
     }
     context.update(overrides)
     return _render(request, "reserve/engagement_detail.html", context, status=status)
+
+
+def _agreement_form(engagement: Engagement, data=None) -> AgreementForm:
+    """Prefilled with what the other side confirmed: the second confirmation names the same agreement."""
+    initial = {"template_reference": engagement.agreement_template, "agreement_date": engagement.agreement_date}
+    return AgreementForm(data, initial={k: v for k, v in initial.items() if v})
 
 
 @login_required
@@ -819,6 +829,24 @@ def engagement_cancel(request, engagement):
 
 
 @engagement_action
+def engagement_confirm_agreement(request, engagement):
+    """The provider or the user confirms the specific agreement (CSoA Art. 16); work may start once both did."""
+    form = _agreement_form(engagement, request.POST)
+    if form.is_valid():
+        try:
+            updated = services.confirm_agreement(actor=request.user, engagement=engagement, **form.cleaned_data)
+        except workflow.TransitionRefused:
+            raise
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Specific agreement confirmed: work may start." if updated.agreement_in_force
+                             else "Specific agreement confirmed: waiting for the other side's confirmation.")
+            return redirect(_engagement_url(engagement, "agreement"))
+    return _render_engagement(request, engagement, status=400, agreement_form=form)
+
+
+@engagement_action
 def engagement_log_work(request, engagement):
     form = WorkLogForm(request.POST)
     if form.is_valid():
@@ -856,7 +884,7 @@ def engagement_post_update(request, engagement):
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_report(request, pk):
-    """The requester's summary report after the support (CSoA Art. 18), due within the report clock."""
+    """The requester's summary report after the support (CSoA Art. 16), due within the report clock."""
     ar = _role_page(request, pk, Role.REQUESTER)
     clock = selectors.deadlines_of(ar).filter(clock=Clock.AFTER_ACTION_REPORT).first()
     form = ReportForm(request.POST if request.method == "POST" else None)

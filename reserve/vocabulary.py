@@ -23,7 +23,7 @@ class Service(models.TextChoices):
 
 
 class ImpactLevel(models.TextChoices):
-    """Potential impact on the member state(s) or users (CSoA Art. 16(2)(c))."""
+    """Potential impact on the member state(s) or users (CSoA Art. 16, criterion (c))."""
 
     LIMITED = "limited", "Limited"
     SIGNIFICANT = "significant", "Significant"
@@ -32,7 +32,7 @@ class ImpactLevel(models.TextChoices):
 
 
 class SpillOverRisk(models.TextChoices):
-    """Risk of spill-over to other member states or sectors (Art. 16(2)(d))."""
+    """Risk of spill-over to other member states or sectors (CSoA Art. 16, criterion (d))."""
 
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -40,11 +40,24 @@ class SpillOverRisk(models.TextChoices):
 
 
 class MeasuresLevel(models.TextChoices):
-    """How far the requester's own mitigation went (Art. 15(2), Art. 16(2)(e))."""
+    """How far the requester's own mitigation went (Art. 15(2), CSoA Art. 16, criterion (e))."""
 
     PARTIAL = "partial", "Partial"
     SUBSTANTIAL = "substantial", "Substantial"
     COMPREHENSIVE = "comprehensive", "Comprehensive"
+
+
+class ClearanceLevel(models.TextChoices):
+    """The security clearance deployed staff must hold (CSoA Art. 17(2)), by EU classification level.
+
+    Personnel security clearances exist from CONFIDENTIEL UE/EU CONFIDENTIAL up (Council Decision
+    2013/488/EU); a clearance at a higher level covers the lower ones. Codes shared with
+    reserve.matching, which reads the level out of the clearances stored on a provider's profile.
+    """
+
+    CONFIDENTIAL = "confidential", "CONFIDENTIEL UE/EU CONFIDENTIAL or above"
+    SECRET = "secret", "SECRET UE/EU SECRET or above"
+    TOP_SECRET = "top_secret", "TRÈS SECRET UE/EU TOP SECRET"
 
 
 class Urgency(models.TextChoices):

@@ -9,7 +9,7 @@ Roles are relative to the request (``reserve.policy.roles_for``):
 
 | role | who |
 | --- | --- |
-| requester | a member of the requesting organisation (CSoA Art. 14(3)) |
+| requester | a member of the requesting organisation (CSoA Art. 14(3)); on an engagement, the user of the support |
 | spoc | a member of the NIS2 single point of contact that routes it (Art. 15(3)) |
 | triage | ENISA triage staff (ENISA assesses requests under the contribution agreement) |
 | decision_maker | a decision-maker of the contracting authority (setting RESERVE_CONTRACTING_AUTHORITY) |
@@ -84,8 +84,8 @@ S, E, R = RequestStatus, EngagementStatus, Role
 OPEN_BEFORE_DECISION = {S.DRAFT, S.AWAITING_SPOC, S.SUBMITTED, S.INFO_REQUESTED, S.ASSESSED}
 
 REQUEST_TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
-    # Art. 15(3): a member state's request goes through its SPOC; CERT-EU, a SPOC itself and a third
-    # country without a registered contact point submit straight to the contracting authority.
+    # Art. 15(3): a member state's request goes through its SPOC, a third country's through the SPOC it
+    # designated (Art. 19(9)); CERT-EU and a SPOC itself submit straight to the contracting authority.
     _t("submit", {S.DRAFT}, (S.AWAITING_SPOC, S.SUBMITTED), {R.REQUESTER}, "submit"),
     _t("forward", {S.AWAITING_SPOC}, S.SUBMITTED, {R.SPOC}, "forward (endorse)"),
     _t("return", {S.AWAITING_SPOC}, S.DRAFT, {R.SPOC}, "return"),
@@ -109,6 +109,9 @@ ENGAGEMENT_TRANSITIONS: dict[str, Transition] = {t.action: t for t in [
     _t("expire", {E.OFFERED}, E.EXPIRED, {R.SYSTEM}, "time out"),
     _t("cancel", {E.OFFERED}, E.CANCELLED, {R.TRIAGE, R.SYSTEM}, "cancel"),
     _t("complete", {E.ACCEPTED}, E.COMPLETED, {R.SYSTEM}, "complete"),
+    # CSoA Art. 16: after acceptance and before any work, each side confirms the specific agreement once
+    # (the status stays accepted; reserve.policy offers it to a side that has not confirmed yet).
+    _t("confirm_agreement", {E.ACCEPTED}, E.ACCEPTED, {R.PROVIDER, R.REQUESTER}, "confirm the specific agreement"),
 ]}
 
 # ENISA may engage providers while the request is approved or already deployed (several providers).

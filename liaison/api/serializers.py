@@ -25,6 +25,9 @@ class MemberStateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=MemberState.Kind.choices, read_only=True)
     time_zone = serializers.CharField(
         read_only=True, help_text="IANA time zone the state's NIS2 clocks count in (e.g. Europe/Berlin).")
+    reserve_eligible = serializers.BooleanField(
+        read_only=True, help_text="A DEP-associated third country eligible for the Reserve under its association "
+                                  "agreement (CSoA Art. 19); always false for other kinds.")
     is_active = serializers.BooleanField(read_only=True)
 
 

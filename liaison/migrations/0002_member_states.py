@@ -15,6 +15,7 @@ EU_MEMBERS = [
 DEP_ASSOCIATED = [
     ("IS", "Iceland"), ("LI", "Liechtenstein"), ("NO", "Norway"), ("UA", "Ukraine"), ("MD", "Moldova"),
     ("ME", "Montenegro"), ("MK", "North Macedonia"), ("AL", "Albania"), ("RS", "Serbia"),
+    # Türkiye (TR) is added by 0005_member_state_reserve_eligible_and_turkiye.
 ]
 # ISO 3166 reserves EU for the European Union: here the EU institutions, bodies, offices and agencies.
 EUIBA = ("EU", "EU institutions, bodies, offices and agencies")

@@ -17,6 +17,7 @@ from incidents.vocabulary import EntityType
 from liaison.models import MemberState, Organisation
 from reserve.vocabulary import (
     CertificationStatus,
+    ClearanceLevel,
     DecisionOutcome,
     ImpactLevel,
     MeasuresLevel,
@@ -71,6 +72,8 @@ class RequestContentSerializer(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=8), required=False,
                                       help_text="Working languages, ISO 639-1 (e.g. de, en).")
     spill_over_risk = _choice(SpillOverRisk.choices)
+    security_clearance = _choice(ClearanceLevel.choices, help_text="Security clearance the deployed staff must hold "
+                                 "(CSoA Art. 17(2)); empty when none is needed. Only providers with it are matched.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, partial=True, **kwargs)
@@ -119,6 +122,13 @@ class EngageInputSerializer(serializers.Serializer):
     person_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
     window_start = serializers.DateField(required=False, allow_null=True, default=None)
     window_end = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class AgreementInputSerializer(serializers.Serializer):
+    template_reference = serializers.CharField(max_length=100, help_text="Reference of ENISA's specific-agreement "
+                                                                        "template used (CSoA Art. 16).")
+    agreement_date = serializers.DateField(help_text="The date of the specific agreement.")
+    liability_accepted = serializers.BooleanField(help_text="Must be true: the liability terms are accepted.")
 
 
 class WorkLogInputSerializer(serializers.Serializer):
@@ -256,6 +266,15 @@ class AfterActionReportSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(default_timezone=UTC)
 
 
+class AgreementSerializer(serializers.Serializer):
+    template_reference = serializers.CharField(source="agreement_template")
+    date = serializers.DateField(source="agreement_date", allow_null=True)
+    provider_confirmed_at = serializers.DateTimeField(source="provider_agreed_at", default_timezone=UTC,
+                                                      allow_null=True)
+    user_confirmed_at = serializers.DateTimeField(source="user_agreed_at", default_timezone=UTC, allow_null=True)
+    in_force = serializers.BooleanField(source="agreement_in_force")
+
+
 class EngagementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     request = serializers.IntegerField(source="request_id")
@@ -278,7 +297,12 @@ class EngagementSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     decline_reason = serializers.CharField()
     completed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    agreement = serializers.SerializerMethodField(help_text="The specific agreement (CSoA Art. 16): work may be "
+                                                            "logged once both sides confirmed it (in_force).")
     actions = serializers.SerializerMethodField()
+
+    def get_agreement(self, obj) -> AgreementSerializer:
+        return AgreementSerializer(obj).data
 
     def get_actions(self, obj) -> list[str]:
         return self.context.get("engagement_actions", {}).get(obj.pk, [])
@@ -302,6 +326,7 @@ class RequestDetailSerializer(RequestListSerializer):
     other_support = serializers.CharField()
     languages = serializers.ListField(child=serializers.CharField())
     spill_over_risk = serializers.CharField()
+    security_clearance = serializers.CharField(help_text="Empty when no security clearance is needed.")
     requester_submitted_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     closed_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     missing = serializers.SerializerMethodField(help_text="What a draft still lacks before it can be submitted.")
@@ -353,10 +378,21 @@ class FactorSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class BesideSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="crisis_level or urgency.")
+    value = serializers.CharField()
+    reason = serializers.CharField()
+
+
 class PrioritySerializer(serializers.Serializer):
-    score = serializers.IntegerField(help_text="0–100, CSoA Art. 16(2) criteria (reserve.priority).")
+    score = serializers.IntegerField(help_text="0–100, only the five criteria of CSoA Art. 16 (reserve.priority).")
     explanation = serializers.CharField(help_text="One reason per factor with its points, strongest first.")
     factors = FactorSerializer(many=True)
+    crisis_level = serializers.IntegerField(help_text="Highest crisis level of the linked incidents: shown beside "
+                                                      "the score, no points; orders equal scores.")
+    urgency = serializers.CharField(help_text="The requester's declared urgency: shown beside the score, no points; "
+                                              "orders equal scores after the crisis level.")
+    beside = BesideSerializer(many=True, help_text="What is shown beside the score, with why it adds no points.")
 
 
 class QueueItemSerializer(RequestListSerializer):

@@ -29,6 +29,7 @@ urlpatterns = [
     path("engagements/<int:pk>/accept/", views.EngagementAcceptApi.as_view(), name="engagement-accept"),
     path("engagements/<int:pk>/decline/", views.EngagementDeclineApi.as_view(), name="engagement-decline"),
     path("engagements/<int:pk>/cancel/", views.EngagementCancelApi.as_view(), name="engagement-cancel"),
+    path("engagements/<int:pk>/agreement/", views.EngagementAgreementApi.as_view(), name="engagement-agreement"),
     path("engagements/<int:pk>/work/", views.EngagementWorkApi.as_view(), name="engagement-work"),
     path("engagements/<int:pk>/updates/", views.EngagementUpdatesApi.as_view(), name="engagement-updates"),
     path("reserve-providers/", views.ProviderListCreateApi.as_view(), name="reserve-provider-list"),

@@ -317,7 +317,7 @@ class RequestDecideApi(_RequestActionApi):
 
 
 class RequestCloseApi(_RequestActionApi):
-    """Close the deployment: engagements complete and the after-action report clock starts (Art. 18)."""
+    """Close the deployment: engagements complete and the after-action report clock starts (CSoA Art. 16)."""
 
     @_action_schema()
     def post(self, request, pk):
@@ -328,7 +328,7 @@ class RequestCloseApi(_RequestActionApi):
 
 
 class RequestReportApi(APIView):
-    """The after-action report (Art. 18): for the requester, ENISA and the Commission, not providers."""
+    """The after-action report (CSoA Art. 16): for the requester, ENISA and the Commission, not providers."""
 
     @extend_schema(responses={200: s.AfterActionReportSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -398,7 +398,10 @@ class RequestEngagementsApi(APIView):
 # --- The triage queue ---------------------------------------------------------------------------------
 
 class TriageQueueApi(APIView):
-    """ENISA's triage queue: open requests by priority (CSoA Art. 16(2)), each explained, with its response clock.
+    """ENISA's triage queue: open requests by priority (the five criteria of CSoA Art. 16), each explained.
+
+    Equal scores are ordered by the crisis level, then the declared urgency (both shown beside
+    the score, with no points), then oldest first; each row carries its response clock.
 
     Not paginated: it holds only the requests awaiting the contracting authority's answer,
     which the 48-hour clock keeps short, and its order is computed from live incident data.
@@ -507,6 +510,21 @@ class EngagementCancelApi(_EngagementActionApi):
     service = staticmethod(services.cancel_engagement)
 
     @_engagement_action_schema(s.ReasonSerializer)
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
+class EngagementAgreementApi(_EngagementActionApi):
+    """The provider or the user (requester) confirms the specific agreement (CSoA Art. 16), once per side.
+
+    After acceptance and before any work: ENISA's template reference, the date, and the
+    liability terms accepted. Work can be logged once both sides confirmed.
+    """
+
+    input_serializer = s.AgreementInputSerializer
+    service = staticmethod(services.confirm_agreement)
+
+    @_engagement_action_schema(s.AgreementInputSerializer)
     def post(self, request, pk):
         return super().post(request, pk)
 

@@ -36,6 +36,17 @@ class Engagement(models.Model):
                                      related_name="+")
     decline_reason = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # CSoA Art. 16: the support is given under a specific agreement between the provider and the user, on
+    # ENISA's template, with its liability conditions. Both confirm it after acceptance; no work before that.
+    agreement_template = models.CharField(max_length=100, blank=True,
+                                          help_text="Reference of ENISA's specific-agreement template used.")
+    agreement_date = models.DateField(null=True, blank=True, help_text="The date of the specific agreement.")
+    provider_agreed_at = models.DateTimeField(null=True, blank=True)
+    provider_agreed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                           related_name="+")
+    user_agreed_at = models.DateTimeField(null=True, blank=True)
+    user_agreed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
 
     class Meta:
         ordering = ["offered_at", "id"]
@@ -49,6 +60,11 @@ class Engagement(models.Model):
 
     def __str__(self):
         return f"{self.provider.code} on request {self.request_id}"
+
+    @property
+    def agreement_in_force(self) -> bool:
+        """Both the provider and the user confirmed the specific agreement (CSoA Art. 16): work may start."""
+        return self.provider_agreed_at is not None and self.user_agreed_at is not None
 
 
 class WorkLog(models.Model):

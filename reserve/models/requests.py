@@ -13,6 +13,7 @@ from guardian.models import GroupObjectPermissionBase
 
 from incidents.vocabulary import EntityType
 from reserve.vocabulary import (
+    ClearanceLevel,
     DecisionOutcome,
     ImpactLevel,
     MeasuresLevel,
@@ -58,6 +59,9 @@ class AssistanceRequest(models.Model):
     urgency = models.CharField(max_length=16, choices=Urgency.choices, blank=True)
     languages = models.JSONField(default=list, blank=True)
     spill_over_risk = models.CharField(max_length=16, choices=SpillOverRisk.choices, blank=True)
+    security_clearance = models.CharField(
+        max_length=16, choices=ClearanceLevel.choices, blank=True,
+        help_text="Security clearance the deployed staff must hold (CSoA Art. 17(2)); empty when none is needed.")
 
     # The priority when last computed (submission, answer, assessment): the queue recomputes it live.
     priority_score = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
@@ -147,7 +151,7 @@ class Decision(models.Model):
 
 
 class AfterActionReport(models.Model):
-    """The user's summary report after the support (Art. 18): for ENISA and the Commission."""
+    """The user's summary report after the support (CSoA Art. 16): for ENISA and the Commission."""
 
     request = models.OneToOneField(AssistanceRequest, on_delete=models.CASCADE, related_name="report")
     service_provided = models.TextField()

@@ -4,7 +4,7 @@ Split by subject; import from here (``from reserve import services``).
 """
 
 from reserve.services.deadlines import sweep_reserve_deadlines
-from reserve.services.deployment import close_deployment, log_work, post_update, submit_report
+from reserve.services.deployment import close_deployment, confirm_agreement, log_work, post_update, submit_report
 from reserve.services.engagements import (
     accept_engagement,
     cancel_engagement,
@@ -31,7 +31,7 @@ from reserve.services.triage import answer_information, assess_request, decide_r
 
 __all__ = [
     "CONTENT_FIELDS", "REQUIRED", "StaleVersion", "accept_engagement", "answer_information", "assess_request",
-    "cancel_engagement", "close_deployment", "create_request", "decide_request", "decline_engagement",
+    "cancel_engagement", "close_deployment", "confirm_agreement", "create_request", "decide_request", "decline_engagement",
     "engage_provider", "forward_request", "log_work", "missing_content", "post_update", "propose_next",
     "register_provider", "remove_capacity", "request_information", "return_request", "set_capacity", "submit_report",
     "submit_request",

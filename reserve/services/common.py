@@ -21,7 +21,7 @@ SNAPSHOT_FIELDS = [
     "requester_organisation", "spoc_organisation", "status", "affected_entity", "entity_type", "sector", "incidents",
     "impact_description", "impact_level", "planned_use", "services", "person_days", "window_start", "window_end",
     "mitigation_measures", "measures_level", "measures_confirmed", "other_support", "urgency", "languages",
-    "spill_over_risk",
+    "spill_over_risk", "security_clearance",
 ]
 
 

@@ -2,13 +2,15 @@
 
 Three clocks (DOMAIN.md): the contracting authority's answer (48 h from the request
 reaching it), each provider's answer to an engagement (its committed response time),
-and the user's after-action report (3 months after the deployment closed). The sweep
+and the user's summary (after-action) report (3 months after the deployment closed, CSoA Art. 16). The sweep
 claims due rows with SELECT … FOR UPDATE SKIP LOCKED, one row per transaction, and
 stamps them in that transaction: several sweepers, or a sweep running late after beat
 was down, remind and alarm exactly once; a failing row never holds the others back.
 """
 
+import calendar
 import logging
+import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,7 +20,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import clocks as nis2_clocks
 from liaison.selectors import time_zone_of
 from liaison.events import Audience, record_event
 from liaison.roles import role_group_name
@@ -65,14 +66,23 @@ def start_provider_clock(engagement: Engagement) -> ReserveDeadline:
 
 
 def add_months(moment: datetime, months: int, tz_name: str) -> datetime:
-    """Calendar months in the user's member state's time zone (like the NIS2 final-report clock)."""
-    for _ in range(months):
-        moment = nis2_clocks.add_calendar_month(moment, tz_name)
-    return moment
+    """The same wall-clock time ``months`` calendar months later in ``tz_name``, returned in UTC.
+
+    The months are added at once and the day clamped once, at the end (CSoA Art. 16, DOMAIN.md):
+    support ending 31 December is reported by 31 March, 31 October by 31 January. Adding one
+    clamped month three times would drift to 28 March and 30 January.
+    """
+    zone = zoneinfo.ZoneInfo(tz_name)
+    local = moment.astimezone(zone)
+    index = local.month - 1 + months
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    later = local.replace(tzinfo=None).replace(year=year, month=month, day=day).replace(tzinfo=zone)
+    return later.astimezone(zoneinfo.ZoneInfo("UTC"))
 
 
 def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
-    """The user's summary report, RESERVE_REPORT_MONTHS after the end of the support (Art. 18)."""
+    """The user's summary report, RESERVE_REPORT_MONTHS (3) after the end of the support (CSoA Art. 16)."""
     tz_name = time_zone_of(request.requester_organisation)
     due = add_months(request.closed_at, settings.RESERVE_REPORT_MONTHS, tz_name)
     return open_clock(request, Clock.AFTER_ACTION_REPORT, due_at=due,

@@ -38,7 +38,7 @@ from reserve.workflow import RequestStatus
 CONTENT_FIELDS = (
     "affected_entity", "entity_type", "sector", "incidents", "impact_description", "impact_level", "planned_use",
     "services", "person_days", "window_start", "window_end", "mitigation_measures", "measures_level",
-    "measures_confirmed", "other_support", "urgency", "languages", "spill_over_risk",
+    "measures_confirmed", "other_support", "urgency", "languages", "spill_over_risk", "security_clearance",
 )
 REQUIRED = {
     "affected_entity": "Name the affected entity (Art. 15(4)(a)).",

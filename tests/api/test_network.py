@@ -26,14 +26,16 @@ def _walk(client, url) -> list[dict]:
 def test_member_states_are_the_27_eu_members_the_third_countries_and_the_eu(de_client):
     rows = _walk(de_client, MEMBER_STATES)
 
-    assert all(set(row) == {"code", "eu_label", "name", "kind", "time_zone", "is_active"} for row in rows)
+    assert all(set(row) == {"code", "eu_label", "name", "kind", "time_zone", "reserve_eligible", "is_active"}
+               for row in rows)
     assert all(re.fullmatch(r"[A-Z]{2}", row["code"]) for row in rows)
     by_kind = {}
     for row in rows:
         by_kind.setdefault(row["kind"], set()).add(row["code"])
     assert len(by_kind["eu_member"]) == 27
     assert {"DE", "FR", "PT", "GR", "SE"} <= by_kind["eu_member"]
-    assert {"NO", "IS", "UA"} <= by_kind["dep_associated"]
+    assert {"NO", "IS", "UA", "TR"} <= by_kind["dep_associated"]
+    assert not any(row["reserve_eligible"] for row in rows)  # CSoA Art. 19: off until ENISA records it
     assert by_kind["euiba"] == {"EU"}
     assert [row["code"] for row in rows] == sorted(row["code"] for row in rows)
 
@@ -43,7 +45,7 @@ def test_greece_has_iso_code_gr_and_eu_label_el(de_client):
 
     assert response.json() == {
         "code": "GR", "eu_label": "EL", "name": "Greece", "kind": "eu_member", "time_zone": "Europe/Athens",
-        "is_active": True
+        "reserve_eligible": False, "is_active": True,
     }
 
 

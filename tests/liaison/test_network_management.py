@@ -73,6 +73,39 @@ def test_network_admin_creates_and_edits_a_member_state(network, login):
     assert AuditEntry.objects.filter(action="member_state.updated").exists()
 
 
+def test_csoa_art19_network_admin_sets_a_third_countrys_reserve_eligibility_on_the_member_state_form(network, login):
+    client = login(network["people"]["enisa_admin"])
+    form = {"name": "Türkiye", "kind": "dep_associated", "is_active": "on"}
+    assert client.get(reverse("liaison:member_state_edit", args=["TR"])).status_code == 200
+    response = client.post(reverse("liaison:member_state_edit", args=["TR"]), {**form, "reserve_eligible": "on"})
+    assert response.status_code == 302
+    assert MemberState.objects.get(code="TR").reserve_eligible is True
+    entry = AuditEntry.objects.filter(action="member_state.updated").latest("pk")
+    assert entry.after["reserve_eligible"] is True
+    assert Event.objects.filter(kind="member_state.updated", payload__reserve_eligible=True).exists()
+    assert "Eligible under its association agreement" in client.get(
+        reverse("liaison:member_state", args=["TR"])).content.decode()
+    client.post(reverse("liaison:member_state_edit", args=["TR"]), form)  # unticked: off again
+    assert MemberState.objects.get(code="TR").reserve_eligible is False
+
+
+def test_csoa_art19_an_eu_member_state_cannot_carry_the_reserve_flag(network, login):
+    client = login(network["people"]["enisa_admin"])
+    response = client.post(reverse("liaison:member_state_edit", args=["DE"]),
+                           {"name": "Germany", "kind": "eu_member", "is_active": "on", "reserve_eligible": "on"})
+    assert response.status_code == 400
+    assert "Art. 19" in str(response.context["form"].errors)
+    assert MemberState.objects.get(code="DE").reserve_eligible is False
+
+
+def test_only_network_admins_change_the_reserve_flag(network, login):
+    response = login(network["people"]["de_analyst"]).post(
+        reverse("liaison:member_state_edit", args=["TR"]),
+        {"name": "Türkiye", "kind": "dep_associated", "is_active": "on", "reserve_eligible": "on"})
+    assert response.status_code in (403, 404)
+    assert MemberState.objects.get(code="TR").reserve_eligible is False
+
+
 def test_network_admin_adds_a_person_with_roles(network, login):
     admin = network["people"]["enisa_admin"]
     response = login(admin).post(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from liaison import services as liaison_services
 from tests import factories
 from tests.reserve import factories as reserve_factories
 
@@ -9,15 +10,22 @@ from tests.reserve import factories as reserve_factories
 @pytest.fixture
 def reserve(network):
     """``network`` plus de-spoc, ENISA and Commission decision-makers, three registered providers,
-    a DEP-associated third country's CSIRT, a refused kind (national hub) and an incident of de-csirt."""
+    a DEP-associated third country (Norway, eligible for the Reserve) with its CSIRT and its Art. 19(9)
+    single point of contact, a refused kind (national hub) and an incident of de-csirt."""
     f = factories
     orgs, people = dict(network["orgs"]), dict(network["people"])
     orgs["de-spoc"] = f.organisation("de-spoc", "spoc", "DE", "BSI — NIS2 single point of contact")
     orgs["de-hub"] = f.organisation("de-hub", "national_hub", "DE", "German national cyber hub")
+    # ENISA records that Norway's association agreement provides for the Reserve (CSoA Art. 19).
+    norway = f.member_state("NO")
+    liaison_services.update_member_state(actor=people["enisa_admin"], member_state=norway, name=norway.name,
+                                         kind=norway.kind, reserve_eligible=True)
     orgs["no-csirt"] = f.organisation("no-csirt", "national_csirt", "NO", "NCSC Norway")
+    orgs["no-spoc"] = f.organisation("no-spoc", "spoc", "NO", "NSM — Norway's single point of contact")
     people["de_spoc"] = f.person("spoc@de-spoc.example", orgs["de-spoc"], ["analyst"])
     people["de_hub"] = f.person("analyst@de-hub.example", orgs["de-hub"], ["analyst"])
     people["no_analyst"] = f.person("analyst@no-csirt.example", orgs["no-csirt"], ["analyst"])
+    people["no_spoc"] = f.person("spoc@no-spoc.example", orgs["no-spoc"], ["analyst"])
     people["cert_eu"] = f.person("analyst@cert-eu.example", orgs["cert-eu"], ["analyst"])
     people["enisa_decision"] = f.person("decision@enisa.example", orgs["enisa"], ["decision_maker"])
     people["ec_decision"] = f.person("decision@ec.example", orgs["ec"], ["decision_maker"])

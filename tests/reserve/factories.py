@@ -66,8 +66,20 @@ def content(incidents, **overrides) -> dict:
     return values
 
 
-def request_in(state: str, r: dict, **overrides):
-    """A request of de-csirt (routed through de-spoc) brought to ``state`` by the right people."""
+def confirm_agreement(r: dict, engagement, *, sides=("provider", "de_analyst")):
+    """Both sides confirm the specific agreement (CSoA Art. 16), so that work may be logged."""
+    for who in sides:
+        services.confirm_agreement(actor=r["people"][who], engagement=engagement,
+                                   template_reference="ENISA-RSV-SA-2025", agreement_date=timezone.localdate(),
+                                   liability_accepted=True)
+
+
+def request_in(state: str, r: dict, *, agreement: bool = True, **overrides):
+    """A request of de-csirt (routed through de-spoc) brought to ``state`` by the right people.
+
+    From ``deployed`` on, acme and the requester have confirmed the specific agreement unless
+    ``agreement`` is false.
+    """
     p = r["people"]
     request = services.create_request(actor=p["de_analyst"], organisation=r["orgs"]["de-csirt"],
                                       **content([r["incident"]], **overrides))
@@ -96,6 +108,8 @@ def request_in(state: str, r: dict, **overrides):
         return _fresh(request)
     engagement = services.engage_provider(actor=p["enisa_triage"], request=request, provider=r["orgs"]["provider-acme"])
     services.accept_engagement(actor=p["provider"], engagement=engagement)
+    if agreement:
+        confirm_agreement(r, engagement)
     if state == RequestStatus.DEPLOYED:
         return _fresh(request)
     services.close_deployment(actor=p["de_analyst"], request=request)

@@ -107,12 +107,20 @@ def test_submitting_an_incomplete_draft_names_every_missing_field_and_changes_no
     ({"window_start": "2026-05-10", "window_end": "2026-05-01"}, "window_end", "ends before it starts"),
     ({"languages": ["deutsch"]}, "languages", "ISO 639-1"),
     ({"urgency": "yesterday"}, "urgency", "not a valid choice"),
+    ({"security_clearance": "cosmic"}, "security_clearance", "not a valid choice"),
     ({"measures_confirmed": "maybe"}, "measures_confirmed", "valid boolean"),
 ])
 def test_bad_content_is_a_400_naming_the_field_and_creates_nothing(reserve, de_tool, body, field, says):
     response = post(de_tool, BASE, body)
     assert_error(response, 400, fields=[field], says=says)
     assert not AssistanceRequest.objects.exists()
+
+
+def test_csoa_art17_a_request_states_the_security_clearance_its_deployed_staff_need(reserve, de_tool):
+    created = post(de_tool, BASE, {"affected_entity": "Ministry of Defence supplier", "security_clearance": "secret"})
+    assert created.status_code == 201, created.json()
+    assert created.json()["security_clearance"] == "secret"
+    assert AssistanceRequest.objects.get().security_clearance == "secret"
 
 
 def test_linking_an_incident_the_requester_cannot_see_is_refused_naming_incidents(reserve, de_tool):
@@ -176,8 +184,12 @@ def test_spoc_forwards_and_enisa_sees_the_request_in_its_queue_with_priority_and
     (item,) = queue.json()["results"]
     assert item["id"] == request.pk and item["position"] == 1
     assert item["priority"]["score"] == sum(f["points"] for f in item["priority"]["factors"])
-    assert item["priority"]["explanation"].startswith(f"Priority {item['priority']['score']}/100: ")
+    assert item["priority"]["explanation"].startswith(f"Priority {item['priority']['score']}/100 (CSoA Art. 16 ")
     assert "NIS2 essential entity" in item["priority"]["explanation"]
+    # Beside the score, no points: the crisis level and the declared urgency.
+    assert {f["name"] for f in item["priority"]["factors"]}.isdisjoint({"crisis_level", "urgency"})
+    assert item["priority"]["urgency"] == "immediate" and isinstance(item["priority"]["crisis_level"], int)
+    assert [b["name"] for b in item["priority"]["beside"]] == ["crisis_level", "urgency"]
     clock = item["response_clock"]
     assert clock["clock"] == "response" and clock["due_at"] == "2026-11-25T08:00:00Z"
     assert clock["seconds_left"] == 36 * 3600 and clock["overdue"] is False
@@ -331,6 +343,15 @@ def test_engage_accept_log_work_update_close_and_report(reserve, people):
     assert _states(request.pk) == RequestStatus.DEPLOYED
 
     day = timezone.localdate().isoformat()
+    early = post(people["provider"], f"{e_url}work/", {"day": day, "person_days": "1.5", "activity": "Triage of PLCs"})
+    assert early.status_code == 409  # CSoA Art. 16: not before the specific agreement
+    assert set(people["provider"].get(e_url).json()["actions"]) == {"confirm_agreement"}
+    assert set(people["de_analyst"].get(e_url).json()["actions"]) == {"confirm_agreement"}
+    agreement = {"template_reference": "ENISA-RSV-SA-2025", "agreement_date": day, "liability_accepted": True}
+    for side in ("provider", "de_analyst"):
+        confirmed = post(people[side], f"{e_url}agreement/", agreement)
+        assert confirmed.status_code == 200, confirmed.json()
+    assert confirmed.json()["agreement"]["in_force"] is True and confirmed.json()["actions"] == []
     logged = post(people["provider"], f"{e_url}work/", {"day": day, "person_days": "1.5", "activity": "Triage of PLCs"})
     assert logged.status_code == 201, logged.json()
     assert people["enisa_triage"].get(f"{e_url}work/").json()[0]["person_days"] == "1.5"

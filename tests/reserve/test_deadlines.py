@@ -149,3 +149,36 @@ def test_a_sweep_after_beat_was_down_catches_every_missed_clock_once(reserve, fr
     run_sweep()
     assert len(_clock_events("deadline.overdue", "response")) == 3
     assert len(_clock_events("deadline.reminder", "response")) == 0  # past its time: only the alarm goes out
+
+
+# CSoA Art. 16: the summary report is due three months after the support ends; the months are added at once.
+SUMMARY_REPORT_DUE = [
+    # support ended (local time, Europe/Berlin), months, due (local)
+    ("2026-12-31T10:00", 3, "2027-03-31T10:00"),
+    ("2026-10-31T10:00", 3, "2027-01-31T10:00"),
+    ("2026-11-30T10:00", 3, "2027-02-28T10:00"),  # clamped once, at the end
+    ("2027-11-30T10:00", 3, "2028-02-29T10:00"),  # leap year
+    ("2026-01-31T10:00", 1, "2026-02-28T10:00"),
+    ("2026-05-31T23:30", 3, "2026-08-31T23:30"),  # wall-clock time kept across summer time
+    ("2026-03-15T09:00", 12, "2027-03-15T09:00"),
+]
+
+
+@pytest.mark.parametrize(("ended", "months", "due"), SUMMARY_REPORT_DUE)
+def test_csoa_art16_summary_report_due_three_months_after_support_ends(ended, months, due):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from reserve.services.deadlines import add_months
+
+    berlin = ZoneInfo("Europe/Berlin")
+    got = add_months(datetime.fromisoformat(ended).replace(tzinfo=berlin), months, "Europe/Berlin")
+    assert got.astimezone(berlin).replace(tzinfo=None) == datetime.fromisoformat(due)
+
+
+def test_csoa_art16_support_closed_on_31_december_is_reported_by_31_march(reserve, freezer):
+    freezer.move_to("2026-12-31T10:00:00+00:00")
+    request = request_in(RequestStatus.CLOSED, reserve)
+    row = ReserveDeadline.objects.get(request=request, clock="after_action_report")
+    due = timezone.localtime(row.due_at, timezone.get_fixed_timezone(60))  # Berlin in winter: UTC+1
+    assert (due.month, due.day) == (3, 31)

@@ -6,7 +6,7 @@ from django.http import Http404
 from liaison.selectors import events_visible_to
 from reserve import selectors, services
 from reserve.workflow import RequestStatus
-from tests.reserve.factories import request_in
+from tests.reserve.factories import confirm_agreement, request_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def two_providers(reserve):
                                     services=["digital_forensics"], person_days=10)
     services.accept_engagement(actor=p["provider"], engagement=acme)
     services.accept_engagement(actor=p["beta"], engagement=beta)
+    confirm_agreement(reserve, beta, sides=("beta", "de_analyst"))  # CSoA Art. 16: before any work
     services.log_work(actor=p["beta"], engagement=beta, day=beta.offered_at.date(), person_days="1.5",
                       activity="Disk images of the SCADA historian")
     services.post_update(actor=p["beta"], engagement=beta, text="Found the initial access vector")

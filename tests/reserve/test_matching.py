@@ -5,6 +5,7 @@ import random
 from datetime import date
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from reserve.matching import EXCLUSION_CODES, Candidate, Need, rank
 
@@ -224,3 +225,69 @@ def test_next_after_proposes_the_next_provider_on_decline_or_timeout():
 def test_an_impossible_need_is_refused_with_a_clear_message(changes, message):
     with pytest.raises(ValueError, match=message):
         rank(dataclasses.replace(NEED, **changes), [provider()])
+
+
+# CSoA Art. 17(2): a request that needs cleared staff matches only providers whose recorded clearances reach the level.
+CLEARANCE_CASES = [
+    # needed, the provider's recorded clearances, matched?
+    ("", frozenset(), True),  # no clearance asked: no constraint
+    ("secret", frozenset(), False),
+    ("secret", frozenset({"EU SECRET (4 staff)"}), True),
+    ("secret", frozenset({"SECRET UE"}), True),
+    ("secret", frozenset({"EU TOP SECRET (1 staff)"}), True),  # a higher level covers the lower ones
+    ("secret", frozenset({"TRÈS SECRET UE"}), True),
+    ("secret", frozenset({"EU CONFIDENTIAL (6 staff)"}), False),
+    ("confidential", frozenset({"CONFIDENTIEL UE/EU CONFIDENTIAL"}), True),
+    ("confidential", frozenset({"National security vetting (no level)"}), False),
+    ("top_secret", frozenset({"EU SECRET (4 staff)", "NATO SECRET"}), False),
+    ("top_secret", frozenset({"EU SECRET (4 staff)", "EU TOP SECRET (2 staff)"}), True),
+]
+
+
+@pytest.mark.parametrize("needed,clearances,matched", CLEARANCE_CASES)
+def test_csoa_art17_a_request_needing_cleared_staff_matches_only_providers_holding_the_clearance(
+        needed, clearances, matched):
+    ranking = rank(dataclasses.replace(NEED, clearance=needed), [provider(clearances=clearances)])
+    found = only(ranking, "acme-ir")
+    if matched:
+        assert ranking.excluded == ()
+        if needed:  # the explanation says the requirement is met, and by what
+            assert any(r.startswith("Staff cleared to ") and "CSoA Art. 17(2)" in r for r in found.reasons)
+        else:
+            assert not any("cleared" in r for r in found.reasons)
+    else:
+        assert found.code == "clearance" and found.codes == ("clearance",)
+        assert "security clearance" in found.reason and "CSoA Art. 17(2)" in found.reason
+        assert ("holds: none recorded" in found.reason) == (not clearances)
+
+
+def test_csoa_art17_clearance_is_a_requirement_not_points():
+    plain = only(rank(NEED, [provider(clearances=frozenset({"EU SECRET"}))]), "acme-ir")
+    cleared = only(rank(dataclasses.replace(NEED, clearance="secret"), [provider(clearances=frozenset({"EU SECRET"}))]),
+                   "acme-ir")
+    assert plain.score == cleared.score
+
+
+def test_an_unknown_clearance_level_in_the_need_is_refused_naming_the_field():
+    with pytest.raises(ValueError, match="clearance"):
+        rank(dataclasses.replace(NEED, clearance="cosmic"), [provider()])
+
+
+@pytest.mark.django_db
+def test_csoa_art17_the_ranking_of_a_request_uses_the_clearances_stored_on_the_providers(reserve):
+    from reserve import selectors, services
+    from reserve.models import ProviderProfile
+    from reserve.workflow import RequestStatus
+    from tests.reserve.factories import request_in
+
+    request = request_in(RequestStatus.APPROVED, reserve, security_clearance="top_secret")
+    beta = ProviderProfile.objects.get(organisation__code="provider-beta")
+    services.update_provider(actor=reserve["people"]["enisa_admin"], profile=beta,
+                             security_clearances=["EU TOP SECRET (2 staff)"])
+    ranking = selectors.ranking_for(request)
+    assert [r.provider for r in ranking.ranked] == ["provider-beta"]
+    acme = only(ranking, "provider-acme")
+    assert acme.code == "clearance" and "EU SECRET (4 staff)" in acme.reason
+    with pytest.raises(ValidationError, match="clearance"):
+        services.engage_provider(actor=reserve["people"]["enisa_triage"], request=request,
+                                 provider=reserve["orgs"]["provider-acme"])

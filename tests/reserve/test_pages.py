@@ -222,10 +222,15 @@ def test_full_flow_from_draft_to_after_action_report_through_the_pages(reserve, 
     assert triage.post(f"/reserve/requests/{draft.pk}/engage/", {"provider": "provider-acme"}).status_code == 302
     engagement = Engagement.objects.get(request=draft)
 
-    # The provider accepts, logs work; both sides post updates.
+    # The provider accepts; both sides confirm the specific agreement (CSoA Art. 16); the provider logs work;
+    # both sides post updates.
     acme = login(p["provider"])
     assert "Accept and deploy" in _text(acme.get(f"/reserve/engagements/{engagement.pk}/"))
     assert acme.post(f"/reserve/engagements/{engagement.pk}/accept/").status_code == 302
+    agreement = {"agreement-template_reference": "ENISA-RSV-SA-2025",
+                 "agreement-agreement_date": timezone.localdate().isoformat(), "agreement-liability_accepted": "on"}
+    for side in (acme, de):
+        assert side.post(f"/reserve/engagements/{engagement.pk}/agreement/", agreement).status_code == 302
     response = acme.post(f"/reserve/engagements/{engagement.pk}/work/", {
         "work-day": timezone.localdate().isoformat(), "work-person_days": "1.5", "work-activity": "Disk imaging"})
     assert response.status_code == 302
@@ -307,7 +312,8 @@ def test_triage_queue_orders_by_priority_with_its_explanation_and_highlights_ove
     freezer.move_to(timezone.now() + timedelta(hours=2))  # low's 48 h have run out, high's have not
     page = _text(login(reserve["people"]["enisa_triage"]).get("/reserve/triage/"))
     assert page.index(high.reference) < page.index(low.reference)
-    assert "Art. 16(2)" in page and "Priority " in page and "/100" in page
+    assert "CSoA Art. 16" in page and "Priority " in page and "/100" in page
+    assert "no points" in page and "Level 0" in page  # the crisis level beside the score
     assert "1 request past the 48-hour response clock" in page
     assert page.count("queue-item card is-overdue") == 1
     assert "overdue by 1 h 0 min" in page and "46 h 0 min left" in page

@@ -181,6 +181,27 @@ def _engagement_action_probe(action: str) -> Probe:
     return Probe("engagement", lambda user, case: action in policy.engagement_actions(user, case.engagement), check)
 
 
+AGREEMENT_BODY = {"template_reference": "ENISA-RSV-SA-2025", "agreement_date": "2020-01-01",
+                  "liability_accepted": True}
+
+
+def _check_confirm_agreement(actor: Actor, case: Case) -> Outcome:
+    """CSoA Art. 16: the provider's and the user's confirmation of the specific agreement (a form on the page)."""
+    page = f"/reserve/engagements/{case.engagement.pk}/"
+    shown = [("confirm_agreement" in actor.actions(f"/api/v1/engagements/{case.engagement.pk}/"))]
+    if actor.page is not None:
+        shown.append(_has(actor, page, _form(f"{page}agreement/")))
+    body = {**AGREEMENT_BODY, "agreement_date": case.engagement.request.decided_at.date().isoformat()
+            if case.engagement.request.decided_at else AGREEMENT_BODY["agreement_date"]}
+    status = _send(actor.api, "post", f"/api/v1/engagements/{case.engagement.pk}/agreement/", body, rollback=True)
+    return Outcome(api=status, shown=tuple(shown))
+
+
+CONFIRM_AGREEMENT = Probe(
+    "engagement", lambda user, case: "confirm_agreement" in policy.engagement_actions(user, case.engagement),
+    _check_confirm_agreement)
+
+
 def _check_offer(actor: Actor, case: Case) -> Outcome:
     shown = (_has(actor, case.url("ranking/"), _form(case.url("engage/"))),) if actor.page else ()
     status = _send(actor.api, "post", f"{API}{case.request.pk}/engagements/", {"provider": "provider-beta"},
@@ -273,6 +294,7 @@ PROBES: dict[str, Probe] = {
     **{f"request.{a}": _request_action_probe(a) for a in REQUEST_ACTIONS},
     **{f"engagement.{a}": _engagement_action_probe(a) for a in ("accept", "decline", "cancel")},
     "engagement.offer": OFFER,
+    "engagement.confirm_agreement": CONFIRM_AGREEMENT,
     **{f"capability.{c}": p for c, p in CAPABILITY_PROBES.items()},
 }
 
@@ -337,7 +359,8 @@ def _case(state, reserve) -> Case:
                                               provider=reserve["orgs"]["provider-acme"])
         request.refresh_from_db()
         return Case(request, engagement)
-    request = rf.request_in(state, reserve)
+    # Deployed without the specific agreement yet, so that both sides have it to confirm (CSoA Art. 16).
+    request = rf.request_in(state, reserve, agreement=state != RequestStatus.DEPLOYED)
     return Case(request, request.engagements.order_by("pk").first())
 
 

@@ -23,11 +23,12 @@ def _counts():
 
 
 @pytest.mark.parametrize("who, org, routed", [
-    ("de_analyst", "de-csirt", True),          # a member state's CSIRT: through its SPOC
-    ("de_liaison", "de-authority", True),      # its crisis management authority: through its SPOC
+    ("de_analyst", "de-csirt", "de-spoc"),     # a member state's CSIRT: through its SPOC
+    ("de_liaison", "de-authority", "de-spoc"),  # its crisis management authority: through its SPOC
     ("de_spoc", "de-spoc", False),             # the SPOC itself files directly
     ("cert_eu", "cert-eu", False),             # CERT-EU directly (Art. 15(3))
-    ("no_analyst", "no-csirt", False),         # a DEP-associated third country without a registered contact point
+    ("no_analyst", "no-csirt", "no-spoc"),     # an eligible DEP-associated third country: through its SPOC (Art. 19(9))
+    ("no_spoc", "no-spoc", False),             # the third country's SPOC itself files directly
 ])
 def test_allowed_requesters_submit_and_are_routed_per_art_15_3(reserve, who, org, routed):
     actor = reserve["people"][who]
@@ -36,10 +37,10 @@ def test_allowed_requesters_submit_and_are_routed_per_art_15_3(reserve, who, org
     services.submit_request(actor=actor, request=request)
     request.refresh_from_db()
     if routed:
-        assert request.status == "awaiting_spoc" and request.spoc_organisation.code == "de-spoc"
+        assert request.status == "awaiting_spoc" and request.spoc_organisation.code == routed
         assert request.submitted_at is None
         assert not requests_visible_to(reserve["people"]["enisa_triage"]).filter(pk=request.pk).exists()
-        assert requests_visible_to(reserve["people"]["de_spoc"]).filter(pk=request.pk).exists()
+        assert requests_visible_to(reserve["people"][routed.replace("-", "_")]).filter(pk=request.pk).exists()
     else:
         assert request.status == "submitted" and request.spoc_organisation is None
         assert request.deadlines.get(clock="response").due_at == request.submitted_at + timedelta(hours=48)
@@ -148,6 +149,95 @@ def test_a_member_state_without_a_registered_spoc_is_told_to_have_it_registered(
     with pytest.raises(ValidationError, match="FR has no NIS2 single point of contact"):
         services.submit_request(actor=fr, request=request)
     assert AssistanceRequest.objects.get(pk=request.pk).status == "draft"
+
+
+def _third_country_csirt(reserve, code: str, *, eligible: bool):
+    """A CSIRT of a DEP-associated third country, with the country's Reserve flag as ENISA set it."""
+    from liaison import services as liaison_services
+    from tests import factories
+
+    country = factories.member_state(code)
+    liaison_services.update_member_state(actor=reserve["people"]["enisa_admin"], member_state=country,
+                                         name=country.name, kind=country.kind, reserve_eligible=eligible)
+    org = factories.organisation(f"{code.lower()}-csirt", "national_csirt", code, f"CSIRT {country.name}")
+    person = factories.person(f"analyst@{code.lower()}-csirt.example", org, ["analyst"])
+    return org, person
+
+
+def test_csoa_art19_9_a_third_country_request_without_its_spoc_is_refused_naming_whom_to_register(reserve):
+    org, analyst = _third_country_csirt(reserve, "TR", eligible=True)  # Türkiye: no SPOC registered
+    request = services.create_request(actor=analyst, organisation=org, **content([incident(analyst, org)]))
+    before = _counts()
+    with pytest.raises(ValidationError) as excinfo:
+        services.submit_request(actor=analyst, request=request)
+    (message,) = excinfo.value.message_dict["organisation"]
+    assert "Türkiye (TR) has no single point of contact registered" in message
+    assert "CSoA Art. 19(9)" in message and "never straight to the contracting authority" in message
+    assert "ask ENISA to register Türkiye's single point of contact" in message
+    assert _counts() == before
+    request.refresh_from_db()
+    assert (request.status, request.spoc_organisation, request.requester_submitted_at) == ("draft", None, None)
+    assert not requests_visible_to(reserve["people"]["enisa_triage"]).filter(pk=request.pk).exists()
+
+
+def test_csoa_art19_9_the_same_request_goes_through_the_spoc_once_registered(reserve):
+    from tests import factories
+
+    org, analyst = _third_country_csirt(reserve, "TR", eligible=True)
+    request = services.create_request(actor=analyst, organisation=org, **content([incident(analyst, org)]))
+    factories.organisation("tr-spoc", "spoc", "TR", "Türkiye's single point of contact")
+    services.submit_request(actor=analyst, request=request)
+    request.refresh_from_db()
+    assert request.status == "awaiting_spoc" and request.spoc_organisation.code == "tr-spoc"
+
+
+@pytest.mark.parametrize("eligible", [False, True])
+def test_csoa_art19_only_a_third_country_eligible_under_its_association_agreement_may_request(reserve, eligible):
+    org, analyst = _third_country_csirt(reserve, "UA", eligible=eligible)
+    before = _counts()
+    if eligible:
+        services.create_request(actor=analyst, organisation=org, affected_entity="Ukrenergo")
+        return
+    with pytest.raises(ValidationError) as excinfo:
+        services.create_request(actor=analyst, organisation=org, affected_entity="Ukrenergo")
+    (message,) = excinfo.value.message_dict["organisation"]
+    assert "Ukraine (UA)" in message and "CSoA Art. 14(3)(c) and Art. 19" in message
+    assert _counts() == before
+
+
+def test_csoa_art19_a_third_country_made_ineligible_cannot_submit_its_draft(reserve):
+    from liaison import services as liaison_services
+
+    analyst, org = reserve["people"]["no_analyst"], reserve["orgs"]["no-csirt"]
+    request = services.create_request(actor=analyst, organisation=org, **content([incident(analyst, org)]))
+    norway = org.member_state
+    liaison_services.update_member_state(actor=reserve["people"]["enisa_admin"], member_state=norway,
+                                         name=norway.name, kind=norway.kind, reserve_eligible=False)
+    request.requester_organisation.refresh_from_db()
+    with pytest.raises(ValidationError, match="Art. 19"):
+        services.submit_request(actor=analyst, request=request)
+    assert AssistanceRequest.objects.get(pk=request.pk).status == "draft"
+
+
+def test_turkiye_is_a_dep_associated_third_country_not_eligible_until_enisa_says_so():
+    from liaison.models import MemberState
+
+    turkiye = MemberState.objects.get(code="TR")
+    assert (turkiye.name, turkiye.kind, turkiye.reserve_eligible) == ("Türkiye", "dep_associated", False)
+    assert not MemberState.objects.filter(reserve_eligible=True).exists()  # default off for every country
+
+
+def test_only_a_third_country_carries_the_reserve_flag(reserve):
+    from liaison import services as liaison_services
+    from tests import factories
+
+    germany = factories.member_state("DE")
+    with pytest.raises(ValidationError) as excinfo:
+        liaison_services.update_member_state(actor=reserve["people"]["enisa_admin"], member_state=germany,
+                                             name=germany.name, kind=germany.kind, reserve_eligible=True)
+    assert "Art. 19" in excinfo.value.message_dict["reserve_eligible"][0]
+    germany.refresh_from_db()
+    assert germany.reserve_eligible is False
 
 
 def test_submission_through_the_spoc_informs_the_networks_with_a_notice_and_enisa_in_detail(reserve):

@@ -14,11 +14,14 @@ pytestmark = pytest.mark.django_db
 
 
 def _direct(reserve, who, org, *, severity="high", **overrides):
-    """A request filed straight to the contracting authority (CERT-EU, a SPOC or a third country)."""
+    """A request filed to the contracting authority (CERT-EU directly; a third country through its SPOC)."""
     actor = reserve["people"][who]
     linked = incident(actor, reserve["orgs"][org], severity=severity)
     request = services.create_request(actor=actor, organisation=reserve["orgs"][org], **content([linked], **overrides))
-    return services.submit_request(actor=actor, request=request)
+    request = services.submit_request(actor=actor, request=request)
+    if request.status == "awaiting_spoc":  # CSoA Art. 19(9): Norway's SPOC forwards it
+        request = services.forward_request(actor=reserve["people"]["no_spoc"], request=request)
+    return request
 
 
 def test_the_queue_puts_the_highest_priority_first_with_its_explanation(reserve):
@@ -50,7 +53,7 @@ def test_a_severity_change_of_a_linked_incident_shows_in_the_queue_at_once(reser
                                       severity="critical")
     after = selectors.triage_queue(reserve["people"]["enisa_triage"])[0]
     assert after.pk == request.pk and after.priority.score > before
-    assert after.priority.factor("severity").points == 25
+    assert after.priority.factor("severity").points == 30
 
 
 def test_the_blueprint_sees_reserve_requested_and_approved(reserve):
