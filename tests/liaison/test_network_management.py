@@ -75,7 +75,7 @@ def test_network_admin_creates_and_edits_a_member_state(network, login):
 
 def test_csoa_art19_network_admin_sets_a_third_countrys_reserve_eligibility_on_the_member_state_form(network, login):
     client = login(network["people"]["enisa_admin"])
-    form = {"name": "Türkiye", "kind": "dep_associated", "is_active": "on"}
+    form = {"name": "Türkiye", "kind": "dep_associated", "time_zone": "Europe/Istanbul", "is_active": "on"}
     assert client.get(reverse("liaison:member_state_edit", args=["TR"])).status_code == 200
     response = client.post(reverse("liaison:member_state_edit", args=["TR"]), {**form, "reserve_eligible": "on"})
     assert response.status_code == 302
@@ -92,7 +92,8 @@ def test_csoa_art19_network_admin_sets_a_third_countrys_reserve_eligibility_on_t
 def test_csoa_art19_an_eu_member_state_cannot_carry_the_reserve_flag(network, login):
     client = login(network["people"]["enisa_admin"])
     response = client.post(reverse("liaison:member_state_edit", args=["DE"]),
-                           {"name": "Germany", "kind": "eu_member", "is_active": "on", "reserve_eligible": "on"})
+                           {"name": "Germany", "kind": "eu_member", "time_zone": "Europe/Berlin", "is_active": "on",
+                            "reserve_eligible": "on"})
     assert response.status_code == 400
     assert "Art. 19" in str(response.context["form"].errors)
     assert MemberState.objects.get(code="DE").reserve_eligible is False
@@ -101,7 +102,8 @@ def test_csoa_art19_an_eu_member_state_cannot_carry_the_reserve_flag(network, lo
 def test_only_network_admins_change_the_reserve_flag(network, login):
     response = login(network["people"]["de_analyst"]).post(
         reverse("liaison:member_state_edit", args=["TR"]),
-        {"name": "Türkiye", "kind": "dep_associated", "is_active": "on", "reserve_eligible": "on"})
+        {"name": "Türkiye", "kind": "dep_associated", "time_zone": "Europe/Istanbul", "is_active": "on",
+         "reserve_eligible": "on"})
     assert response.status_code in (403, 404)
     assert MemberState.objects.get(code="TR").reserve_eligible is False
 
