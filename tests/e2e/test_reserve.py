@@ -88,7 +88,7 @@ def test_request_goes_from_a_de_analyst_through_triage_and_decision_to_the_provi
     expect(item.locator(".queue-score .score")).to_have_text(re.compile(r"^\d+$"))
     expect(item.locator(".queue-clock .time-left")).to_have_text(re.compile(r"4\d h \d+ min left"))
     item.locator("details.explanation summary").click()
-    expect(item.locator(".priority-explanation")).to_contain_text("essential entity (Art. 16(2)(b))")
+    expect(item.locator(".priority-explanation")).to_contain_text("essential entity (CSoA Art. 16, criterion (b))")
     screenshot(triage, "triage-queue")
     item.get_by_role("link", name="Assess").click()
     expect(triage.locator("#completeness")).to_contain_text("Every item CSoA Art. 15 asks for is filled in")
