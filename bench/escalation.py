@@ -193,8 +193,8 @@ def generate_backlog(n_incidents: int, n_pending: int) -> list[int]:
                        [template.pk, template.pk])
         common.progress(f"{n_pending:,} open deadlines (due in a week: scanned, not fired)")
         cursor.execute("""
-            INSERT INTO incidents_deadline (incident_id, clock, due_at)
-            SELECT id, 'final_report', now() + interval '7 days' FROM incidents_incident
+            INSERT INTO incidents_deadline (incident_id, clock, sequence, due_at)
+            SELECT id, 'final_report', 0, now() + interval '7 days' FROM incidents_incident
             WHERE id <> %s ORDER BY id LIMIT %s ON CONFLICT DO NOTHING""", [template.pk, n_pending])
         cursor.execute("ANALYZE")
         cursor.execute("SELECT count(*) FROM incidents_incident WHERE evaluated_version < version")

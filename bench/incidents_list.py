@@ -67,12 +67,14 @@ def generate(n_incidents: int, per_incident: int) -> None:
         cursor.execute(f"""
             INSERT INTO incidents_incident (title, description, reporting_organisation_id, reported_by_id, entity_type,
                 severity, national_capacity_exceeded, technical_cooperation_requested, aware_at, tlp, status, crisis_level,
-                declared_level, version, evaluated_version, created_at, updated_at)
+                declared_level, version, evaluated_version, created_at, updated_at,
+                significance, significance_grounds, significance_explanation)
             SELECT 'Incident ' || g, 'Generated for the benchmark', ({org_ids})[1 + g % {k}], ({user_ids})[1 + g % {k}],
                 'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false, false,
                 now() - (g || ' minutes')::interval, (ARRAY['amber','green','amber+strict','clear'])[1 + g % 4],
                 (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 0, 1, 1,
-                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval
+                now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
+                'significant', '["operational_disruption"]'::jsonb, ''
             FROM generate_series(1, {n_incidents}) g""")
         common.progress("granting the reporting organisations and ENISA (every fifth incident)")
         cursor.execute(f"""
@@ -95,8 +97,8 @@ def generate(n_incidents: int, per_incident: int) -> None:
             JOIN (SELECT id, row_number() OVER (ORDER BY code) - 1 AS n FROM incidents_sector WHERE parent_id IS NULL) s
               ON s.n = i.id % 18""")
         cursor.execute("""
-            INSERT INTO incidents_deadline (incident_id, clock, due_at, met_at)
-            SELECT id, c.clock, aware_at + c.delay, CASE WHEN id % 3 = 0 THEN aware_at + interval '1 hour' END
+            INSERT INTO incidents_deadline (incident_id, clock, sequence, due_at, met_at)
+            SELECT id, c.clock, 0, aware_at + c.delay, CASE WHEN id % 3 = 0 THEN aware_at + interval '1 hour' END
             FROM incidents_incident,
                  (VALUES ('early_warning', interval '24 hours'), ('notification', interval '72 hours'),
                          ('final_report', interval '33 days')) AS c(clock, delay)""")

@@ -70,13 +70,15 @@ def generate_list_rows(n_incidents: int) -> None:
             SELECT id, 0, 1, '[]', 'Generated for the benchmark', true, '', 1, 1, now() - interval '1 hour'
             FROM incidents_incident WHERE id IN ({generated})""")
         cursor.execute("""
-            INSERT INTO incidents_alert (escalation_id, incident_id, organisation_id, level, state, created_at, note)
-            SELECT e.id, i.id, i.reporting_organisation_id, 1, 'notified', e.created_at, 'bench'
+            INSERT INTO incidents_alert (escalation_id, incident_id, organisation_id, level, state, created_at, note,
+                disclosure)
+            SELECT e.id, i.id, i.reporting_organisation_id, 1, 'notified', e.created_at, 'bench', 'shared'
             FROM incidents_escalation e JOIN incidents_incident i ON i.id = e.incident_id
             WHERE e.explanation = 'Generated for the benchmark'""")
         cursor.execute("""
-            INSERT INTO incidents_alert (escalation_id, incident_id, organisation_id, level, state, created_at, note)
-            SELECT e.id, e.incident_id, %s, 1, 'notified', e.created_at, 'bench'
+            INSERT INTO incidents_alert (escalation_id, incident_id, organisation_id, level, state, created_at, note,
+                disclosure)
+            SELECT e.id, e.incident_id, %s, 1, 'notified', e.created_at, 'bench', 'shared'
             FROM incidents_escalation e
             WHERE e.explanation = 'Generated for the benchmark' AND e.incident_id %% 5 = 0""", [enisa.pk])
         cursor.execute(f"""
