@@ -2,7 +2,8 @@
 
 Pure functions over plain data, no ORM and no clock: facts in, decision out
 (STYLE.md "Pure core"). The service applies the decision. Escalation is only upwards
-here: de-escalation is a human decision of the body in charge (DOMAIN.md).
+here: de-escalation is a human decision of the body in charge (DOMAIN.md), and it holds:
+after one, only *new* facts that match a rule (``evaluate(..., held=…)``) escalate again.
 """
 
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ FACTS = {
     "critical_member_states": ("count", 1, 40, "{v} member states hit at critical severity"),
     "severity": ("severity", None, None, "severity {v}"),
     "high_criticality_sector": ("bool", None, None, "a sector of high criticality (NIS2 Annex I)"),
+    "cross_border_impact": ("bool", None, None, "possible cross-border impact"),
     "national_capacity_exceeded": ("bool", None, None, "national capacity to respond exceeded"),
     "technical_cooperation_requested": ("bool", None, None, "technical cooperation requested by the reporter"),
     "reserve_requested": ("bool", None, None, "EU Cybersecurity Reserve support requested"),
@@ -29,6 +31,8 @@ OPERATORS = {
     "bool": ("is",),
 }
 SYMBOLS = {">=": "≥", ">": ">", "==": "=", "<=": "≤", "is": "is"}
+# Facts that are not news about the incident: time passing, and a level a human declared (a decision).
+NOT_NEW_FACTS = frozenset({"hours_without_update", "declared_level"})
 
 
 @dataclass(frozen=True)
@@ -97,9 +101,42 @@ class Decision:
     proposals: tuple[Rule, ...] = field(default=())
 
 
-def evaluate(facts: Mapping, blueprint: BlueprintSpec) -> Decision:
-    """The highest level whose automatic rules match, with the rules and a sentence saying why."""
-    matched = [r for r in blueprint.rules if r.matches(facts)]
+def new_facts(before: Mapping, now: Mapping) -> dict[str, tuple]:
+    """Facts that moved towards a higher level since ``before``: more states, higher severity, a flag raised."""
+    found = {}
+    for name, (kind, *_rest) in FACTS.items():
+        if name in NOT_NEW_FACTS:
+            continue
+        old, new = before.get(name), now.get(name)
+        if kind == "bool":
+            rose = bool(new) and not bool(old)
+        elif kind == "severity":
+            rose = new in SEVERITIES and (old not in SEVERITIES or SEVERITIES.index(new) > SEVERITIES.index(old))
+        else:
+            rose = new is not None and (old is None or new > old)
+        if rose:
+            found[name] = (old, new)
+    return found
+
+
+def _say_change(name: str, change: tuple) -> str:
+    kind, _, _, template = FACTS[name]
+    old, new = change
+    if kind == "bool":
+        return template
+    return template.format(v=f"{old if old is not None else 'none'} → {new}")
+
+
+def evaluate(facts: Mapping, blueprint: BlueprintSpec, *, held: Mapping | None = None) -> Decision:
+    """The highest level whose automatic rules match, with the rules and a sentence saying why.
+
+    ``held``: the facts when the body in charge last de-escalated. The decision holds against
+    everything but new facts: only rules that match *and* read a fact that rose since then count,
+    and the explanation names those facts.
+    """
+    changed = new_facts(held, facts) if held is not None else {}
+    matched = [r for r in blueprint.rules if r.matches(facts)
+               and (held is None or any(c.fact in changed for c in r.conditions))]
     automatic = [r for r in matched if r.automatic]
     level = max((r.target_level for r in automatic), default=0)
     decisive = tuple(r for r in automatic if r.target_level == level)
@@ -109,6 +146,10 @@ def evaluate(facts: Mapping, blueprint: BlueprintSpec) -> Decision:
     if decisive:
         reasons = "; or ".join(f"{r.explain(facts)} [{r.code}]" for r in decisive)
         explanation = f"Level {level} — {spec.name}: {reasons}."
+        if held is not None:
+            news = sorted({c.fact for r in decisive for c in r.conditions if c.fact in changed})
+            explanation += (" New facts since the de-escalation: "
+                            + "; ".join(_say_change(n, changed[n]) for n in news) + ".")
     else:
         explanation = f"Level {level} — {spec.name}: no escalation rule matches."
     if proposed is not None:

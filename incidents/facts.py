@@ -26,6 +26,7 @@ def incident_facts(incident: Incident, *, now) -> dict:
         "critical_member_states": member_states if incident.severity == "critical" else 0,
         "severity": incident.severity,
         "high_criticality_sector": "I" in sectors,
+        "cross_border_impact": bool(incident.cross_border_impact),
         "national_capacity_exceeded": incident.national_capacity_exceeded,
         "technical_cooperation_requested": incident.technical_cooperation_requested,
         "reserve_requested": False,

@@ -115,6 +115,11 @@ class _FactsMixin(forms.Form):
         required=False, label="National capacity to respond is exceeded",
         help_text="NIS2 Art. 6(7): makes this a large-scale cybersecurity incident.",
     )
+    technical_cooperation_requested = forms.BooleanField(
+        required=False, label="Ask the CSIRTs Network for technical cooperation",
+        help_text="Brings the incident to the technical level (Blueprint level 1): indicators, analysis, "
+                  "situational awareness with the other member states' CSIRTs.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

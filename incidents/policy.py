@@ -11,21 +11,18 @@ fixed number of queries; the single predicates are for services and the API.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from incidents import selectors
-from incidents.models import Alert, CrisisLevel, Incident, Share
+from incidents import bodies, selectors
+from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Share
+from liaison.models import Organisation
+from liaison.selectors import organisations_in_groups, presidency_on
 from liaison.roles import Role as LiaisonRole
-from liaison.roles import role_group_name
 
 ANSWERED_ALERT_STATES = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
-
-
-def _group_names(user) -> set[str]:
-    if not getattr(user, "is_authenticated", False):
-        return set()
-    return set(user.groups.values_list("name", flat=True))
 
 
 def _levels(levels=None) -> list[CrisisLevel]:
@@ -134,50 +131,151 @@ def may_post_situation_update(user, incident: Incident) -> bool:
     return may_post_update(user, incident)
 
 
-# --- Crisis levels --------------------------------------------------------------------------------
+# --- Crisis levels: the Blueprint's bodies in charge (incidents/bodies.py) --------------------------
 
 
-def declarable_levels(user, incident: Incident, *, levels=None, groups: set[str] | None = None) -> list[CrisisLevel]:
-    """Levels above the current one that the user may declare: a declare role within the level's body in charge."""
-    groups = _group_names(user) if groups is None else groups
-    return [
-        lv for lv in _levels(levels)
-        if lv.number > incident.crisis_level and groups & set(lv.in_charge_groups)
-        and groups & {role_group_name(r) for r in lv.declare_roles}
-    ]
-
-
-def may_declare_level(user, incident: Incident, level: CrisisLevel, *, groups: set[str] | None = None) -> bool:
-    """Whether the user is among those who may declare ``level`` (whatever the incident's level now)."""
-    groups = _group_names(user) if groups is None else groups
-    return bool(groups & set(level.in_charge_groups) and groups & {role_group_name(r) for r in level.declare_roles})
-
-
-def may_deescalate(user, incident: Incident, *, levels=None, groups: set[str] | None = None) -> bool:
-    """De-escalation is a decision of the body in charge of the current level (DOMAIN.md)."""
-    groups = _group_names(user) if groups is None else groups
-    current = next((lv for lv in _levels(levels) if lv.number == incident.crisis_level), None)
-    return bool(current and incident.crisis_level > 0 and groups & set(current.in_charge_groups))
-
-
-def deescalatable_levels(user, incident: Incident, *, levels=None, groups: set[str] | None = None) -> list[int]:
-    """The levels below the current one the user may lower the incident to (all of them, or none)."""
-    levels = _levels(levels)
-    if not may_deescalate(user, incident, levels=levels, groups=groups):
+def seats_of(user) -> list[bodies.Seat]:
+    """The person's memberships as the bodies test reads them (one query)."""
+    if not getattr(user, "is_authenticated", False):
         return []
-    return [n for n in range(incident.crisis_level)]
+    return [bodies.Seat(kind, ms, ms_kind, role) for kind, ms, ms_kind, role in user.memberships.filter(
+        organisation__is_active=True).values_list("organisation__kind", "organisation__member_state_id",
+                                                  "organisation__member_state__kind", "role")]
 
 
-def situation_update_due(*, since_times, level: CrisisLevel | None) -> datetime | None:
-    """When a situation update is due: the level's interval after the latest of ``since_times``.
+def presidency_state_id(day=None) -> int | None:
+    """The member state holding the Council Presidency today (data: liaison's CouncilPresidency)."""
+    presidency = presidency_on(day or timezone.localdate(timezone=dt_timezone.utc))
+    return presidency.member_state_id if presidency else None
+
+
+class _BodyContext:
+    """What the bodies test needs about one person and one incident, read once."""
+
+    def __init__(self, user, incident: Incident, *, seats=None, presidency=None):
+        self.seats = seats_of(user) if seats is None else seats
+        self.reporting_state_id = incident.reporting_organisation.member_state_id
+        self._presidency = presidency
+
+    @property
+    def presidency(self):
+        if self._presidency is None:
+            self._presidency = presidency_state_id() or 0
+        return self._presidency or None
+
+    def holds(self, body_codes, roles) -> bool:
+        if not self.seats or not body_codes:
+            return False
+        return bodies.holds(self.seats, body_codes, roles, reporting_state_id=self.reporting_state_id,
+                            presidency_state_id=self.presidency)
+
+
+def may_declare_level(user, incident: Incident, level: CrisisLevel, *, context: _BodyContext | None = None) -> bool:
+    """A declare role within one of the bodies the Blueprint names for ``level`` (the Presidency alone for level 3)."""
+    context = context or _BodyContext(user, incident)
+    return level.number > 0 and context.holds(level.declare_bodies, level.declare_roles)
+
+
+def declarable_levels(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> list[CrisisLevel]:
+    """Levels above the current one that the user may declare."""
+    context = context or _BodyContext(user, incident)
+    return [lv for lv in _levels(levels) if lv.number > incident.crisis_level
+            and may_declare_level(user, incident, lv, context=context)]
+
+
+def may_propose_level(user, incident: Incident, level: CrisisLevel, *, context: _BodyContext | None = None) -> bool:
+    """EU-CyCLONe proposes the political level to the Presidency; whoever may declare it declares instead."""
+    context = context or _BodyContext(user, incident)
+    return (level.number > incident.crisis_level and context.holds(level.propose_bodies, level.declare_roles)
+            and not may_declare_level(user, incident, level, context=context))
+
+
+def proposable_levels(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> list[CrisisLevel]:
+    context = context or _BodyContext(user, incident)
+    return [lv for lv in _levels(levels) if may_propose_level(user, incident, lv, context=context)]
+
+
+def may_deescalate(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> bool:
+    """Lowering a level is for the body that declares it, not any one member organisation of the network."""
+    current = next((lv for lv in _levels(levels) if lv.number == incident.crisis_level), None)
+    if current is None or incident.crisis_level == 0:
+        return False
+    context = context or _BodyContext(user, incident)
+    return context.holds(current.deescalate_bodies, current.declare_roles)
+
+
+def deescalatable_levels(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> list[int]:
+    """The levels below the current one the user may lower the incident to (all of them, or none)."""
+    if not may_deescalate(user, incident, levels=levels, context=context):
+        return []
+    return list(range(incident.crisis_level))
+
+
+def settable_ipcr_modes(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> list[dict]:
+    """At a level with modes (the political level), the body that declares it sets the mode: the Presidency."""
+    current = next((lv for lv in _levels(levels) if lv.number == incident.crisis_level), None)
+    if current is None or not current.modes:
+        return []
+    context = context or _BodyContext(user, incident)
+    return list(current.modes) if context.holds(current.declare_bodies, current.declare_roles) else []
+
+
+def may_decide_proposal(user, proposal: LevelProposal, *, levels=None, seats=None, presidency=None) -> bool:
+    """An open proposal is decided by those who may declare its level (the Presidency for the political level)."""
+    if proposal.state != LevelProposal.State.OPEN:
+        return False
+    level = next((lv for lv in _levels(levels) if lv.number == proposal.level), None)
+    if level is None or proposal.level <= proposal.incident.crisis_level:
+        return False
+    context = _BodyContext(user, proposal.incident, seats=seats, presidency=presidency)
+    return may_declare_level(user, proposal.incident, level, context=context)
+
+
+def proposals_to_decide(user) -> list[LevelProposal]:
+    """The open proposals waiting for this person's decision, newest first (their board and the API)."""
+    seats = seats_of(user)
+    if not seats:
+        return []
+    levels, presidency = _levels(), presidency_state_id() or 0
+    proposals = selectors.open_level_proposals().select_related("incident__reporting_organisation")
+    return [p for p in proposals
+            if may_decide_proposal(user, p, levels=levels, seats=seats, presidency=presidency)]
+
+
+def deciding_organisations(incident: Incident, level: CrisisLevel) -> list:
+    """The active organisations that act for the bodies declaring ``level`` for this incident, today."""
+    states = {"reporting": incident.reporting_organisation.member_state_id, "presidency": presidency_state_id()}
+    found = {}
+    for code in level.declare_bodies:
+        body = bodies.BODIES.get(code)
+        if body is None:
+            continue
+        if body.community:
+            orgs = organisations_in_groups([body.community])
+        elif states.get(body.state):
+            orgs = Organisation.objects.filter(is_active=True, member_state_id=states[body.state], kind__in=body.kinds)
+        else:
+            orgs = []
+        found.update({o.pk: o for o in orgs})
+    return sorted(found.values(), key=lambda o: o.code)
+
+
+def level_bodies_sentence(level: CrisisLevel) -> str:
+    """Who acts for a level, in words: for refusals and the "who acts next" line."""
+    return bodies.describe(level.declare_bodies)
+
+
+def situation_update_due(*, since_times, level: CrisisLevel | None, mode: str = "") -> datetime | None:
+    """When a situation update is due: the level's (or its IPCR mode's) interval after the latest of ``since_times``.
 
     ``since_times`` are the last situation update, the last level change and the incident's
     creation (any may be None). The one rule the sweep's clock and the board both use.
     """
-    if level is None or not level.update_interval_minutes:
+    interval = level.update_interval_for(mode) if level is not None else None
+    if not interval:
         return None
     since = max(t for t in since_times if t)
-    return since + timedelta(minutes=level.update_interval_minutes)
+    return since + timedelta(minutes=interval)
 
 
 # --- Alerts ---------------------------------------------------------------------------------------
@@ -221,6 +319,8 @@ class IncidentCapabilities:
     request_intermediate_report: bool
     declarable_levels: tuple
     deescalatable_levels: tuple
+    proposable_levels: tuple
+    ipcr_modes: tuple
     answerable_alert_ids: frozenset
 
     @property
@@ -236,7 +336,6 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
     """Every capability of the incident page in a fixed handful of queries."""
     authenticated = getattr(user, "is_authenticated", False)
     group_rows = list(user.groups.values_list("id", "name")) if authenticated else []
-    groups = {name for _, name in group_rows}
     memberships = list(user.memberships.values_list("organisation_id", "organisation__kind",
                                                     "organisation__member_state_id")) if authenticated else []
     org_ids = {org for org, _, _ in memberships}
@@ -246,6 +345,7 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
     authority = bool(reporting.member_state_id) and any(
         kind in selectors.AUTHORITY_KINDS and ms == reporting.member_state_id for _, kind, ms in memberships)
     levels = _levels(levels)
+    context = _BodyContext(user, incident)
     return IncidentCapabilities(
         originator=originator,
         see_recipients=originator,
@@ -261,8 +361,10 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
         inform_other_member_states=authority and incident.affected_member_states.count() >= 2,
         respond_initially=authority,
         request_intermediate_report=authority and not originator and incident.carries_clocks,
-        declarable_levels=tuple(declarable_levels(user, incident, levels=levels, groups=groups)),
-        deescalatable_levels=tuple(deescalatable_levels(user, incident, levels=levels, groups=groups)),
+        declarable_levels=tuple(declarable_levels(user, incident, levels=levels, context=context)),
+        deescalatable_levels=tuple(deescalatable_levels(user, incident, levels=levels, context=context)),
+        proposable_levels=tuple(proposable_levels(user, incident, levels=levels, context=context)),
+        ipcr_modes=tuple(settable_ipcr_modes(user, incident, levels=levels, context=context)),
         answerable_alert_ids=frozenset(a.pk for a in alerts if is_answerable_by(user, a, organisation_ids=org_ids)),
     )
 

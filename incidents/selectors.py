@@ -23,6 +23,7 @@ from incidents.models import (
     Deadline,
     Escalation,
     Incident,
+    LevelProposal,
     IncidentGroupObjectPermission,
     Observable,
     Sector,
@@ -449,3 +450,8 @@ def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
     for event in recent:
         event.actor_person = actors.get(event.actor_id)
     return recent
+
+
+def open_level_proposals() -> QuerySet[LevelProposal]:
+    """Levels proposed and not yet decided (the deciders are the policy's answer: ``policy.proposals_to_decide``)."""
+    return LevelProposal.objects.filter(state=LevelProposal.State.OPEN).order_by("-created_at", "-id")

@@ -19,7 +19,7 @@ from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origi
 from csoa_portal.models import ApiToken
 from liaison import events as event_log
 from liaison import policy, services
-from liaison.models import Event, EventAudience, MemberState, Membership, Organisation, User
+from liaison.models import CouncilPresidency, Event, EventAudience, MemberState, Membership, Organisation, User
 
 # --- Member states and organisations --------------------------------------------------------
 
@@ -50,6 +50,21 @@ class MemberStateAdmin(admin.ModelAdmin):
     fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
                 )
                 obj.pk, obj.group_id = created.pk, created.group_id
+
+
+@admin.register(CouncilPresidency)
+class CouncilPresidencyAdmin(admin.ModelAdmin):
+    """The rotation, kept by ENISA: it decides who may activate the political level (the Blueprint's level 3)."""
+
+    list_display = ("member_state", "starts_on", "ends_on")
+    fields = ("member_state", "starts_on", "ends_on")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # history: who held the Presidency when a level was declared
+
+    def save_model(self, request, obj, form, change):
+        with admin_origin():
+            services.save_presidency(actor=request.user, presidency=obj)
 
 
 class OrganisationAdminForm(forms.ModelForm):

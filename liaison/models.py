@@ -148,6 +148,43 @@ class MemberState(models.Model):
         return self.eu_label or self.code
 
 
+class CouncilPresidency(models.Model):
+    """Which member state holds the Presidency of the Council, and when (data ENISA keeps current).
+
+    The Presidency alone activates and deactivates the political level (IPCR), and its
+    representative chairs EU-CyCLONe (NIS2 Art. 16(2)): the Blueprint's bodies in charge resolve
+    to this state's authorities on the day they act.
+    """
+
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="presidencies",
+                                     limit_choices_to={"kind": "eu_member"})
+    starts_on = models.DateField()
+    ends_on = models.DateField(help_text="The last day of the Presidency (inclusive).")
+
+    class Meta:
+        ordering = ["starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                   name="presidency_ends_after_start"),
+            models.UniqueConstraint(fields=["starts_on"], name="one_presidency_per_start"),
+        ]
+        verbose_name_plural = "Council presidencies"
+
+    def __str__(self):
+        return f"{self.member_state.name} ({self.starts_on:%Y-%m-%d} – {self.ends_on:%Y-%m-%d})"
+
+    def clean(self):
+        super().clean()
+        if self.member_state_id and self.member_state.kind != MemberState.Kind.EU_MEMBER:
+            raise ValidationError({"member_state": "Only an EU member state holds the Council Presidency."})
+        if self.starts_on and self.ends_on:
+            if self.ends_on < self.starts_on:
+                raise ValidationError({"ends_on": "The Presidency ends on or after the day it starts."})
+            overlapping = CouncilPresidency.objects.filter(starts_on__lte=self.ends_on, ends_on__gte=self.starts_on)
+            if overlapping.exclude(pk=self.pk).exists():
+                raise ValidationError("Presidencies cannot overlap: one member state holds it at a time.")
+
+
 class Organisation(models.Model):
     code = models.CharField(
         max_length=64,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from csoa_portal.models import ApiToken
 from liaison.events import subject_url, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed
-from liaison.models import Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
+from liaison.models import CouncilPresidency, Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import is_network_admin
 from liaison.roles import Role
 
@@ -344,3 +344,9 @@ def time_zone_of(organisation) -> str:
     if organisation.member_state_id:
         return organisation.member_state.time_zone
     return MemberState.objects.values_list("time_zone", flat=True).get(kind=MemberState.Kind.EUIBA)
+
+
+def presidency_on(day) -> CouncilPresidency | None:
+    """The Council Presidency on ``day`` (a date), or None when ENISA has not recorded one."""
+    return (CouncilPresidency.objects.select_related("member_state")
+            .filter(starts_on__lte=day, ends_on__gte=day).first())

@@ -14,7 +14,7 @@ from csoa_portal import audit, tokens
 from csoa_portal.models import ApiToken
 from liaison.events import Audience, record_event
 from liaison.groups import sync_user_groups
-from liaison.models import InboxCursor, MemberState, Membership, Organisation, User
+from liaison.models import CouncilPresidency, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import may_issue_token
 from liaison.roles import (
     ROLE_ALLOWED_KINDS,
@@ -104,6 +104,25 @@ def update_member_state(
     for user in User.objects.filter(memberships__organisation__member_state=member_state).distinct():
         sync_user_groups(user)
     return member_state
+
+
+# --- The Council Presidency -----------------------------------------------------------
+
+
+@transaction.atomic
+def save_presidency(*, actor, presidency: CouncilPresidency) -> CouncilPresidency:
+    """ENISA keeps the rotation current: who holds the Presidency decides who may activate the political level."""
+    created = presidency.pk is None
+    before = None if created else audit.snapshot(CouncilPresidency.objects.select_for_update().get(pk=presidency.pk))
+    presidency.full_clean()
+    presidency.save()
+    action = "council_presidency.created" if created else "council_presidency.updated"
+    audit.record(actor=actor, action=action, obj=presidency, before=before, after=audit.snapshot(presidency))
+    _network_admins_group()
+    record_event(kind=action, subject=presidency, actor=actor, audience=NETWORK_ADMINS,
+                 payload={"member_state": presidency.member_state.code, "starts_on": presidency.starts_on.isoformat(),
+                          "ends_on": presidency.ends_on.isoformat()})
+    return presidency
 
 
 # --- Organisations ---------------------------------------------------------------------

@@ -55,8 +55,10 @@ def vocabularies(db):
     from django.apps import apps
 
     for migration in ["liaison.migrations.0002_member_states", "liaison.migrations.0004_member_state_time_zone",
+                      "liaison.migrations.0006_council_presidency",
                       "incidents.migrations.0002_vocabularies",
-                      "incidents.migrations.0005_default_blueprint"]:
+                      "incidents.migrations.0005_default_blueprint",
+                      "incidents.migrations.0009_blueprint_v2_bodies_in_charge"]:
         importlib.import_module(migration).forwards(apps, None)
 
 

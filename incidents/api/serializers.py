@@ -62,6 +62,9 @@ class IncidentInputSerializer(serializers.Serializer):
     suspected_malicious = serializers.BooleanField(required=False, allow_null=True, default=None)
     cross_border_impact = serializers.BooleanField(required=False, allow_null=True, default=None)
     national_capacity_exceeded = serializers.BooleanField(required=False, default=False)
+    technical_cooperation_requested = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The reporter asks the CSIRTs Network for technical cooperation (Blueprint level 1).")
     significance = serializers.ChoiceField(
         choices=Significance.choices, required=False, allow_blank=True, default="",
         help_text="NIS2 Art. 23(3): significant (the mandatory clocks run), voluntary or near_miss (Art. 30: no "
@@ -187,6 +190,11 @@ class IncidentDetailSerializer(IncidentListSerializer):
     suspected_malicious = serializers.BooleanField(allow_null=True)
     cross_border_impact = serializers.BooleanField(allow_null=True)
     national_capacity_exceeded = serializers.BooleanField()
+    technical_cooperation_requested = serializers.BooleanField()
+    ipcr_mode = serializers.CharField(help_text="At the political level (3): the IPCR mode the Council Presidency "
+                                                "set (monitoring, information_sharing, full_activation); blank below.")
+    level_proposals = serializers.SerializerMethodField(
+        help_text="Levels proposed to the body that declares them (EU-CyCLONe or the engine propose level 3).")
     significance = serializers.CharField(help_text="NIS2 Art. 23(3); blank: not stated, treated as significant.")
     significance_grounds = serializers.ListField(child=serializers.CharField())
     significance_explanation = serializers.CharField()
@@ -215,6 +223,10 @@ class IncidentDetailSerializer(IncidentListSerializer):
     def get_reports(self, obj) -> list[dict]:
         return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
                 for r in obj.reports.all()]
+
+    def get_level_proposals(self, obj) -> "LevelProposalSerializer(many=True)":
+        return LevelProposalSerializer(obj.level_proposals.select_related("proposed_by", "decided_by"),
+                                       many=True).data
 
     def get_shares(self, obj) -> ShareOutputSerializer(many=True):
         """Shown to the originator only: recipients need not learn who else received it."""
@@ -344,8 +356,12 @@ class CrisisLevelSerializer(serializers.Serializer):
     ack_minutes = serializers.IntegerField(allow_null=True)
     update_interval_minutes = serializers.IntegerField(allow_null=True)
     expected_reports = serializers.ListField(child=serializers.CharField())
-    in_charge_groups = serializers.ListField(child=serializers.CharField())
+    declare_bodies = serializers.ListField(child=serializers.CharField(),
+                                           help_text="Bodies that declare the level (incidents/bodies.py).")
+    deescalate_bodies = serializers.ListField(child=serializers.CharField())
+    propose_bodies = serializers.ListField(child=serializers.CharField())
     declare_roles = serializers.ListField(child=serializers.CharField())
+    modes = serializers.ListField(child=serializers.DictField(), help_text="IPCR modes (political level).")
 
 
 class EscalationRuleSerializer(serializers.Serializer):
@@ -367,6 +383,41 @@ class BlueprintSerializer(serializers.Serializer):
 class LevelChangeInputSerializer(serializers.Serializer):
     level = serializers.IntegerField(min_value=0, max_value=9)
     reason = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class DeclareInputSerializer(LevelChangeInputSerializer):
+    ipcr_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=32,
+                                      help_text="At the political level: the IPCR mode to start in (default: the "
+                                                "level's first mode, monitoring).")
+
+
+class ProposeInputSerializer(serializers.Serializer):
+    level = serializers.IntegerField(min_value=1, max_value=9)
+    reason = serializers.CharField(max_length=4000, allow_blank=True)
+
+
+class ProposalDecisionInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, allow_blank=True)
+    ipcr_mode = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+
+
+class IpcrModeInputSerializer(serializers.Serializer):
+    ipcr_mode = serializers.CharField(max_length=32, allow_blank=True)
+    reason = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class LevelProposalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    reference = serializers.CharField(source="incident.reference")
+    level = serializers.IntegerField()
+    rules = serializers.ListField(child=serializers.CharField())
+    explanation = serializers.CharField()
+    by_engine = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=["open", "accepted", "declined"])
+    decision_reason = serializers.CharField()
+    decided_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    created_at = serializers.DateTimeField(default_timezone=UTC)
 
 
 class EscalationOutputSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +16,7 @@ from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
 from incidents.api import serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
-from incidents.models import Deadline, Incident, Observable, Share
+from incidents.models import Deadline, Incident, LevelProposal, Observable, Share
 from incidents.observables import search_forms
 from incidents.stix import bundle_for, serialize
 
@@ -358,27 +358,105 @@ class IncidentEscalationsApi(APIView):
 
 class _LevelChangeApi(APIView):
     service = None
+    input_serializer = s.LevelChangeInputSerializer
 
     @extend_schema(request=s.LevelChangeInputSerializer,
                    responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
         incident = _detail(request, pk)
-        data = s.LevelChangeInputSerializer(data=request.data)
+        data = type(self).input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         record = type(self).service(actor=request.user, incident=incident, **data.validated_data)
         return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
 class IncidentDeclareApi(_LevelChangeApi):
-    """Declare a higher level (e.g. a cyber crisis): for the roles of the body in charge the Blueprint names."""
+    """Declare a higher level, for the body the Blueprint names: level 3 (cyber crisis) only the Council Presidency."""
 
     service = staticmethod(services.declare_level)
+    input_serializer = s.DeclareInputSerializer
+
+    @extend_schema(request=s.DeclareInputSerializer,
+                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        return super().post(request, pk)
 
 
 class IncidentDeescalateApi(_LevelChangeApi):
-    """Lower the level: a decision of the body in charge of the current level, with a reason."""
+    """Lower the level: a decision of the body in charge of the current level, with a reason; it holds until new
+    facts match a rule."""
 
     service = staticmethod(services.deescalate)
+
+
+class IncidentProposeApi(APIView):
+    """Propose a level to the body that declares it (EU-CyCLONe proposes the political level to the Presidency)."""
+
+    @extend_schema(request=s.ProposeInputSerializer,
+                   responses={201: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        return _create(request, s.ProposeInputSerializer, s.LevelProposalSerializer, services.propose_level,
+                       incident=_detail(request, pk))
+
+
+class IncidentIpcrModeApi(APIView):
+    """At the political level, the Council Presidency sets the IPCR mode (monitoring, information sharing, full
+    activation); the mode sets how often a situation update is due."""
+
+    @extend_schema(request=s.IpcrModeInputSerializer,
+                   responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+        data = s.IpcrModeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.set_ipcr_mode(actor=request.user, incident=incident, **data.validated_data)
+        return _detail_response(request, incident)
+
+
+class LevelProposalListApi(APIView):
+    """Open level proposals waiting for the caller's decision (for the Presidency: proposals of the political level).
+
+    Like an alert, a proposal names the incident's reference and the reasons, not its content."""
+
+    @extend_schema(responses={200: s.LevelProposalSerializer(many=True), **error_responses(401, 403)})
+    def get(self, request):
+        return Response(s.LevelProposalSerializer(policy.proposals_to_decide(request.user), many=True).data)
+
+
+def _proposal(request, pk) -> LevelProposal:
+    """A proposal the caller decides, or one of an incident the caller sees; else 404 (its existence stays hidden)."""
+    proposal = (LevelProposal.objects.select_related("incident__reporting_organisation").filter(pk=pk).first())
+    if proposal is None or not (policy.may_decide_proposal(request.user, proposal)
+                                or policy.may_see_incident(request.user, proposal.incident_id)):
+        raise NotFound("No such level proposal.")
+    return proposal
+
+
+class LevelProposalAcceptApi(APIView):
+    """Declare the proposed level (the body in charge only); the proposal closes with the declaration."""
+
+    @extend_schema(request=s.ProposalDecisionInputSerializer,
+                   responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        proposal = _proposal(request, pk)
+        data = s.ProposalDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        record = services.accept_proposal(actor=request.user, proposal=proposal, **data.validated_data)
+        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+
+
+class LevelProposalDeclineApi(APIView):
+    """Decline the proposal, with a reason; the engine proposes again only on new facts."""
+
+    @extend_schema(request=s.ProposalDecisionInputSerializer,
+                   responses={200: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        proposal = _proposal(request, pk)
+        data = s.ProposalDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        declined = services.decline_proposal(actor=request.user, proposal=proposal,
+                                             reason=data.validated_data["reason"])
+        return Response(s.LevelProposalSerializer(declined).data)
 
 
 class AlertPagination(CodeCursorPagination):

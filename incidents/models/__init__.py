@@ -6,6 +6,7 @@ from incidents.models.blueprint import (
     CrisisLevel,
     Escalation,
     EscalationRule,
+    LevelProposal,
 )
 from incidents.models.incidents import (
     Attachment,
@@ -23,5 +24,5 @@ from incidents.models.incidents import (
 
 __all__ = [
     "Alert", "Attachment", "Blueprint", "CrossBorderNotice", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
-    "IncidentCategory", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
+    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
 ]

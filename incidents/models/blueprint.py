@@ -44,10 +44,16 @@ class CrisisLevel(models.Model):
     update_interval_minutes = models.PositiveIntegerField(null=True, blank=True,
                                                           help_text="How often a situation update is due.")
     expected_reports = models.JSONField(default=list, blank=True)
-    in_charge_groups = models.JSONField(default=list, blank=True,
-                                        help_text="The body in charge: may de-escalate from this level.")
+    # The bodies in charge (incidents/bodies.py), as data: who declares, lowers and proposes this level.
+    declare_bodies = models.JSONField(default=list, blank=True, help_text="Bodies that may declare this level.")
+    deescalate_bodies = models.JSONField(default=list, blank=True,
+                                         help_text="Bodies that may lower an incident from this level.")
+    propose_bodies = models.JSONField(default=list, blank=True,
+                                      help_text="Bodies that may propose this level to those who declare it.")
     declare_roles = models.JSONField(default=list, blank=True,
-                                     help_text="Roles (within the body in charge) that may declare this level.")
+                                     help_text="Roles (within those bodies) that may act.")
+    # The political level's IPCR modes: [{"code", "name", "update_interval_minutes"}], set by the Presidency.
+    modes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["blueprint", "number"]
@@ -55,6 +61,14 @@ class CrisisLevel(models.Model):
 
     def __str__(self):
         return f"{self.number} — {self.name}"
+
+    def mode(self, code: str) -> dict | None:
+        return next((m for m in self.modes if m.get("code") == code), None)
+
+    def update_interval_for(self, mode_code: str = "") -> int | None:
+        """The situation-update interval: the IPCR mode's own where it sets one, else the level's."""
+        mode = self.mode(mode_code) if mode_code else None
+        return (mode or {}).get("update_interval_minutes") or self.update_interval_minutes
 
 
 class EscalationRule(models.Model):
@@ -90,3 +104,42 @@ class Escalation(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+
+class LevelProposal(models.Model):
+    """A level proposed to the body that declares it (EU-CyCLONe or the engine propose the political level).
+
+    The body in charge sees it with its explanation and declares the level or declines it.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for a decision"
+        ACCEPTED = "accepted", "Declared"
+        DECLINED = "declined", "Declined"
+
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="level_proposals")
+    level = models.PositiveSmallIntegerField()
+    rules = models.JSONField(default=list, blank=True)
+    explanation = models.TextField()
+    by_engine = models.BooleanField(default=True)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    organisation = models.ForeignKey("liaison.Organisation", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    blueprint_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "level"], condition=models.Q(state="open"),
+                                    name="one_open_proposal_per_level"),
+        ]
+
+    def __str__(self):
+        return f"Level {self.level} proposed for {self.incident_id}"

@@ -77,10 +77,12 @@ class Incident(models.Model):
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     crisis_level = models.PositiveSmallIntegerField(default=0, db_index=True)
-    # A level declared by the body in charge (a fact for the engine), and the version at
-    # which a human last de-escalated: the engine does not undo that decision until the facts change.
+    # A level declared by the body in charge (a fact for the engine), and the facts when a human last
+    # de-escalated: the decision holds until new facts match a rule (escalation.evaluate(held=…)).
     declared_level = models.PositiveSmallIntegerField(default=0)
-    deescalated_at_version = models.PositiveIntegerField(null=True, blank=True)
+    deescalation_facts = models.JSONField(null=True, blank=True)
+    # At the political level: the IPCR mode the Council Presidency set (a code of the level's modes).
+    ipcr_mode = models.CharField(max_length=32, blank=True)
     # NIS2 Art. 23(6): when the second member state was recorded, and when the others were informed.
     multi_member_state_since = models.DateTimeField(null=True, blank=True)
     others_informed_at = models.DateTimeField(null=True, blank=True)

@@ -13,10 +13,14 @@ from incidents.services.blueprints import (
 )
 from incidents.services.common import CLOCK_SKEW, StaleVersion
 from incidents.services.escalations import (
+    accept_proposal,
     declare_level,
+    decline_proposal,
     deescalate,
     evaluate_incident,
     evaluate_pending,
+    propose_level,
+    set_ipcr_mode,
 )
 from incidents.services.reporting import (
     HANDLED_STATUSES,
@@ -53,7 +57,7 @@ from incidents.services.timeline import (
 __all__ = [
     "CLOCK_SKEW", "HANDLED_STATUSES", "MAX_ATTACHMENTS", "MAX_ATTACHMENT_BYTES", "MAX_OBSERVABLES_PER_CALL", "OPTIONAL_SECTIONS",
     "REPORT_SECTIONS", "STATUS_TRANSITIONS", "UPDATABLE_FIELDS", "ObservableBatchResult", "StaleVersion",
-    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "delete_blueprint_drafts", "draft_blueprint", "save_blueprint", "save_blueprint_parts", "add_observables", "declare_level", "deescalate", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
+    "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "delete_blueprint_drafts", "draft_blueprint", "save_blueprint", "save_blueprint_parts", "add_observables", "declare_level", "deescalate", "accept_proposal", "decline_proposal", "propose_level", "set_ipcr_mode", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
     "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
 ]

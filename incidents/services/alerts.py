@@ -48,32 +48,44 @@ def _new_alert_event(kind: str, alert: Alert, *, actor=None, extra_orgs=(), payl
     )
 
 
-def raise_alerts(*, escalation: Escalation, level: CrisisLevel) -> list[Alert]:
-    """Alert each organisation of the level's networks; called in the escalation's transaction."""
+def raise_alerts(*, escalation: Escalation, levels: list[CrisisLevel]) -> list[Alert]:
+    """Alert each organisation of the networks of every level the escalation reaches (levels are cumulative).
+
+    Called in the escalation's transaction. An organisation in several of those networks gets one
+    alert, at the highest level that names it (with that level's deadline).
+    """
     incident = escalation.incident
-    ids = [o.pk for o in organisations_in_groups(level.alerted_groups) if o.pk != incident.reporting_organisation_id]
-    if not ids:
+    level_of: dict[int, CrisisLevel] = {}
+    for level in sorted(levels, key=lambda lv: lv.number):
+        for organisation in organisations_in_groups(level.alerted_groups):
+            if organisation.pk != incident.reporting_organisation_id:
+                level_of[organisation.pk] = level
+    if not level_of:
         return []
-    organisations = list(Organisation.objects.filter(pk__in=ids).select_related("group").order_by("code"))
+    top = max(levels, key=lambda lv: lv.number)
+    organisations = list(Organisation.objects.filter(pk__in=level_of).select_related("group").order_by("code"))
     # The escalation never widens who may read the incident beyond its TLP (DOMAIN.md): see share_for_escalation.
-    share_for_escalation(incident=incident, organisations=organisations, level_name=level.name)
+    share_for_escalation(incident=incident, organisations=organisations, level_name=top.name)
     shared_groups = set(incident.shares.values_list("group_id", flat=True))
     disclosure = disclosure_for_escalation(incident)
-    due = escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
+
+    def due(level):
+        return escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
+
     Alert.objects.bulk_create([
-        Alert(escalation=escalation, incident=incident, organisation=o, level=level.number, due_at=due,
+        Alert(escalation=escalation, incident=incident, organisation=o, level=level_of[o.pk].number,
+              due_at=due(level_of[o.pk]),
               disclosure=Alert.Disclosure.SHARED if o.group_id in shared_groups else disclosure)
         for o in organisations
     ])
     alerts = list(Alert.objects.filter(escalation=escalation).select_related(
         "organisation__group", "incident__reporting_organisation", "incident__reported_by", "escalation"))
     audit.record(actor=None, action="alerts.raised", obj=incident,
-                 after={"level": level.number, "organisations": [a.organisation.code for a in alerts],
+                 after={"level": top.number, "organisations": [a.organisation.code for a in alerts],
                         "disclosure": {a.organisation.code: a.disclosure for a in alerts}})
-    due_iso = due.isoformat() if due else None
-    record_events([_new_alert_event("alert.raised", alert, payload={"due_at": due_iso,
-                                                                     "reason": escalation.explanation})
-                   for alert in alerts])
+    record_events([_new_alert_event("alert.raised", alert, payload={
+        "due_at": alert.due_at.isoformat() if alert.due_at else None, "reason": escalation.explanation})
+        for alert in alerts])
     alert_ids = [a.pk for a in alerts]
     queue_on_commit(tasks.email_alerts, alert_ids, "raised")
     return alerts

@@ -7,7 +7,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import escalation
+from incidents import bodies, escalation
 from incidents.models import Blueprint, CrisisLevel, EscalationRule
 from incidents.selectors import blueprint_spec
 from liaison.events import Audience, record_event
@@ -15,7 +15,8 @@ from liaison.roles import Community, Role
 from liaison.policy import is_network_admin
 
 _LEVEL_FIELDS = ["number", "code", "name", "description", "network", "alerted_groups", "ack_minutes",
-                 "update_interval_minutes", "expected_reports", "in_charge_groups", "declare_roles"]
+                 "update_interval_minutes", "expected_reports", "declare_bodies", "deescalate_bodies", "propose_bodies",
+                 "declare_roles", "modes"]
 _RULE_FIELDS = ["code", "target_level", "conditions", "automatic", "description"]
 
 
@@ -56,7 +57,10 @@ def problems(blueprint: Blueprint) -> list[str]:
     known_groups = set(Group.objects.values_list("name", flat=True))
     for level in blueprint.levels.all():
         where = f"Level {level.number}"
-        for name in [*level.alerted_groups, *level.in_charge_groups]:
+        for field in ("declare_bodies", "deescalate_bodies", "propose_bodies"):
+            errors += bodies.problems(getattr(level, field), f"{where} {field}")
+        errors += _mode_problems(level, where)
+        for name in level.alerted_groups:
             if name not in known_groups:
                 errors.append(f"{where} names an unknown group {name!r} (e.g. {Community.EU_CYCLONE}).")
         for role in level.declare_roles:
@@ -66,8 +70,29 @@ def problems(blueprint: Blueprint) -> list[str]:
             value = getattr(level, field)
             if value is not None and not 1 <= value <= 30 * 24 * 60:
                 errors.append(f"{where}: {field} {value} is out of range 1–43200 minutes.")
-        if level.number > 0 and not level.in_charge_groups:
-            errors.append(f"{where} has no body in charge (in_charge_groups): nobody could de-escalate it.")
+        if level.number > 0 and not level.declare_bodies:
+            errors.append(f"{where} has no body in charge (declare_bodies): nobody could declare it.")
+        if level.number > 0 and not level.deescalate_bodies:
+            errors.append(f"{where} has no body that may lower it (deescalate_bodies): nobody could de-escalate it.")
+    return errors
+
+
+def _mode_problems(level, where: str) -> list[str]:
+    if not isinstance(level.modes, list):
+        return [f"{where}: modes must be a list of {{code, name, update_interval_minutes}}."]
+    errors, codes = [], []
+    for mode in level.modes:
+        if not isinstance(mode, dict) or not mode.get("code") or not mode.get("name"):
+            errors.append(f"{where}: each mode needs a code and a name, not {mode!r}.")
+            continue
+        codes.append(mode["code"])
+        interval = mode.get("update_interval_minutes")
+        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int)
+                                     or not 1 <= interval <= 30 * 24 * 60):
+            errors.append(f"{where}: mode {mode['code']} update_interval_minutes {interval!r} is out of range "
+                          "1–43200 minutes.")
+    if len(set(codes)) != len(codes):
+        errors.append(f"{where}: mode codes must be unique.")
     return errors
 
 

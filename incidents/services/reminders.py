@@ -76,7 +76,7 @@ def keep_situation_update_clocks(*, now=None) -> int:
         for incident in incidents:
             due = policy.situation_update_due(
                 since_times=(incident.last_update, incident.last_escalation, incident.created_at),
-                level=levels[incident.crisis_level])
+                level=levels[incident.crisis_level], mode=incident.ipcr_mode)
             row, created = Deadline.objects.get_or_create(
                 incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
             moved = not created and row.due_at != due

@@ -46,6 +46,7 @@ def report_incident(
     suspected_malicious: bool | None = None,
     cross_border_impact: bool | None = None,
     national_capacity_exceeded: bool = False,
+    technical_cooperation_requested: bool = False,
     significance: str = "",
     significance_grounds=(),
     significance_explanation: str = "",
@@ -74,6 +75,7 @@ def report_incident(
         suspected_malicious=suspected_malicious,
         cross_border_impact=cross_border_impact,
         national_capacity_exceeded=national_capacity_exceeded,
+        technical_cooperation_requested=bool(technical_cooperation_requested),
         significance=significance or "",
         significance_grounds=list(significance_grounds or []),
         significance_explanation=(significance_explanation or "").strip(),
@@ -135,7 +137,7 @@ def _validate_significance(incident: Incident) -> None:
 
 UPDATABLE_FIELDS = frozenset({
     "title", "description", "entity_type", "category", "severity", "suspected_malicious", "cross_border_impact",
-    "national_capacity_exceeded", "aware_at", "affected_member_states", "sectors",
+    "national_capacity_exceeded", "technical_cooperation_requested", "aware_at", "affected_member_states", "sectors",
     "significance", "significance_grounds", "significance_explanation",
 })
 # NIS2 Art. 23(4)(e): resolved and closed incidents are handled; open and contained ones are still being handled.
