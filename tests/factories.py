@@ -1,16 +1,29 @@
 """Test data built through the real services, so tests exercise what users do."""
 
+from datetime import timezone as dt_timezone
+
 import factory
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from liaison import services
-from liaison.models import MemberState, Organisation, User
+from liaison.models import CouncilPresidency, MemberState, Organisation, User
 
 PASSWORD = "correct horse battery staple"
 
 
 def member_state(code: str) -> MemberState:
     return MemberState.objects.get(code=code)
+
+
+def presidency(code: str) -> CouncilPresidency:
+    """Give today's Council Presidency to ``code`` (the seeded rotation has Ireland for 2026's second half)."""
+    today = timezone.localdate(timezone=dt_timezone.utc)
+    current = CouncilPresidency.objects.filter(starts_on__lte=today, ends_on__gte=today).first()
+    if current is None:
+        current = CouncilPresidency(starts_on=today, ends_on=today)
+    current.member_state = member_state(code)
+    return services.save_presidency(actor=None, presidency=current)
 
 
 def organisation(code: str, kind: str, ms: str | None = None, name: str | None = None) -> Organisation:

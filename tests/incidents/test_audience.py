@@ -25,7 +25,9 @@ from liaison.selectors import events_visible_to, inbox_for
 
 pytestmark = pytest.mark.django_db
 
-CYCLONE = ["de-authority", "ec", "enisa"]  # EU-CyCLONe without the originator: alerted at level 2
+# Alerted by the jump 0 → 2, without the originator: levels are cumulative, so the CSIRTs Network (level 1:
+# cert-eu, fr-csirt, pt-csirt, enisa) as well as EU-CyCLONe (level 2: de-authority, ec, enisa).
+CYCLONE = ["cert-eu", "de-authority", "ec", "enisa", "fr-csirt", "pt-csirt"]
 
 
 def _grid(network, tlp, **facts):
@@ -102,10 +104,12 @@ def test_amber_reaches_the_alerted_network_only_after_the_originator_agrees(netw
     agreed = originator.post(url, json.dumps({"organisations": [o["code"] for o in shown]}),
                              content_type="application/json")
     assert agreed.status_code == 200, agreed.json()
-    assert sorted(s["label"] for s in agreed.json()) == ["BSI crisis management", "ENISA", "European Commission"]
+    assert sorted(s["label"] for s in agreed.json()) == ["BSI crisis management", "CERT-EU", "CERT-FR", "CERT.PT",
+                                                         "ENISA", "European Commission"]
 
     assert _sees(network["people"]["de_liaison"], incident) and _sees(network["people"]["enisa_triage"], incident)
-    assert not _sees(network["people"]["pt_analyst"], incident)
+    assert _sees(network["people"]["pt_analyst"], incident)  # the CSIRTs Network: technical level, cumulative
+    assert not _sees(network["people"]["provider"], incident)
     assert _disclosures(incident) == dict.fromkeys(CYCLONE, "shared")
     entry = AuditEntry.objects.get(action="incident.network_consent")
     assert entry.after["organisations"] == CYCLONE
@@ -166,7 +170,8 @@ def test_the_originator_sees_who_will_receive_it_and_agrees_on_the_incident_page
                                                           {"organisations": CYCLONE})
     assert refused.status_code == 403 and not _sees(network["people"]["de_liaison"], incident)
 
-    agreed = de.post(f"/incidents/{incident.pk}/network-consent/", {"organisations": CYCLONE})
+    waiting = [code for code in CYCLONE if code != "fr-csirt"]  # fr-csirt has it already
+    agreed = de.post(f"/incidents/{incident.pk}/network-consent/", {"organisations": waiting})
     assert agreed.status_code == 302
     assert _sees(network["people"]["de_liaison"], incident)
     assert login(network["people"]["de_liaison"]).get(f"/incidents/{incident.pk}/").status_code == 200
@@ -190,12 +195,15 @@ def test_the_board_tells_an_alerted_only_organisation_whom_to_ask(network, login
 
 
 def test_a_recipient_declaring_a_level_shares_the_incident_with_nobody(network):
-    de, fr = network["people"]["de_analyst"], network["people"]["fr_analyst"]
+    de = network["people"]["de_analyst"]
     incident = services.report_incident(actor=de, organisation=network["orgs"]["de-csirt"], title="Wiper",
                                         aware_at=timezone.now() - timedelta(hours=1), tlp="amber")
-    services.share_incident(actor=de, incident=incident, organisations=[network["orgs"]["fr-csirt"]])
-    services.declare_level(actor=fr, incident=incident, level=1, reason="Same wiper seen in France")
-    assert list(incident.shares.values_list("group__name", flat=True)) == ["org:fr-csirt"]
+    services.share_incident(actor=de, incident=incident,
+                            organisations=[network["orgs"]["fr-csirt"], network["orgs"]["de-authority"]])
+    # The reporting state's crisis authority, a recipient, declares technical cooperation (its body in charge).
+    services.declare_level(actor=network["people"]["de_liaison"], incident=incident, level=1,
+                           reason="Same wiper seen in France")
+    assert sorted(incident.shares.values_list("group__name", flat=True)) == ["org:de-authority", "org:fr-csirt"]
     assert not _sees(network["people"]["pt_analyst"], incident)
     disclosures = _disclosures(incident)
     assert disclosures["fr-csirt"] == "shared" and disclosures["pt-csirt"] == "awaiting_consent"

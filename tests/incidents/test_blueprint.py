@@ -15,7 +15,7 @@ from incidents.selectors import active_blueprint
 def test_the_default_blueprint_is_installed_and_served(network, token_for):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['pt-csirt'], 'read')}")
     body = client.get("/api/v1/blueprint/").json()
-    assert body["version"] == 1
+    assert body["version"] == 2  # version 1 as installed, corrected by migration 0009 (bodies in charge)
     assert [(lv["number"], lv["network"]) for lv in body["levels"]] == [
         (0, "national"), (1, "csirts_network"), (2, "eu_cyclone"), (3, "ipcr")]
     large_scale = next(r for r in body["rules"] if r["code"] == "l2-large-scale")
@@ -39,7 +39,7 @@ def test_a_new_version_is_validated_before_it_can_be_activated(network):
     for expected in ["threshold 0 is out of range", "unknown fact 'mood'", "Level 3 cannot be reached",
                      "unknown group 'community:nobody'"]:
         assert expected in errors
-    assert active_blueprint().version == 1
+    assert active_blueprint().version == 2
 
 
 def test_activating_a_valid_version_replaces_the_active_one_and_is_audited(network):
@@ -49,7 +49,7 @@ def test_activating_a_valid_version_replaces_the_active_one_and_is_audited(netwo
     rule.conditions = [{"fact": "affected_member_states", "op": ">=", "value": 3}]
     rule.save()
     services.activate_blueprint(actor=admin, blueprint=draft)
-    assert list(Blueprint.objects.filter(is_active=True).values_list("version", flat=True)) == [2]
+    assert list(Blueprint.objects.filter(is_active=True).values_list("version", flat=True)) == [draft.version]
     assert AuditEntry.objects.filter(action="blueprint.activated", object_id=str(draft.pk)).exists()
 
 
@@ -89,7 +89,7 @@ def test_blueprint_page_explains_levels_and_rules_and_lets_enisa_activate_a_vali
     assert login(network["people"]["pt_analyst"]).post("/incidents/blueprint/draft/").status_code == 404
     enisa = login(network["people"]["enisa_admin"])
     assert enisa.post("/incidents/blueprint/draft/").status_code == 302
-    draft = Blueprint.objects.get(version=2)
-    assert "Draft version 2" in enisa.get("/incidents/blueprint/").content.decode()
+    draft = Blueprint.objects.get(version=3)
+    assert "Draft version 3" in enisa.get("/incidents/blueprint/").content.decode()
     assert enisa.post(f"/incidents/blueprint/{draft.pk}/activate/").status_code == 302
-    assert active_blueprint().version == 2
+    assert active_blueprint().version == 3

@@ -17,7 +17,7 @@ from csoa_portal.sweep import run_sweep
 from incidents import services
 from incidents.models import Escalation, Incident
 from liaison.models import Event
-from tests.factories import member_state
+from tests.factories import member_state, presidency
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,10 +111,14 @@ def test_a_sweep_stops_at_its_time_budget_and_the_next_one_goes_on(network):
     assert services.evaluate_pending(batch=10, budget_seconds=60) == 2
 
 
-def test_declaring_a_cyber_crisis_needs_the_body_in_charge_and_a_reason(network):
+def test_declaring_a_cyber_crisis_needs_the_council_presidency_and_a_reason(network):
     incident = _report(network, affected_member_states=[member_state("DE"), member_state("FR")], severity="high")
     incident.refresh_from_db()
     assert incident.crisis_level == 2
+    presidency("FR")  # the reporting state's crisis authority is not the Presidency
+    with pytest.raises(PermissionDenied, match="Only the Council Presidency .* may declare level 3"):
+        services.declare_level(actor=network["people"]["de_liaison"], incident=incident, level=3, reason="Bad")
+    presidency("DE")
     with pytest.raises(PermissionDenied, match="may declare level 3"):
         services.declare_level(actor=network["people"]["de_analyst"], incident=incident, level=3, reason="Bad")
     with pytest.raises(ValidationError, match="Say why"):
@@ -124,24 +128,29 @@ def test_declaring_a_cyber_crisis_needs_the_body_in_charge_and_a_reason(network)
     incident.refresh_from_db()
     assert (incident.crisis_level, incident.declared_level, record.by_engine) == (3, 3, False)
     assert record.reason == "Cascading outages across the grid"
+    assert incident.ipcr_mode == "monitoring"  # the political level starts in the IPCR's first mode
 
 
-def test_deescalation_is_a_human_decision_the_engine_respects_until_facts_change(network):
+def test_deescalation_is_a_human_decision_that_holds_until_new_facts_match_a_rule(network):
     de_liaison = network["people"]["de_liaison"]
     incident = _report(network, national_capacity_exceeded=True)
     incident.refresh_from_db()
     assert incident.crisis_level == 2
-    with pytest.raises(PermissionDenied, match="body in charge"):
+    with pytest.raises(PermissionDenied, match="may lower level 2"):
         services.deescalate(actor=network["people"]["de_analyst"], incident=incident, level=0, reason="Calm")
     with pytest.raises(ValidationError, match="Say why"):
         services.deescalate(actor=de_liaison, incident=incident, level=0, reason="")
     services.deescalate(actor=de_liaison, incident=incident, level=1, reason="Capacity restored with help")
-    services.evaluate_incident(incident_id=incident.pk)
+    services.add_timeline_entry(actor=network["people"]["de_analyst"], incident=incident, text="Still recovering")
+    services.update_incident(actor=network["people"]["de_analyst"], incident=incident, severity="high")
     incident.refresh_from_db()
-    assert incident.crisis_level == 1
-    services.update_incident(actor=network["people"]["de_analyst"], incident=incident, severity="critical")
+    assert incident.crisis_level == 1  # a note and a higher severity alone match no level-2 rule: the decision holds
+    services.update_incident(actor=network["people"]["de_analyst"], incident=incident,
+                             affected_member_states=[member_state("DE"), member_state("FR")])
     incident.refresh_from_db()
-    assert incident.crisis_level == 2  # new facts: the engine applies the Blueprint again
+    assert incident.crisis_level == 2  # a second member state at severity high: NIS2 Art. 6(7) again
+    last = incident.escalations.last()
+    assert "New facts since the de-escalation" in last.explanation and "0 → 2 member states affected" in last.explanation
     assert list(incident.escalations.values_list("from_level", "to_level")) == [(0, 2), (2, 1), (1, 2)]
 
 
@@ -155,9 +164,12 @@ def test_incident_page_shows_the_level_explanation_history_and_lets_the_body_in_
     services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
                             organisations=[network["orgs"]["de-authority"]])
     page = liaison.get(f"/incidents/{incident.pk}/").content.decode()
-    assert "Declare a higher level" in page and "De-escalate" in page
+    # The reporting state's crisis authority lowers level 2; the political level is the Presidency's (Ireland's).
+    assert "Declare a higher level" not in page and "De-escalate" in page
     refused = liaison.post(f"/incidents/{incident.pk}/deescalate/", {"level": 1, "reason": ""})
     assert refused.status_code == 400
+    presidency("DE")
+    assert "Declare a higher level" in liaison.get(f"/incidents/{incident.pk}/").content.decode()
     done = liaison.post(f"/incidents/{incident.pk}/declare/", {"level": 3, "reason": "Council informed"})
     assert done.status_code == 302
     incident.refresh_from_db()
