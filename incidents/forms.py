@@ -193,7 +193,7 @@ class EditIncidentForm(_FactsMixin):
 
     field_order = ["version", "title", "aware_at", "severity", "significance", "significance_grounds",
                    "significance_explanation", "suspected_malicious", "cross_border_impact", "description", "affected_member_states", "sectors", "entity_type", "category",
-                   "national_capacity_exceeded"]
+                   "national_capacity_exceeded", "technical_cooperation_requested"]
 
     @staticmethod
     def initial_for(incident: Incident) -> dict:
@@ -208,6 +208,7 @@ class EditIncidentForm(_FactsMixin):
             "sectors": [s.code for s in incident.sectors.all()], "entity_type": incident.entity_type,
             "category": incident.category.code if incident.category_id else None,
             "national_capacity_exceeded": incident.national_capacity_exceeded,
+            "technical_cooperation_requested": incident.technical_cooperation_requested,
             "significance": incident.significance, "significance_grounds": list(incident.significance_grounds),
             "significance_explanation": incident.significance_explanation,
         }
@@ -217,7 +218,8 @@ class EditIncidentForm(_FactsMixin):
         data = self.cleaned_data
         changes = {}
         for name in ("title", "description", "severity", "suspected_malicious", "cross_border_impact", "entity_type",
-                     "category", "national_capacity_exceeded", "significance", "significance_explanation"):
+                     "category", "national_capacity_exceeded", "technical_cooperation_requested", "significance",
+                     "significance_explanation"):
             if data[name] != getattr(incident, name):
                 changes[name] = data[name]
         if sorted(data["significance_grounds"]) != sorted(incident.significance_grounds):
@@ -420,6 +422,41 @@ class LevelChangeForm(forms.Form):
     def __init__(self, *args, levels, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["level"].choices = levels
+
+
+class DeclareLevelForm(LevelChangeForm):
+    """Declaring a level; at the political level the Presidency may start in another IPCR mode than the first."""
+
+    ipcr_mode = forms.ChoiceField(required=False, label="IPCR mode (political level only)")
+
+    def __init__(self, *args, modes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ipcr_mode"].choices = [("", "The level's first mode"), *[(m["code"], m["name"]) for m in modes]]
+        if not modes:
+            self.fields["ipcr_mode"].widget = forms.HiddenInput()
+
+
+class ProposeLevelForm(LevelChangeForm):
+    """EU-CyCLONe proposes the political level to the Council Presidency, with its reasons."""
+
+
+class ProposalDecisionForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
+                             error_messages={"required": "Say why."})
+    ipcr_mode = forms.ChoiceField(required=False, label="IPCR mode")
+
+    def __init__(self, *args, modes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ipcr_mode"].choices = [("", "The level's first mode"), *[(m["code"], m["name"]) for m in modes]]
+
+
+class IpcrModeForm(forms.Form):
+    ipcr_mode = forms.ChoiceField(label="IPCR mode")
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
+
+    def __init__(self, *args, modes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ipcr_mode"].choices = [(m["code"], m["name"]) for m in modes]
 
 
 # --- The crisis board ---------------------------------------------------------------------------

@@ -32,5 +32,8 @@ urlpatterns = [
     path("<int:pk>/alerts/<int:alert_id>/answer/", views.answer_alert, name="answer-alert"),
     path("<int:pk>/declare/", views.declare_level, name="declare"),
     path("<int:pk>/deescalate/", views.deescalate, name="deescalate"),
+    path("<int:pk>/propose/", views.propose_level, name="propose"),
+    path("<int:pk>/ipcr-mode/", views.set_ipcr_mode, name="ipcr-mode"),
+    path("proposals/<int:proposal_id>/<str:decision>/", views.decide_proposal, name="decide-proposal"),
     path("<int:pk>/stix/", views.stix_export, name="stix"),
 ]

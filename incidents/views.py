@@ -33,7 +33,11 @@ from incidents.forms import (
     EditIncidentForm,
     InitialResponseForm,
     IntermediateRequestForm,
+    DeclareLevelForm,
+    IpcrModeForm,
     LevelChangeForm,
+    ProposalDecisionForm,
+    ProposeLevelForm,
     ObservableCsvForm,
     ObservableSearchForm,
     ReportForm,
@@ -51,6 +55,7 @@ from incidents.models import (
     Blueprint,
     Deadline,
     Incident,
+    LevelProposal,
     Report,
     Sector,
     TimelineEntry,
@@ -295,16 +300,37 @@ def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -
     names = {lv.number: lv.name for lv in levels}
     current = next((lv for lv in levels if lv.number == incident.crisis_level), None)
     declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.declarable_levels]
+    declare_modes = [m for lv in capabilities.declarable_levels for m in lv.modes]
     lowerable = [(n, f"{n} — {names[n]}") for n in capabilities.deescalatable_levels]
+    proposable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.proposable_levels]
     history = list(incident.escalations.select_related("actor"))
+    proposals = list(incident.level_proposals.select_related("proposed_by", "organisation", "decided_by"))
+    by_number = {lv.number: lv for lv in levels}
+    open_proposals = [
+        {"proposal": p, "level": by_number.get(p.level), "who": policy.level_bodies_sentence(by_number[p.level])
+         if p.level in by_number else "", "decide": capabilities.declarable_levels and any(
+             lv.number == p.level for lv in capabilities.declarable_levels)}
+        for p in proposals if p.state == p.State.OPEN]
     return {
         "crisis_label": f"{incident.crisis_level} — {names.get(incident.crisis_level, '?')}",
         "crisis_level_info": current,
+        "level_bodies": policy.level_bodies_sentence(current) if current and current.number else "",
+        "ipcr_mode": current.mode(incident.ipcr_mode) if current and incident.ipcr_mode else None,
+        "situation_interval": current.update_interval_for(incident.ipcr_mode) if current else None,
         "escalations": history,
+        "open_proposals": open_proposals,
+        "decided_proposals": [p for p in proposals if p.state != p.State.OPEN],
         "level_explanation": history[-1].explanation if history else "No escalation rule has matched so far.",
-        "declare_form": overrides.pop("declare_form", None) or (LevelChangeForm(levels=declarable) if declarable else None),
+        "declare_form": overrides.pop("declare_form", None)
+        or (DeclareLevelForm(levels=declarable, modes=declare_modes) if declarable else None),
         "deescalate_form": overrides.pop("deescalate_form", None)
         or (LevelChangeForm(levels=lowerable) if lowerable else None),
+        "propose_form": overrides.pop("propose_form", None)
+        or (ProposeLevelForm(levels=proposable) if proposable else None),
+        "ipcr_form": overrides.pop("ipcr_form", None)
+        or (IpcrModeForm(modes=capabilities.ipcr_modes, initial={"ipcr_mode": incident.ipcr_mode})
+            if capabilities.ipcr_modes else None),
+        "proposal_form": ProposalDecisionForm(modes=[m for lv in levels for m in lv.modes]),
     }
 
 
@@ -321,8 +347,11 @@ def _form_action(request, incident, *, form, form_name, service, anchor, message
     return _render_detail(request, incident, status=400, **{form_name: form})
 
 
-def _level_change(request, incident, *, service, form_name, message):
-    form = LevelChangeForm(request.POST, levels=[(n, str(n)) for n in range(10)])
+def _level_change(request, incident, *, service, form_name, message, form_class=LevelChangeForm):
+    form = form_class(request.POST, levels=[(n, str(n)) for n in range(10)])
+    if "ipcr_mode" in form.fields:
+        form.fields["ipcr_mode"].choices = [("", ""), *[(m["code"], m["name"]) for lv in
+                                                         selectors.active_blueprint().levels.all() for m in lv.modes]]
     return _form_action(request, incident, form=form, form_name=form_name, service=service, anchor="crisis",
                         message=message)
 
@@ -330,13 +359,66 @@ def _level_change(request, incident, *, service, form_name, message):
 @incident_action
 def declare_level(request, incident):
     return _level_change(request, incident, service=services.declare_level, form_name="declare_form",
-                         message="Level declared; the networks in charge are alerted.")
+                         message="Level declared; the networks in charge are alerted.", form_class=DeclareLevelForm)
 
 
 @incident_action
 def deescalate(request, incident):
     return _level_change(request, incident, service=services.deescalate, form_name="deescalate_form",
-                         message="Incident de-escalated.")
+                         message="Incident de-escalated; the decision holds until new facts match a rule.")
+
+
+@incident_action
+def propose_level(request, incident):
+    return _level_change(request, incident, service=services.propose_level, form_name="propose_form",
+                         message="Level proposed; the body in charge decides.", form_class=ProposeLevelForm)
+
+
+@incident_action
+def set_ipcr_mode(request, incident):
+    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
+    form = IpcrModeForm(request.POST, modes=modes)
+    return _form_action(request, incident, form=form, form_name="ipcr_form", service=services.set_ipcr_mode,
+                        anchor="crisis", message="IPCR mode set.")
+
+
+def _decidable_proposal(request, proposal_id) -> LevelProposal:
+    """A proposal the person decides, or one of an incident they see (the service refuses the others); else 404."""
+    proposal = LevelProposal.objects.select_related("incident__reporting_organisation").filter(pk=proposal_id).first()
+    if proposal is None or not (policy.may_decide_proposal(request.user, proposal)
+                                or policy.may_see_incident(request.user, proposal.incident_id)):
+        raise Http404("No such level proposal.")
+    return proposal
+
+
+@login_required
+@require_POST
+def decide_proposal(request, proposal_id, decision):
+    """Declare or decline a proposed level, from the incident page or the board; back where the person was."""
+    if decision not in ("accept", "decline"):
+        raise Http404("Accept or decline a proposal.")
+    proposal = _decidable_proposal(request, proposal_id)
+    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
+    form = ProposalDecisionForm(request.POST, modes=modes)
+    back = request.POST.get("next") if request.POST.get("next") == reverse("incidents:board") else None
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+    else:
+        try:
+            if decision == "accept":
+                services.accept_proposal(actor=request.user, proposal=proposal, **form.cleaned_data)
+                messages.success(request, f"Level {proposal.level} declared for {proposal.incident.reference}.")
+            else:
+                services.decline_proposal(actor=request.user, proposal=proposal, reason=form.cleaned_data["reason"])
+                messages.success(request, f"Proposal of level {proposal.level} declined.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        except PermissionDenied as exc:
+            seen = policy.may_see_incident(request.user, proposal.incident_id)
+            return _forbidden(request, exc, proposal.incident if seen else None)
+    if back or not policy.may_see_incident(request.user, proposal.incident_id):
+        return redirect(reverse("incidents:board") + "#proposals")
+    return redirect(_detail_url(proposal.incident, "crisis"))
 
 
 @login_required

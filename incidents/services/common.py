@@ -21,7 +21,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 _SNAPSHOT_FIELDS = [
     "title", "description", "entity_type", "category", "severity", "suspected_malicious", "cross_border_impact",
-    "national_capacity_exceeded", "aware_at", "tlp", "status", "crisis_level", "affected_member_states", "sectors",
+    "national_capacity_exceeded", "technical_cooperation_requested", "aware_at", "tlp", "status", "crisis_level", "affected_member_states", "sectors",
     "significance", "significance_grounds", "significance_explanation",
 ]
 
