@@ -115,7 +115,7 @@ def test_de_and_enisa_see_an_escalation_live_and_the_pt_officer_sees_nothing(
     de_card.get_by_role("button", name="Post situation update").click()
     expect(de_card.get_by_role("status")).to_contain_text("Situation update posted")
     expect(enisa_card.locator(".latest-update")).to_contain_text("Substations on manual control; no spread so far.")
-    expect(enisa_card.locator(".latest-update")).to_contain_text("Outlook (next 6 hours): Stable")
+    expect(enisa_card.locator(".latest-situation")).to_contain_text("Outlook (next 6 hours): Stable")
     expect(enisa_card.get_by_role("textbox", name="Situation update")).to_have_value("ENISA draft: coordinating with CERT-EU")
     screenshot(enisa, "enisa-situation-update")
 
