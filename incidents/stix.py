@@ -118,6 +118,7 @@ def _situation_extension() -> list[dict]:
         id=SITUATION_EXTENSION, created_by_ref=PORTAL_IDENTITY, created="2026-01-01T00:00:00Z",
         modified="2026-01-01T00:00:00Z", name="CSoA Portal situation assessment", version="1.0.0",
         extension_types=["toplevel-property-extension"],
+        extension_properties=[f"{SITUATION_PREFIX}{field}" for field in SITUATION_TAXONOMY],
         description="The NIS Cooperation Group's taxonomy on a situation update (a note on the incident).",
         schema="Top-level properties of a note, each a string: " + " ".join(lines),
     )
