@@ -30,7 +30,7 @@ def unfold(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0008_nis2_art23'),
+        ('incidents', '0009_blueprint_v2_bodies_in_charge'),
     ]
 
     operations = [
