@@ -11,6 +11,7 @@ current time zone, which ``UserTimezoneMiddleware`` set to the user's own.
 
 import csv
 import io
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,7 +24,15 @@ from incidents.services import (
     OPTIONAL_SECTIONS,
     REPORT_SECTIONS,
 )
-from incidents.vocabulary import TLP, EntityType, Severity, Significance, SignificanceGround
+from incidents.vocabulary import (
+    NOT_ASSESSED,
+    SITUATION_TAXONOMY,
+    TLP,
+    EntityType,
+    Severity,
+    Significance,
+    SignificanceGround,
+)
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -301,7 +310,29 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class TimelineEntryForm(forms.Form):
+def _assessment_fields() -> dict[str, forms.ChoiceField]:
+    """The NIS Cooperation Group's four assessments of a situation update, each optional ("Not assessed")."""
+    return {field: forms.ChoiceField(required=False, label=label, choices=[("", NOT_ASSESSED), *vocabulary.choices])
+            for field, (label, vocabulary) in SITUATION_TAXONOMY.items()}
+
+
+class _AssessmentMixin(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields.update(_assessment_fields())
+
+    @property
+    def assessment_fields(self) -> list:
+        return [self[field] for field in SITUATION_TAXONOMY]
+
+    def assessment(self) -> dict[str, str]:
+        return {field: self.cleaned_data.get(field) or "" for field in SITUATION_TAXONOMY}
+
+
+class TimelineEntryForm(_AssessmentMixin):
+    """An update on the incident page; a situation update may carry the assessment (the service refuses it on
+    a plain update, naming the field)."""
+
     prefix = "timeline"
 
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Update")
@@ -461,22 +492,14 @@ class IpcrModeForm(forms.Form):
 
 # --- The crisis board ---------------------------------------------------------------------------
 
-# The NIS Cooperation Group's vocabulary for situation updates (DOMAIN.md).
-IMPACT_SEVERITY = [("red", "Red — very large"), ("yellow", "Yellow — large"), ("green", "Green — minor"),
-                   ("white", "White — none")]
-IMPACT_OUTLOOK = [("improving", "Improving"), ("stable", "Stable"), ("worsening", "Worsening")]
-
-
-class SituationUpdateForm(forms.Form):
+class SituationUpdateForm(_AssessmentMixin):
     """A liaison officer's situation update from the crisis board.
 
     It becomes a timeline entry of kind "situation" (the kind that restarts the level's
-    situation-update clock) at the incident's own TLP, so the incident's whole audience reads it.
+    situation-update clock) at the incident's own TLP, so the incident's whole audience reads it,
+    with the NIS Cooperation Group's assessment as fields of its own.
     """
 
-    impact = forms.ChoiceField(required=False, choices=[("", "Not assessed"), *IMPACT_SEVERITY], label="Impact severity")
-    outlook = forms.ChoiceField(required=False, choices=[("", "Not assessed"), *IMPACT_OUTLOOK],
-                                label="Outlook (next 6 hours)")
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=20000, label="Situation update",
                            error_messages={"required": "Write the situation update: what changed, what is being done."})
 
@@ -485,11 +508,32 @@ class SituationUpdateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.incident = incident
 
-    def entry_text(self) -> str:
-        data = self.cleaned_data
-        assessed = [f"{self.fields[name].label}: {dict(self.fields[name].choices)[data[name]]}"
-                    for name in ("impact", "outlook") if data[name]]
-        return "\n".join([" · ".join(assessed), data["text"]]) if assessed else data["text"]
+
+# Board filters: parameter -> TimelineEntry field, on the latest situation update the user may read.
+BOARD_FILTERS = {"impact": "impact_severity", "outlook": "impact_outlook", "root_cause": "root_cause",
+                 "threat": "threat_severity"}
+
+
+class BoardFilterForm(forms.Form):
+    """``?impact=red&outlook=worsening…``: keep the incidents whose latest situation update says so."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "board-filter-%s")
+        super().__init__(*args, **kwargs)
+        for param, field in BOARD_FILTERS.items():
+            label, vocabulary = SITUATION_TAXONOMY[field]
+            allowed = ", ".join(vocabulary.values)
+            self.fields[param] = forms.ChoiceField(
+                required=False, label=label, choices=[("", "Any"), *vocabulary.choices],
+                error_messages={"invalid_choice": f"Unknown {param} '%(value)s'; choose one of: {allowed}."})
+
+    def criteria(self) -> dict[str, str]:
+        """The chosen values by TimelineEntry field; empty when nothing is chosen."""
+        return {BOARD_FILTERS[param]: value for param, value in self.cleaned_data.items() if value}
+
+    def query(self) -> str:
+        """The chosen filters as a query string, for the parts board.js re-fetches."""
+        return urlencode([(param, value) for param, value in self.cleaned_data.items() if value])
 
 
 class AlertAnswerForm(forms.Form):

@@ -13,6 +13,7 @@ from operator import or_
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.lookups import Exact
 from django.http import Http404
 from django.utils import timezone
 
@@ -29,7 +30,7 @@ from incidents.models import (
     Sector,
     TimelineEntry,
 )
-from incidents.vocabulary import TLP
+from incidents.vocabulary import SITUATION_TAXONOMY, TLP
 from liaison.models import Event, MemberState, Organisation, User
 from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start, time_zone_of
@@ -357,12 +358,43 @@ def timeline_entries_visible_to(user) -> QuerySet[TimelineEntry]:
     return TimelineEntry.objects.exclude(reduce(or_, stricter) & ~Q(organisation__in=own))
 
 
+def _latest_situation(user) -> QuerySet[TimelineEntry]:
+    """The newest situation update of the outer incident that the user may read (``timeline_entries_visible_to``):
+    an entry labelled more strictly than its incident counts only for its author's organisation."""
+    return (timeline_entries_visible_to(user)
+            .filter(incident=OuterRef("pk"), kind=TimelineEntry.Kind.SITUATION)
+            .order_by("-created_at", "-id"))
+
+
+def with_latest_situation(queryset: QuerySet[Incident], user) -> QuerySet[Incident]:
+    """Each incident with ``situation_<field>`` for the four assessments of its latest situation update
+    the user may read (None when there is none), in the same query."""
+    latest = _latest_situation(user)
+    return queryset.annotate(**{f"situation_{field}": Subquery(latest.values(field)[:1])
+                                for field in SITUATION_TAXONOMY})
+
+
+def filter_by_latest_situation(queryset: QuerySet[Incident], user, criteria: dict[str, str]) -> QuerySet[Incident]:
+    """Only incidents whose latest situation update the user may read carries each ``field: value`` of ``criteria``.
+
+    Not "any update ever said so": the latest assessment is the current one. Fields must be of
+    ``SITUATION_TAXONOMY``; the callers have checked the values against their vocabularies.
+    """
+    latest = _latest_situation(user)
+    for field, value in criteria.items():
+        if field not in SITUATION_TAXONOMY:
+            raise ValueError(f"Not a situation assessment: {field}")
+        queryset = queryset.filter(Exact(Subquery(latest.values(field)[:1]), value))
+    return queryset
+
+
 def board_incidents(user, visible: QuerySet[Incident], *, per_level: int = BOARD_PER_LEVEL):
     """Active incidents, the most recently changed first, at most ``per_level`` per crisis level; and per-level totals.
 
     Each row carries what its card shows: member states, sectors, the newest update the user
-    may read (``latest_updates``), every alert (``board_alerts``) and the times the
-    situation-update clock runs from (as ``keep_situation_update_clocks`` computes them).
+    may read (``latest_updates``), the assessment of the newest situation update the user may
+    read (``situation_<field>``, ``with_latest_situation``), every alert (``board_alerts``) and
+    the times the situation-update clock runs from (as ``keep_situation_update_clocks`` computes them).
     """
     active = visible.filter(status__in=ACTIVE_STATUSES)
     totals = dict(active.order_by().values_list("crisis_level").annotate(n=Count("id")))
@@ -371,7 +403,7 @@ def board_incidents(user, visible: QuerySet[Incident], *, per_level: int = BOARD
     last_situation = TimelineEntry.objects.filter(incident=OuterRef("pk"), kind=TimelineEntry.Kind.SITUATION)
     last_escalation = Escalation.objects.filter(incident=OuterRef("pk"))
     rows = (
-        Incident.objects.filter(pk__in=list(ids))
+        with_latest_situation(Incident.objects.filter(pk__in=list(ids)), user)
         .annotate(
             last_situation_at=Subquery(last_situation.order_by("-created_at").values("created_at")[:1]),
             last_escalation_at=Subquery(last_escalation.order_by("-created_at").values("created_at")[:1]),

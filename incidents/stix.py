@@ -6,6 +6,14 @@ The incident becomes an ``incident`` SDO created by the reporting organisation's
 label (OASIS STIX 2.1 TLP 2.0 extension), and the bundle includes those definitions.
 Ids are derived (uuid5) from the portal's ids so re-exports are stable.
 
+Each situation update the reader may see becomes a ``note`` on the incident, marked with its
+own TLP label (an update stricter than its incident keeps its label) and created by its
+author's organisation. Its NIS Cooperation Group assessment rides on the note as top-level
+properties ``x_csoa_impact_severity``, ``x_csoa_impact_outlook``, ``x_csoa_root_cause`` and
+``x_csoa_threat_severity`` (only those assessed), declared by the bundle's
+``extension-definition`` (STIX 2.1 §7.3, a toplevel-property-extension), so the bundle is
+valid STIX without "custom" content.
+
 The few singleton objects are built and validated by ``stix2``; the per-observable
 indicators and relationships are written as plain dicts in exactly the shape ``stix2``
 serialises, because building 20,000 validated ``stix2`` objects took seconds for an
@@ -20,8 +28,9 @@ from datetime import UTC
 import stix2
 from django.db.models import QuerySet
 
-from incidents.models import Incident, Observable
+from incidents.models import Incident, Observable, TimelineEntry
 from incidents.observables import ObservableType
+from incidents.vocabulary import SITUATION_TAXONOMY
 
 TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 TLP2_CREATED_BY = "identity--b3bca3c2-1f3d-4b54-b44f-dac42c3a8f01"
@@ -33,6 +42,7 @@ TLP2_IDS = {
     "red": "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
 }
 NAMESPACE = uuid.UUID("6f1d3c1e-2b7a-4f55-9a55-0c5a0e6c5a11")
+SITUATION_PREFIX = "x_csoa_"
 
 
 def tlp_marking(label: str) -> stix2.MarkingDefinition:
@@ -86,17 +96,56 @@ def _as_dict(obj) -> dict:
     return json.loads(obj.serialize())
 
 
-def bundle_for(incident: Incident, observables: QuerySet[Observable]) -> dict:
-    """The incident and the given (already permission-filtered) observables as one bundle (a JSON-ready dict).
-
-    Observables are read as plain rows: model instances cost more than the export itself.
-    """
-    org = incident.reporting_organisation
-    identity = stix2.Identity(
+def _identity(org) -> stix2.Identity:
+    return stix2.Identity(
         id=_id("identity", f"org:{org.code}"), name=org.name, identity_class="organization",
         sectors=None, description=f"{org.get_kind_display()} ({org.code})",
         created="2020-01-01T00:00:00Z", modified="2020-01-01T00:00:00Z",
     )
+
+
+PORTAL_IDENTITY = _id("identity", "csoa-portal")
+SITUATION_EXTENSION = _id("extension-definition", "situation-taxonomy:1")
+
+
+def _situation_extension() -> list[dict]:
+    """The portal's identity and the extension-definition declaring the ``x_csoa_`` properties of situation notes."""
+    portal = stix2.Identity(id=PORTAL_IDENTITY, name="CSoA Portal", identity_class="system",
+                            created="2026-01-01T00:00:00Z", modified="2026-01-01T00:00:00Z")
+    lines = [f"{SITUATION_PREFIX}{field}: {label}, one of {', '.join(vocabulary.values)}; absent when not assessed."
+             for field, (label, vocabulary) in SITUATION_TAXONOMY.items()]
+    definition = stix2.ExtensionDefinition(
+        id=SITUATION_EXTENSION, created_by_ref=PORTAL_IDENTITY, created="2026-01-01T00:00:00Z",
+        modified="2026-01-01T00:00:00Z", name="CSoA Portal situation assessment", version="1.0.0",
+        extension_types=["toplevel-property-extension"],
+        extension_properties=[f"{SITUATION_PREFIX}{field}" for field in SITUATION_TAXONOMY],
+        description="The NIS Cooperation Group's taxonomy on a situation update (a note on the incident).",
+        schema="Top-level properties of a note, each a string: " + " ".join(lines),
+    )
+    return [_as_dict(portal), _as_dict(definition)]
+
+
+def _situation_note(entry: TimelineEntry, incident_id: str, identity_id: str) -> stix2.Note:
+    assessed = {f"{SITUATION_PREFIX}{field}": getattr(entry, field) for field in SITUATION_TAXONOMY
+                if getattr(entry, field)}
+    return stix2.Note(
+        id=_id("note", f"situation:{entry.pk}"), created=entry.created_at, modified=entry.created_at,
+        created_by_ref=identity_id, abstract="Situation update", content=entry.text, object_refs=[incident_id],
+        object_marking_refs=[TLP2_IDS[entry.tlp]],
+        extensions={SITUATION_EXTENSION: {"extension_type": "toplevel-property-extension"}}, **assessed,
+    )
+
+
+def bundle_for(incident: Incident, observables: QuerySet[Observable],
+               situation_updates: QuerySet[TimelineEntry] | None = None) -> dict:
+    """The incident, the given observables and situation updates as one bundle (a JSON-ready dict).
+
+    Both are already permission-filtered by the caller (``observables_visible_to``,
+    ``timeline_visible_to``); only the situation updates among the entries are exported.
+    Observables are read as plain rows: model instances cost more than the export itself.
+    """
+    org = incident.reporting_organisation
+    identity = _identity(org)
     markings = {incident.tlp: tlp_marking(incident.tlp)}
     stix_incident = stix2.Incident(
         id=_id("incident", str(incident.pk)), name=f"{incident.reference} {incident.title}",
@@ -109,6 +158,18 @@ def bundle_for(incident: Incident, observables: QuerySet[Observable]) -> dict:
     )
     objects = [_as_dict(identity), _as_dict(stix_incident)]
     identity_id, incident_id = identity.id, stix_incident.id
+    situations = [] if situation_updates is None else list(
+        situation_updates.filter(kind=TimelineEntry.Kind.SITUATION).select_related("organisation").order_by("created_at", "id"))
+    if situations:
+        objects += _situation_extension()
+        identities = {org.pk: identity}
+        for entry in situations:
+            if entry.organisation_id not in identities:
+                identities[entry.organisation_id] = _identity(entry.organisation)
+                objects.append(_as_dict(identities[entry.organisation_id]))
+            if entry.tlp not in markings:
+                markings[entry.tlp] = tlp_marking(entry.tlp)
+            objects.append(_as_dict(_situation_note(entry, incident_id, identities[entry.organisation_id].id)))
     type_labels = dict(ObservableType.choices)
     rows = observables.order_by("pk").values_list("pk", "type", "value", "note", "tlp", "first_seen", "created_at")
     for pk, obs_type, value, note, tlp, first_seen, created_at in rows.iterator(chunk_size=2000):

@@ -9,6 +9,7 @@ the field it names and HTTP 400; a colleague's save in between is a 409 conflict
 """
 
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from functools import reduce, wraps
 from operator import or_
 
@@ -30,6 +31,7 @@ from incidents.escalation import FACTS, SYMBOLS, Condition
 from incidents.forms import (
     SECTION_LABELS,
     AlertAnswerForm,
+    BoardFilterForm,
     EditIncidentForm,
     InitialResponseForm,
     IntermediateRequestForm,
@@ -63,7 +65,7 @@ from incidents.models import (
 from incidents.observables import search_forms
 from incidents.services import alerts as services_alerts
 from incidents.services import blueprints as blueprint_services
-from incidents.vocabulary import TLP, SignificanceGround
+from incidents.vocabulary import SITUATION_TAXONOMY, TLP, SignificanceGround, situation_badges
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
@@ -495,7 +497,7 @@ def add_timeline_entry(request, incident):
         try:
             services.add_timeline_entry(actor=request.user, incident=incident, text=form.cleaned_data["text"],
                                         kind=form.cleaned_data["kind"], tlp=form.cleaned_data["tlp"],
-                                        files=form.cleaned_data["files"])
+                                        files=form.cleaned_data["files"], **form.assessment())
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -639,7 +641,8 @@ def stix_export(request, pk):
     incident = _visible(request, pk)
     incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
     # Observables the user may read: one stricter than its incident stays with its organisation.
-    bundle = stix.bundle_for(incident, selectors.observables_visible_to(request.user, incident))
+    bundle = stix.bundle_for(incident, selectors.observables_visible_to(request.user, incident),
+                             selectors.timeline_visible_to(request.user, incident))
     response = HttpResponse(stix.serialize(bundle, pretty=True), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
     response["Cache-Control"] = "private, no-store"
@@ -861,9 +864,12 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
             since_times=(incident.last_situation_at, incident.last_escalation_at, incident.created_at),
             level=by_number.get(incident.crisis_level))
         form = situation_form if situation_form is not None and situation_form.incident.pk == incident.pk else None
+        assessed = {field: getattr(incident, f"situation_{field}") for field in SITUATION_TAXONOMY}
         groups.setdefault(incident.crisis_level, []).append({
             "incident": incident,
             "latest": incident.latest_updates[0] if incident.latest_updates else None,
+            # None: no situation update the user may read; else its four values, "Not assessed" where blank.
+            "situation": situation_badges(assessed) if any(v is not None for v in assessed.values()) else None,
             "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
             "situation_due": due,
             "situation_overdue": bool(due and due < now),
@@ -872,6 +878,13 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
     shown = [{"level": by_number.get(n), "number": n, "rows": rows, "total": totals.get(n, 0),
               "more": totals.get(n, 0) - len(rows)} for n, rows in groups.items()]
     return {"levels": sorted(shown, key=lambda g: -g["number"])}
+
+
+def _board_filter(request) -> BoardFilterForm:
+    """The board's filters from the query string; validated (an unknown value is refused by the caller)."""
+    form = BoardFilterForm(request.GET)
+    form.is_valid()
+    return form
 
 
 def _board_map_part(visible, levels) -> dict:
@@ -916,33 +929,48 @@ def _board_stream_part(request) -> dict:
     return {"stream": items}
 
 
-def _board_context(request, parts=BOARD_PARTS, **overrides) -> dict:
+def _board_context(request, parts=BOARD_PARTS, *, board_filter: BoardFilterForm | None = None, **overrides) -> dict:
+    """The parts' data. The filters (latest situation assessment) narrow the incidents of the levels, map and
+    charts; the organisation's own alerts and the event stream stay whole, so a filter never hides an alert."""
     visible = selectors.incidents_visible_to(request.user)
+    criteria = board_filter.criteria() if board_filter is not None and board_filter.is_valid() else {}
+    shown = selectors.filter_by_latest_situation(visible, request.user, criteria) if criteria else visible
     levels = list(selectors.active_blueprint().levels.all()) if {"levels", "map", "charts"} & set(parts) else []
     context = {}
     if "alerts" in parts:
         context.update(_board_alerts_part(request, visible, errors=overrides.get("alert_errors")))
     if "levels" in parts:
-        context.update(_board_levels_part(request, visible, levels, situation_form=overrides.get("situation_form")))
+        context.update(_board_levels_part(request, shown, levels, situation_form=overrides.get("situation_form")))
+        # The incident list takes the same assessments under the API's names (IncidentFilterSet).
+        context["list_filter_query"] = urlencode(sorted(criteria.items()))
     if "map" in parts:
-        context.update(_board_map_part(visible, levels))
+        context.update(_board_map_part(shown, levels))
     if "charts" in parts:
-        context.update(_board_charts_part(visible, levels))
+        context.update(_board_charts_part(shown, levels))
     if "stream" in parts:
         context.update(_board_stream_part(request))
     return context
 
 
-def _render_board(request, *, status=200, **overrides):
+def _render_board(request, *, status=200, board_filter: BoardFilterForm | None = None, **overrides):
     live_after = selectors.live_position()  # first: an event committed while the page is read is replayed
-    context = {"live_after": live_after, **_board_context(request, **overrides)}
+    board_filter = board_filter or _board_filter(request)
+    if board_filter.errors:
+        status = 400  # shown unfiltered, the refused filter with its message
+    context = {"live_after": live_after, "board_filter": board_filter,
+               "board_filter_query": board_filter.query() if board_filter.is_valid() else "",
+               **_board_context(request, board_filter=board_filter, **overrides)}
     return render(request, "incidents/board.html", context, status=status)
 
 
 @login_required
 @require_GET
 def board(request):
-    """The live crisis board: what the user may see of every active incident, kept current by board.js."""
+    """The live crisis board: what the user may see of every active incident, kept current by board.js.
+
+    ``?impact=red&outlook=worsening&root_cause=…&threat=…`` keeps the incidents whose latest situation
+    update the user may read says so; an unknown value is a 400 naming the parameter and the allowed values.
+    """
     return _render_board(request)
 
 
@@ -956,8 +984,12 @@ def board_parts(request):
         message = (f"Unknown board part {', '.join(unknown)}" if unknown else "Name at least one board part") + \
             f": choose from {', '.join(BOARD_PARTS)}."
         return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    board_filter = _board_filter(request)  # board.js sends the page's filters along
+    if board_filter.errors:
+        message = " ".join(e for errors in board_filter.errors.values() for e in errors)
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
     wanted = [p for p in BOARD_PARTS if p in parts]
-    context = {"parts": wanted, "oob": True, **_board_context(request, wanted)}
+    context = {"parts": wanted, "oob": True, **_board_context(request, wanted, board_filter=board_filter)}
     return render(request, "incidents/_board_parts.html", context)
 
 
@@ -993,8 +1025,8 @@ def board_situation_update(request, pk):
     form = SituationUpdateForm(request.POST, incident=incident)
     if form.is_valid():
         try:
-            services.add_timeline_entry(actor=request.user, incident=incident, text=form.entry_text(),
-                                        kind=TimelineEntry.Kind.SITUATION, tlp=incident.tlp)
+            services.add_timeline_entry(actor=request.user, incident=incident, text=form.cleaned_data["text"],
+                                        kind=TimelineEntry.Kind.SITUATION, tlp=incident.tlp, **form.assessment())
         except ValidationError as exc:
             add_service_errors(form, exc)
         except PermissionDenied as exc:

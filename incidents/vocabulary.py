@@ -131,3 +131,57 @@ class SignificanceGround(models.TextChoices):
     OPERATIONAL_DISRUPTION = "operational_disruption", "Severe operational disruption of the services (Art. 23(3)(a))"
     FINANCIAL_LOSS = "financial_loss", "Financial loss for the entity (Art. 23(3)(a))"
     DAMAGE_TO_OTHERS = "damage_to_others", "Considerable material or non-material damage to others (Art. 23(3)(b))"
+
+
+# --- The NIS Cooperation Group's taxonomy for situation updates (DOMAIN.md) ---------------------
+# Each situation update may assess the four; blank means "not assessed" in that update.
+
+
+class ImpactSeverity(models.TextChoices):
+    RED = "red", "Red — very large"
+    YELLOW = "yellow", "Yellow — large"
+    GREEN = "green", "Green — minor"
+    WHITE = "white", "White — none"
+
+
+class ImpactOutlook(models.TextChoices):
+    """How the impact is expected to develop over the next 6 hours."""
+
+    IMPROVING = "improving", "Improving"
+    STABLE = "stable", "Stable"
+    WORSENING = "worsening", "Worsening"
+
+
+class RootCause(models.TextChoices):
+    SYSTEM_FAILURE = "system_failure", "System failure"
+    NATURAL_PHENOMENON = "natural_phenomenon", "Natural phenomenon"
+    HUMAN_ERROR = "human_error", "Human error"
+    MALICIOUS_ACTION = "malicious_action", "Malicious action"
+    THIRD_PARTY_FAILURE = "third_party_failure", "Third-party failure"
+
+
+class ThreatSeverity(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+# TimelineEntry field -> (label, vocabulary): one list for the model, forms, API, filters and exports.
+SITUATION_TAXONOMY = {
+    "impact_severity": ("Impact severity", ImpactSeverity),
+    "impact_outlook": ("Outlook (next 6 hours)", ImpactOutlook),
+    "root_cause": ("Root cause", RootCause),
+    "threat_severity": ("Threat severity", ThreatSeverity),
+}
+NOT_ASSESSED = "Not assessed"
+
+
+def situation_badges(values: dict) -> list[dict]:
+    """The four assessments as labelled values for a page: ``{"field", "label", "value", "display"}`` each,
+    ``display`` the human label ("Not assessed" when blank)."""
+    badges = []
+    for field, (label, vocabulary) in SITUATION_TAXONOMY.items():
+        value = values.get(field) or ""
+        display = vocabulary(value).label if value in vocabulary.values else NOT_ASSESSED
+        badges.append({"field": field, "label": label, "value": value, "display": display})
+    return badges

@@ -23,7 +23,7 @@ from csoa_portal.api.filters import VisibleIdFilter
 from incidents import selectors
 from incidents.models import Alert, Incident, IncidentCategory, Sector
 from incidents.selectors import overdue_incidents
-from incidents.vocabulary import RSIT, TLP, Severity
+from incidents.vocabulary import RSIT, SITUATION_TAXONOMY, TLP, Severity
 from liaison.models import MemberState
 
 REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
@@ -81,12 +81,18 @@ class IncidentFilterForm(forms.Form):
         return code
 
 
-def _choice(choices, label, empty_label):
+def _choice(choices, label, empty_label, **kwargs):
     return django_filters.ChoiceFilter(
-        choices=choices, empty_label=empty_label, label=label[0].upper() + label[1:],
+        choices=choices, empty_label=empty_label, label=label[0].upper() + label[1:], **kwargs,
         error_messages={"invalid_choice": f"Unknown {label} '%(value)s'. Choose one of: "
                         + ", ".join(value for value, _ in choices) + "."},
     )
+
+
+def _situation(field: str):
+    label, vocabulary = SITUATION_TAXONOMY[field]
+    return _choice(vocabulary.choices, label.lower(), f"Any {label.lower()}", method="filter_latest_situation",
+                   help_text=f"{label} of the latest situation update you may read (NIS Cooperation Group taxonomy).")
 
 
 class IncidentFilterSet(django_filters.FilterSet):
@@ -108,12 +114,24 @@ class IncidentFilterSet(django_filters.FilterSet):
         field_name="updated_at", lookup_expr="gte", label="Updated since",
         help_text="ISO 8601 date-time, or a date (its start in the portal's time zone).")
     updated_since.field_class = DateOrDateTimeField
+    # The latest situation update the caller may read (an entry stricter than its incident counts for its
+    # author's organisation only): the current assessment, not any earlier one.
+    impact_severity = _situation("impact_severity")
+    impact_outlook = _situation("impact_outlook")
+    root_cause = _situation("root_cause")
+    threat_severity = _situation("threat_severity")
 
     class Meta:
         model = Incident
         fields = ["q", "status", "crisis_level", "member_state", "sector", "category", "severity", "tlp",
-                  "overdue", "updated_since"]
+                  "overdue", "updated_since", *SITUATION_TAXONOMY]
         form = IncidentFilterForm
+
+    def filter_latest_situation(self, queryset, name, value):
+        user = getattr(self.request, "user", None)
+        if not getattr(user, "is_authenticated", False):
+            return queryset.none()
+        return selectors.filter_by_latest_situation(queryset, user, {name: value})
 
     def filter_member_state(self, queryset, name, value):
         through = Incident.affected_member_states.through

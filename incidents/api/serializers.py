@@ -21,7 +21,14 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.selectors import deadline_now
-from incidents.vocabulary import TLP, EntityType, Severity, Significance, SignificanceGround
+from incidents.vocabulary import (
+    SITUATION_TAXONOMY,
+    TLP,
+    EntityType,
+    Severity,
+    Significance,
+    SignificanceGround,
+)
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -280,11 +287,24 @@ class ReportOutputSerializer(serializers.Serializer):
     content = serializers.JSONField()
 
 
+def _assessment(field: str, **kwargs) -> serializers.ChoiceField:
+    label, vocabulary = SITUATION_TAXONOMY[field]
+    return serializers.ChoiceField(choices=vocabulary.choices, allow_blank=True, label=label, **kwargs)
+
+
+_ASSESSMENT_HELP = "NIS Cooperation Group taxonomy; a situation update only. Blank or absent: not assessed."
+
+
 class TimelineInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
     tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
     kind = serializers.ChoiceField(choices=[TimelineEntry.Kind.UPDATE, TimelineEntry.Kind.SITUATION],
                                    default=TimelineEntry.Kind.UPDATE)
+    impact_severity = _assessment("impact_severity", required=False, help_text=_ASSESSMENT_HELP)
+    impact_outlook = _assessment("impact_outlook", required=False,
+                                 help_text="The impact's outlook for the next 6 hours. " + _ASSESSMENT_HELP)
+    root_cause = _assessment("root_cause", required=False, help_text=_ASSESSMENT_HELP)
+    threat_severity = _assessment("threat_severity", required=False, help_text=_ASSESSMENT_HELP)
 
 
 class TimelineOutputSerializer(serializers.Serializer):
@@ -295,6 +315,10 @@ class TimelineOutputSerializer(serializers.Serializer):
     organisation = serializers.CharField(source="organisation.code")
     text = serializers.CharField()
     tlp = serializers.CharField()
+    impact_severity = _assessment("impact_severity", help_text='"" when not assessed.')
+    impact_outlook = _assessment("impact_outlook", help_text='"" when not assessed.')
+    root_cause = _assessment("root_cause", help_text='"" when not assessed.')
+    threat_severity = _assessment("threat_severity", help_text='"" when not assessed.')
 
 
 class ObservableRowSerializer(serializers.Serializer):

@@ -302,13 +302,14 @@ class IncidentObservablesApi(generics.ListAPIView):
 
 
 class IncidentStixApi(APIView):
-    """The incident and its observables as a STIX 2.1 bundle with TLP 2.0 markings."""
+    """The incident, its observables and situation updates as a STIX 2.1 bundle with TLP 2.0 markings."""
 
     @extend_schema(responses={(200, "application/stix+json;version=2.1"): OpenApiTypes.OBJECT,
                               **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
-        bundle = bundle_for(incident, selectors.observables_visible_to(request.user, incident))
+        bundle = bundle_for(incident, selectors.observables_visible_to(request.user, incident),
+                            selectors.timeline_visible_to(request.user, incident))
         response = HttpResponse(serialize(bundle), content_type="application/stix+json;version=2.1")
         response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
         return response

@@ -10,7 +10,17 @@ from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase
 
 from incidents.observables import ObservableType
-from incidents.vocabulary import TLP, EntityType, Severity, Significance
+from incidents.vocabulary import (
+    TLP,
+    EntityType,
+    ImpactOutlook,
+    ImpactSeverity,
+    RootCause,
+    Severity,
+    Significance,
+    ThreatSeverity,
+    situation_badges,
+)
 
 
 class Sector(models.Model):
@@ -208,10 +218,20 @@ class TimelineEntry(models.Model):
     created_at = models.DateTimeField(default=now)
     text = models.TextField()
     tlp = models.CharField(max_length=16, choices=TLP.choices)
+    # The NIS Cooperation Group's assessment (DOMAIN.md); only a situation update carries it, blank = not assessed.
+    impact_severity = models.CharField(max_length=16, choices=ImpactSeverity.choices, blank=True, default="")
+    impact_outlook = models.CharField(max_length=16, choices=ImpactOutlook.choices, blank=True, default="")
+    root_cause = models.CharField(max_length=32, choices=RootCause.choices, blank=True, default="")
+    threat_severity = models.CharField(max_length=16, choices=ThreatSeverity.choices, blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "timeline entries"
+
+    @property
+    def situation_badges(self) -> list[dict]:
+        return situation_badges({f: getattr(self, f) for f in ("impact_severity", "impact_outlook", "root_cause",
+                                                              "threat_severity")})
 
 
 class Attachment(models.Model):

@@ -15,7 +15,7 @@ from csoa_portal import audit
 from incidents.models import Attachment, Incident, Observable, TimelineEntry
 from incidents.observables import InvalidObservable, normalise
 from incidents.services.common import _event, _lock_for_edit, _touch
-from incidents.vocabulary import TLP
+from incidents.vocabulary import SITUATION_TAXONOMY, TLP
 from liaison.events import Audience, record_event
 from liaison.models import User
 
@@ -53,10 +53,30 @@ def _check_entry_tlp(incident: Incident, tlp: str) -> None:
         raise ValidationError({"tlp": f"An update cannot be less restricted than its incident ({TLP(incident.tlp).label})."})
 
 
+def _check_taxonomy(kind: str, assessment: dict[str, str]) -> None:
+    """Each assessment from its vocabulary, and only on a situation update (the NIS Cooperation Group's taxonomy)."""
+    errors = {}
+    for field, value in assessment.items():
+        if not value:
+            continue
+        label, vocabulary = SITUATION_TAXONOMY[field]
+        if kind != TimelineEntry.Kind.SITUATION:
+            errors[field] = f"Only a situation update carries an assessment ({label.lower()}); post it as one."
+        elif value not in vocabulary.values:
+            errors[field] = f"Unknown {label.lower()} {value!r}; use one of {', '.join(vocabulary.values)}."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str | None = None,
-                       kind: str = TimelineEntry.Kind.UPDATE, files=()) -> TimelineEntry:
-    """Append an update; anyone who may see the incident and acts for an organisation may post."""
+                       kind: str = TimelineEntry.Kind.UPDATE, files=(), impact_severity: str = "",
+                       impact_outlook: str = "", root_cause: str = "", threat_severity: str = "") -> TimelineEntry:
+    """Append an update; anyone who may see the incident and acts for an organisation may post.
+
+    A situation update may carry the NIS Cooperation Group's assessment (impact severity, its outlook
+    for the next 6 hours, root cause, threat severity); blank is "not assessed".
+    """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     membership = actor.memberships.select_related("organisation").order_by("id").first()
     if membership is None:
@@ -65,6 +85,9 @@ def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str |
         raise ValidationError({"kind": "Post an update or a situation update."})
     if not text or not text.strip():
         raise ValidationError({"text": "Write the update."})
+    assessment = {"impact_severity": impact_severity or "", "impact_outlook": impact_outlook or "",
+                  "root_cause": root_cause or "", "threat_severity": threat_severity or ""}
+    _check_taxonomy(kind, assessment)
     tlp = tlp or incident.tlp
     _check_entry_tlp(incident, tlp)
     files = list(files)
@@ -81,7 +104,7 @@ def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str |
             raise ValidationError({"files": f"{upload.name}: only PDF, PNG, JPEG, GIF, ZIP and plain-text files are accepted."})
         checked.append((upload, content_type))
     entry = TimelineEntry.objects.create(incident=incident, kind=kind, author=actor, organisation=membership.organisation,
-                                         text=text.strip(), tlp=tlp)
+                                         text=text.strip(), tlp=tlp, **assessment)
     for upload, content_type in checked:
         digest = hashlib.sha256()
         for chunk in upload.chunks():
@@ -93,8 +116,8 @@ def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str |
         attachment.save()
     _touch(incident)
     audit.record(actor=actor, action="timeline.added", obj=entry, after={"incident": incident.pk, "kind": kind, "tlp": tlp,
-                                                                       "attachments": len(checked)})
-    _child_event("timeline.added", incident, actor=actor, payload={"entry_id": entry.pk, "kind": kind},
+                                                                       "attachments": len(checked), **assessment})
+    _child_event("timeline.added", incident, actor=actor, payload={"entry_id": entry.pk, "kind": kind, **assessment},
                  author_organisation=membership.organisation, restricted=_stricter(incident, tlp))
     return entry
 

@@ -1,7 +1,7 @@
 // The crisis board: when live.js reports an event, fetch fresh copies of the parts of the
 // board it touches, in one request; each comes back marked hx-swap-oob and htmx swaps it in
 // by its id. A burst of events (an escalation brings a dozen) becomes one request, and a
-// board never has two requests in flight.
+// board never has two requests in flight. The page's filters go along with every request.
 (function () {
   "use strict";
   var board = document.querySelector("[data-board]");
@@ -39,6 +39,9 @@
     inFlight = true;
     failed = false;
     var query = names.map(function (name) { return "part=" + encodeURIComponent(name); }).join("&");
+    // The page's filters (?impact=red…), so a refreshed part shows the same incidents as the page.
+    var filter = board.getAttribute("data-board-filter");
+    if (filter) query += "&" + filter;
     var done = function () {
       inFlight = false;
       if (failed) {

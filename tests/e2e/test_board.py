@@ -115,7 +115,7 @@ def test_de_and_enisa_see_an_escalation_live_and_the_pt_officer_sees_nothing(
     de_card.get_by_role("button", name="Post situation update").click()
     expect(de_card.get_by_role("status")).to_contain_text("Situation update posted")
     expect(enisa_card.locator(".latest-update")).to_contain_text("Substations on manual control; no spread so far.")
-    expect(enisa_card.locator(".latest-update")).to_contain_text("Outlook (next 6 hours): Stable")
+    expect(enisa_card.locator(".latest-situation")).to_contain_text("Outlook (next 6 hours): Stable")
     expect(enisa_card.get_by_role("textbox", name="Situation update")).to_have_value("ENISA draft: coordinating with CERT-EU")
     screenshot(enisa, "enisa-situation-update")
 
@@ -145,6 +145,28 @@ def test_enisa_sees_de_acknowledge_its_alert_live(live_server_url, new_page, net
     de.locator(f"#my-alert-{alert.pk}").get_by_role("button", name="Acknowledge").click()
     expect(de.locator(f"#my-alert-{alert.pk}")).to_have_attribute("data-state", "acknowledged")
     expect(chip).to_have_attribute("data-state", "acknowledged", timeout=5_000)
+
+
+def test_a_filtered_board_keeps_its_filter_when_it_refreshes_live(live_server_url, new_page, network, officers):
+    incident = outside_browser_thread(_report_shared_with, network, "de-authority")
+    outside_browser_thread(transaction.atomic(services.add_timeline_entry), actor=officers["de"], incident=incident,
+                           text="Substations down", kind="situation", impact_severity="red")
+    de = _open_board(new_page, live_server_url, officers["de"])
+    expect(_card(de, incident).locator(".latest-situation")).to_contain_text("Impact severity: Red — very large")
+
+    # The officer keeps only very large impacts, from the board's own filter control.
+    de.get_by_label("Impact severity").first.select_option("red")
+    de.get_by_role("button", name="Filter").click()
+    expect(de).to_have_url(f"{live_server_url}/incidents/board/?impact=red&outlook=&root_cause=&threat=")
+    expect(de.locator("#live-status")).to_have_attribute("data-state", "live", timeout=LIVE_WITHIN)
+    de.evaluate("window.boardNeverReloaded = true")
+    expect(_card(de, incident)).to_be_visible()
+
+    # A newer assessment says green: the live refresh applies the page's filter, and the card goes.
+    outside_browser_thread(transaction.atomic(services.add_timeline_entry), actor=officers["de"], incident=incident,
+                           text="Restored", kind="situation", impact_severity="green")
+    expect(_card(de, incident)).to_have_count(0)
+    assert de.evaluate("window.boardNeverReloaded") is True
 
 
 def test_board_shows_reconnecting_while_the_server_is_away_and_catches_up_after(

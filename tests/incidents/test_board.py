@@ -229,14 +229,15 @@ def test_situation_update_from_the_board_reaches_the_incidents_whole_audience(ne
     de = login(officers["de"])
 
     response = de.post(f"/incidents/board/{incident.pk}/situation/",
-                       {"text": "Substations back on manual control.", "impact": "yellow", "outlook": "improving"}, **HTMX)
+                       {"text": "Substations back on manual control.", "impact_severity": "yellow",
+                        "impact_outlook": "improving"}, **HTMX)
 
     assert response.status_code == 200 and "Situation update posted" in response.content.decode()
     entry = TimelineEntry.objects.get(incident=incident)
     assert (entry.kind, entry.tlp, entry.author, entry.organisation.code) == (
         "situation", incident.tlp, officers["de"], "de-authority")
-    assert entry.text == "Impact severity: Yellow — large · Outlook (next 6 hours): Improving\n" \
-                         "Substations back on manual control."
+    assert (entry.text, entry.impact_severity, entry.impact_outlook) == (
+        "Substations back on manual control.", "yellow", "improving")
     event = Event.objects.get(kind="timeline.added")
     audience = set(EventAudience.objects.filter(event=event).values_list("group__name", flat=True))
     assert {"org:de-csirt", "org:de-authority", "org:enisa", "org:ec"} <= audience
@@ -244,7 +245,7 @@ def test_situation_update_from_the_board_reaches_the_incidents_whole_audience(ne
     for person in (officers["enisa"], network["people"]["de_analyst"]):
         assert timeline_visible_to(person, incident).filter(pk=entry.pk).exists()
     levels = _part(login(officers["enisa"]), "levels").content.decode()
-    assert "Substations back on manual control." in levels
+    assert "Substations back on manual control." in levels and "Outlook (next 6 hours): Improving" in levels
     # The update restarts the level's situation-update clock (12 h at level 2) from its own time.
     row = next(r for g in login(officers["enisa"]).get("/incidents/board/").context["levels"] for r in g["rows"])
     assert row["situation_due"] == entry.created_at + timedelta(hours=12)
@@ -256,9 +257,9 @@ def test_empty_situation_update_is_refused_and_nothing_is_written(network, offic
     client.get("/incidents/board/")  # showing the board marks the alert seen: an event of its own
     events_before = Event.objects.count()
 
-    htmx = client.post(f"/incidents/board/{incident.pk}/situation/", {"text": "   ", "impact": "yellow"}, **HTMX)
+    htmx = client.post(f"/incidents/board/{incident.pk}/situation/", {"text": "   ", "impact_severity": "yellow"}, **HTMX)
     plain = client.post(f"/incidents/board/{incident.pk}/situation/", {"text": ""})
-    bad_choice = client.post(f"/incidents/board/{incident.pk}/situation/", {"text": "x", "outlook": "sideways"}, **HTMX)
+    bad_choice = client.post(f"/incidents/board/{incident.pk}/situation/", {"text": "x", "impact_outlook": "sideways"}, **HTMX)
 
     for response in (htmx, plain):
         assert response.status_code == 400
