@@ -827,6 +827,8 @@ EVENT_WORDS = {
     "observables.added": "observables added", "alert.raised": "alert raised", "alert.seen": "alert seen",
     "alert.acknowledged": "alert acknowledged", "alert.not_affected": "not affected", "alert.reminder": "alert reminder",
     "alert.unanswered": "alert unanswered", "deadline.reminder": "due soon", "deadline.overdue": "overdue",
+    "incident.level_proposed": "level proposed", "incident.level_proposal_declined": "level proposal declined",
+    "incident.ipcr_mode_changed": "IPCR mode changed",
 }
 
 
@@ -850,7 +852,17 @@ def _board_alerts_part(request, visible, *, errors=None) -> dict:
             alert.state, alert.seen_at = seen.state, seen.seen_at
         alert.errors = (errors or {}).get(alert.pk, [])
         alert.disclosure_info = selectors.alert_disclosure(alert)
-    return {"my_alerts": alerts}
+    # Proposed levels waiting for this person's decision (the Presidency: the political level), like alerts:
+    # the reference and the reasons, the incident itself only when they may read it.
+    proposals = policy.proposals_to_decide(request.user)
+    visible_ids = set(visible.filter(pk__in=[p.incident_id for p in proposals]).values_list("pk", flat=True))
+    levels = {lv.number: lv for lv in selectors.active_blueprint().levels.all()}
+    for proposal in proposals:
+        proposal.incident_visible = proposal.incident_id in visible_ids
+        proposal.level_info = levels.get(proposal.level)
+    modes = [m for lv in levels.values() for m in lv.modes]
+    return {"my_alerts": alerts, "my_proposals": proposals,
+            "proposal_form": ProposalDecisionForm(modes=modes) if proposals else None}
 
 
 def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict:
@@ -862,7 +874,9 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
     for incident in incidents:
         due = policy.situation_update_due(
             since_times=(incident.last_situation_at, incident.last_escalation_at, incident.created_at),
-            level=by_number.get(incident.crisis_level))
+            level=by_number.get(incident.crisis_level), mode=incident.ipcr_mode)
+        level = by_number.get(incident.crisis_level)
+        incident.ipcr_mode_name = (level.mode(incident.ipcr_mode) or {}).get("name", "") if level else ""
         form = situation_form if situation_form is not None and situation_form.incident.pk == incident.pk else None
         assessed = {field: getattr(incident, f"situation_{field}") for field in SITUATION_TAXONOMY}
         groups.setdefault(incident.crisis_level, []).append({

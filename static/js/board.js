@@ -25,6 +25,7 @@
   function partsFor(kind) {
     if (kind.indexOf("incident.") === 0) return ALL;
     if (kind.indexOf("alert.") === 0) return ["alerts", "levels", "stream"];
+    if (kind.indexOf("level_proposal.") === 0) return ["alerts"];
     if (kind === "timeline.added" || kind.indexOf("deadline.") === 0 || kind.indexOf("report.") === 0) {
       return ["levels", "stream"];
     }
