@@ -144,6 +144,9 @@ class DatabaseUnavailableMiddleware:
       or rendering that 500 page failed again for want of the database: both become the
       503 here, which is why this middleware sits outside the session middleware.
 
+    A failure after an API write was committed answers that write's result instead
+    (``csoa_portal.api.transactions``): "not completed" would be untrue.
+
     The broken connection itself is dropped by Django at the end of the request (and checked
     before reuse, ``CONN_HEALTH_CHECKS``), so the next request reconnects without a restart.
     """
@@ -168,6 +171,11 @@ class DatabaseUnavailableMiddleware:
 
     def _replacing_a_failure(self, request, exc) -> HttpResponse:
         _log(request, exc)
+        from csoa_portal.api.transactions import committed_response
+
+        committed = committed_response(request)
+        if committed is not None:
+            return committed  # the API write was committed before this failure: its answer stands
         response = database_unavailable(request)
         # Built outside the CSP and clickjacking middleware: add what they would have added.
         response["X-Frame-Options"] = settings.X_FRAME_OPTIONS

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, around the view alone: one transaction per API write, committed after its answer is built.
+    "csoa_portal.api.transactions.ApiWriteTransactionMiddleware",
 ]
 
 ROOT_URLCONF = "csoa_portal.urls"

@@ -221,8 +221,21 @@ def record_events(items: list[NewEvent]) -> list[Event]:
         for event, names in zip(events, names_per_event, strict=True) for name in names
     ])
     event_ids = [event.id for event in events]
-    transaction.on_commit(lambda: publish_events(event_ids))
+    transaction.on_commit(lambda: _publish_after_commit(event_ids))
     return events
+
+
+def _publish_after_commit(event_ids: list[int]) -> None:
+    """Publish once committed; a failure here (Redis, or the database gone since the commit) fails nothing.
+
+    The change and its Events are committed: turning this failure into an error would tell
+    the caller that a saved change was not made. The sweeper publishes them instead.
+    """
+    try:
+        publish_events(event_ids)
+    except Exception:
+        logger.warning("publishing events %s after their commit failed; the sweeper will publish them",
+                       event_ids, exc_info=True)
 
 
 def publish_event(event_id: int) -> bool:

@@ -23,12 +23,17 @@ RETRY_AFTER_SECONDS = middleware.RETRY_AFTER_SECONDS
 
 
 class DatabaseUnavailable(exceptions.APIException):
+    """The connection failed before anything was committed (csoa_portal.api.transactions): retrying is safe."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "database_unavailable"
     default_detail = (
         "The database is not available right now, so this request was not completed. "
         f"Retry in {RETRY_AFTER_SECONDS} seconds; a POST sent with an Idempotency-Key is safe to retry."
     )
+
+
+OUTCOME_UNKNOWN_CODE = "outcome_unknown"
 
 
 def error_body(status_code: int, code: str, message: str, fields: dict | None = None) -> dict:
@@ -43,6 +48,33 @@ def database_unavailable_response() -> JsonResponse:
                    str(DatabaseUnavailable.default_detail)),
         status=DatabaseUnavailable.status_code,
     )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def outcome_unknown_response(request, built) -> JsonResponse:
+    """503 for a write whose COMMIT got no answer: it may or may not have been saved; say how to find out.
+
+    ``built`` is the answer the view had built for the write, had it been committed: its
+    ``Location`` names where a created object would be.
+    """
+    location = built.get("Location") if built is not None else None
+    if request.method == "POST" and request.headers.get("Idempotency-Key"):
+        check = ("Send the same request again with the same Idempotency-Key: if the change was saved you get "
+                 "its original answer, and if it was not it is made now, once.")
+    elif location:
+        check = (f"Read {location} before sending it again: 200 means it was saved, 404 that it was not "
+                 "(send an Idempotency-Key with a POST to make resending it safe).")
+    elif request.method == "POST":
+        check = ("Check whether the change is there before sending it again; a POST sent with an "
+                 "Idempotency-Key can be resent safely.")
+    else:
+        check = (f"Read {request.path} to see whether the change is there before sending it again; "
+                 "sent with If-Match, a change that was already made is refused (412) instead of made twice.")
+    message = ("The connection to the database was lost while this change was being committed, "
+               f"so it is not known whether it was saved. {check}")
+    response = JsonResponse(error_body(DatabaseUnavailable.status_code, OUTCOME_UNKNOWN_CODE, message),
+                            status=DatabaseUnavailable.status_code)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
