@@ -31,6 +31,10 @@ class IncidentsConfig(AppConfig):
         sweep.register("situation_update_clocks", keep_situation_update_clocks)
         sweep.register("deadlines", sweep_deadlines)
         register_subject_check("alert", visible_alert_ids, by_groups=visible_alert_ids_by_groups)
+        # A level proposal: for those who decide it, and for those who see its incident.
+        from incidents.policy import visible_proposal_ids
+
+        register_subject_check("levelproposal", visible_proposal_ids)
         # News for their recipients, shown in the dashboard inbox.
         from liaison.inbox import register_inbox_kinds
 
@@ -68,6 +72,7 @@ def _register_audit_read_checks():
     incident = subject("incident")
     audit.register_read_check("incidents.incident", incident)
     audit.register_read_check("incidents.alert", subject("alert"))
+    audit.register_read_check("incidents.levelproposal", subject("levelproposal"))
     for model in ("report", "share", "deadline", "escalation", "crossbordernotice"):
         audit.register_read_check(f"incidents.{model}", audit.via_parent(f"incidents.{model}", "incident_id", incident))
 

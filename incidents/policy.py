@@ -260,6 +260,20 @@ def deciding_organisations(incident: Incident, level: CrisisLevel) -> list:
     return sorted(found.values(), key=lambda o: o.code)
 
 
+def visible_proposal_ids(user, ids) -> set[str]:
+    """Of these proposals, those the user decides or whose incident the user sees (events, audit log)."""
+    ids = {int(i) for i in ids if str(i).isdigit()}
+    if not ids or not getattr(user, "is_authenticated", False):
+        return set()
+    proposals = list(LevelProposal.objects.filter(pk__in=ids).select_related("incident__reporting_organisation"))
+    seen = set(selectors.incidents_visible_to(user).filter(pk__in=[p.incident_id for p in proposals])
+               .values_list("pk", flat=True))
+    levels, seats, presidency = _levels(), seats_of(user), presidency_state_id() or 0
+    return {str(p.pk) for p in proposals if p.incident_id in seen or (
+        p.state == LevelProposal.State.OPEN and may_decide_proposal(user, p, levels=levels, seats=seats,
+                                                                    presidency=presidency))}
+
+
 def level_bodies_sentence(level: CrisisLevel) -> str:
     """Who acts for a level, in words: for refusals and the "who acts next" line."""
     return bodies.describe(level.declare_bodies)

@@ -83,6 +83,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # Schema first: PostgreSQL refuses to alter a table with rows inserted in the same transaction.
+        migrations.RemoveField(
+            model_name='crisislevel',
+            name='in_charge_groups',
+        ),
         migrations.AddField(
             model_name='crisislevel',
             name='declare_bodies',
@@ -142,10 +147,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(forwards, migrations.RunPython.noop),
-        migrations.RemoveField(
-            model_name='crisislevel',
-            name='in_charge_groups',
-        ),
         migrations.RemoveField(
             model_name='incident',
             name='deescalated_at_version',

@@ -29,17 +29,19 @@ def _level2(network, tlp="amber"):
 def test_escalation_alerts_every_organisation_of_the_network_in_charge(network):
     incident = _level2(network)
     alerts = Alert.objects.filter(incident=incident)
-    assert sorted(a.organisation.code for a in alerts) == ["de-authority", "ec", "enisa"]  # EU-CyCLONe
+    # Levels are cumulative: 0 → 2 alerts the CSIRTs Network (level 1) and EU-CyCLONe (level 2), each once.
+    assert {a.organisation.code: a.level for a in alerts} == {
+        "cert-eu": 1, "fr-csirt": 1, "pt-csirt": 1, "de-authority": 2, "ec": 2, "enisa": 2}
     assert {a.state for a in alerts} == {"notified"} and all(a.due_at for a in alerts)
     assert incidents_visible_to(network["people"]["de_liaison"]).filter(pk=incident.pk).exists()
-    assert not incidents_visible_to(network["people"]["pt_analyst"]).filter(pk=incident.pk).exists()
-    assert Event.objects.filter(kind="alert.raised").count() == 3
+    assert not incidents_visible_to(network["people"]["provider"]).filter(pk=incident.pk).exists()
+    assert Event.objects.filter(kind="alert.raised").count() == 6
     assert any("level 2" in m.subject for m in mail.outbox)
 
 
 def test_a_red_incident_is_alerted_but_not_shared(network):
     incident = _level2(network, tlp="red")
-    assert Alert.objects.filter(incident=incident).count() == 3
+    assert Alert.objects.filter(incident=incident).count() == 6
     assert not incidents_visible_to(network["people"]["de_liaison"]).filter(pk=incident.pk).exists()
 
 
@@ -48,10 +50,10 @@ def test_answers_over_the_api_and_refusals(network, token_for):
     alert = Alert.objects.get(incident=incident, organisation__code="de-authority")
     authority = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['de-authority'])}")
     enisa = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['enisa'])}")
-    portugal = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['pt-csirt'])}")
+    outsider = Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs']['provider-acme'])}")
     url = f"/api/v1/alerts/{alert.pk}/"
     empty = {"data": "{}", "content_type": "application/json"}
-    assert portugal.post(url + "acknowledge/", **empty).status_code == 404  # not theirs, incident not visible
+    assert outsider.post(url + "acknowledge/", **empty).status_code == 404  # not theirs, incident not visible
     other = enisa.post(url + "acknowledge/", **empty)
     assert other.status_code == 403 and "not to your organisation" in other.json()["error"]["message"]
     no_note = authority.post(url + "not-affected/", json.dumps({"note": ""}), content_type="application/json")
@@ -61,8 +63,9 @@ def test_answers_over_the_api_and_refusals(network, token_for):
     again = authority.post(url + "not-affected/", json.dumps({"note": "x"}), content_type="application/json")
     assert again.status_code == 400 and "already answered" in again.json()["error"]["fields"]["state"][0]
     listed = enisa.get("/api/v1/alerts/", {"incident": incident.pk}).json()["results"]
-    assert {a["organisation"]: a["state"] for a in listed} == {"de-authority": "acknowledged", "ec": "notified",
-                                                               "enisa": "notified"}
+    assert {a["organisation"]: a["state"] for a in listed} == {
+        "de-authority": "acknowledged", "ec": "notified", "enisa": "notified",
+        "cert-eu": "notified", "fr-csirt": "notified", "pt-csirt": "notified"}
 
 
 def test_opening_the_incident_page_marks_the_alert_seen_and_shows_the_grid(network, login):

@@ -24,8 +24,10 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def officers(network):
-    """Liaison officers of DE (crisis authority), ENISA and PT (national CSIRT)."""
-    pt = factories.person("liaison@pt-csirt.example", network["orgs"]["pt-csirt"], ["liaison_officer"])
+    """Liaison officers of DE (crisis authority), ENISA and PT (its NIS2 single point of contact: in neither network,
+    so no escalation alerts it)."""
+    pt_spoc = factories.organisation("pt-spoc", "spoc", "PT", "Portugal NIS2 single point of contact")
+    pt = factories.person("liaison@pt-spoc.example", pt_spoc, ["liaison_officer"])
     enisa = factories.person("liaison@enisa.example", network["orgs"]["enisa"], ["liaison_officer"])
     return {"de": network["people"]["de_liaison"], "enisa": enisa, "pt": pt}
 
@@ -157,7 +159,7 @@ def test_showing_the_board_marks_the_organisations_alerts_seen_and_only_theirs(n
     incident = _large_scale(network)
     login(officers["de"]).get("/incidents/board/")
     states = dict(Alert.objects.filter(incident=incident).values_list("organisation__code", "state"))
-    assert states == {"de-authority": "seen", "ec": "notified", "enisa": "notified"}
+    assert states.pop("de-authority") == "seen" and set(states.values()) == {"notified"} and "enisa" in states
     assert Event.objects.filter(kind="alert.seen").count() == 1
 
 

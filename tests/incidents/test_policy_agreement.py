@@ -21,7 +21,7 @@ from django.utils import timezone
 from incidents import policy, selectors, services
 from incidents.models import Alert, Incident
 from tests.conftest import verified_client
-from tests.factories import member_state, organisation, person
+from tests.factories import member_state, organisation, person, presidency
 
 # --- The capabilities -----------------------------------------------------------------------------
 
@@ -116,6 +116,20 @@ CAPABILITIES = [
         applies=lambda w: w["incident"].crisis_level > 0,
     ),
     Capability(
+        "propose a level", lambda u, w: bool(policy.proposable_levels(u, w["incident"])),
+        marker=lambda w, u: f'action="{_url(w, "propose/")}"',
+        page=lambda c, w, u: c.post(_url(w, "propose/"), {"level": 3, "reason": "Grids in many states"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "propose/"), {"level": 3, "reason": "Grids in many states"}),
+        applies=lambda w: w["incident"].crisis_level < 3,
+    ),
+    Capability(
+        "set the IPCR mode", lambda u, w: bool(policy.settable_ipcr_modes(u, w["incident"])),
+        marker=lambda w, u: f'action="{_url(w, "ipcr-mode/")}"',
+        page=lambda c, w, u: c.post(_url(w, "ipcr-mode/"), {"ipcr_mode": "full_activation"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "ipcr-mode/"), {"ipcr_mode": "full_activation"}),
+        applies=lambda w: w["incident"].crisis_level == 3,
+    ),
+    Capability(
         "post an update", lambda u, w: policy.may_post_update(u, w["incident"]),
         marker=lambda w, u: f'action="{_url(w, "timeline/")}"',
         page=lambda c, w, u: c.post(_url(w, "timeline/"), {"timeline-text": "Patched", "timeline-kind": "update",
@@ -187,6 +201,7 @@ PERSONS = [
     "de_liaison",  # the reporting state's crisis authority: EU-CyCLONe liaison officer
     "fr_analyst",  # recipient organisation in the AMBER state; CSIRTs Network member
     "fr_liaison",  # another state's EU-CyCLONe liaison officer
+    "ie_liaison",  # the Council Presidency's crisis authority (EU-CyCLONe chair)
     "pt_analyst",  # an unrelated CSIRT (CSIRTs Network member)
     "enisa_triage",  # ENISA staff
     "enisa_admin",  # ENISA's organisation admin
@@ -200,6 +215,9 @@ def _people(network):
     fr_authority = organisation("fr-authority", "crisis_authority", "FR", "ANSSI crisis management")
     people["fr_liaison"] = person("liaison@fr-authority.example", fr_authority, ["liaison_officer"])
     people["commission"] = person("decider@ec.example", network["orgs"]["ec"], ["decision_maker", "crisis_manager"])
+    ie_authority = organisation("ie-authority", "crisis_authority", "IE", "NCSC Ireland crisis management")
+    people["ie_liaison"] = person("liaison@ie-authority.example", ie_authority, ["liaison_officer"])
+    presidency("IE")
     return people
 
 
@@ -217,7 +235,7 @@ def _world(network, people, *, tlp, level):
     else:
         shares = services.share_incident(actor=de, incident=incident,
                                          communities=["community:csirts-network", "community:eu-cyclone"])
-    declarers = {1: "de_analyst", 2: "de_liaison", 3: "de_liaison"}
+    declarers = {1: "de_analyst", 2: "de_liaison", 3: "ie_liaison"}
     if level:
         services.declare_level(actor=people[declarers[level]], incident=incident, level=level, reason="Setting the scene")
     incident = Incident.objects.select_related("reporting_organisation").get(pk=incident.pk)
@@ -229,6 +247,7 @@ STATES = {
     "GREEN shared with both networks, level 1": dict(tlp="green", level=1),
     "GREEN shared with both networks, level 2": dict(tlp="green", level=2),
     "RED named for one person, level 2": dict(tlp="red", level=2),
+    "GREEN shared with both networks, level 3 (the Presidency declared it)": dict(tlp="green", level=3),
 }
 
 

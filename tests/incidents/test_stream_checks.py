@@ -56,7 +56,7 @@ def test_batched_alert_check_sees_own_alerts_of_incidents_not_shared(network):
     own_red = {str(a.pk) for a in Alert.objects.filter(incident=red, organisation__code="de-authority")}
     amber_alerts = {str(a.pk) for a in Alert.objects.filter(incident=amber)}  # shared with them by consent
     assert batched[network["people"]["de_liaison"].pk] == own_red | amber_alerts
-    assert batched[network["people"]["pt_analyst"].pk] == set()
+    assert batched[network["people"]["provider"].pk] == set()  # in neither network: never alerted
     red_alerts = {str(a.pk) for a in Alert.objects.filter(incident=red)}
     enisa_red = {str(a.pk) for a in Alert.objects.filter(incident=red, organisation__code="enisa")}
     assert red_alerts & batched[network["people"]["enisa_triage"].pk] == enisa_red  # its own, not the others'

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from csoa_portal.models import AuditEntry
+from incidents.facts import incident_facts
 from incidents.models import Incident
 from liaison.models import Event
 from reserve import services
@@ -272,15 +273,19 @@ def test_the_spoc_may_return_a_request_to_the_requester_as_a_draft(reserve):
     services.update_request(actor=p["de_analyst"], request=request, planned_use="Forensics of the PLCs")
 
 
-def test_a_submitted_request_raises_its_linked_incidents_to_level_two(reserve, django_capture_on_commit_callbacks):
+def test_a_submitted_request_alone_never_makes_its_incident_large_scale(reserve, django_capture_on_commit_callbacks):
+    """CSoA Art. 14(1), 15(1): the Reserve also serves significant incidents; a request is a fact, not an escalation."""
     p = reserve["people"]
     linked = reserve["incident"]
-    assert Incident.objects.get(pk=linked.pk).crisis_level < 2
+    before = Incident.objects.get(pk=linked.pk).crisis_level
+    assert before < 2
     request = services.create_request(actor=p["de_analyst"], organisation=reserve["orgs"]["de-csirt"],
                                       **content([linked]))
     with django_capture_on_commit_callbacks(execute=True):
         services.submit_request(actor=p["de_analyst"], request=request)
-    assert Incident.objects.get(pk=linked.pk).crisis_level == 2  # Blueprint rule l2-reserve-requested
+    linked = Incident.objects.get(pk=linked.pk)
+    assert linked.crisis_level == before
+    assert incident_facts(linked, now=timezone.now())["reserve_requested"] is True  # the engine sees the fact
 
 
 def test_an_ended_window_cannot_be_submitted(reserve):

@@ -29,7 +29,7 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents import services as incident_services
-from incidents.models import Alert
+from incidents.models import Alert, LevelProposal
 from liaison.models import Event, EventAudience
 from reserve.models import Engagement
 from reserve.workflow import RequestStatus
@@ -42,7 +42,7 @@ from tests.security.support import MISSING
 COLLECTIONS = {
     "incidents": "incident", "shares": "share", "alerts": "alert", "assistance-requests": "request",
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
-    "organisations": "organisation",
+    "organisations": "organisation", "level-proposals": "level_proposal",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -113,15 +113,23 @@ def outsider(network, token_for):
 def invisible(outsider, reserve, django_capture_on_commit_callbacks):  # noqa: F811
     """One object of every kind that pt-csirt may not see, and the value that names it."""
     de, fr = reserve["people"]["de_analyst"], reserve["orgs"]["fr-csirt"]
+    # Escalated to level 2 with level 3 proposed: the CSIRTs Network (pt-csirt too) is alerted to it, so its
+    # id is pt-csirt's to know; its other alerts and the proposal are not.
+    states = [member_state(code) for code in ("DE", "FR", "AT", "BE", "NL", "LU")]
     with django_capture_on_commit_callbacks(execute=True):  # the escalation runs on commit
-        incident = incident_services.report_incident(
+        escalated = incident_services.report_incident(
             actor=de, organisation=reserve["orgs"]["de-csirt"], title="Wiper at a DSO", tlp="amber",
-            aware_at=timezone.now() - timedelta(hours=2), severity="high",
-            affected_member_states=[member_state("DE")], national_capacity_exceeded=True,
+            aware_at=timezone.now() - timedelta(hours=2), severity="critical", affected_member_states=states,
         )
-    (share,) = incident_services.share_incident(actor=de, incident=incident, organisations=[fr])
-    alert = Alert.objects.filter(incident=incident).exclude(organisation=reserve["orgs"]["pt-csirt"]).first()
+    alert = Alert.objects.filter(incident=escalated).exclude(organisation=reserve["orgs"]["pt-csirt"]).first()
     assert alert is not None, "the level-2 escalation raised no alert"
+    proposal = LevelProposal.objects.filter(incident=escalated).first()
+    assert proposal is not None, "the engine proposed no level 3"
+    # Never alerted to pt-csirt: a national incident, shared with fr-csirt only.
+    incident = incident_services.report_incident(
+        actor=de, organisation=reserve["orgs"]["de-csirt"], title="Phishing at a DSO", tlp="amber",
+        aware_at=timezone.now() - timedelta(hours=2), severity="high", affected_member_states=[member_state("DE")])
+    (share,) = incident_services.share_incident(actor=de, incident=incident, organisations=[fr])
     request = reserve_factories.request_in(RequestStatus.DEPLOYED, reserve)
     engagement = Engagement.objects.filter(request=request).first()
     newest = Event.objects.order_by("-id").first()
@@ -129,6 +137,7 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks):  # noqa: F
     return {
         "incident": incident.pk, "share": share.pk, "alert": alert.pk, "request": request.pk,
         "engagement": engagement.pk, "provider": reserve["profiles"]["beta"].organisation.code, "event": newest.pk,
+        "escalated": escalated.pk, "level_proposal": proposal.pk,
     }
 
 
@@ -215,7 +224,7 @@ def test_the_owner_gets_an_answer_where_the_outsider_gets_the_missing_one(networ
     by_pt = pt.get("/api/v1/alerts/", {"incident": invisible["incident"]})
     missing = pt.get("/api/v1/alerts/", {"incident": MISSING})
 
-    assert by_de.status_code == 200 and [a["id"] for a in by_de.json()["results"]]
+    assert by_de.status_code == 200 and by_de.json()["results"] == []  # a national incident: no alert yet
     assert by_pt.status_code == missing.status_code == 400
     assert by_pt.json()["error"]["fields"] == {"incident": [f"No incident with id '{invisible['incident']}'."]}
     assert de.get(f"/api/v1/incidents/{invisible['incident']}/").status_code == 200
@@ -224,13 +233,13 @@ def test_the_owner_gets_an_answer_where_the_outsider_gets_the_missing_one(networ
 
 def test_every_alerted_organisation_may_filter_its_alerts_by_the_incident(network, invisible, token_for):
     """An alert shows its incident's id, even where the incident is alerted only: filtering by it tells nothing new."""
-    alerts = Alert.objects.filter(incident_id=invisible["incident"]).select_related("organisation")
+    alerts = Alert.objects.filter(incident_id=invisible["escalated"]).select_related("organisation")
     assert alerts, "the level-2 escalation raised no alert"
 
     answers = {}
     for alert in alerts:
         client = Client(headers={"Authorization": f"Bearer {token_for(alert.organisation, 'read')}"})
-        response = client.get("/api/v1/alerts/", {"incident": invisible["incident"]})
+        response = client.get("/api/v1/alerts/", {"incident": invisible["escalated"]})
         answers[alert.organisation.code] = (response.status_code,
                                             alert.pk in [a["id"] for a in response.json().get("results", [])])
 
