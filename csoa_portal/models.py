@@ -112,6 +112,8 @@ class IdempotencyRecord(models.Model):
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
     response_body = models.JSONField(null=True)
+    # The answer's headers a client acts on (``Location`` of what was created, ``ETag``), replayed with it.
+    response_headers = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -327,6 +327,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "csoa_portal.api.schema.document_common_errors",  # 401/403/429… on every operation
+        "csoa_portal.api.schema.document_created_location",  # Location on every 201
     ],
 }
 

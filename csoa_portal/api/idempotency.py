@@ -19,6 +19,8 @@ from csoa_portal.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 RETENTION = timedelta(hours=24)
+# Headers of the first answer that its replay carries too.
+REPLAYED_HEADERS = ("Location", "ETag")
 
 
 class IdempotencyConflict(APIException):
@@ -58,7 +60,8 @@ def idempotent(request, perform) -> Response:
                 transaction.set_rollback(True)
                 return response
             record.status_code, record.response_body = response.status_code, response.data
-            record.save(update_fields=["status_code", "response_body"])
+            record.response_headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
+            record.save(update_fields=["status_code", "response_body", "response_headers"])
     except IntegrityError:
         previous = _replay(request, key, digest)
         if previous is None:
@@ -75,7 +78,7 @@ def _replay(request, key: str, digest: str) -> Response | None:
         return None
     if record.request_hash != digest:
         raise IdempotencyConflict()
-    response = Response(record.response_body, status=record.status_code)
+    response = Response(record.response_body, status=record.status_code, headers=record.response_headers)
     response["Idempotent-Replayed"] = "true"
     return response
 

@@ -111,3 +111,20 @@ def document_common_errors(result, generator, request, public):
                 responses.setdefault(str(status), _error_response(status))
             operation["responses"] = dict(sorted(responses.items()))
     return result
+
+
+LOCATION_HEADER = {
+    "description": "The absolute API URL of what was created; for an object without a URL of its own "
+                   "(a report, a timeline entry, a work log), the URL of the list that shows it.",
+    "schema": {"type": "string", "format": "uri"},
+}
+
+
+def document_created_location(result, generator, request, public):
+    """drf-spectacular postprocessing hook: every 201 carries ``Location`` (csoa_portal.api.responses.created)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            created = isinstance(operation, dict) and operation.get("responses", {}).get("201")
+            if created:
+                created.setdefault("headers", {})["Location"] = LOCATION_HEADER
+    return result

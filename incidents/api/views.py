@@ -11,12 +11,13 @@ from rest_framework.views import APIView
 
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
+from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
 from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
 from incidents.api import serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
-from incidents.models import Deadline, Incident, LevelProposal, Observable, Share
+from incidents.models import Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TimelineEntry
 from incidents.observables import search_forms
 from incidents.stix import bundle_for, serialize
 
@@ -61,22 +62,25 @@ def _expected_version(request) -> int | None:
     return int(tag[1:])
 
 
-def _detail_response(request, incident: Incident, status_code=200) -> Response:
+def _detail_response(request, incident: Incident) -> Response:
     incident = _list_queryset(request.user).prefetch_related("reports", "shares").get(pk=incident.pk)
     context = {"see_recipients": policy.may_see_recipients(request.user, incident)}
-    response = Response(s.IncidentDetailSerializer(incident, context=context).data, status=status_code)
+    response = Response(s.IncidentDetailSerializer(incident, context=context).data)
     response["ETag"] = _etag(incident)
     return response
 
 
-def _create(request, input_serializer, output_serializer, service, **targets) -> Response:
-    """Validate, call the service, answer 201 with what it created; retries safe with Idempotency-Key."""
+def _create(request, input_serializer, output_serializer, service, *, listed_at: str, **targets) -> Response:
+    """Validate, call the service, answer 201 with what it created; retries safe with Idempotency-Key.
+
+    ``listed_at``: the URL name of the incident's list that shows the created object (its ``Location``).
+    """
 
     def perform():
         data = input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        created = service(actor=request.user, **targets, **data.validated_data)
-        return Response(output_serializer(created).data, status=status.HTTP_201_CREATED)
+        new = service(actor=request.user, **targets, **data.validated_data)
+        return created(request, Response(output_serializer(new).data), listed_at, pk=targets["incident"].pk)
 
     return idempotent(request, perform)
 
@@ -121,7 +125,7 @@ class IncidentListCreateApi(generics.ListAPIView):
             fields = dict(data.validated_data)
             organisation = _reporting_organisation(request, fields.pop("organisation", None))
             incident = services.report_incident(actor=request.user, organisation=organisation, **fields)
-            return _detail_response(request, incident, status.HTTP_201_CREATED)
+            return created(request, _detail_response(request, incident), "incident-detail", pk=incident.pk)
 
         return idempotent(request, perform)
 
@@ -240,33 +244,41 @@ class IncidentStatusApi(APIView):
         return _detail_response(request, incident)
 
 
-class IncidentReportsApi(APIView):
-    """The NIS2 reports of the incident; POST submits one (immutable once submitted)."""
+class IncidentReportsApi(generics.ListAPIView):
+    """The NIS2 reports of the incident, oldest first; POST submits one (immutable once submitted)."""
 
-    @extend_schema(responses={200: s.ReportOutputSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        incident = _detail(request, pk)
-        return Response(s.ReportOutputSerializer(incident.reports.select_related("submitted_by"), many=True).data)
+    serializer_class = s.ReportOutputSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
+            return Report.objects.none()
+        return _detail(self.request, self.kwargs["pk"]).reports.select_related("submitted_by")
 
     @extend_schema(request=s.ReportInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.ReportOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
-        return _create(request, s.ReportInputSerializer, s.ReportOutputSerializer, services.submit_report, incident=_detail(request, pk))
+        return _create(request, s.ReportInputSerializer, s.ReportOutputSerializer, services.submit_report,
+                       listed_at="incident-reports", incident=_detail(request, pk))
 
 
-class IncidentTimelineApi(APIView):
-    """The append-only timeline; POST adds an update (attachments are added in the browser)."""
+class IncidentTimelineApi(generics.ListAPIView):
+    """The append-only timeline, oldest first; POST adds an update (attachments are added in the browser)."""
 
-    @extend_schema(responses={200: s.TimelineOutputSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        incident = _detail(request, pk)
-        entries = selectors.timeline_visible_to(request.user, incident).select_related("author", "organisation")
-        return Response(s.TimelineOutputSerializer(entries, many=True).data)
+    serializer_class = s.TimelineOutputSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return TimelineEntry.objects.none()
+        incident = _detail(self.request, self.kwargs["pk"])
+        return selectors.timeline_visible_to(self.request.user, incident).select_related("author", "organisation")
 
     @extend_schema(request=s.TimelineInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
-        return _create(request, s.TimelineInputSerializer, s.TimelineOutputSerializer, services.add_timeline_entry, incident=_detail(request, pk))
+        return _create(request, s.TimelineInputSerializer, s.TimelineOutputSerializer, services.add_timeline_entry,
+                       listed_at="incident-timeline", incident=_detail(request, pk))
 
 
 class ObservablePagination(CodeCursorPagination):
@@ -315,14 +327,19 @@ class IncidentStixApi(APIView):
         return response
 
 
-class ObservableSearchApi(APIView):
-    """"Who else saw this?": observables matching a value, in incidents the caller may see."""
+@extend_schema(
+    parameters=[OpenApiParameter("value", OpenApiTypes.STR, required=True, description="An IP, domain, hash, …")],
+)
+class ObservableSearchApi(generics.ListAPIView):
+    """"Who else saw this?": observables matching a value, in incidents the caller may see, newest incidents first."""
 
-    @extend_schema(
-        parameters=[OpenApiParameter("value", OpenApiTypes.STR, required=True, description="An IP, domain, hash, …")],
-        responses={200: s.ObservableSearchHitSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request):
+    serializer_class = s.ObservableSearchHitSerializer
+    ordering = ("-incident_id", "-id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Observable.objects.none()
+        request = self.request
         value = request.query_params.get("value", "").strip()
         if not value:
             raise ValidationError({"value": ["Give a value to search for."]})
@@ -335,8 +352,7 @@ class ObservableSearchApi(APIView):
             hits = hits | Observable.objects.filter(type=kind, value=normalised)
         # An observable labelled more strictly than its incident is found only by its own organisation.
         hits = hits.filter(pk__in=selectors.observable_entries_visible_to(request.user).values("pk"))
-        hits = hits.filter(incident__in=visible).select_related("incident").order_by("-incident_id")[:200]
-        return Response(s.ObservableSearchHitSerializer(hits, many=True).data)
+        return hits.filter(incident__in=visible).select_related("incident")
 
 
 
@@ -348,13 +364,16 @@ class BlueprintApi(APIView):
         return Response(s.BlueprintSerializer(selectors.active_blueprint()).data)
 
 
-class IncidentEscalationsApi(APIView):
-    """The incident's escalation history, each step with its rules and explanation."""
+class IncidentEscalationsApi(generics.ListAPIView):
+    """The incident's escalation history, oldest first, each step with its rules and explanation."""
 
-    @extend_schema(responses={200: s.EscalationOutputSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        incident = _detail(request, pk)
-        return Response(s.EscalationOutputSerializer(incident.escalations.select_related("actor"), many=True).data)
+    serializer_class = s.EscalationOutputSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Escalation.objects.none()
+        return _detail(self.request, self.kwargs["pk"]).escalations.select_related("actor")
 
 
 class _LevelChangeApi(APIView):
@@ -368,7 +387,8 @@ class _LevelChangeApi(APIView):
         data = type(self).input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         record = type(self).service(actor=request.user, incident=incident, **data.validated_data)
-        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+        return created(request, Response(s.EscalationOutputSerializer(record).data), "incident-escalations",
+                       pk=incident.pk)
 
 
 class IncidentDeclareApi(_LevelChangeApi):
@@ -397,7 +417,7 @@ class IncidentProposeApi(APIView):
                    responses={201: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
         return _create(request, s.ProposeInputSerializer, s.LevelProposalSerializer, services.propose_level,
-                       incident=_detail(request, pk))
+                       listed_at="incident-detail", incident=_detail(request, pk))  # its level_proposals
 
 
 class IncidentIpcrModeApi(APIView):
@@ -414,14 +434,18 @@ class IncidentIpcrModeApi(APIView):
         return _detail_response(request, incident)
 
 
-class LevelProposalListApi(APIView):
-    """Open level proposals waiting for the caller's decision (for the Presidency: proposals of the political level).
+class LevelProposalListApi(generics.ListAPIView):
+    """Open level proposals waiting for the caller's decision, newest first (for the Presidency: proposals of the
+    political level).
 
     Like an alert, a proposal names the incident's reference and the reasons, not its content."""
 
-    @extend_schema(responses={200: s.LevelProposalSerializer(many=True), **error_responses(401, 403)})
-    def get(self, request):
-        return Response(s.LevelProposalSerializer(policy.proposals_to_decide(request.user), many=True).data)
+    serializer_class = s.LevelProposalSerializer
+    ordering = "-id"
+
+    def get_queryset(self):
+        to_decide = [proposal.pk for proposal in policy.proposals_to_decide(self.request.user)]
+        return LevelProposal.objects.filter(pk__in=to_decide).select_related("incident")
 
 
 def _proposal(request, pk) -> LevelProposal:
@@ -443,7 +467,8 @@ class LevelProposalAcceptApi(APIView):
         data = s.ProposalDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         record = services.accept_proposal(actor=request.user, proposal=proposal, **data.validated_data)
-        return Response(s.EscalationOutputSerializer(record).data, status=status.HTTP_201_CREATED)
+        return created(request, Response(s.EscalationOutputSerializer(record).data), "incident-escalations",
+                       pk=proposal.incident_id)
 
 
 class LevelProposalDeclineApi(APIView):

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
+from csoa_portal.api.responses import created
 from csoa_portal.api.schema import ErrorSerializer, error_responses
 from csoa_portal.models import ApiToken
 from incidents.selectors import incidents_visible_to
@@ -30,7 +31,7 @@ from reserve.api.filtersets import (
     ProviderFilterSet,
     member_state_or_400,
 )
-from reserve.models import AssistanceRequest, Engagement, ProviderProfile
+from reserve.models import AssistanceRequest, DeploymentUpdate, Engagement, ProviderProfile, WorkLog
 from reserve.workflow import RequestStatus
 
 IDEMPOTENCY = OpenApiParameter(
@@ -114,10 +115,10 @@ def _detail_context(user, obj: AssistanceRequest) -> dict:
     return context
 
 
-def _detail_response(request, obj: AssistanceRequest, status_code=200) -> Response:
+def _detail_response(request, obj: AssistanceRequest) -> Response:
     obj = _request(request, obj.pk)
     body = s.RequestDetailSerializer(obj, context=_detail_context(request.user, obj)).data
-    response = Response(body, status=status_code)
+    response = Response(body)
     response["ETag"] = _etag(obj)
     return response
 
@@ -155,8 +156,8 @@ class AssistanceRequestListCreateApi(generics.ListAPIView):
             data.is_valid(raise_exception=True)
             content = dict(data.validated_data)
             organisation = _requesting_organisation(request, content.pop("organisation", None))
-            created = services.create_request(actor=request.user, organisation=organisation, **content)
-            return _detail_response(request, created, status.HTTP_201_CREATED)
+            new = services.create_request(actor=request.user, organisation=organisation, **content)
+            return created(request, _detail_response(request, new), "assistance-request-detail", pk=new.pk)
 
         return idempotent(request, perform)
 
@@ -346,7 +347,8 @@ class RequestReportApi(APIView):
             data = s.AfterActionReportInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             report = _call(services.submit_report, actor=request.user, request=obj, **data.validated_data)
-            return Response(s.AfterActionReportSerializer(report).data, status=status.HTTP_201_CREATED)
+            return created(request, Response(s.AfterActionReportSerializer(report).data), "assistance-request-report",
+                           pk=obj.pk)
 
         return idempotent(request, perform)
 
@@ -371,15 +373,23 @@ class RequestRankingApi(APIView):
         return Response(s.RankingSerializer(body).data)
 
 
-class RequestEngagementsApi(APIView):
-    """The request's engagements you may see (a provider: its own); POST engages a provider (ENISA triage)."""
+class RequestEngagementsApi(generics.ListAPIView):
+    """The request's engagements you may see (a provider: its own), in offer order; POST engages a provider (ENISA
+    triage)."""
 
-    @extend_schema(responses={200: s.EngagementSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        obj = _request(request, pk)
-        rows = list(selectors.engagements_of(request.user, obj).select_related("request"))
+    serializer_class = s.EngagementSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no request
+            return Engagement.objects.none()
+        return selectors.engagements_of(self.request.user, _request(self.request, self.kwargs["pk"])).select_related(
+            "request")
+
+    def list(self, request, *args, **kwargs):
+        rows = self.paginate_queryset(self.get_queryset())
         context = {"engagement_actions": {e.pk: policy.engagement_actions(request.user, e) for e in rows}}
-        return Response(s.EngagementSerializer(rows, many=True, context=context).data)
+        return self.get_paginated_response(s.EngagementSerializer(rows, many=True, context=context).data)
 
     @extend_schema(request=s.EngageInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.EngagementSerializer, **error_responses(400, 401, 403, 404), **CONFLICT})
@@ -390,7 +400,8 @@ class RequestEngagementsApi(APIView):
             data = s.EngageInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             engagement = _call(services.engage_provider, actor=request.user, request=obj, **data.validated_data)
-            return _engagement_response(request, engagement.pk, status.HTTP_201_CREATED)
+            return created(request, _engagement_response(request, engagement.pk), "engagement-detail",
+                           pk=engagement.pk)
 
         return idempotent(request, perform)
 
@@ -431,10 +442,10 @@ def _engagement(request, pk) -> Engagement:
     return found
 
 
-def _engagement_response(request, pk, status_code=200) -> Response:
+def _engagement_response(request, pk) -> Response:
     engagement = _engagement(request, pk)
     context = {"engagement_actions": {engagement.pk: policy.engagement_actions(request.user, engagement)}}
-    return Response(s.EngagementSerializer(engagement, context=context).data, status=status_code)
+    return Response(s.EngagementSerializer(engagement, context=context).data)
 
 
 class EngagementPagination(CodeCursorPagination):
@@ -529,13 +540,16 @@ class EngagementAgreementApi(_EngagementActionApi):
         return super().post(request, pk)
 
 
-class EngagementWorkApi(APIView):
-    """Work logged on the engagement; POST logs days (provider staff), never beyond the booked person-days."""
+class EngagementWorkApi(generics.ListAPIView):
+    """Work logged on the engagement, by day; POST logs days (provider staff), never beyond the booked person-days."""
 
-    @extend_schema(responses={200: s.WorkLogSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        engagement = _engagement(request, pk)
-        return Response(s.WorkLogSerializer(engagement.work_logs.select_related("logged_by"), many=True).data)
+    serializer_class = s.WorkLogSerializer
+    ordering = ("day", "id")
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return WorkLog.objects.none()
+        return _engagement(self.request, self.kwargs["pk"]).work_logs.select_related("logged_by")
 
     @extend_schema(request=s.WorkLogInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.WorkLogSerializer, **error_responses(400, 401, 403, 404), **CONFLICT})
@@ -546,19 +560,21 @@ class EngagementWorkApi(APIView):
             data = s.WorkLogInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             entry = _call(services.log_work, actor=request.user, engagement=engagement, **data.validated_data)
-            return Response(s.WorkLogSerializer(entry).data, status=status.HTTP_201_CREATED)
+            return created(request, Response(s.WorkLogSerializer(entry).data), "engagement-work", pk=engagement.pk)
 
         return idempotent(request, perform)
 
 
-class EngagementUpdatesApi(APIView):
-    """Updates on the deployment; POST posts one (the requester or the engaged provider)."""
+class EngagementUpdatesApi(generics.ListAPIView):
+    """Updates on the deployment, oldest first; POST posts one (the requester or the engaged provider)."""
 
-    @extend_schema(responses={200: s.DeploymentUpdateSerializer(many=True), **error_responses(401, 403, 404)})
-    def get(self, request, pk):
-        engagement = _engagement(request, pk)
-        rows = engagement.updates.select_related("author", "organisation")
-        return Response(s.DeploymentUpdateSerializer(rows, many=True).data)
+    serializer_class = s.DeploymentUpdateSerializer
+    ordering = "id"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return DeploymentUpdate.objects.none()
+        return _engagement(self.request, self.kwargs["pk"]).updates.select_related("author", "organisation")
 
     @extend_schema(request=s.UpdateInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.DeploymentUpdateSerializer, **error_responses(400, 401, 403, 404), **CONFLICT})
@@ -569,7 +585,8 @@ class EngagementUpdatesApi(APIView):
             data = s.UpdateInputSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             update = _call(services.post_update, actor=request.user, engagement=engagement, **data.validated_data)
-            return Response(s.DeploymentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+            return created(request, Response(s.DeploymentUpdateSerializer(update).data), "engagement-updates",
+                           pk=engagement.pk)
 
         return idempotent(request, perform)
 
@@ -591,10 +608,10 @@ def _provider(request, code) -> ProviderProfile:
     return found
 
 
-def _provider_response(request, code, status_code=200) -> Response:
+def _provider_response(request, code) -> Response:
     profile = _provider(request, code)
     booked = {c.pk: selectors.booked_person_days(profile.organisation_id, c) for c in profile.capacities.all()}
-    return Response(s.ProviderSerializer(profile, context={"booked": booked}).data, status=status_code)
+    return Response(s.ProviderSerializer(profile, context={"booked": booked}).data)
 
 
 class ProviderListCreateApi(generics.ListAPIView):
@@ -614,7 +631,8 @@ class ProviderListCreateApi(generics.ListAPIView):
             data = s.ProviderRegisterSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             profile = services.register_provider(actor=request.user, **data.validated_data)
-            return _provider_response(request, profile.organisation.code, status.HTTP_201_CREATED)
+            code = profile.organisation.code
+            return created(request, _provider_response(request, code), "reserve-provider-detail", code=code)
 
         return idempotent(request, perform)
 

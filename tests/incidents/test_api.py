@@ -123,7 +123,7 @@ def test_every_api_read_path_agrees_on_who_sees_the_incident(shared_world, who, 
     assert (incident.pk in listed) is sees
     for path in ["", "observables/", "stix/", "reports/", "timeline/"]:
         assert client.get(base + path).status_code == (200 if sees else 404), path
-    hits = client.get("/api/v1/observables/search/", {"value": "203.0.113.7"}).json()
+    hits = client.get("/api/v1/observables/search/", {"value": "203.0.113.7"}).json()["results"]
     assert bool(hits) is sees
     events = client.get("/api/v1/events/", {"after": 0, "limit": 1000}).json()["results"]
     assert any(e["subject_type"] == "incident" and e["subject_id"] == str(incident.pk) for e in events) is sees
@@ -218,9 +218,9 @@ def test_reports_and_timeline_over_the_api(de_tool):
     again = _post(de_tool, base + "reports/", {"kind": "early_warning", "content": {"summary": "Encrypted hosts"}},
                   HTTP_IDEMPOTENCY_KEY="r-1")
     assert report.status_code == again.status_code == 201 and report.json() == again.json()
-    assert [r["kind"] for r in de_tool.get(base + "reports/").json()] == ["early_warning"]
+    assert [r["kind"] for r in de_tool.get(base + "reports/").json()["results"]] == ["early_warning"]
     missing = _post(de_tool, base + "reports/", {"kind": "final", "content": {"root_cause": "x"}})
     assert missing.status_code == 400
     entry = _post(de_tool, base + "timeline/", {"text": "Isolated the segment", "kind": "situation"})
     assert entry.status_code == 201 and entry.json()["tlp"] == "amber"
-    assert [e["text"] for e in de_tool.get(base + "timeline/").json()] == ["Isolated the segment"]
+    assert [e["text"] for e in de_tool.get(base + "timeline/").json()["results"]] == ["Isolated the segment"]

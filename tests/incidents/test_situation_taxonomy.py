@@ -229,7 +229,7 @@ def test_api_round_trip_of_a_situation_assessment(shared, tools):
 
     assert created.status_code == 201, created.json()
     assert {f: created.json()[f] for f in ASSESSED} == ASSESSED
-    listed = tools["enisa"].get(url).json()
+    listed = tools["enisa"].get(url).json()["results"]
     assert [{f: e[f] for f in ASSESSED} for e in listed] == [ASSESSED, dict.fromkeys(ASSESSED, "")]
     assert plain.status_code == 201
 

@@ -354,12 +354,12 @@ def test_engage_accept_log_work_update_close_and_report(reserve, people):
     assert confirmed.json()["agreement"]["in_force"] is True and confirmed.json()["actions"] == []
     logged = post(people["provider"], f"{e_url}work/", {"day": day, "person_days": "1.5", "activity": "Triage of PLCs"})
     assert logged.status_code == 201, logged.json()
-    assert people["enisa_triage"].get(f"{e_url}work/").json()[0]["person_days"] == "1.5"
+    assert people["enisa_triage"].get(f"{e_url}work/").json()["results"][0]["person_days"] == "1.5"
     assert people["enisa_triage"].get(e_url).json()["logged_days"] == "1.5"
 
     update = post(people["de_analyst"], f"{e_url}updates/", {"text": "OT network isolated"})
     assert update.status_code == 201 and update.json()["organisation"] == "de-csirt"
-    assert [u["text"] for u in people["provider"].get(f"{e_url}updates/").json()] == ["OT network isolated"]
+    assert [u["text"] for u in people["provider"].get(f"{e_url}updates/").json()["results"]] == ["OT network isolated"]
 
     closed = post(people["de_analyst"], f"{url}close/")
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
@@ -387,7 +387,7 @@ def test_a_decline_proposes_the_next_ranked_provider(reserve, people):
     engaged = post(people["enisa_triage"], f"{BASE}{request.pk}/engagements/", {"provider": "provider-acme"}).json()
     declined = post(people["provider"], f"/api/v1/engagements/{engaged['id']}/decline/", {"reason": "Team busy"})
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
-    rows = people["enisa_triage"].get(f"{BASE}{request.pk}/engagements/").json()
+    rows = people["enisa_triage"].get(f"{BASE}{request.pk}/engagements/").json()["results"]
     assert [(r["provider"], r["status"], r["offered_by"]) for r in rows] == [
         ("provider-acme", "declined", "triage@enisa.example"), ("provider-beta", "offered", None)]
     assert_error(post(people["provider"], f"/api/v1/engagements/{engaged['id']}/decline/", {"reason": "x"}), 409)
@@ -434,8 +434,8 @@ def test_a_provider_sees_its_own_engagements_only_on_every_read_path(reserve, pe
     detail = acme_client.get(f"{BASE}{request.pk}/").json()
     assert [e["provider"] for e in detail["engagements"]] == ["provider-acme"]
     assert detail["information_requests"] == [] and detail["assessments"] == [] and detail["decision"] is None
-    assert [e["provider"] for e in acme_client.get(f"{BASE}{request.pk}/engagements/").json()] == ["provider-acme"]
-    enisa = people["enisa_triage"].get(f"{BASE}{request.pk}/engagements/").json()
+    assert [e["provider"] for e in acme_client.get(f"{BASE}{request.pk}/engagements/").json()["results"]] == ["provider-acme"]
+    enisa = people["enisa_triage"].get(f"{BASE}{request.pk}/engagements/").json()["results"]
     assert sorted(e["provider"] for e in enisa) == ["provider-acme", "provider-beta"]
     # the event feed agrees: beta gets the events of its own engagement, none of acme's
     feed = beta_client.get("/api/v1/events/", {"limit": 500}).json()["results"]
