@@ -42,6 +42,10 @@ class IncidentsConfig(AppConfig):
         register_inbox_kinds("incidents", ["incident.shared", "report.requested", "alert.raised", "alert.reminder",
                                            "alert.unanswered", "deadline.reminder", "deadline.overdue",
                                            "incident.cross_border_notice", "level_proposal.opened"])
+        from incidents.services.reporting import recount_clocks_in_zone
+        from liaison.services import follow_time_zone_changes
+
+        follow_time_zone_changes(recount_clocks_in_zone)
         _register_audit_read_checks()
         _register_dashboard_panels()
 

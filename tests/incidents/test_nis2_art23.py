@@ -17,7 +17,7 @@ from incidents import clocks, policy, selectors, services
 from incidents.clocks import Clock, Facts, IntermediateRequest, deadlines, final_report_awaits_handling
 from incidents.models import CrossBorderNotice, Incident, Report
 from liaison.models import Event, MemberState
-from liaison.services import create_member_state
+from liaison.services import create_member_state, update_member_state
 from tests.factories import member_state, organisation, person
 
 BERLIN = "Europe/Berlin"
@@ -405,8 +405,11 @@ def test_nis2_art23_4_d_one_month_is_counted_in_the_zone_stored_on_the_member_st
                            content={"initial_assessment": "x", "impact": "y"})
     # 31 March → 30 April (clamped) 01:30 in Helsinki (EEST) = 29 April 22:30 UTC.
     assert _clocks_of(incident)[(Clock.FINAL_REPORT, 0)].due_at == utc(2026, 4, 29, 22, 30)
-    MemberState.objects.filter(code="DE").update(time_zone="Europe/Lisbon")
-    services.sync_deadlines(Incident.objects.get(pk=incident.pk))  # 30 March → 30 April 23:30 in Lisbon (WEST) = 22:30 UTC
+    # ENISA corrects the zone: the open incident's clock is counted again at once, not at its next change.
+    germany = MemberState.objects.get(code="DE")
+    update_member_state(actor=network["people"]["enisa_admin"], member_state=germany, name=germany.name,
+                        kind=germany.kind, eu_label=germany.eu_label, time_zone="Europe/Lisbon")
+    # 30 March → 30 April 23:30 in Lisbon (WEST) = 22:30 UTC
     assert _clocks_of(incident)[(Clock.FINAL_REPORT, 0)].due_at == utc(2026, 4, 30, 22, 30)
 
 
