@@ -382,3 +382,11 @@ def importlib_forwards(module: str, apps) -> None:
     import importlib
 
     importlib.import_module(module).forwards(apps, None)
+
+
+def test_the_blueprint_page_names_the_bodies_in_charge_and_todays_presidency(crisis_network, login):
+    page = login(crisis_network["people"]["pt_analyst"]).get("/incidents/blueprint/").content.decode()
+    assert "Council Presidency today: <strong>Ireland</strong>" in page
+    row = page[page.index("3 — cyber crisis"):]
+    assert "the Council Presidency" in row[:2000] and "Proposed by EU-CyCLONe" in row[:2000]
+    assert "Information sharing (update every 720 min)" in row[:2000]
