@@ -35,11 +35,17 @@ class IncidentsConfig(AppConfig):
         from incidents.policy import visible_proposal_ids
 
         register_subject_check("levelproposal", visible_proposal_ids)
+        register_subject_url("levelproposal", lambda pk: reverse("incidents:board") + "#proposals")
         # News for their recipients, shown in the dashboard inbox.
         from liaison.inbox import register_inbox_kinds
 
         register_inbox_kinds("incidents", ["incident.shared", "report.requested", "alert.raised", "alert.reminder",
-                                           "alert.unanswered", "deadline.reminder", "deadline.overdue"])
+                                           "alert.unanswered", "deadline.reminder", "deadline.overdue",
+                                           "incident.cross_border_notice", "level_proposal.opened"])
+        from incidents.services.reporting import recount_clocks_in_zone
+        from liaison.services import follow_time_zone_changes
+
+        follow_time_zone_changes(recount_clocks_in_zone)
         _register_audit_read_checks()
         _register_dashboard_panels()
 

@@ -72,3 +72,9 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
         messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
         sent += send_mass_mail(messages, fail_silently=False) if messages else 0
     return sent
+
+
+def email_notice(*, group_ids: list[int], subject: str, body: str) -> int:
+    """A notice without incident content (reference, obligation, whom to ask) to the people of these groups."""
+    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
+    return send_mass_mail(messages, fail_silently=False) if messages else 0

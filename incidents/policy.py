@@ -253,7 +253,8 @@ def deciding_organisations(incident: Incident, level: CrisisLevel) -> list:
         if body.community:
             orgs = organisations_in_groups([body.community])
         elif states.get(body.state):
-            orgs = Organisation.objects.filter(is_active=True, member_state_id=states[body.state], kind__in=body.kinds)
+            orgs = Organisation.objects.filter(is_active=True, member_state_id=states[body.state],
+                                               kind__in=body.kinds).select_related("group")
         else:
             orgs = []
         found.update({o.pk: o for o in orgs})

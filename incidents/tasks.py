@@ -24,3 +24,12 @@ def email_alerts(alert_ids: list[int], kind: str):
     from incidents.notifications import email_alerts as send
 
     return send(alert_ids=alert_ids, kind=kind)
+
+
+@shared_task(name="incidents.tasks.email_notice", acks_late=True, autoretry_for=(OSError,), retry_backoff=True,
+             max_retries=5, ignore_result=True)
+def email_notice(group_ids: list[int], subject: str, body: str):
+    """Thin: a content-free notice (a TLP:RED Art. 23(6) notice, a proposed level) by e-mail."""
+    from incidents.notifications import email_notice as send
+
+    return send(group_ids=group_ids, subject=subject, body=body)

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from incidents import clocks, policy, selectors, services, stix
+from incidents import bodies, clocks, policy, selectors, services, stix
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
@@ -69,7 +69,7 @@ from incidents.vocabulary import SITUATION_TAXONOMY, TLP, SignificanceGround, si
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
-from liaison.selectors import member_states
+from liaison.selectors import member_states, presidency_on
 
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
@@ -764,8 +764,15 @@ def blueprint_page(request):
     if maintainer:
         drafts = [(d, blueprint_services.problems(d)) for d in
                   Blueprint.objects.filter(is_active=False, activated_at__isnull=True).prefetch_related("levels", "rules")]
+    levels = list(active.levels.all())
+    for level in levels:  # the bodies in charge in words (incidents/bodies.py)
+        level.declared_by = bodies.describe(level.declare_bodies) if level.declare_bodies else ""
+        level.lowered_by = bodies.describe(level.deescalate_bodies) if level.deescalate_bodies else ""
+        level.proposed_by = bodies.describe(level.propose_bodies) if level.propose_bodies else ""
+    presidency = presidency_on(timezone.localdate())
     return render(request, "incidents/blueprint.html", {
-        "blueprint": active, "levels": active.levels.all(), "rules": rules, "maintainer": maintainer, "drafts": drafts,
+        "blueprint": active, "levels": levels, "rules": rules, "maintainer": maintainer, "drafts": drafts,
+        "presidency": presidency,
     })
 
 

@@ -38,6 +38,17 @@ def _org_audience(organisation: Organisation) -> Audience:
 
 # --- Member states ---------------------------------------------------------------------
 
+# Apps to the left whose data is counted in a member state's zone (the NIS2 clocks) register here
+# from their AppConfig.ready; a change of zone re-counts them in the same transaction.
+_time_zone_followers: list = []
+
+
+def follow_time_zone_changes(follower) -> None:
+    """``follower(member_state)`` runs inside ``update_member_state`` when the state's zone changes."""
+    if follower not in _time_zone_followers:
+        _time_zone_followers.append(follower)
+
+
 
 @transaction.atomic
 def create_member_state(
@@ -81,12 +92,16 @@ def update_member_state(
     before = audit.snapshot(member_state)
     member_state.name, member_state.kind = name, kind
     member_state.eu_label, member_state.is_active = eu_label.strip().upper(), is_active
+    zone_before = member_state.time_zone
     if time_zone is not None:
         member_state.time_zone = time_zone.strip()
     if reserve_eligible is not None:
         member_state.reserve_eligible = bool(reserve_eligible)
     member_state.full_clean()
     member_state.save()
+    if member_state.time_zone != zone_before:
+        for follower in _time_zone_followers:
+            follower(member_state)
     audit.record(
         actor=actor, action="member_state.updated", obj=member_state, before=before, after=audit.snapshot(member_state)
     )

@@ -376,3 +376,15 @@ def record_initial_response(*, actor: User, incident: Incident, text: str) -> Ti
     sync_deadlines(incident)
     _event("incident.responded", incident, actor=actor, payload={"entry_id": entry.pk})
     return entry
+
+
+def recount_clocks_in_zone(member_state) -> int:
+    """A member state's zone changed: its open incidents' calendar-month deadlines are counted again now,
+    not at their next change (liaison.services.follow_time_zone_changes)."""
+    incidents = Incident.objects.filter(reporting_organisation__member_state=member_state,
+                                        status__in=[Incident.Status.OPEN, Incident.Status.CONTAINED])
+    count = 0
+    for incident in incidents.iterator(chunk_size=200):
+        sync_deadlines(incident)
+        count += 1
+    return count

@@ -1,6 +1,7 @@
 """Sharing under TLP 2.0: grants, revocations, label changes, the Art. 23(6) one-click share."""
 
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -293,3 +294,11 @@ def _red_notices(incident: Incident, notices: list[CrossBorderNotice], *, actor:
                  "recipient_groups": [notice.organisation.group.name]},
         audience=Audience(organisations=[notice.organisation]),
     ) for notice in notices])
+    link = f"{settings.PORTAL_BASE_URL}/"
+    for notice in notices:
+        queue_on_commit(tasks.email_notice, [notice.organisation.group_id],
+                        f"[CSoA Portal] NIS2 Art. 23(6): {incident.reference} concerns your member state "
+                        f"({TLP(incident.tlp).label})",
+                        ART_23_6_OBLIGATION.format(state=state) + f"\n\nThe incident is {TLP(incident.tlp).label}: its "
+                        f"content goes to named people only. Ask {origin.name} at {originator_contact(incident)}.\n\n"
+                        f"The notice is in your dashboard inbox: {link}")

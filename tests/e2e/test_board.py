@@ -7,8 +7,9 @@ through them (embedded mode's in-memory SQLite refuses a read while the server w
 
 Scenario (default Blueprint, incidents/blueprint_defaults.py): the DE CSIRT's incident is
 shared with the DE crisis authority and ENISA; "national capacity exceeded" makes it
-level 2, whose network is EU-CyCLONe (crisis authorities, ENISA, the Commission), so the
-DE authority and ENISA are alerted and the PT CSIRT (CSIRTs Network only) is not.
+level 2; levels are cumulative, so the CSIRTs Network (level 1) and EU-CyCLONe (level 2:
+crisis authorities, ENISA, the Commission) are alerted — the DE authority and ENISA among
+them — and the PT single point of contact (in neither network) is not.
 """
 
 from datetime import timedelta
@@ -30,13 +31,14 @@ LIVE_WITHIN = 20_000  # ms: the first connection may wait out young id holes lef
 
 @pytest.fixture
 def officers(network, settings):
-    """Liaison officers of the DE crisis authority, ENISA and the PT CSIRT."""
+    """Liaison officers of the DE crisis authority, ENISA and the PT single point of contact (in neither network)."""
     # Earlier tests' flushes leave holes in the event ids; readers wait this long for a hole to settle.
     settings.EVENT_GAP_GRACE_SECONDS = 1.0
     return {
         "de": network["people"]["de_liaison"],
         "enisa": factories.person("liaison@enisa.example", network["orgs"]["enisa"], ["liaison_officer"]),
-        "pt": factories.person("liaison@pt-csirt.example", network["orgs"]["pt-csirt"], ["liaison_officer"]),
+        "pt": factories.person("liaison@pt-spoc.example", factories.organisation(
+            "pt-spoc", "spoc", "PT", "Portugal NIS2 single point of contact"), ["liaison_officer"]),
     }
 
 

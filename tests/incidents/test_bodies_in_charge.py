@@ -21,7 +21,7 @@ from incidents.models import Alert, Incident, LevelProposal
 from incidents.selectors import active_blueprint
 from liaison import services as liaison_services
 from liaison.models import CouncilPresidency, Event
-from liaison.selectors import events_visible_to
+from liaison.selectors import events_visible_to, inbox_for
 from tests import factories as f
 from tests.factories import member_state, presidency
 
@@ -167,10 +167,11 @@ def test_declaring_over_the_api_names_the_rule_and_changes_nothing(crisis_networ
 # --- Proposals: EU-CyCLONe and the engine propose the political level to the Presidency ----------------------
 
 
-def test_the_engine_proposes_level_3_to_the_presidency_with_reference_and_reasons_only(crisis_network, token_for,
-                                                                                      login):
+def test_the_engine_proposes_level_3_to_the_presidency_with_reference_and_reasons_only(
+        crisis_network, token_for, login, django_capture_on_commit_callbacks, mailoutbox):
     states = [member_state(c) for c in ("DE", "FR", "PT", "AT", "BE", "NL")]
-    incident = _incident(crisis_network, tlp="red", affected_member_states=states, severity="critical")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = _incident(crisis_network, tlp="red", affected_member_states=states, severity="critical")
     assert incident.crisis_level == 2  # the engine never activates the political level itself
     (proposal,) = LevelProposal.objects.filter(incident=incident)
     assert (proposal.level, proposal.state, proposal.by_engine) == (3, "open", True)
@@ -182,6 +183,10 @@ def test_the_engine_proposes_level_3_to_the_presidency_with_reference_and_reason
     assert opened.payload["reference"] == incident.reference and "title" not in opened.payload  # TLP:RED
     fr_events, _ = events_visible_to(crisis_network["people"]["fr_liaison"], after=0, limit=1000)
     assert not [e for e in fr_events if e.kind == "level_proposal.opened"]  # only those who decide
+    inbox, _ = inbox_for(crisis_network["people"]["ie_liaison"])
+    assert [e.payload["reference"] for e in inbox if e.kind == "level_proposal.opened"] == [incident.reference]
+    (mail,) = [m for m in mailoutbox if m.to == ["liaison@ie-authority.example"] and "proposed" in m.subject]
+    assert incident.reference in mail.subject and incident.title not in mail.subject + mail.body
 
     ie = login(crisis_network["people"]["ie_liaison"])
     listed = ie.get("/api/v1/level-proposals/")
@@ -377,3 +382,11 @@ def importlib_forwards(module: str, apps) -> None:
     import importlib
 
     importlib.import_module(module).forwards(apps, None)
+
+
+def test_the_blueprint_page_names_the_bodies_in_charge_and_todays_presidency(crisis_network, login):
+    page = login(crisis_network["people"]["pt_analyst"]).get("/incidents/blueprint/").content.decode()
+    assert "Council Presidency today: <strong>Ireland</strong>" in page
+    row = page[page.index("3 — cyber crisis"):]
+    assert "the Council Presidency" in row[:2000] and "Proposed by EU-CyCLONe" in row[:2000]
+    assert "Information sharing (update every 720 min)" in row[:2000]

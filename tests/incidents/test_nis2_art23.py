@@ -17,7 +17,7 @@ from incidents import clocks, policy, selectors, services
 from incidents.clocks import Clock, Facts, IntermediateRequest, deadlines, final_report_awaits_handling
 from incidents.models import CrossBorderNotice, Incident, Report
 from liaison.models import Event, MemberState
-from liaison.services import create_member_state
+from liaison.services import create_member_state, update_member_state
 from tests.factories import member_state, organisation, person
 
 BERLIN = "Europe/Berlin"
@@ -368,9 +368,11 @@ def test_nis2_art23_6_a_newly_affected_state_reopens_the_clock_until_it_is_infor
     assert _clocks_of(incident)[(Clock.CROSS_BORDER_INFORM, 0)].met_at is not None
 
 
-def test_nis2_art23_6_a_red_incident_sends_the_reference_and_the_obligation_not_the_content(network, cross_border):
+def test_nis2_art23_6_a_red_incident_sends_the_reference_and_the_obligation_not_the_content(
+        network, cross_border, django_capture_on_commit_callbacks, mailoutbox):
     incident = _affecting(network, ["DE", "FR"], tlp="red", title="Secret wiper campaign")
-    shares = services.inform_other_member_states(actor=network["people"]["de_analyst"], incident=incident)
+    with django_capture_on_commit_callbacks(execute=True):
+        shares = services.inform_other_member_states(actor=network["people"]["de_analyst"], incident=incident)
     assert shares == [] and not incident.shares.exists()
     assert not selectors.incidents_visible_to(network["people"]["fr_analyst"]).filter(pk=incident.pk).exists()
     notices = Event.objects.filter(kind="incident.cross_border_notice")
@@ -383,6 +385,13 @@ def test_nis2_art23_6_a_red_incident_sends_the_reference_and_the_obligation_not_
     from liaison.selectors import events_visible_to
     seen, _ = events_visible_to(network["people"]["fr_analyst"], after=0, limit=1000)
     assert any(e.kind == "incident.cross_border_notice" for e in seen)
+    from liaison.selectors import inbox_for
+    inbox, _ = inbox_for(network["people"]["fr_analyst"])
+    assert [e.payload["reference"] for e in inbox if e.kind == "incident.cross_border_notice"] == [incident.reference]
+    # By e-mail too, to the informed organisations' people: the reference and the obligation, never the content.
+    (mail,) = [m for m in mailoutbox if m.to == ["analyst@fr-csirt.example"]]
+    assert incident.reference in mail.subject and "Art. 23(6)" in mail.subject + mail.body
+    assert "Secret wiper" not in mail.subject + mail.body and f"/incidents/{incident.pk}/" not in mail.body
 
 
 # --- Time zones are data on the member state; the final-report date is the strict reading --------------
@@ -396,8 +405,11 @@ def test_nis2_art23_4_d_one_month_is_counted_in_the_zone_stored_on_the_member_st
                            content={"initial_assessment": "x", "impact": "y"})
     # 31 March → 30 April (clamped) 01:30 in Helsinki (EEST) = 29 April 22:30 UTC.
     assert _clocks_of(incident)[(Clock.FINAL_REPORT, 0)].due_at == utc(2026, 4, 29, 22, 30)
-    MemberState.objects.filter(code="DE").update(time_zone="Europe/Lisbon")
-    services.sync_deadlines(Incident.objects.get(pk=incident.pk))  # 30 March → 30 April 23:30 in Lisbon (WEST) = 22:30 UTC
+    # ENISA corrects the zone: the open incident's clock is counted again at once, not at its next change.
+    germany = MemberState.objects.get(code="DE")
+    update_member_state(actor=network["people"]["enisa_admin"], member_state=germany, name=germany.name,
+                        kind=germany.kind, eu_label=germany.eu_label, time_zone="Europe/Lisbon")
+    # 30 March → 30 April 23:30 in Lisbon (WEST) = 22:30 UTC
     assert _clocks_of(incident)[(Clock.FINAL_REPORT, 0)].due_at == utc(2026, 4, 30, 22, 30)
 
 

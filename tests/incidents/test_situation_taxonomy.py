@@ -311,7 +311,7 @@ def test_migration_reads_the_folded_assessment_back_without_rewriting_the_text(n
     entry = _situation(network["people"]["de_analyst"], incident, folded)
     untouched = _situation(network["people"]["de_analyst"], incident, "Impact severity: unknown yet")
 
-    importlib.import_module("incidents.migrations.0009_situation_taxonomy").unfold(apps, None)
+    importlib.import_module("incidents.migrations.0010_situation_taxonomy").unfold(apps, None)
 
     entry.refresh_from_db()
     untouched.refresh_from_db()

@@ -66,6 +66,7 @@ PROVIDERS = [
 EXAMPLE_ACCOUNTS = [
     ("DE CSIRT analyst", "analyst@de-csirt.demo"),
     ("DE liaison officer", "liaison@de-authority.demo"),
+    ("Council Presidency liaison officer (Ireland, 2nd half of 2026; declares level 3)", "liaison@ie-authority.demo"),
     ("ENISA admin (network admin, Django admin)", "admin@enisa.demo"),
     ("ENISA triage", "triage@enisa.demo"),
     ("Commission decision-maker", "decision@ec.demo"),
