@@ -19,9 +19,9 @@ Where the database connection is lost decides the answer:
 - after the commit (on-commit callbacks, other middleware): the answer is the committed
   result the view built; what did not happen (publishing an Event) is done by the sweep.
 
-Django's ``ATOMIC_REQUESTS`` would commit at the end of the view too, but answers the
-commit's failure with the same 503 as a failure inside the view, and a failed on-commit
-callback with a 500.
+Django's ``ATOMIC_REQUESTS`` would commit at the end of the view too, but cannot tell a
+failed COMMIT, or a failed on-commit callback, from a failure inside the view: all three
+would answer "not completed".
 """
 
 import logging

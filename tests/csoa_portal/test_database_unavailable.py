@@ -107,3 +107,87 @@ def test_the_next_request_after_a_503_is_served(de_token):
         assert client.get("/api/v1/events/").status_code == 503
 
     assert client.get("/api/v1/events/").status_code == 200
+
+
+# --- A write's answer is true of what was committed (csoa_portal.api.transactions) ----------------------------
+# Transactional: the request's own transaction commits, as in production. tests/fault/test_write_outcomes.py
+# cuts real PostgreSQL connections at each stage.
+
+def _report(client, title: str, **headers):
+    body = {"title": title, "aware_at": "2026-01-01T00:00:00Z"}
+    return client.post("/api/v1/incidents/", body, content_type="application/json", **headers)
+
+
+def _commit_fails_once(error):
+    """The request's COMMIT gets no answer (and does not happen); later commits go through."""
+    real, failed = BaseDatabaseWrapper._commit, []
+
+    def commit(self):
+        if not failed:
+            failed.append(True)
+            raise error
+        return real(self)
+
+    return mock.patch.object(BaseDatabaseWrapper, "_commit", commit)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_losing_the_database_before_its_commit_is_not_completed_and_left_nothing(de_token):
+    from incidents.models import Incident
+
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with mock.patch("incidents.api.views._detail_response", side_effect=CUT):  # after the service wrote it
+        response = _report(client, "Cut before the commit")
+
+    assert_error(response, 503, code="database_unavailable", says="not completed")
+    assert not Incident.objects.filter(title="Cut before the commit").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_whose_commit_gets_no_answer_says_the_outcome_is_unknown_and_how_to_find_out(de_token):
+    from incidents.models import Incident
+
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with _commit_fails_once(CUT):
+        keyed = _report(client, "Commit lost", HTTP_IDEMPOTENCY_KEY="k-lost")
+    with _commit_fails_once(CUT):
+        unkeyed = _report(client, "Commit lost without a key")
+
+    error = assert_error(keyed, 503, code="outcome_unknown", says="not known whether it was saved")
+    assert "not completed" not in error["message"] and "same Idempotency-Key" in error["message"]
+    unkeyed_error = assert_error(unkeyed, 503, code="outcome_unknown")
+    assert "/api/v1/incidents/" in unkeyed_error["message"]  # where it would be: read it before resending
+    assert keyed["Retry-After"] == "5"
+    retried = _report(client, "Commit lost", HTTP_IDEMPOTENCY_KEY="k-lost")
+    assert retried.status_code == 201 and Incident.objects.filter(title="Commit lost").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_commit_answers_the_committed_result(de_token):
+    from incidents.models import Incident
+    from liaison.models import Event
+
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with mock.patch("liaison.events._publish_after_commit", side_effect=CUT):  # the database went after the commit
+        response = _report(client, "Committed, then cut", HTTP_IDEMPOTENCY_KEY="k-after")
+
+    assert response.status_code == 201, response.content
+    (incident,) = Incident.objects.filter(title="Committed, then cut")
+    assert response.json()["id"] == incident.pk
+    assert Event.objects.filter(subject_id=str(incident.pk), published_at__isnull=True).exists()  # the sweep's
+    replayed = _report(client, "Committed, then cut", HTTP_IDEMPOTENCY_KEY="k-after")
+    assert replayed["Idempotent-Replayed"] == "true" and replayed.json() == response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_that_fails_after_the_commit_fails_nothing_else(de_token, caplog):
+    """Redis or the database gone when the Events are published: the write stands, the sweep publishes."""
+    from incidents.models import Incident
+
+    client = Client(headers={"Authorization": f"Bearer {de_token}"})
+    with mock.patch("liaison.events.EventAudience.objects.filter", side_effect=CUT):
+        response = _report(client, "Published later")
+
+    assert response.status_code == 201, response.content
+    assert Incident.objects.filter(title="Published later").exists()
+    assert "the sweeper will publish them" in caplog.text
