@@ -958,7 +958,13 @@ def _board_stream_part(request) -> dict:
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind)})
+        previous = items[-1] if items else None
+        # "29 alerts raised" is one line per escalation, not 29: consecutive alerts of one incident collapse.
+        if (previous and event.kind == "alert.raised" and previous["event"].kind == "alert.raised"
+                and previous["event"].payload.get("incident") == payload.get("incident")):
+            previous["count"] += 1
+            continue
+        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": 1})
     return {"stream": items}
 
 
