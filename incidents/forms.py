@@ -17,6 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from incidents import tlp as tlp_rules
 from incidents.models import Incident, IncidentCategory, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
@@ -405,12 +406,19 @@ class ShareForm(forms.Form):
     people = forms.CharField(required=False, label="Named people", widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="E-mail addresses, one per line or separated by commas.")
 
+    # Which field shares with which kind of target (incidents/tlp.py).
+    TARGET_FIELDS = {"organisations": "organisation", "member_states": "member_state", "communities": "community",
+                     "people": "person"}
+
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organisations"].queryset = (
             Organisation.objects.filter(is_active=True).exclude(pk=incident.reporting_organisation_id)
             .select_related("member_state").order_by("name")
         )
+        # Only what the incident's TLP allows is offered; a forbidden kind posted anyway is refused by the service.
+        allowed = tlp_rules.ALLOWED_TARGETS[TLP(incident.tlp)]
+        self.offered = [name for name, kind in self.TARGET_FIELDS.items() if kind in allowed]
 
     def clean_people(self):
         emails = [e.strip().lower() for e in self.cleaned_data["people"].replace(",", "\n").splitlines() if e.strip()]
