@@ -14,7 +14,7 @@ def test_an_analyst_filters_and_ticks_member_states_and_sectors_in_the_report_fo
     login_in_browser(page, live_server_url, network["people"]["de_analyst"])
     page.goto(f"{live_server_url}/incidents/new/")
     page.fill("#id_title", "Wiper at two grid operators")
-    page.get_by_text("More details").click()
+    page.locator("summary", has_text="More details").click()
     states = page.locator('input.picker-search[aria-controls]').nth(0)
     states.fill("germ")
     page.get_by_label("Germany (DE)").check()
