@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,13 +69,13 @@ def generate(n_incidents: int, per_incident: int) -> None:
             INSERT INTO incidents_incident (title, description, reporting_organisation_id, reported_by_id, entity_type,
                 severity, national_capacity_exceeded, technical_cooperation_requested, aware_at, tlp, status, crisis_level,
                 declared_level, version, evaluated_version, created_at, updated_at,
-                significance, significance_grounds, significance_explanation, ipcr_mode)
+                significance, significance_grounds, significance_explanation, ipcr_mode, stix_id)
             SELECT 'Incident ' || g, 'Generated for the benchmark', ({org_ids})[1 + g % {k}], ({user_ids})[1 + g % {k}],
                 'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false, false,
                 now() - (g || ' minutes')::interval, (ARRAY['amber','green','amber+strict','clear'])[1 + g % 4],
                 (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 0, 1, 1,
                 now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
-                'significant', '["operational_disruption"]'::jsonb, '', ''
+                'significant', '["operational_disruption"]'::jsonb, '', '', gen_random_uuid()
             FROM generate_series(1, {n_incidents}) g""")
         common.progress("granting the reporting organisations and ENISA (every fifth incident)")
         cursor.execute(f"""
@@ -104,11 +105,12 @@ def generate(n_incidents: int, per_incident: int) -> None:
                          ('final_report', interval '33 days')) AS c(clock, delay)""")
         common.progress(f"inserting {n_incidents * per_incident:,} observables")
         cursor.execute(f"""
-            INSERT INTO incidents_observable (incident_id, type, value, tlp, note, created_at, created_by_id)
+            INSERT INTO incidents_observable (incident_id, type, value, tlp, note, created_at, created_by_id,
+                                              stix_id, stix_relationship_id)
             SELECT i.id, 'ipv4',
                    ((i.id * {per_incident} + n) >> 16 & 255) || '.' || ((i.id * {per_incident} + n) >> 8 & 255) || '.'
                    || ((i.id * {per_incident} + n) & 255) || '.' || (n % 250 + 1),
-                   i.tlp, '', now(), i.reported_by_id
+                   i.tlp, '', now(), i.reported_by_id, gen_random_uuid(), gen_random_uuid()
             FROM incidents_incident i, generate_series(1, {per_incident}) n""")
         cursor.execute("ANALYZE")
     common.mark_dataset("incidents", spec)
@@ -194,9 +196,10 @@ def bench_bulk_add(attempts: int = 3) -> dict:
             with transaction.atomic(), connection.cursor() as cursor:
                 execute_values(
                     cursor.cursor,
-                    "INSERT INTO incidents_observable (incident_id, type, value, tlp, note, created_at, created_by_id) "
-                    "VALUES %s",
-                    [(raw_target.pk, "ipv4", v, "amber", "", raw_target.created_at, principal.pk) for v in values],
+                    "INSERT INTO incidents_observable (incident_id, type, value, tlp, note, created_at, created_by_id, "
+                    "stix_id, stix_relationship_id) VALUES %s",
+                    [(raw_target.pk, "ipv4", v, "amber", "", raw_target.created_at, principal.pk, str(uuid.uuid4()),
+                      str(uuid.uuid4())) for v in values],
                     page_size=1000,
                 )
             baseline.append(time.perf_counter() - start)

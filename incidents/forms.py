@@ -17,6 +17,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from incidents import tlp as tlp_rules
 from incidents.models import Incident, IncidentCategory, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
@@ -81,6 +82,31 @@ def _sector_choices():
     return Sector.objects.select_related("parent").order_by("code")
 
 
+def grouped_sector_choices(sectors) -> list:
+    """Sectors under their annex, full names (the picker's groups): never a code like ``energy.electricity``."""
+    groups: dict[str, list] = {}
+    for sector in sectors:
+        groups.setdefault(sector.get_annex_display(), []).append((sector.code, str(sector)))
+    return [(annex, sorted(items, key=lambda item: item[1])) for annex, items in sorted(groups.items())]
+
+
+def grouped_member_state_choices(states) -> list:
+    groups: dict[str, list] = {}
+    for state in states:
+        groups.setdefault(state.get_kind_display(), []).append((state.code, f"{state.name} ({state.display_code})"))
+    return [(kind, sorted(items, key=lambda item: item[1])) for kind, items in groups.items()]
+
+
+def grouped_organisation_choices(organisations) -> list:
+    """Organisations by member state (the EU level last), each with its full name and kind."""
+    groups: dict[str, list] = {}
+    for org in organisations:
+        where = org.member_state.name if org.member_state_id else "EU level"
+        groups.setdefault(where, []).append((org.code, f"{org.name} — {org.get_kind_display()}"))
+    return [(where, sorted(items, key=lambda item: item[1]))
+            for where, items in sorted(groups.items(), key=lambda g: (g[0] == "EU level", g[0]))]
+
+
 def _category_choices():
     return IncidentCategory.objects.order_by("code")
 
@@ -108,12 +134,13 @@ class _FactsMixin(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 5}))
     affected_member_states = forms.ModelMultipleChoiceField(
         required=False, queryset=MemberState.objects.filter(is_active=True).order_by("code"), to_field_name="code",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-picker": "member states"}),
         help_text="Two or more member states start the Art. 23(6) clock to inform the others and ENISA.",
     )
     sectors = forms.ModelMultipleChoiceField(
         required=False, queryset=Sector.objects.none(), to_field_name="code", label="Sectors and sub-sectors",
-        widget=forms.SelectMultiple(attrs={"size": 8}), help_text="NIS2 Annex I (high criticality) and Annex II.",
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-picker": "sectors"}),
+        help_text="NIS2 Annex I (high criticality) and Annex II.",
     )
     entity_type = forms.ChoiceField(required=False, choices=[("", "—"), *EntityType.choices])
     category = forms.ModelChoiceField(
@@ -133,6 +160,9 @@ class _FactsMixin(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sectors"].queryset = _sector_choices()
+        self.fields["sectors"].choices = grouped_sector_choices(self.fields["sectors"].queryset)
+        self.fields["affected_member_states"].choices = grouped_member_state_choices(
+            self.fields["affected_member_states"].queryset)
         self.fields["category"].queryset = _category_choices()
 
 
@@ -394,16 +424,21 @@ class ObservableCsvForm(forms.Form):
 class ShareForm(forms.Form):
     organisations = forms.ModelMultipleChoiceField(
         required=False, queryset=Organisation.objects.none(), to_field_name="code",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-picker": "organisations"}),
     )
     member_states = forms.ModelMultipleChoiceField(
         required=False, queryset=MemberState.objects.filter(is_active=True).order_by("code"), to_field_name="code",
-        widget=forms.SelectMultiple(attrs={"size": 8}), help_text="Every authority of the member state sees it.",
+        widget=forms.SelectMultiple(attrs={"size": 8, "data-picker": "member states"}),
+        help_text="Every authority of the member state sees it.",
     )
     communities = forms.MultipleChoiceField(required=False, choices=list(Community.LABELS.items()),
                                             widget=forms.CheckboxSelectMultiple)
     people = forms.CharField(required=False, label="Named people", widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="E-mail addresses, one per line or separated by commas.")
+
+    # Which field shares with which kind of target (incidents/tlp.py).
+    TARGET_FIELDS = {"organisations": "organisation", "member_states": "member_state", "communities": "community",
+                     "people": "person"}
 
     def __init__(self, *args, incident: Incident, **kwargs):
         super().__init__(*args, **kwargs)
@@ -411,6 +446,11 @@ class ShareForm(forms.Form):
             Organisation.objects.filter(is_active=True).exclude(pk=incident.reporting_organisation_id)
             .select_related("member_state").order_by("name")
         )
+        self.fields["organisations"].choices = grouped_organisation_choices(self.fields["organisations"].queryset)
+        self.fields["member_states"].choices = grouped_member_state_choices(self.fields["member_states"].queryset)
+        # Only what the incident's TLP allows is offered; a forbidden kind posted anyway is refused by the service.
+        allowed = tlp_rules.ALLOWED_TARGETS[TLP(incident.tlp)]
+        self.offered = [name for name, kind in self.TARGET_FIELDS.items() if kind in allowed]
 
     def clean_people(self):
         emails = [e.strip().lower() for e in self.cleaned_data["people"].replace(",", "\n").splitlines() if e.strip()]

@@ -261,6 +261,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
                         if s in services.STATUS_TRANSITIONS[incident.status]],
         **_crisis_context(incident, capabilities, levels, overrides),
         "alerts": [(a, a.pk in capabilities.answerable_alert_ids) for a in alerts],
+        "alert_summary": _alert_summary(alerts),
         "alert_errors": None,
         "deadlines": [(d, _clock_label(d), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
@@ -295,6 +296,17 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     }
     context.update(overrides)
     return render(request, "incidents/detail.html", context, status=status)
+
+
+def _alert_summary(alerts) -> list[tuple[str, int]]:
+    """"24 acknowledged, 3 not affected, 2 waiting": a 27-state crisis in one line, the table behind it."""
+    answered = {Alert.State.ACKNOWLEDGED: "acknowledged", Alert.State.NOT_AFFECTED: "not affected"}
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        word = answered.get(alert.state) or ("no response" if alert.state == Alert.State.NO_RESPONSE else "waiting")
+        counts[word] = counts.get(word, 0) + 1
+    order = ["waiting", "no response", "acknowledged", "not affected"]
+    return [(word, counts[word]) for word in order if word in counts]
 
 
 def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -> dict:
@@ -946,7 +958,13 @@ def _board_stream_part(request) -> dict:
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind)})
+        previous = items[-1] if items else None
+        # "29 alerts raised" is one line per escalation, not 29: consecutive alerts of one incident collapse.
+        if (previous and event.kind == "alert.raised" and previous["event"].kind == "alert.raised"
+                and previous["event"].payload.get("incident") == payload.get("incident")):
+            previous["count"] += 1
+            continue
+        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": 1})
     return {"stream": items}
 
 

@@ -19,10 +19,12 @@ from incidents.models.incidents import (
     Report,
     Sector,
     Share,
+    StixIdentity,
     TimelineEntry,
 )
 
 __all__ = [
     "Alert", "Attachment", "Blueprint", "CrossBorderNotice", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
-    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
+    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "StixIdentity",
+    "TimelineEntry",
 ]

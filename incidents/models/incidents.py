@@ -4,6 +4,8 @@ Child rows carry no permissions of their own: they are visible exactly when thei
 incident is (DESIGN.md "Permissions").
 """
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
@@ -103,6 +105,8 @@ class Incident(models.Model):
     evaluated_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now, db_index=True)
+    # The STIX id of the exported ``incident`` (incidents/stix.py): a UUIDv4 drawn once, so re-exports agree.
+    stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
         ordering = ["-id"]
@@ -223,6 +227,8 @@ class TimelineEntry(models.Model):
     impact_outlook = models.CharField(max_length=16, choices=ImpactOutlook.choices, blank=True, default="")
     root_cause = models.CharField(max_length=32, choices=RootCause.choices, blank=True, default="")
     threat_severity = models.CharField(max_length=16, choices=ThreatSeverity.choices, blank=True, default="")
+    # The STIX id of the ``note`` a situation update is exported as (incidents/stix.py).
+    stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -257,6 +263,10 @@ class Observable(models.Model):
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The STIX ids of its export (incidents/stix.py): the indicator (a vulnerability for a CVE) and the
+    # relationship tying it to the incident. UUIDv4s drawn once, so re-exports agree.
+    stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stix_relationship_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -282,3 +292,20 @@ class CrossBorderNotice(models.Model):
     class Meta:
         ordering = ["informed_at", "id"]
         constraints = [models.UniqueConstraint(fields=["incident", "organisation"], name="unique_cross_border_notice")]
+
+
+class StixIdentity(models.Model):
+    """The STIX ``identity`` id of an organisation in the incidents' STIX export.
+
+    Kept here, not on ``liaison.Organisation``: the export is the incidents app's. Drawn (a
+    UUIDv4) the first time the organisation appears in an export, then the same for good.
+    """
+
+    organisation = models.OneToOneField("liaison.Organisation", on_delete=models.CASCADE, related_name="+")
+    stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "STIX identities"
+
+    def __str__(self):
+        return f"identity--{self.stix_id}"

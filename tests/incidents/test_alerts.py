@@ -97,3 +97,12 @@ def test_sweep_marks_silence_as_no_response_reminds_once_then_widens_to_enisa_on
     unanswered = Event.objects.filter(kind="alert.unanswered", subject_id=str(alert.pk)).get()
     assert "org:enisa" in set(unanswered.audience.values_list("name", flat=True))
     assert alert.due_at - alert.reminded_at == window
+
+
+def test_the_incident_page_sums_up_the_alerts_in_one_line(network, login, token_for):
+    incident = _level2(network)
+    alert = Alert.objects.get(incident=incident, organisation__code="de-authority")
+    services.answer_alert(actor=network["people"]["de_liaison"], alert=alert, affected=True)
+    page = login(network["people"]["de_analyst"]).get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Alerts: <strong>5</strong> waiting, <strong>1</strong> acknowledged" in page
+    assert "All 6 alerts, by organisation" in page

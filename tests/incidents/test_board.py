@@ -294,3 +294,11 @@ def test_board_costs_the_same_number_of_queries_for_3_or_30_incidents(network, o
     assert sum(len(g["rows"]) for g in response.context["levels"]) == 25  # a page per level; the rest linked
     assert response.context["levels"][1]["more"] == 5
     assert Incident.objects.count() == 30
+
+
+def test_recent_events_say_one_line_per_escalation_with_the_number_alerted(network, officers, login):
+    incident = _large_scale(network)
+    stream = _part(login(network["people"]["de_analyst"]), "stream").content.decode()  # the originator: every alert
+    alerted = Alert.objects.filter(incident=incident).count()
+    assert alerted > 2
+    assert stream.count('data-kind="alert.raised"') == 1 and f"{alerted} organisations alerted" in stream

@@ -463,7 +463,7 @@ def test_stix_download_parses_and_carries_the_tlp_marking(network, incident, log
     assert response["Content-Disposition"] == f'attachment; filename="{incident.reference}.stix.json"'
     bundle = stix2.parse(response.content.decode(), allow_custom=False)
     types = [o.type for o in bundle.objects]
-    assert types.count("indicator") == 2 and "incident" in types
+    assert types.count("indicator") == 1 and types.count("vulnerability") == 1 and "incident" in types
     stix_incident = next(o for o in bundle.objects if o.type == "incident")
     assert stix_incident.object_marking_refs == ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]
     assert login(network["people"]["pt_analyst"]).get(f"/incidents/{incident.pk}/stix/").status_code == 404
@@ -538,3 +538,19 @@ def test_local_times_show_their_zone(network, login):
     incident = _report(network, "Zoned", aware_at=aware)
     page = _text(login(analyst).get(f"/incidents/{incident.pk}/"))
     assert "15 Jan 2026 12:00 EET" in page
+
+
+@pytest.mark.parametrize("tlp, offered, withheld", [
+    ("red", ["people"], ["organisations", "member_states", "communities"]),
+    ("amber+strict", ["organisations", "people"], ["member_states", "communities"]),
+    ("amber", ["organisations", "member_states", "people"], ["communities"]),
+    ("green", ["organisations", "member_states", "communities", "people"], []),
+])
+def test_the_share_dialog_offers_only_what_the_tlp_allows(network, login, tlp, offered, withheld):
+    incident = services.report_incident(actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
+                                        title="Wiper", aware_at=timezone.now() - timedelta(hours=1), tlp=tlp)
+    page = login(network["people"]["de_analyst"]).get(f"/incidents/{incident.pk}/share/").content.decode()
+    for name in offered:
+        assert f'name="{name}"' in page, name
+    for name in withheld:
+        assert f'name="{name}"' not in page, name

@@ -1,4 +1,6 @@
-"""The STIX 2.1 export parses, carries the official TLP 2.0 markings and every observable."""
+"""The STIX 2.1 export parses, carries the official TLP 2.0 markings and every observable.
+
+Validation by the OASIS validator, and the ids, are in test_stix_validator.py."""
 
 import json
 
@@ -27,12 +29,14 @@ def test_bundle_parses_and_carries_the_incidents_tlp_marking(network, incident, 
     by_type = {}
     for obj in parsed.objects:
         by_type.setdefault(obj.type, []).append(obj)
-    assert len(by_type["indicator"]) == 11 and len(by_type["relationship"]) == 11
+    assert len(by_type["indicator"]) == 10 and len(by_type["relationship"]) == 11
+    (cve,) = by_type["vulnerability"]  # a CVE is no cyber observable: no indicator pattern names it
+    assert cve.name == "CVE-2024-3400" and cve.external_references[0].external_id == "CVE-2024-3400"
     (stix_incident,) = by_type["incident"]
     assert stix_incident.object_marking_refs == [TLP2_IDS[label]]
     (marking,) = by_type["marking-definition"]
     assert marking.id == TLP2_IDS[label] and marking.name == f"TLP:{label.upper()}"
-    assert all(ind.object_marking_refs == [TLP2_IDS[label]] for ind in by_type["indicator"])
+    assert all(o.object_marking_refs == [TLP2_IDS[label]] for o in by_type["indicator"] + by_type["vulnerability"])
     assert by_type["identity"][0].name == "CERT-Bund"
 
 
@@ -45,19 +49,15 @@ def test_reexport_gives_the_same_ids(network, incident):
 def test_indicators_written_as_dicts_match_what_stix2_builds(network, incident):
     services.add_observables(actor=network["people"]["de_analyst"], incident=incident, rows=[
         {"type": "domain", "value": "c2.example", "note": "Beacon target", "first_seen": "2026-01-02T03:04:05Z"},
+        {"type": "cve", "value": "CVE-2024-3400"},
     ])
     bundle = bundle_for(incident, incident.observables.all())
-    indicator = next(o for o in bundle["objects"] if o["type"] == "indicator")
+    written = {o["type"]: o for o in bundle["objects"] if o["type"] in ("indicator", "vulnerability", "relationship")}
+    indicator = written["indicator"]
     built = stix2.Indicator(**{k: v for k, v in indicator.items() if k != "type"})
     same_instant = {"valid_from": built.valid_from.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     assert {**json.loads(built.serialize()), **same_instant} == indicator
     assert indicator["description"] == "Beacon target" and indicator["valid_from"] == "2026-01-02T03:04:05.000Z"
-
-
-def test_object_ids_are_uuid5_of_the_portal_ids():
-    import uuid
-
-    from incidents.stix import NAMESPACE, _id
-
-    for kind, key in [("indicator", "12:345"), ("relationship", "1:2"), ("identity", "org:de-csirt")]:
-        assert _id(kind, key) == f"{kind}--{uuid.uuid5(NAMESPACE, f'{kind}:{key}')}"
+    for kind, cls in [("vulnerability", stix2.Vulnerability), ("relationship", stix2.Relationship)]:
+        assert json.loads(cls(**{k: v for k, v in written[kind].items() if k != "type"}).serialize()) == written[kind]
+    assert written["vulnerability"]["description"] == f"CVE-2024-3400, recorded in incident {incident.reference}."
