@@ -21,8 +21,11 @@ from incidents.models.incidents import (
     Share,
     TimelineEntry,
 )
+from incidents.models.tags import Tag, TagVocabulary
+from incidents.models.tasks import Task
 
 __all__ = [
     "Alert", "Attachment", "Blueprint", "CrossBorderNotice", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
-    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "TimelineEntry",
+    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "Tag", "TagVocabulary",
+    "Task", "TimelineEntry",
 ]
