@@ -318,11 +318,14 @@ def _assessment(field: str, **kwargs) -> serializers.ChoiceField:
 _ASSESSMENT_HELP = "NIS Cooperation Group taxonomy; a situation update only. Blank or absent: not assessed."
 
 
+# What a POST to the timeline may add (settings.SPECTACULAR_SETTINGS names its enum: JSON and multipart share it).
+TIMELINE_POST_KINDS = [TimelineEntry.Kind.UPDATE.value, TimelineEntry.Kind.SITUATION.value]
+
+
 class TimelineInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
     tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
-    kind = serializers.ChoiceField(choices=[TimelineEntry.Kind.UPDATE, TimelineEntry.Kind.SITUATION],
-                                   default=TimelineEntry.Kind.UPDATE)
+    kind = serializers.ChoiceField(choices=TIMELINE_POST_KINDS, default=TimelineEntry.Kind.UPDATE)
     impact_severity = _assessment("impact_severity", required=False, help_text=_ASSESSMENT_HELP)
     impact_outlook = _assessment("impact_outlook", required=False,
                                  help_text="The impact's outlook for the next 6 hours. " + _ASSESSMENT_HELP)
