@@ -2,7 +2,6 @@
 
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.response import Response
 
 COUNT_VALUES = {"true": True, "1": True, "false": False, "0": False}
 

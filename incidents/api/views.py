@@ -137,7 +137,8 @@ class IncidentListCreateApi(generics.ListAPIView):
 
 
 class IncidentDetailApi(APIView):
-    """One incident with its deadlines; PATCH completes or corrects it (send If-Match)."""
+    """One incident with its deadlines; PATCH completes or corrects it (send If-Match), relabels it (``tlp``, under
+    the TLP rules) or replaces its tags (``tags``). A field PATCH does not change is a 400 naming it."""
 
     @extend_schema(responses={200: s.IncidentDetailSerializer, 304: None, **error_responses(401, 403, 404)})
     def get(self, request, pk):
