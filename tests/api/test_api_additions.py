@@ -174,7 +174,7 @@ def test_reports_submitted_before_keep_their_facts_but_named_by_code(incident, n
                  affected_member_states=[member_state("DE").pk, member_state("FR").pk])
     Report.objects.filter(pk=report.pk).update(content={**report.content, "facts": facts})  # as written until now
 
-    importlib.import_module("incidents.migrations.0011_tags_tasks").report_facts_as_codes(apps, None)
+    importlib.import_module("incidents.migrations.0012_tags_tasks").report_facts_as_codes(apps, None)
 
     report.refresh_from_db()
     assert {k: report.content["facts"][k] for k in ("reporting_organisation", "category", "sectors",

@@ -53,7 +53,7 @@ def report_facts_as_codes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0010_situation_taxonomy'),
+        ('incidents', '0011_stix_ids'),
         ('liaison', '0006_council_presidency'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
