@@ -324,6 +324,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {"TimelinePostKindEnum": "incidents.api.serializers.TIMELINE_POST_KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "csoa_portal.api.schema.document_common_errors",  # 401/403/429… on every operation

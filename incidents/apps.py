@@ -59,6 +59,23 @@ def _register_dashboard_panels():
                    template="incidents/_panel_incidents.html")
     register_panel("crisis_board", lambda user: {} if policy.follows_crisis_board(user) else None,
                    template="incidents/_panel_board.html")
+    register_panel("tasks", _tasks_panel, template="incidents/_panel_tasks.html")
+
+
+TASKS_ON_DASHBOARD = 20
+
+
+def _tasks_panel(user):
+    """"Your tasks": the person's open tasks (theirs, or nobody's in their organisation), overdue first."""
+    from django.utils import timezone
+
+    from incidents import policy, selectors
+
+    now = timezone.now()
+    tasks = list(selectors.open_tasks_for(user, now=now)[:TASKS_ON_DASHBOARD + 1])
+    if not tasks and not policy.works_on_incidents(user):
+        return None
+    return {"tasks": tasks[:TASKS_ON_DASHBOARD], "more": len(tasks) > TASKS_ON_DASHBOARD, "now": now}
 
 
 def _register_audit_read_checks():
@@ -96,5 +113,10 @@ def _register_audit_read_checks():
     audit.register_read_check("incidents.timelineentry", entry)
     audit.register_read_check("incidents.observable", own_label("observable", observable_entries_visible_to))
     audit.register_read_check("incidents.attachment", audit.via_parent("incidents.attachment", "entry_id", entry))
-    for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory"):
+    # A task is its organisation's: the content of its entries too (a deleted one's: nobody's, fail closed).
+    from incidents.selectors import tasks_visible_to
+
+    audit.register_read_check("incidents.task", lambda user, ids: {
+        str(pk) for pk in tasks_visible_to(user).filter(pk__in=audit.numeric_ids(ids)).values_list("pk", flat=True)})
+    for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory", "tagvocabulary", "tag"):
         audit.register_read_check(f"incidents.{model}", lambda user, ids: set(ids))

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents import tlp as tlp_rules
-from incidents.models import Incident, IncidentCategory, Report, Sector
+from incidents.models import Incident, IncidentCategory, Observable, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
     MAX_OBSERVABLES_PER_CALL,
@@ -583,3 +583,93 @@ class AlertAnswerForm(forms.Form):
                                error_messages={"required": "Choose acknowledge or not affected.",
                                                "invalid_choice": "Answer acknowledged or not_affected."})
     note = forms.CharField(required=False, max_length=2000)
+
+
+# --- The analyst's basics: tags, one observable, tasks ---------------------------------------------
+
+
+def split_tags(text: str) -> list[str]:
+    """Tags typed in one box, separated by commas (no tag holds one)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class TagForm(forms.Form):
+    """Add tags (comma-separated) or remove one; the service checks them against the vocabularies."""
+
+    prefix = "tags"
+
+    add = forms.CharField(required=False, max_length=2000, label="Add tags",
+                          help_text='Comma-separated: rsit:malicious-code="infected-system", nis:impact-severity="red", '
+                                    "or plain words (free tags).")
+    remove = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and not split_tags(data.get("add")) and not (data.get("remove") or "").strip():
+            raise ValidationError("Type a tag to add.")
+        return data
+
+
+class _ObservableLabelMixin(forms.Form):
+    tlp = forms.ChoiceField(choices=TLP.choices, label="TLP",
+                            help_text="No less strict than the incident; stricter keeps it with your organisation.")
+    note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    tags = forms.CharField(required=False, max_length=2000, label="Tags",
+                           help_text="Comma-separated machine tags or words.")
+
+    def __init__(self, *args, incident: Incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        floor = TLP.rank(incident.tlp)
+        self.fields["tlp"].choices = [(v, label) for v, label in TLP.choices if TLP.rank(v) >= floor]
+        self.fields["tlp"].initial = incident.tlp
+
+    def clean_tags(self) -> list[str]:
+        return split_tags(self.cleaned_data.get("tags"))
+
+
+class ObservableForm(_ObservableLabelMixin):
+    """One observable typed in; bulk lists go through the CSV upload."""
+
+    prefix = "observable"
+
+    type = forms.ChoiceField(choices=Observable._meta.get_field("type").choices, label="Type")
+    value = forms.CharField(max_length=2048, label="Value", help_text="Defanged values (hxxp, [.]) are refanged.")
+    field_order = ["type", "value", "tlp", "note", "tags"]
+
+
+class ObservableEditForm(_ObservableLabelMixin):
+    prefix = "observable"
+
+    @staticmethod
+    def initial_for(observable: Observable, tags: list[str]) -> dict:
+        return {"tlp": observable.tlp, "note": observable.note, "tags": ", ".join(t for t in tags if
+                                                                                  not t.startswith("tlp:"))}
+
+
+class TaskForm(forms.Form):
+    """A task of the person's organisation: what, who (a member, or anyone of it), by when."""
+
+    prefix = "task"
+
+    title = forms.CharField(max_length=200, label="Task",
+                            error_messages={"required": "Give the task a title: what is to be done."})
+    description = forms.CharField(required=False, max_length=10_000, widget=forms.Textarea(attrs={"rows": 2}))
+    assignee = forms.ModelChoiceField(required=False, queryset=User.objects.none(), label="Assigned to")
+    due_at = DateTimeLocalField(required=False, label="Due")
+    organisation = forms.ModelChoiceField(required=False, queryset=Organisation.objects.none(), to_field_name="code",
+                                          label="For", empty_label=None)
+
+    def __init__(self, *args, user, organisation: Organisation | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        own = Organisation.objects.filter(memberships__user=user).distinct().order_by("name")
+        self.fields["organisation"].queryset = own
+        chosen = organisation or (own.filter(code=self.data.get(self.add_prefix("organisation"))).first()
+                                  if self.is_bound else None) or own.first()
+        if organisation is not None or own.count() < 2:
+            self.fields["organisation"].widget = forms.HiddenInput()
+        self.fields["organisation"].initial = chosen.code if chosen else None
+        members = User.objects.filter(memberships__organisation=chosen, is_active=True,
+                                      is_service_account=False).distinct().order_by("full_name", "email")
+        self.fields["assignee"].queryset = members
+        self.fields["assignee"].empty_label = f"Anyone of {chosen.name}" if chosen else "Anyone"
+        self.fields["assignee"].label_from_instance = lambda person: f"{person.full_name or person.email}"

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from incidents import bodies, selectors
-from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Share
+from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Observable, Share, Task
 from liaison.models import Organisation
 from liaison.selectors import organisations_in_groups, presidency_on
 from liaison.roles import Role as LiaisonRole
@@ -98,6 +98,32 @@ def may_submit_report(user, incident: Incident) -> bool:
 
 def may_add_observables(user, incident: Incident) -> bool:
     return can_edit(user, incident)
+
+
+def may_edit_observable(user, observable: Observable) -> bool:
+    """The reporting organisation's editors change an observable's note, TLP and tags, or delete it; a recipient
+    reads it only (TLP: recipients do not rewrite the source's information)."""
+    return can_edit(user, observable.incident)
+
+
+def may_tag(user, incident: Incident) -> bool:
+    """Tags classify the incident for everyone who sees it: the reporting organisation's editors set them."""
+    return can_edit(user, incident)
+
+
+# --- Tasks: each organisation plans its own work ------------------------------------------------------
+
+
+def may_add_task(user, incident: Incident) -> bool:
+    """A member of an organisation that sees the incident plans its own organisation's work on it."""
+    return (getattr(user, "is_authenticated", False) and user.memberships.exists()
+            and may_see_incident(user, incident.pk))
+
+
+def may_manage_task(user, task: Task) -> bool:
+    """A task is its organisation's: its members edit, assign, complete and delete it; nobody else sees it."""
+    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+        organisation_id=task.organisation_id).exists()
 
 
 def may_inform_other_member_states(user, incident: Incident) -> bool:
@@ -327,6 +353,9 @@ class IncidentCapabilities:
     change_status: bool
     submit_reports: bool
     upload_observables: bool
+    edit_observables: bool
+    tag: bool
+    add_tasks: bool
     post_update: bool
     post_situation_update: bool
     inform_other_member_states: bool
@@ -371,6 +400,9 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
         change_status=editor,
         submit_reports=editor,
         upload_observables=editor,
+        edit_observables=editor,
+        tag=editor,
+        add_tasks=bool(memberships),  # the incident page is shown to those who see the incident
         post_update=bool(memberships),
         post_situation_update=bool(memberships),
         inform_other_member_states=authority and incident.affected_member_states.count() >= 2,

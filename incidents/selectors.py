@@ -11,7 +11,7 @@ from functools import reduce
 from operator import or_
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -28,8 +28,11 @@ from incidents.models import (
     IncidentGroupObjectPermission,
     Observable,
     Sector,
+    Tag,
+    Task,
     TimelineEntry,
 )
+from incidents.tags import tlp_tag
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
 from liaison.models import Event, MemberState, Organisation, User
 from liaison.events import subjects_per_user
@@ -487,3 +490,63 @@ def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
 def open_level_proposals() -> QuerySet[LevelProposal]:
     """Levels proposed and not yet decided (the deciders are the policy's answer: ``policy.proposals_to_decide``)."""
     return LevelProposal.objects.filter(state=LevelProposal.State.OPEN).order_by("-created_at", "-id")
+
+
+# --- Tags -----------------------------------------------------------------------------------------
+
+
+def tag_names(obj) -> list[str]:
+    """An incident's or observable's tags as machine tags: its label first (``tlp:amber``), then the others.
+
+    Reads ``obj.tags.all()``: prefetch ``tags`` for a list.
+    """
+    return [tlp_tag(obj.tlp), *(t.name for t in obj.tags.all())]
+
+
+def controlled_tags() -> QuerySet[Tag]:
+    """The tags of the controlled vocabularies, for pickers and the API (free tags are their users' own)."""
+    return Tag.objects.filter(vocabulary__free=False).exclude(vocabulary__namespace="tlp").order_by("name")
+
+
+# --- Tasks: an organisation's own work on an incident ------------------------------------------------
+
+
+def tasks_visible_to(user) -> QuerySet[Task]:
+    """Tasks of the user's organisations on incidents the user sees: every read of a task goes through here,
+    so another organisation never learns one exists (404, like a missing one)."""
+    if not getattr(user, "is_authenticated", False):
+        return Task.objects.none()
+    own = user.groups.filter(organisation__isnull=False).values("organisation")
+    return Task.objects.filter(organisation__in=own, incident__in=incidents_visible_to(user).values("pk"))
+
+
+def task_visible_to(user, task_id, *, incident_id=None) -> Task:
+    """The task, or 404 whether it does not exist, is another organisation's or is not of this incident."""
+    tasks = tasks_visible_to(user).select_related("incident", "organisation", "assignee", "created_by")
+    if incident_id is not None:
+        tasks = tasks.filter(incident_id=incident_id)
+    try:
+        return tasks.get(pk=task_id)
+    except (Task.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such task.") from None
+
+
+def open_tasks_for(user, *, now=None) -> QuerySet[Task]:
+    """The user's open tasks: assigned to them, or to nobody in their organisation; overdue first, then by due
+    time (none last)."""
+    now = now or timezone.now()
+    return (
+        tasks_visible_to(user)
+        .filter(Q(assignee=user) | Q(assignee__isnull=True), done_at__isnull=True)
+        .annotate(late=Case(When(due_at__lt=now, then=Value(0)), default=Value(1)))
+        .select_related("incident", "organisation", "assignee")
+        .order_by("late", F("due_at").asc(nulls_last=True), "id")
+    )
+
+
+def organisation_member(organisation: Organisation, email: str) -> User | None:
+    """The active person of ``organisation`` with this e-mail address (a task's assignee), else None."""
+    if not isinstance(email, str) or not email.strip():
+        return None
+    return User.objects.filter(memberships__organisation=organisation, email__iexact=email.strip(), is_active=True,
+                               is_service_account=False).first()

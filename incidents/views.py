@@ -41,15 +41,20 @@ from incidents.forms import (
     ProposalDecisionForm,
     ProposeLevelForm,
     ObservableCsvForm,
+    ObservableEditForm,
+    ObservableForm,
     ObservableSearchForm,
     ReportForm,
     ReportIncidentForm,
     ShareForm,
     SituationUpdateForm,
     StatusForm,
+    TagForm,
+    TaskForm,
     TimelineEntryForm,
     TlpForm,
     report_service_errors,
+    split_tags,
 )
 from incidents.models import (
     Alert,
@@ -127,7 +132,7 @@ def _listed(queryset):
     """The list's rows in a constant number of queries, whatever their number."""
     open_deadlines = Deadline.objects.filter(met_at__isnull=True).order_by("due_at")
     return queryset.select_related("reporting_organisation__member_state").prefetch_related(
-        "affected_member_states", Prefetch("deadlines", queryset=open_deadlines, to_attr="open_deadlines")
+        "affected_member_states", "tags", Prefetch("deadlines", queryset=open_deadlines, to_attr="open_deadlines")
     )
 
 
@@ -219,7 +224,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     user = request.user
     incident = (
         Incident.objects.select_related("reporting_organisation__member_state", "category", "reported_by")
-        .prefetch_related("affected_member_states", Prefetch("sectors", queryset=Sector.objects.select_related("parent")))
+        .prefetch_related("affected_member_states", Prefetch("sectors", queryset=Sector.objects.select_related("parent")),
+                          "tags")
         .get(pk=incident.pk)
     )
     levels = list(selectors.active_blueprint().levels.all())
@@ -245,8 +251,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
             form.blocked = kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in submitted
             form.blocked_progress = kind == Report.Kind.PROGRESS and not ongoing
             report_forms.append(form)
-    observables = Paginator(selectors.observables_visible_to(user, incident).select_related("created_by"),
-                            OBSERVABLES_PER_PAGE).get_page(
+    observables = Paginator(selectors.observables_visible_to(user, incident).select_related("created_by")
+                            .prefetch_related("tags"), OBSERVABLES_PER_PAGE).get_page(
         request.GET.get("obs_page"))
     affected = list(incident.affected_member_states.all())
     cross_border = selectors.cross_border_targets(incident) if len(affected) >= 2 else []
@@ -283,6 +289,15 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "share_form": ShareForm(incident=incident) if capabilities.share else None,
         "timeline_form": TimelineEntryForm(incident=incident) if capabilities.post_update else None,
         "csv_form": ObservableCsvForm() if capabilities.upload_observables else None,
+        "observable_form": ObservableForm(incident=incident) if capabilities.upload_observables else None,
+        "tag_names": selectors.tag_names(incident),
+        "tag_form": TagForm() if capabilities.tag else None,
+        "tag_choices": list(selectors.controlled_tags().values_list("name", flat=True)) if capabilities.tag else [],
+        # Only the person's own organisations' tasks: another organisation's are never shown (nor counted).
+        "tasks": list(selectors.tasks_visible_to(user).filter(incident=incident)
+                      .select_related("assignee", "organisation", "created_by")),
+        "task_form": TaskForm(user=user) if capabilities.add_tasks else None,
+        "now": timezone.now(),
         "tlp_form": TlpForm(initial={"tlp": incident.tlp}) if capabilities.change_tlp else None,
         "initial_response_form": InitialResponseForm() if capabilities.respond_initially else None,
         "intermediate_form": IntermediateRequestForm() if capabilities.request_intermediate_report else None,
@@ -539,6 +554,145 @@ def upload_observables(request, incident):
     report = {"created": result.created, "merged": result.merged, "errors": errors}
     kept = result.created or result.merged
     return _render_detail(request, incident, status=200 if kept else 400, csv_report=report)
+
+
+@incident_action
+def add_observable(request, incident):
+    """One observable typed in on the incident page."""
+    form = ObservableForm(request.POST, incident=incident)
+    if form.is_valid():
+        try:
+            observable = services.add_observable(actor=request.user, incident=incident, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Observable {observable.value} added.")
+            return redirect(_detail_url(incident, "observables"))
+    return _render_detail(request, incident, status=400, observable_form=form)
+
+
+def _observable_of(request, incident, observable_id):
+    """An observable the person may read on this incident; else 404 (another's stricter one alike)."""
+    return get_object_or_404(selectors.observables_visible_to(request.user, incident).prefetch_related("tags"),
+                             pk=observable_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def observable_edit(request, pk, observable_id):
+    """Change an observable's note, TLP and tags; or delete it (the reporting organisation's editors)."""
+    incident = _visible(request, pk)
+    observable = _observable_of(request, incident, observable_id)
+    if not policy.may_edit_observable(request.user, observable):
+        return _forbidden(request, PermissionDenied("Only the reporting organisation changes its observables; "
+                                                    "yours to read."), incident)
+    tags = selectors.tag_names(observable)
+    if request.method == "GET":
+        form = ObservableEditForm(initial=ObservableEditForm.initial_for(observable, tags), incident=incident)
+        return render(request, "incidents/observable_edit.html",
+                      {"incident": incident, "observable": observable, "form": form, "tag_names": tags})
+    form = ObservableEditForm(request.POST, incident=incident)
+    if form.is_valid():
+        try:
+            services.update_observable(actor=request.user, observable=observable, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc, incident)
+        else:
+            messages.success(request, f"Observable {observable.value} saved.")
+            return redirect(_detail_url(incident, "observables"))
+    return render(request, "incidents/observable_edit.html",
+                  {"incident": incident, "observable": observable, "form": form, "tag_names": tags}, status=400)
+
+
+@incident_action
+def observable_delete(request, incident, observable_id):
+    observable = _observable_of(request, incident, observable_id)
+    services.delete_observable(actor=request.user, observable=observable)
+    messages.success(request, f"Observable {observable.value} deleted.")
+    return redirect(_detail_url(incident, "observables"))
+
+
+@incident_action
+def tag_incident(request, incident):
+    """Add tags (comma-separated) or remove one, from the incident page."""
+    form = TagForm(request.POST)
+    if form.is_valid():
+        removed = form.cleaned_data["remove"].strip()
+        try:
+            services.tag_incident(actor=request.user, incident=incident, add=split_tags(form.cleaned_data["add"]),
+                                  remove=[removed] if removed else [])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Tag {removed} removed." if removed else "Tags saved.")
+            return redirect(_detail_url(incident, "tags"))
+    return _render_detail(request, incident, status=400, tag_form=form)
+
+
+def _task_arguments(form: TaskForm) -> dict:
+    data = form.cleaned_data
+    return {name: data[name] for name in ("title", "description", "assignee", "due_at")}
+
+
+@incident_action
+def add_task(request, incident):
+    form = TaskForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            task = services.create_task(actor=request.user, incident=incident,
+                                        organisation=form.cleaned_data["organisation"], **_task_arguments(form))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"Task added: {task.title}.")
+            return redirect(_detail_url(incident, "tasks"))
+    return _render_detail(request, incident, status=400, task_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def task_edit(request, pk, task_id):
+    """A task of one's own organisation (any other is a 404: it is not theirs to know of)."""
+    incident = _visible(request, pk)
+    task = selectors.task_visible_to(request.user, task_id, incident_id=incident.pk)
+    if request.method == "GET":
+        initial = {"title": task.title, "description": task.description, "assignee": task.assignee_id,
+                   "due_at": timezone.localtime(task.due_at) if task.due_at else None}
+        form = TaskForm(user=request.user, organisation=task.organisation, initial=initial)
+        return render(request, "incidents/task_edit.html", {"incident": incident, "task": task, "form": form})
+    form = TaskForm(request.POST, user=request.user, organisation=task.organisation)
+    if form.is_valid():
+        try:
+            services.update_task(actor=request.user, task=task, **_task_arguments(form))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except PermissionDenied as exc:
+            return _forbidden(request, exc, incident)
+        else:
+            messages.success(request, f"Task saved: {form.cleaned_data['title']}.")
+            return redirect(_detail_url(incident, "tasks"))
+    return render(request, "incidents/task_edit.html", {"incident": incident, "task": task, "form": form},
+                  status=400)
+
+
+@incident_action
+def task_done(request, incident, task_id):
+    """Mark a task done (``done=false``: open it again)."""
+    task = selectors.task_visible_to(request.user, task_id, incident_id=incident.pk)
+    done = request.POST.get("done", "true") != "false"
+    services.update_task(actor=request.user, task=task, done=done)
+    messages.success(request, f"Task {'done' if done else 'open again'}: {task.title}.")
+    return redirect(_detail_url(incident, "tasks"))
+
+
+@incident_action
+def task_delete(request, incident, task_id):
+    task = selectors.task_visible_to(request.user, task_id, incident_id=incident.pk)
+    services.delete_task(actor=request.user, task=task)
+    messages.success(request, f"Task deleted: {task.title}.")
+    return redirect(_detail_url(incident, "tasks"))
 
 
 def _allowed_targets(incident: Incident) -> list[str]:
@@ -847,7 +1001,9 @@ EVENT_WORDS = {
     "alert.acknowledged": "alert acknowledged", "alert.not_affected": "not affected", "alert.reminder": "alert reminder",
     "alert.unanswered": "alert unanswered", "deadline.reminder": "due soon", "deadline.overdue": "overdue",
     "incident.level_proposed": "level proposed", "incident.level_proposal_declined": "level proposal declined",
-    "incident.ipcr_mode_changed": "IPCR mode changed",
+    "incident.ipcr_mode_changed": "IPCR mode changed", "observable.updated": "observable changed",
+    "observable.deleted": "observable deleted", "task.created": "task added", "task.updated": "task changed",
+    "task.done": "task done", "task.deleted": "task deleted",
 }
 
 

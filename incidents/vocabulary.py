@@ -185,3 +185,44 @@ def situation_badges(values: dict) -> list[dict]:
         display = vocabulary(value).label if value in vocabulary.values else NOT_ASSESSED
         badges.append({"field": field, "label": label, "value": value, "display": display})
     return badges
+
+
+# --- Tags: MISP machine tags from the vocabularies CSIRTs already use, plus free words ----------
+# A machine tag is ``namespace:predicate`` or ``namespace:predicate="value"`` (MISP taxonomies).
+# The vocabularies are rows (TagVocabulary, Tag) seeded from here, so ENISA can keep them current.
+
+TAG_VOCABULARIES = {
+    # namespace: (name, description)
+    "tlp": ("Traffic Light Protocol 2.0", "FIRST TLP 2.0 labels. On the portal a tlp: tag is the object's own "
+                                          "label: it is changed with the label, never as a tag."),
+    "rsit": ("Reference Security Incident Taxonomy", "The CSIRTs Network's incident classes and types (RSIT)."),
+    "nis": ("NIS Cooperation Group taxonomy", "The Cooperation Group's taxonomy for large-scale incidents (the "
+                                              "Blueprint): impact severity, outlook, root cause, threat severity."),
+    "free": ("Free tags", "Any word or short phrase, e.g. ransomware or operation-x."),
+}
+FREE_TAGS = "free"
+
+# MISP's "nis" predicates for the four assessments of a situation update, with MISP's spelling of each value.
+NIS_TAG_PREDICATES = {
+    "impact-severity": ("impact_severity", {v: v for v in ImpactSeverity.values}),
+    "impact-outlook": ("impact_outlook", {v: v for v in ImpactOutlook.values}),
+    "nature-root-cause": ("root_cause", {
+        RootCause.SYSTEM_FAILURE: "system-failures", RootCause.NATURAL_PHENOMENON: "natural-phenomena",
+        RootCause.HUMAN_ERROR: "human-errors", RootCause.MALICIOUS_ACTION: "malicious-actions",
+        RootCause.THIRD_PARTY_FAILURE: "third-party-failures"}),
+    "nature-severity": ("threat_severity", {v: v for v in ThreatSeverity.values}),
+}
+
+
+def tag_rows():
+    """(namespace, machine tag, label) of every tag of the controlled vocabularies."""
+    for value, label in TLP.choices:
+        yield "tlp", f"tlp:{value}", label
+    for klass, types in RSIT.items():
+        yield "rsit", f"rsit:{klass}", f"RSIT {klass}"
+        for type_ in types:
+            yield "rsit", f'rsit:{klass}="{type_}"', f"RSIT {klass}/{type_}"
+    for predicate, (field, spelling) in NIS_TAG_PREDICATES.items():
+        label, vocabulary = SITUATION_TAXONOMY[field]
+        for value, shown in vocabulary.choices:
+            yield "nis", f'nis:{predicate}="{spelling[value]}"', f"{label}: {shown}"

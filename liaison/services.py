@@ -69,7 +69,6 @@ def create_member_state(
     record_event(
         kind="member_state.created",
         subject=member_state,
-        subject_id=member_state.code,
         actor=actor,
         payload={"code": member_state.code, "name": member_state.name},
         audience=NETWORK_ADMINS,
@@ -109,7 +108,6 @@ def update_member_state(
     record_event(
         kind="member_state.updated",
         subject=member_state,
-        subject_id=member_state.code,
         actor=actor,
         payload={"code": member_state.code, "name": member_state.name,
                  "reserve_eligible": member_state.reserve_eligible},
@@ -174,7 +172,6 @@ def create_organisation(
     record_event(
         kind="organisation.created",
         subject=organisation,
-        subject_id=organisation.code,
         actor=actor,
         payload={"code": organisation.code, "name": organisation.name, "kind": organisation.kind},
         audience=_org_audience(organisation),
@@ -233,7 +230,6 @@ def update_organisation(
     record_event(
         kind="organisation.updated",
         subject=organisation,
-        subject_id=organisation.code,
         actor=actor,
         payload={"code": organisation.code, "name": organisation.name, "kind": organisation.kind},
         audience=_org_audience(organisation),

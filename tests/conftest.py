@@ -58,7 +58,8 @@ def vocabularies(db):
                       "liaison.migrations.0006_council_presidency",
                       "incidents.migrations.0002_vocabularies",
                       "incidents.migrations.0005_default_blueprint",
-                      "incidents.migrations.0009_blueprint_v2_bodies_in_charge"]:
+                      "incidents.migrations.0009_blueprint_v2_bodies_in_charge",
+                      "incidents.migrations.0012_tags_tasks"]:
         importlib.import_module(migration).forwards(apps, None)
 
 

@@ -21,8 +21,9 @@ from django_filters.fields import IsoDateTimeField
 
 from csoa_portal.api.filters import VisibleIdFilter
 from incidents import selectors
-from incidents.models import Alert, Incident, IncidentCategory, Sector
+from incidents.models import Alert, Incident, IncidentCategory, Sector, Tag, TagVocabulary
 from incidents.selectors import overdue_incidents
+from incidents.tags import InvalidTag, canonical, namespace_of, tlp_of
 from incidents.vocabulary import RSIT, SITUATION_TAXONOMY, TLP, Severity
 from liaison.models import MemberState
 
@@ -59,6 +60,7 @@ class IncidentFilterForm(forms.Form):
         fields["overdue"].widget = forms.Select(
             choices=[("", "Overdue or not"), ("true", "Overdue"), ("false", "Not overdue")])
         fields["updated_since"].widget = forms.DateInput(attrs={"type": "date"})
+        fields["tag"].widget = forms.TextInput(attrs={"placeholder": 'rsit:malicious-code, nis:…, or a word'})
 
     def clean_member_state(self):
         code = (self.cleaned_data.get("member_state") or "").strip().upper()
@@ -71,6 +73,29 @@ class IncidentFilterForm(forms.Form):
         if code and not Sector.objects.filter(code=code).exists():
             raise forms.ValidationError(f"No sector with code '{code}'.")
         return code
+
+    def clean_tag(self):
+        """A tag of a known vocabulary: an unknown namespace or controlled tag is refused naming it. An unknown
+        free word is not (it selects nothing): whether another organisation uses a word is not told."""
+        raw = self.cleaned_data.get("tag") or ""
+        if not raw.strip():
+            return ""
+        try:
+            name = canonical(raw)
+        except InvalidTag as exc:
+            raise forms.ValidationError(str(exc)) from None
+        namespace = namespace_of(name)
+        vocabulary = TagVocabulary.objects.filter(namespace=namespace).first()
+        if vocabulary is None:
+            raise forms.ValidationError(f"Tag '{name}': unknown vocabulary '{namespace}'. Use tlp:, rsit:, nis: or a "
+                                        f"plain word.")
+        if namespace == "tlp":
+            known = tlp_of(name) is not None
+        else:
+            known = vocabulary.free or Tag.objects.filter(name=name).exists()
+        if not known:
+            raise forms.ValidationError(f"Tag '{name}' is not in the {vocabulary.name} ({namespace}) vocabulary.")
+        return name
 
     def clean_category(self):
         code = (self.cleaned_data.get("category") or "").strip().lower()
@@ -116,6 +141,10 @@ class IncidentFilterSet(django_filters.FilterSet):
     updated_since.field_class = DateOrDateTimeField
     # The latest situation update the caller may read (an entry stricter than its incident counts for its
     # author's organisation only): the current assessment, not any earlier one.
+    tag = django_filters.CharFilter(
+        method="filter_tag", label="Tag", max_length=200,
+        help_text='A machine tag (rsit:malicious-code also selects its types, rsit:malicious-code="…"; '
+                  'nis:impact-severity="red"; tlp:amber selects by label) or a free word.')
     impact_severity = _situation("impact_severity")
     impact_outlook = _situation("impact_outlook")
     root_cause = _situation("root_cause")
@@ -124,7 +153,7 @@ class IncidentFilterSet(django_filters.FilterSet):
     class Meta:
         model = Incident
         fields = ["q", "status", "crisis_level", "member_state", "sector", "category", "severity", "tlp",
-                  "overdue", "updated_since", *SITUATION_TAXONOMY]
+                  "overdue", "updated_since", "tag", *SITUATION_TAXONOMY]
         form = IncidentFilterForm
 
     def filter_latest_situation(self, queryset, name, value):
@@ -144,6 +173,15 @@ class IncidentFilterSet(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         return queryset.filter(**{"category__code" if "/" in value else "category__klass": value})
+
+    def filter_tag(self, queryset, name, value):
+        if label := tlp_of(value):
+            return queryset.filter(tlp=label)  # an incident's TLP tag is its label
+        matches = Q(tag__name=value)
+        if "=" not in value and namespace_of(value) != "free":
+            matches |= Q(tag__name__startswith=f'{value}="')  # a predicate selects its values too
+        through = Incident.tags.through
+        return queryset.filter(Exists(through.objects.filter(matches, incident=OuterRef("pk"))))
 
     def filter_overdue(self, queryset, name, value):
         overdue = overdue_incidents(queryset)

@@ -20,7 +20,8 @@ from incidents.models import (
     Sector,
     TimelineEntry,
 )
-from incidents.selectors import deadline_now
+from incidents.selectors import deadline_now, tag_names
+from incidents.tags import MAX_TAG_LENGTH, MAX_TAGS
 from incidents.vocabulary import (
     SITUATION_TAXONOMY,
     TLP,
@@ -48,6 +49,17 @@ class CodeField(serializers.SlugRelatedField):
 
 def _codes(model, **kwargs):
     return CodeField(slug_field="code", queryset=model.objects.all(), **kwargs)
+
+
+_TAGS_HELP = ('Machine tags of the controlled vocabularies (MISP taxonomies): rsit:<class> or rsit:<class>="<type>", '
+              'nis:impact-severity="red", nis:impact-outlook=…, nis:nature-root-cause=…, nis:nature-severity=…; or '
+              'plain words (free tags). An unknown vocabulary is refused naming the tag. tlp:<label> is the label '
+              'itself: it may be sent only as the current (or new) label.')
+
+
+def _tags_field(**kwargs):
+    return serializers.SerializerMethodField(
+        help_text="Machine tags, the TLP label first (tlp:amber), then rsit:, nis: and free tags.", **kwargs)
 
 
 class IncidentInputSerializer(serializers.Serializer):
@@ -87,6 +99,10 @@ class IncidentInputSerializer(serializers.Serializer):
                   "transaction, and stops the 24-hour clock; its answers to the two questions are "
                   "suspected_malicious and cross_border_impact.")
 
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS, required=False, default=list,
+        help_text=_TAGS_HELP)
+
     def validate_aware_at(self, value):
         if timezone.is_naive(value):
             raise serializers.ValidationError("Give a time zone, e.g. 2026-11-23T08:00:00Z.")
@@ -94,10 +110,13 @@ class IncidentInputSerializer(serializers.Serializer):
 
 
 class IncidentUpdateSerializer(IncidentInputSerializer):
-    """The same fields, all optional; the reporting organisation never changes."""
+    """The same fields, all optional; the reporting organisation never changes.
+
+    ``tlp`` relabels under the TLP rules (only the originator lowers a label; a stricter one must allow
+    the existing shares); ``tags`` replaces the incident's tags.
+    """
 
     organisation = None
-    tlp = None
     early_warning = None  # reports are submitted at /incidents/{id}/reports/
 
     def __init__(self, *args, **kwargs):
@@ -139,6 +158,10 @@ class IncidentListSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     next_deadline = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
+    tags = _tags_field()
+
+    def get_tags(self, obj) -> list[str]:
+        return tag_names(obj)
 
     def get_affected_member_states(self, obj) -> list[str]:
         return [m.code for m in obj.affected_member_states.all()]
@@ -295,16 +318,40 @@ def _assessment(field: str, **kwargs) -> serializers.ChoiceField:
 _ASSESSMENT_HELP = "NIS Cooperation Group taxonomy; a situation update only. Blank or absent: not assessed."
 
 
+# What a POST to the timeline may add (settings.SPECTACULAR_SETTINGS names its enum: JSON and multipart share it).
+TIMELINE_POST_KINDS = [TimelineEntry.Kind.UPDATE.value, TimelineEntry.Kind.SITUATION.value]
+
+
 class TimelineInputSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=20000)
     tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
-    kind = serializers.ChoiceField(choices=[TimelineEntry.Kind.UPDATE, TimelineEntry.Kind.SITUATION],
-                                   default=TimelineEntry.Kind.UPDATE)
+    kind = serializers.ChoiceField(choices=TIMELINE_POST_KINDS, default=TimelineEntry.Kind.UPDATE)
     impact_severity = _assessment("impact_severity", required=False, help_text=_ASSESSMENT_HELP)
     impact_outlook = _assessment("impact_outlook", required=False,
                                  help_text="The impact's outlook for the next 6 hours. " + _ASSESSMENT_HELP)
     root_cause = _assessment("root_cause", required=False, help_text=_ASSESSMENT_HELP)
     threat_severity = _assessment("threat_severity", required=False, help_text=_ASSESSMENT_HELP)
+
+
+class TimelineUploadSerializer(TimelineInputSerializer):
+    """The same update sent as multipart/form-data, with its attachments."""
+
+    files = serializers.ListField(child=serializers.FileField(), required=False, max_length=5,
+                                  help_text="Up to 5 files (PDF, PNG, JPEG, GIF, ZIP or plain text), 10 MiB each; "
+                                            "recognised by their content, never by their name.")
+
+
+class InitialResponseInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=20000, help_text="The initial feedback given to the entity (NIS2 Art. "
+                                                             "23(5)); stops the authority's 24-hour clock.")
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
 
 
 class TimelineOutputSerializer(serializers.Serializer):
@@ -319,6 +366,8 @@ class TimelineOutputSerializer(serializers.Serializer):
     impact_outlook = _assessment("impact_outlook", help_text='"" when not assessed.')
     root_cause = _assessment("root_cause", help_text='"" when not assessed.')
     threat_severity = _assessment("threat_severity", help_text='"" when not assessed.')
+    attachments = AttachmentSerializer(many=True, source="attachments.all",
+                                       help_text="Download each at /incidents/{id}/attachments/{attachment_id}/.")
 
 
 class ObservableRowSerializer(serializers.Serializer):
@@ -345,7 +394,22 @@ class ObservableOutputSerializer(serializers.Serializer):
     first_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     last_seen = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
     note = serializers.CharField()
+    tags = _tags_field()
     created_at = serializers.DateTimeField(default_timezone=UTC)
+
+    def get_tags(self, obj) -> list[str]:
+        return tag_names(obj)
+
+
+class ObservableInputSerializer(serializers.Serializer):
+    """Change an observable: send at least one field."""
+
+    note = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    tlp = serializers.ChoiceField(choices=TLP.choices, required=False,
+                                  help_text="No less restricted than the incident's label; a stricter label keeps "
+                                            "the observable with your organisation.")
+    tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS,
+                                 required=False, help_text="Replaces its tags. " + _TAGS_HELP)
 
 
 class ObservableErrorSerializer(serializers.Serializer):
@@ -495,3 +559,70 @@ class AlertSerializer(serializers.Serializer):
 
 class AlertAnswerSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# --- Tasks --------------------------------------------------------------------------------------------
+
+
+class TaskSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    incident = serializers.IntegerField(source="incident_id")
+    reference = serializers.CharField(source="incident.reference")
+    organisation = serializers.CharField(source="organisation.code", help_text="The organisation that owns it.")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    assignee = serializers.EmailField(source="assignee.email", allow_null=True, default=None,
+                                      help_text="Null: anyone of the organisation.")
+    due_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    done = serializers.BooleanField()
+    done_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    created_by = serializers.EmailField(source="created_by.email")
+    created_at = serializers.DateTimeField(default_timezone=UTC)
+    updated_at = serializers.DateTimeField(default_timezone=UTC)
+
+    def get_overdue(self, obj) -> bool:
+        return bool(obj.due_at and obj.done_at is None and obj.due_at < self.context.setdefault("now", timezone.now()))
+
+
+class _TaskFields(serializers.Serializer):
+    title = serializers.CharField(max_length=200, error_messages={
+        "required": "Give the task a title: what is to be done.", "blank": "Give the task a title: what is to be done."})
+    description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    assignee = serializers.EmailField(allow_null=True, required=False,
+                                      help_text="E-mail address of a member of the owning organisation; null: anyone.")
+    due_at = serializers.DateTimeField(allow_null=True, required=False, help_text="ISO 8601 with its zone.")
+
+    def validate_due_at(self, value):
+        if value is not None and timezone.is_naive(value):
+            raise serializers.ValidationError("Give a time zone, e.g. 2026-11-23T18:00:00Z.")
+        return value
+
+
+class TaskInputSerializer(_TaskFields):
+    organisation = _codes(Organisation, required=False,
+                          help_text="The owning organisation's code; defaults to the caller's organisation.")
+
+
+class TaskUpdateSerializer(_TaskFields):
+    """Send at least one field; ``done`` true completes the task, false opens it again."""
+
+    title = serializers.CharField(max_length=200, required=False, error_messages={
+        "blank": "Give the task a title: what is to be done."})
+    done = serializers.BooleanField(required=False)
+
+
+class TagSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The machine tag, as sent and filtered on.")
+    label = serializers.CharField()
+
+
+class TagVocabularySerializer(serializers.Serializer):
+    namespace = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    free = serializers.BooleanField(help_text="Any plain word is a tag of it.")
+    tags = serializers.SerializerMethodField(help_text="Its tags (none listed for the free tags).")
+
+    def get_tags(self, obj) -> TagSerializer(many=True):
+        return [] if obj.free else TagSerializer(obj.tags.all(), many=True).data

@@ -1,11 +1,12 @@
 """Incidents over the API: thin views over ``incidents.services`` and ``incidents.selectors``."""
 
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +18,10 @@ from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
 from incidents.api import serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
-from incidents.models import Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TimelineEntry
+from incidents.models import (
+    Attachment, Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TagVocabulary, Task,
+    TimelineEntry,
+)
 from incidents.observables import search_forms
 from incidents.stix import bundle_for, serialize
 
@@ -40,7 +44,8 @@ def _list_queryset(user):
     return (
         selectors.incidents_visible_to(user)
         .select_related("reporting_organisation", "category")
-        .prefetch_related("affected_member_states", "sectors", Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at")))
+        .prefetch_related("affected_member_states", "sectors", "tags",
+                          Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at")))
     )
 
 
@@ -68,6 +73,14 @@ def _detail_response(request, incident: Incident) -> Response:
     response = Response(s.IncidentDetailSerializer(incident, context=context).data)
     response["ETag"] = _etag(incident)
     return response
+
+
+def _refuse_unknown_fields(request, serializer) -> None:
+    """A field this endpoint does not change is refused by name, never silently dropped."""
+    if isinstance(request.data, dict):
+        unknown = sorted(set(request.data) - set(serializer.fields))
+        if unknown:
+            raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
 
 
 def _create(request, input_serializer, output_serializer, service, *, listed_at: str, **targets) -> Response:
@@ -131,7 +144,8 @@ class IncidentListCreateApi(generics.ListAPIView):
 
 
 class IncidentDetailApi(APIView):
-    """One incident with its deadlines; PATCH completes or corrects it (send If-Match)."""
+    """One incident with its deadlines; PATCH completes or corrects it (send If-Match), relabels it (``tlp``, under
+    the TLP rules) or replaces its tags (``tags``). A field PATCH does not change is a 400 naming it."""
 
     @extend_schema(responses={200: s.IncidentDetailSerializer, 304: None, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -145,6 +159,7 @@ class IncidentDetailApi(APIView):
     def patch(self, request, pk):
         incident = _detail(request, pk)
         data = s.IncidentUpdateSerializer(data=request.data)
+        _refuse_unknown_fields(request, data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise ValidationError({"non_field_errors": ["Send at least one field to change."]})
@@ -263,22 +278,66 @@ class IncidentReportsApi(generics.ListAPIView):
 
 
 class IncidentTimelineApi(generics.ListAPIView):
-    """The append-only timeline, oldest first; POST adds an update (attachments are added in the browser)."""
+    """The append-only timeline, oldest first; POST adds an update, as JSON or as multipart/form-data with
+    attachments (``files``)."""
 
     serializer_class = s.TimelineOutputSerializer
     ordering = "id"
+    parser_classes = [JSONParser, MultiPartParser]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return TimelineEntry.objects.none()
         incident = _detail(self.request, self.kwargs["pk"])
-        return selectors.timeline_visible_to(self.request.user, incident).select_related("author", "organisation")
+        return selectors.timeline_visible_to(self.request.user, incident).select_related(
+            "author", "organisation").prefetch_related("attachments")
 
-    @extend_schema(request=s.TimelineInputSerializer, parameters=[IDEMPOTENCY],
+    @extend_schema(request={"application/json": s.TimelineInputSerializer,
+                            "multipart/form-data": s.TimelineUploadSerializer},
+                   parameters=[IDEMPOTENCY],
                    responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
-        return _create(request, s.TimelineInputSerializer, s.TimelineOutputSerializer, services.add_timeline_entry,
-                       listed_at="incident-timeline", incident=_detail(request, pk))
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.TimelineInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            files = request.FILES.getlist("files") if request.FILES else []
+            entry = services.add_timeline_entry(actor=request.user, incident=incident, files=files,
+                                                **data.validated_data)
+            return created(request, Response(s.TimelineOutputSerializer(entry).data), "incident-timeline",
+                           pk=incident.pk)
+
+        return idempotent(request, perform)
+
+
+class IncidentAttachmentApi(APIView):
+    """Download an attachment of an update you may read; served as its recognised type, never inline."""
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              **error_responses(401, 403, 404)})
+    def get(self, request, pk, attachment_id):
+        incident = _detail(request, pk)
+        entries = selectors.timeline_visible_to(request.user, incident)
+        item = Attachment.objects.filter(entry__in=entries, pk=attachment_id).first()
+        if item is None:
+            raise NotFound("No such attachment.")
+        response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
+                                content_type=item.content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class IncidentInitialResponseApi(APIView):
+    """NIS2 Art. 23(5): the reporting member state's CSIRT or authority records its initial feedback to the entity;
+    it stops the 24-hour clock and appears on the timeline."""
+
+    @extend_schema(request=s.InitialResponseInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        return _create(request, s.InitialResponseInputSerializer, s.TimelineOutputSerializer,
+                       services.record_initial_response, listed_at="incident-timeline", incident=_detail(request, pk))
 
 
 class ObservablePagination(CodeCursorPagination):
@@ -294,7 +353,8 @@ class IncidentObservablesApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
             return Observable.objects.none()
-        return selectors.observables_visible_to(self.request.user, _detail(self.request, self.kwargs["pk"]))
+        return selectors.observables_visible_to(self.request.user, _detail(self.request, self.kwargs["pk"])) \
+            .prefetch_related("tags")
 
     @extend_schema(request=s.ObservableBulkInputSerializer, parameters=[IDEMPOTENCY],
                    responses={200: s.ObservableBulkResultSerializer, **error_responses(400, 401, 403, 404)})
@@ -311,6 +371,120 @@ class IncidentObservablesApi(generics.ListAPIView):
             return Response(s.ObservableBulkResultSerializer(body).data)
 
         return idempotent(request, perform)
+
+
+def _observable(request, pk, observable_id) -> Observable:
+    """An observable the caller may read on an incident the caller sees; else 404 (a missing one alike)."""
+    incident = _detail(request, pk)
+    observable = selectors.observables_visible_to(request.user, incident).filter(pk=observable_id).first()
+    if observable is None:
+        raise NotFound("No such observable.")
+    return observable
+
+
+class IncidentObservableApi(APIView):
+    """One observable: PATCH changes its note, TLP or tags, DELETE removes it (the reporting organisation's
+    editors; a recipient who sees it gets 403)."""
+
+    @extend_schema(responses={200: s.ObservableOutputSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, pk, observable_id):
+        return Response(s.ObservableOutputSerializer(_observable(request, pk, observable_id)).data)
+
+    @extend_schema(request=s.ObservableInputSerializer,
+                   responses={200: s.ObservableOutputSerializer, **error_responses(400, 401, 403, 404)})
+    def patch(self, request, pk, observable_id):
+        observable = _observable(request, pk, observable_id)
+        data = s.ObservableInputSerializer(data=request.data)
+        _refuse_unknown_fields(request, data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise ValidationError({"non_field_errors": ["Send at least one of note, tlp, tags."]})
+        observable = services.update_observable(actor=request.user, observable=observable, **data.validated_data)
+        return Response(s.ObservableOutputSerializer(observable).data)
+
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request, pk, observable_id):
+        services.delete_observable(actor=request.user, observable=_observable(request, pk, observable_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TaskPagination(CodeCursorPagination):
+    ordering = "id"
+
+
+def _task_assignee(organisation, data: dict) -> dict:
+    """The assignee named by e-mail, as a member of the owning organisation (else 400 naming assignee)."""
+    if "assignee" not in data or data["assignee"] is None:
+        return data
+    member = selectors.organisation_member(organisation, data["assignee"])
+    if member is None:
+        raise ValidationError({"assignee": [f"No member of {organisation.code} with this e-mail address."]})
+    return {**data, "assignee": member}
+
+
+class IncidentTasksApi(generics.ListAPIView):
+    """Your organisation's tasks on the incident (another organisation's are never shown); POST adds one."""
+
+    serializer_class = s.TaskSerializer
+    pagination_class = TaskPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no incident
+            return Task.objects.none()
+        incident = _detail(self.request, self.kwargs["pk"])
+        return selectors.tasks_visible_to(self.request.user).filter(incident=incident).select_related(
+            "incident", "organisation", "assignee", "created_by")
+
+    @extend_schema(request=s.TaskInputSerializer, parameters=[IDEMPOTENCY],
+                   responses={201: s.TaskSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            data = s.TaskInputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
+            organisation = _reporting_organisation(request, fields.pop("organisation", None))
+            task = services.create_task(actor=request.user, incident=incident, organisation=organisation,
+                                        **_task_assignee(organisation, fields))
+            return created(request, Response(s.TaskSerializer(task).data), "task-detail", pk=task.pk)
+
+        return idempotent(request, perform)
+
+
+class TaskDetailApi(APIView):
+    """One task of your organisation; PATCH changes, assigns, completes (``done``) or reopens it; DELETE removes it."""
+
+    @extend_schema(responses={200: s.TaskSerializer, **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        return Response(s.TaskSerializer(selectors.task_visible_to(request.user, pk)).data)
+
+    @extend_schema(request=s.TaskUpdateSerializer,
+                   responses={200: s.TaskSerializer, **error_responses(400, 401, 403, 404)})
+    def patch(self, request, pk):
+        task = selectors.task_visible_to(request.user, pk)
+        data = s.TaskUpdateSerializer(data=request.data)
+        _refuse_unknown_fields(request, data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise ValidationError({"non_field_errors": ["Send at least one field to change."]})
+        task = services.update_task(actor=request.user, task=task,
+                                    **_task_assignee(task.organisation, dict(data.validated_data)))
+        return Response(s.TaskSerializer(task).data)
+
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
+    def delete(self, request, pk):
+        services.delete_task(actor=request.user, task=selectors.task_visible_to(request.user, pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TagVocabularyListApi(APIView):
+    """The controlled vocabularies of tags (MISP taxonomies: tlp, rsit, nis) with their tags, and the free tags."""
+
+    @extend_schema(responses={200: s.TagVocabularySerializer(many=True), **error_responses(401, 403)})
+    def get(self, request):
+        vocabularies = TagVocabulary.objects.prefetch_related("tags").order_by("namespace")
+        return Response(s.TagVocabularySerializer(vocabularies, many=True).data)
 
 
 class IncidentStixApi(APIView):

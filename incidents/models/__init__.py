@@ -22,9 +22,11 @@ from incidents.models.incidents import (
     StixIdentity,
     TimelineEntry,
 )
+from incidents.models.tags import Tag, TagVocabulary
+from incidents.models.tasks import Task
 
 __all__ = [
     "Alert", "Attachment", "Blueprint", "CrossBorderNotice", "CrisisLevel", "Deadline", "Escalation", "EscalationRule", "Incident",
-    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share", "StixIdentity",
-    "TimelineEntry",
+    "IncidentCategory", "LevelProposal", "IncidentGroupObjectPermission", "Observable", "Report", "Sector", "Share",
+    "StixIdentity", "Tag", "TagVocabulary", "Task", "TimelineEntry",
 ]

@@ -89,6 +89,7 @@ class Incident(models.Model):
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     crisis_level = models.PositiveSmallIntegerField(default=0, db_index=True)
+    tags = models.ManyToManyField("incidents.Tag", related_name="incidents", blank=True)
     # A level declared by the body in charge (a fact for the engine), and the facts when a human last
     # de-escalated: the decision holds until new facts match a rule (escalation.evaluate(held=…)).
     declared_level = models.PositiveSmallIntegerField(default=0)
@@ -261,6 +262,7 @@ class Observable(models.Model):
     first_seen = models.DateTimeField(null=True, blank=True)
     last_seen = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
+    tags = models.ManyToManyField("incidents.Tag", related_name="observables", blank=True)
     created_at = models.DateTimeField(default=now)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     # The STIX ids of its export (incidents/stix.py): the indicator (a vulnerability for a CVE) and the

@@ -22,6 +22,7 @@ from incidents.services.escalations import (
     propose_level,
     set_ipcr_mode,
 )
+from incidents.services.observables import add_observable, delete_observable, update_observable
 from incidents.services.reporting import (
     HANDLED_STATUSES,
     OPTIONAL_SECTIONS,
@@ -44,6 +45,8 @@ from incidents.services.sharing import (
     share_incident,
     unshare_incident,
 )
+from incidents.services.tags import resolve_tags, tag_incident
+from incidents.services.tasks import create_task, delete_task, update_task
 from incidents.services.timeline import (
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
@@ -60,4 +63,6 @@ __all__ = [
     "answer_alert", "mark_seen", "sweep_alerts", "activate_blueprint", "delete_blueprint_drafts", "draft_blueprint", "save_blueprint", "save_blueprint_parts", "add_observables", "declare_level", "deescalate", "accept_proposal", "decline_proposal", "propose_level", "set_ipcr_mode", "evaluate_incident", "evaluate_pending", "add_timeline_entry", "change_status", "change_tlp", "consent_to_network_sharing", "cross_border_recipients",
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
     "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
+    "add_observable", "update_observable", "delete_observable", "resolve_tags", "tag_incident",
+    "create_task", "update_task", "delete_task",
 ]

@@ -3,14 +3,16 @@
 import logging
 from datetime import timedelta
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit
+from incidents import tlp as tlp_rules
 from incidents.models import Incident
-from incidents.policy import can_edit
+from incidents.policy import can_edit, is_originator, may_change_tlp
 from incidents.selectors import audience_group_names
+from incidents.vocabulary import TLP
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
 
@@ -26,8 +28,18 @@ _SNAPSHOT_FIELDS = [
 ]
 
 
+_BY_CODE = {"category", "affected_member_states", "sectors"}
+
+
 def _snapshot(incident: Incident) -> dict:
-    return audit.snapshot(incident, fields=_SNAPSHOT_FIELDS + ["reporting_organisation"])
+    """The incident's facts as reports and the audit log keep them: related rows by their stable codes, never by
+    internal ids (a report read years later, or by another system, names ``energy.electricity``, not 17)."""
+    data = audit.snapshot(incident, fields=[f for f in _SNAPSHOT_FIELDS if f not in _BY_CODE])
+    data["category"] = incident.category.code if incident.category_id else None
+    data["reporting_organisation"] = incident.reporting_organisation.code
+    data["affected_member_states"] = sorted(incident.affected_member_states.values_list("code", flat=True))
+    data["sectors"] = sorted(incident.sectors.values_list("code", flat=True))
+    return data
 
 
 def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None):
@@ -66,6 +78,30 @@ def _lock_for_edit(actor, incident: Incident, expected_version: int | None) -> I
     if expected_version is not None and expected_version != incident.version:
         raise StaleVersion(incident.version)
     return incident
+
+
+def _relabel(actor, incident: Incident, tlp) -> bool:
+    """Apply the TLP rules of a label change and set it, audited; the caller holds the lock and saves.
+
+    Editors may relabel; only the originator lowers a label, and a stricter one must still allow
+    every existing share (``incidents.tlp``). Returns whether the label changed.
+    """
+    if not may_change_tlp(actor, incident):
+        raise PermissionDenied("You may not change this incident.")
+    if tlp not in TLP.values:
+        raise ValidationError({"tlp": f"Unknown TLP label {tlp!r}; use one of {', '.join(TLP.values)}."})
+    refusal = tlp_rules.tlp_change_refusal(
+        current=incident.tlp, new=tlp, by_originator=is_originator(actor, incident),
+        shared_kinds=set(incident.shares.values_list("target_kind", flat=True)),
+    )
+    if refusal:
+        raise ValidationError({"tlp": refusal})
+    if tlp == incident.tlp:
+        return False
+    before = _snapshot(incident)
+    incident.tlp = tlp
+    audit.record(actor=actor, action="incident.tlp_changed", obj=incident, before=before, after=_snapshot(incident))
+    return True
 
 
 def _touch(incident: Incident, *fields: str) -> None:

@@ -15,16 +15,19 @@ from incidents.selectors import (
     VIEW,
     clock_facts,
     reporting_authority_membership,
+    tag_names,
 )
 from incidents.services.common import (
     CLOCK_SKEW,
     _check_membership,
     _event,
     _lock_for_edit,
+    _relabel,
     _snapshot,
     _touch,
     dispatch_evaluation,
 )
+from incidents.services.tags import apply_tags, resolve_tags
 from incidents.vocabulary import TLP, Severity, Significance, SignificanceGround
 from liaison.models import Organisation, User
 
@@ -51,6 +54,7 @@ def report_incident(
     significance_grounds=(),
     significance_explanation: str = "",
     early_warning: dict | None = None,
+    tags=(),
 ) -> Incident:
     """Record a report; the first one may be a minimal early warning (title, awareness, TLP).
 
@@ -89,6 +93,8 @@ def report_incident(
     incident.save()
     incident.affected_member_states.set(affected_member_states)
     incident.sectors.set(sectors)
+    if tags:
+        incident.tags.set(resolve_tags(list(tags), tlp=incident.tlp))
     # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
     IncidentGroupObjectPermission.objects.bulk_create([
         IncidentGroupObjectPermission(permission=permission, group_id=organisation.group_id, content_object=incident)
@@ -109,7 +115,7 @@ def report_incident(
     # Last before the commit: the audit chain's head row stays locked until then, and
     # concurrent reports queue on it.
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
-                 after=_snapshot(incident))
+                 after={**_snapshot(incident), "tags": tag_names(incident)})
     dispatch_evaluation(incident.pk)
     return incident
 
@@ -138,7 +144,7 @@ def _validate_significance(incident: Incident) -> None:
 UPDATABLE_FIELDS = frozenset({
     "title", "description", "entity_type", "category", "severity", "suspected_malicious", "cross_border_impact",
     "national_capacity_exceeded", "technical_cooperation_requested", "aware_at", "affected_member_states", "sectors",
-    "significance", "significance_grounds", "significance_explanation",
+    "significance", "significance_grounds", "significance_explanation", "tlp", "tags",
 })
 # NIS2 Art. 23(4)(e): resolved and closed incidents are handled; open and contained ones are still being handled.
 HANDLED_STATUSES = frozenset({Incident.Status.RESOLVED, Incident.Status.CLOSED})
@@ -152,12 +158,19 @@ STATUS_TRANSITIONS = {
 
 @transaction.atomic
 def update_incident(*, actor: User, incident: Incident, expected_version: int | None = None, **changes) -> Incident:
-    """Complete or correct the facts; with ``expected_version`` a stale edit is refused, not merged."""
+    """Complete or correct the facts; with ``expected_version`` a stale edit is refused, not merged.
+
+    ``tlp`` relabels under the TLP rules (only the originator lowers a label, ``change_tlp``'s rules);
+    ``tags`` replaces the tags (``resolve_tags``). All of it or nothing.
+    """
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValidationError({name: "This field cannot be changed here." for name in sorted(unknown)})
     incident = _lock_for_edit(actor, incident, expected_version)
-    before = _snapshot(incident)
+    tags, tlp = changes.pop("tags", None), changes.pop("tlp", None)
+    before = {**_snapshot(incident), "tags": tag_names(incident)}
+    if tlp is not None and _relabel(actor, incident, tlp):
+        changes["tlp"] = tlp
     m2m = {name: changes.pop(name) for name in ("affected_member_states", "sectors") if name in changes}
     for name, value in changes.items():
         setattr(incident, name, value)
@@ -168,13 +181,16 @@ def update_incident(*, actor: User, incident: Incident, expected_version: int | 
         incident.significance_grounds = changes["significance_grounds"] = []  # no longer significant: no grounds
     _validate_significance(incident)
     incident.full_clean()
+    tag_rows = resolve_tags(tags, tlp=incident.tlp) if tags is not None else None
     for name, values in m2m.items():
         getattr(incident, name).set(values)
+    if tag_rows is not None:
+        apply_tags(incident, tag_rows)
     if incident.affected_member_states.count() >= 2 and incident.multi_member_state_since is None:
         incident.multi_member_state_since = timezone.now()
         changes["multi_member_state_since"] = incident.multi_member_state_since
     _touch(incident, *[f for f in changes if f not in m2m])
-    after = _snapshot(incident)
+    after = {**_snapshot(incident), "tags": tag_names(incident)}
     changed = sorted(k for k in after if after[k] != before.get(k))
     audit.record(actor=actor, action="incident.updated", obj=incident, before=before, after=after)
     sync_deadlines(incident)

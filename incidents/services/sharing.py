@@ -14,15 +14,13 @@ from incidents import tlp as tlp_rules
 from incidents import selectors
 from incidents.models import Alert, CrossBorderNotice, Incident, IncidentGroupObjectPermission, Share
 from incidents.policy import (
-    is_originator,
-    may_change_tlp,
     may_consent_to_network_sharing,
     may_inform_other_member_states,
     may_share,
     may_unshare,
 )
 from incidents.selectors import VIEW, network_consent_recipients, originator_contact
-from incidents.services.common import _event, _snapshot, queue_on_commit
+from incidents.services.common import _event, _relabel, queue_on_commit
 from incidents.services.reporting import sync_deadlines
 from incidents.vocabulary import TLP
 from liaison.events import Audience, NewEvent, record_events
@@ -204,24 +202,11 @@ def unshare_incident(*, actor: User, share: Share) -> None:
 @transaction.atomic
 def change_tlp(*, actor: User, incident: Incident, tlp: str) -> Incident:
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if not may_change_tlp(actor, incident):
-        raise PermissionDenied("You may not change this incident.")
-    if tlp not in TLP.values:
-        raise ValidationError({"tlp": f"Unknown TLP label {tlp!r}; use one of {', '.join(TLP.values)}."})
-    refusal = tlp_rules.tlp_change_refusal(
-        current=incident.tlp, new=tlp, by_originator=is_originator(actor, incident),
-        shared_kinds=set(incident.shares.values_list("target_kind", flat=True)),
-    )
-    if refusal:
-        raise ValidationError({"tlp": refusal})
-    if tlp == incident.tlp:
+    if not _relabel(actor, incident, tlp):
         return incident
-    before = _snapshot(incident)
-    incident.tlp = tlp
     incident.version += 1
     incident.updated_at = timezone.now()
     incident.save(update_fields=["tlp", "version", "updated_at"])
-    audit.record(actor=actor, action="incident.tlp_changed", obj=incident, before=before, after=_snapshot(incident))
     _event("incident.updated", incident, actor=actor, payload={"changed": ["tlp"]})
     return incident
 

@@ -50,7 +50,8 @@ class EventSerializer(serializers.Serializer):
     # Always UTC, whatever time zone the signed-in person's pages use.
     created_at = serializers.DateTimeField(read_only=True, default_timezone=timezone.utc)
     subject_type = serializers.CharField(read_only=True)
-    subject_id = serializers.CharField(read_only=True)
+    subject_id = serializers.IntegerField(
+        read_only=True, help_text="The id of the subject (an incident, an alert, …), an integer like every other id.")
     actor = serializers.EmailField(
         source="actor.email", read_only=True, allow_null=True, help_text="Who acted; null for the system."
     )

@@ -61,7 +61,7 @@ def test_event_fields_are_iso_utc_with_actor_email(network, de_client):
         "kind": "test.happened",
         "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
         "subject_type": "test",
-        "subject_id": "1",
+        "subject_id": 1,  # an integer, like every other id of the API
         "actor": analyst.email,
         "payload": {"n": 1},
     }

@@ -102,7 +102,7 @@ def _escalations(incident_id: int) -> list[tuple[int, int]]:
 
 
 def _arrival(client, incident_id: int) -> float | None:
-    created = [e for e in client.events if e["kind"] == "incident.created" and e["subject_id"] == str(incident_id)]
+    created = [e for e in client.events if e["kind"] == "incident.created" and e["subject_id"] == incident_id]
     return time.monotonic() if created else None
 
 

@@ -126,7 +126,7 @@ def test_every_api_read_path_agrees_on_who_sees_the_incident(shared_world, who, 
     hits = client.get("/api/v1/observables/search/", {"value": "203.0.113.7"}).json()["results"]
     assert bool(hits) is sees
     events = client.get("/api/v1/events/", {"after": 0, "limit": 1000}).json()["results"]
-    assert any(e["subject_type"] == "incident" and e["subject_id"] == str(incident.pk) for e in events) is sees
+    assert any(e["subject_type"] == "incident" and e["subject_id"] == incident.pk for e in events) is sees
 
 
 def test_unknown_incident_and_invisible_incident_look_the_same(shared_world):

@@ -87,6 +87,13 @@ CAPABILITIES = [
         "change TLP", lambda u, w: policy.may_change_tlp(u, w["incident"]),
         marker=lambda w, u: f'action="{_url(w, "tlp/")}"',
         page=lambda c, w, u: c.post(_url(w, "tlp/"), {"tlpchange-tlp": w["incident"].tlp}),
+        api=lambda c, w, u: _json(c, "patch", _api(w), {"tlp": w["incident"].tlp}),
+    ),
+    Capability(
+        "tag the incident", lambda u, w: policy.may_tag(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "tags/")}"',
+        page=lambda c, w, u: c.post(_url(w, "tags/"), {"tags-add": 'rsit:malicious-code="infected-system", wiper'}),
+        api=lambda c, w, u: _json(c, "patch", _api(w), {"tags": ['rsit:malicious-code="infected-system"', "wiper"]}),
     ),
     Capability(
         "share", lambda u, w: policy.may_share(u, w["incident"]),
@@ -181,9 +188,50 @@ CAPABILITIES = [
                                   {"observables": [{"type": "ipv4", "value": "198.51.100.23"}]}),
     ),
     Capability(
+        "add one observable", lambda u, w: policy.may_add_observables(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "observables/add/")}"',
+        page=lambda c, w, u: c.post(_url(w, "observables/add/"), {
+            "observable-type": "domain", "observable-value": "evil.example", "observable-tlp": w["incident"].tlp}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "observables/"),
+                                  {"observables": [{"type": "domain", "value": "evil.example"}]}),
+    ),
+    Capability(
+        "edit an observable", lambda u, w: policy.may_edit_observable(u, w["observable"]),
+        marker=lambda w, u: 'href="' + _url(w, f"observables/{w['observable'].pk}/edit/") + '"',
+        page=lambda c, w, u: c.post(_url(w, f"observables/{w['observable'].pk}/edit/"), {
+            "observable-tlp": w["observable"].tlp, "observable-note": "Seen at the DSO", "observable-tags": "c2"}),
+        api=lambda c, w, u: _json(c, "patch", _api(w, f"observables/{w['observable'].pk}/"),
+                                  {"note": "Seen at the DSO", "tags": ["c2"]}),
+    ),
+    Capability(
+        # Deleting is offered on the observable's edit page, behind the same link.
+        "delete an observable", lambda u, w: policy.may_edit_observable(u, w["observable"]),
+        marker=lambda w, u: 'href="' + _url(w, f"observables/{w['observable'].pk}/edit/") + '"',
+        page=lambda c, w, u: c.post(_url(w, f"observables/{w['observable'].pk}/delete/")),
+        api=lambda c, w, u: c.delete(_api(w, f"observables/{w['observable'].pk}/")),
+    ),
+    Capability(
+        "add a task", lambda u, w: policy.may_add_task(u, w["incident"]),
+        marker=lambda w, u: f'action="{_url(w, "tasks/")}"',
+        page=lambda c, w, u: c.post(_url(w, "tasks/"), {"task-title": "Call the DSO"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "tasks/"), {"title": "Call the DSO"}),
+        for_every_viewer=True,
+    ),
+    Capability(
+        # A task is its organisation's: only its members see it, and they all manage it; to anyone else it
+        # does not exist (404 on the page and over the API, like a missing one).
+        "complete a task", lambda u, w: policy.may_manage_task(u, w["task"]),
+        marker=lambda w, u: 'action="' + _url(w, f"tasks/{w['task'].pk}/done/") + '"',
+        page=lambda c, w, u: c.post(_url(w, f"tasks/{w['task'].pk}/done/")),
+        api=lambda c, w, u: _json(c, "patch", f"/api/v1/tasks/{w['task'].pk}/", {"done": True}),
+        visible=lambda u, w: selectors.tasks_visible_to(u).filter(pk=w["task"].pk).exists(),
+        for_every_viewer=True,
+    ),
+    Capability(
         "give the initial response", lambda u, w: policy.may_respond_initially(u, w["incident"]),
         marker=lambda w, u: f'action="{_url(w, "initial-response/")}"',
         page=lambda c, w, u: c.post(_url(w, "initial-response/"), {"response-text": "We are on it"}),
+        api=lambda c, w, u: _json(c, "post", _api(w, "initial-response/"), {"text": "We are on it"}),
     ),
     Capability(
         "request an intermediate report", lambda u, w: policy.may_request_intermediate_report(u, w["incident"]),
@@ -238,8 +286,10 @@ def _world(network, people, *, tlp, level):
     declarers = {1: "de_analyst", 2: "de_liaison", 3: "ie_liaison"}
     if level:
         services.declare_level(actor=people[declarers[level]], incident=incident, level=level, reason="Setting the scene")
+    observable = services.add_observable(actor=de, incident=incident, type="ipv4", value="198.51.100.99")
+    task = services.create_task(actor=de, incident=incident, title="Isolate the SCADA segment")
     incident = Incident.objects.select_related("reporting_organisation").get(pk=incident.pk)
-    return {"incident": incident, "share": shares[0] if shares else None}
+    return {"incident": incident, "share": shares[0] if shares else None, "observable": observable, "task": task}
 
 
 STATES = {

@@ -40,7 +40,7 @@ async def test_person_named_on_a_red_incident_gets_its_events_from_that_moment(n
 
     received = await events(fr, 2)
     assert [(e["kind"], e["subject_id"]) for e in received] == [
-        ("incident.shared", str(incident.pk)), ("incident.updated", str(incident.pk))]
+        ("incident.shared", incident.pk), ("incident.updated", incident.pk)]
     assert await silent(fr)
     await fr.disconnect()
 

@@ -80,8 +80,8 @@ async def test_event_committed_late_with_a_lower_id_is_sent_first_then_the_newer
 
     from tests.liaison.test_consumers import _record
 
-    with HeldTransaction(lambda: _record(de_csirt, subject_id="slow")) as slow:
-        fast = await record(de_csirt, subject_id="fast")
+    with HeldTransaction(lambda: _record(de_csirt, subject_id="1")) as slow:
+        fast = await record(de_csirt, subject_id="2")
         assert slow.event_id < fast.id
         # 11 is committed and announced, but 10 may still commit: nothing is sent yet.
         assert await silent(stream, timeout=1.0)
@@ -99,8 +99,8 @@ async def test_rolled_back_lower_id_does_not_hold_the_stream_back(network, token
 
     from tests.liaison.test_consumers import _record
 
-    with HeldTransaction(lambda: _record(de_csirt, subject_id="doomed")) as doomed:
-        kept = await record(de_csirt, subject_id="kept")
+    with HeldTransaction(lambda: _record(de_csirt, subject_id="3")) as doomed:
+        kept = await record(de_csirt, subject_id="4")
         assert await silent(stream, timeout=0.5)
         await asyncio.to_thread(doomed.release, commit=False)
 
@@ -118,10 +118,10 @@ async def test_hole_older_than_the_grace_period_is_crossed_even_while_others_wri
 
     from tests.liaison.test_consumers import _record
 
-    with HeldTransaction(lambda: _record(de_csirt, subject_id="doomed")) as doomed:
+    with HeldTransaction(lambda: _record(de_csirt, subject_id="3")) as doomed:
         await asyncio.to_thread(doomed.release, commit=False)  # a hole
-    with HeldTransaction(lambda: _record(pt_csirt, subject_id="busy")):  # someone else mid-transaction
-        kept = await record(de_csirt, subject_id="kept")
+    with HeldTransaction(lambda: _record(pt_csirt, subject_id="5")):  # someone else mid-transaction
+        kept = await record(de_csirt, subject_id="4")
         assert await silent(stream, timeout=0.5)  # the hole might still be filled
         (received,) = await events(stream, 1)  # … until the event after it is older than the grace period
         assert received["id"] == kept.id

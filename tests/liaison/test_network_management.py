@@ -20,7 +20,7 @@ def test_network_admin_creates_an_organisation_with_audit_entry_and_event(networ
     assert org.member_state.code == "DE"
     entry = AuditEntry.objects.get(action="organisation.created", object_id=str(org.pk))
     assert entry.actor_email == admin.email and entry.via == "session"
-    assert Event.objects.filter(kind="organisation.created", subject_id="de-hub").exists()
+    assert Event.objects.filter(kind="organisation.created", subject_id=str(org.pk)).exists()
 
 
 def test_network_admin_edits_an_organisation_but_not_its_code(network, login):
@@ -36,7 +36,7 @@ def test_network_admin_edits_an_organisation_but_not_its_code(network, login):
     assert org.code == "fr-csirt" and org.name == "CERT-FR (ANSSI)"
     entry = AuditEntry.objects.get(action="organisation.updated", object_id=str(org.pk))
     assert entry.before["name"] == "CERT-FR" and entry.after["name"] == "CERT-FR (ANSSI)"
-    assert Event.objects.filter(kind="organisation.updated", subject_id="fr-csirt").exists()
+    assert Event.objects.filter(kind="organisation.updated", subject_id=str(org.pk)).exists()
 
 
 def test_service_error_is_shown_on_the_field_with_400(network, login):

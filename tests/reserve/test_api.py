@@ -440,7 +440,7 @@ def test_a_provider_sees_its_own_engagements_only_on_every_read_path(reserve, pe
     # the event feed agrees: beta gets the events of its own engagement, none of acme's
     feed = beta_client.get("/api/v1/events/", {"limit": 500}).json()["results"]
     engagement_events = [e for e in feed if e["subject_type"] == "engagement"]
-    assert engagement_events and {e["subject_id"] for e in engagement_events} == {str(beta.pk)}
+    assert engagement_events and {e["subject_id"] for e in engagement_events} == {beta.pk}
     assert all(e["payload"].get("provider") != "provider-acme" for e in feed)
 
 

@@ -25,6 +25,7 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -42,7 +43,8 @@ from tests.security.support import MISSING
 COLLECTIONS = {
     "incidents": "incident", "shares": "share", "alerts": "alert", "assistance-requests": "request",
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
-    "organisations": "organisation", "level-proposals": "level_proposal",
+    "organisations": "organisation", "level-proposals": "level_proposal", "observables": "observable",
+    "attachments": "attachment", "tasks": "task",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -50,6 +52,7 @@ QUERY_KINDS = {
     "provider": "provider", "share": "share", "organisation": "organisation", "member_state": "member_state",
     "sector": "sector", "crisis_level": "crisis_level",
     "after": "event",  # the feed's position: an event id, so it must not tell which events exist
+    "tag": "tag",  # a free tag is its users' word: filtering by one must not tell whether anyone uses it
 }
 # Kinds with nothing to hide: every member of the network may read every one of them.
 PUBLIC = {
@@ -110,7 +113,7 @@ def outsider(network, token_for):
 
 
 @pytest.fixture
-def invisible(outsider, reserve, django_capture_on_commit_callbacks):  # noqa: F811
+def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, tmp_path):  # noqa: F811
     """One object of every kind that pt-csirt may not see, and the value that names it."""
     de, fr = reserve["people"]["de_analyst"], reserve["orgs"]["fr-csirt"]
     # Escalated to level 2 with level 3 proposed: the CSIRTs Network (pt-csirt too) is alerted to it, so its
@@ -130,6 +133,12 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks):  # noqa: F
         actor=de, organisation=reserve["orgs"]["de-csirt"], title="Phishing at a DSO", tlp="amber",
         aware_at=timezone.now() - timedelta(hours=2), severity="high", affected_member_states=[member_state("DE")])
     (share,) = incident_services.share_incident(actor=de, incident=incident, organisations=[fr])
+    settings.MEDIA_ROOT = tmp_path
+    observable = incident_services.add_observable(actor=de, incident=incident, type="ipv4", value="198.51.100.41")
+    entry = incident_services.add_timeline_entry(actor=de, incident=incident, text="Notes attached", files=[
+        SimpleUploadedFile("notes.txt", b"phishing kit notes", content_type="text/plain")])
+    task = incident_services.create_task(actor=de, incident=incident, title="Take the kit down")
+    incident_services.update_incident(actor=de, incident=incident, tags=["zeppelin-kit"])
     request = reserve_factories.request_in(RequestStatus.DEPLOYED, reserve)
     engagement = Engagement.objects.filter(request=request).first()
     newest = Event.objects.order_by("-id").first()
@@ -137,7 +146,8 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks):  # noqa: F
     return {
         "incident": incident.pk, "share": share.pk, "alert": alert.pk, "request": request.pk,
         "engagement": engagement.pk, "provider": reserve["profiles"]["beta"].organisation.code, "event": newest.pk,
-        "escalated": escalated.pk, "level_proposal": proposal.pk,
+        "escalated": escalated.pk, "level_proposal": proposal.pk, "observable": observable.pk,
+        "attachment": entry.attachments.get().pk, "task": task.pk, "tag": "zeppelin-kit",
     }
 
 

@@ -1,7 +1,7 @@
 """The permission matrix: an unrelated organisation learns nothing of an object on any read path.
 
 A de-csirt incident (AMBER, escalated to level 2, shared with fr-csirt, with a timeline
-entry and attachment, an observable, a report, alerts) and a de-csirt Reserve request,
+entry and attachment, an observable, a report, alerts, a task) and a de-csirt Reserve request,
 each carrying a marker word, are the subjects. The read paths are generated, not listed:
 
 - every GET operation of the OpenAPI schema (details, children, exports, lists, search,
@@ -66,11 +66,13 @@ def world(network, settings, tmp_path, django_capture_on_commit_callbacks):
     incident_services.add_observables(actor=de, incident=incident,
                                       rows=[{"type": "ipv4", "value": "198.51.100.77", "note": MARKER}])
     incident_services.submit_report(actor=de, incident=incident, kind="early_warning", content={"summary": MARKER})
+    observable = incident.observables.get()
+    task = incident_services.create_task(actor=de, incident=incident, title=f"{MARKER} call the DSO")
     alert = Alert.objects.filter(incident=incident).first()
     assert alert is not None, "the level-2 escalation raised no alert"
     return {
         "incident": incident, "share": share, "attachment": entry.attachments.get(), "alert": alert,
-        "request": _reserve_request(network, incident),
+        "request": _reserve_request(network, incident), "observable": observable, "task": task,
     }
 
 
@@ -81,6 +83,7 @@ def _ids(world) -> dict[str, object]:
         "assistance-requests": world["request"].pk, "requests": world["request"].pk,
         "share_id": world["share"].pk, "attachment_id": world["attachment"].pk, "alert_id": world["alert"].pk,
         "kind": "early_warning", "part": "levels", "code": "de-csirt",
+        "observable_id": world["observable"].pk, "task_id": world["task"].pk, "tasks": world["task"].pk,
     }
 
 
@@ -123,9 +126,11 @@ def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_f
     client = Client(headers={"Authorization": f"Bearer {token_for(network['orgs']['de-csirt'], 'read')}"})
     ids = _ids(world)
     seen = [route for route in api_get_routes()
-            if (url := fill(route, ids)) and MARKER in client.get(url, QUERIES.get(route, {})).content.decode()]
+            if (url := fill(route, ids)) and MARKER in body(client.get(url, QUERIES.get(route, {})))]
     assert {"/api/v1/incidents/", "/api/v1/incidents/{id}/", "/api/v1/events/", "/api/v1/observables/search/",
-            "/api/v1/incidents/{id}/timeline/", "/api/v1/assistance-requests/{id}/"} <= set(seen)
+            "/api/v1/incidents/{id}/timeline/", "/api/v1/assistance-requests/{id}/",
+            "/api/v1/incidents/{id}/observables/{observable_id}/", "/api/v1/incidents/{id}/attachments/{attachment_id}/",
+            "/api/v1/incidents/{id}/tasks/", "/api/v1/tasks/{id}/"} <= set(seen)
 
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
@@ -143,7 +148,9 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
     seen = {route for route in page_routes()
             if (url := fill(route, ids)) and MARKER in body(client.get(url, QUERIES.get(route, {})))}
     assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/incidents/<int:pk>/stix/",
-            "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/"} <= seen
+            "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/",
+            "/incidents/<int:pk>/observables/<int:observable_id>/edit/", "/incidents/<int:pk>/tasks/<int:task_id>/",
+            "/"} <= seen  # the dashboard: "Your tasks"
     recipient = login(network["people"]["fr_analyst"]).get("/")
     assert MARKER in body(recipient), "the recipient's inbox names the shared incident"
 
