@@ -118,5 +118,7 @@ def _register_audit_read_checks():
 
     audit.register_read_check("incidents.task", lambda user, ids: {
         str(pk) for pk in tasks_visible_to(user).filter(pk__in=audit.numeric_ids(ids)).values_list("pk", flat=True)})
-    for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory", "tagvocabulary", "tag"):
+    # Public policy and vocabularies; STIX identities name organisations of the public directory.
+    for model in ("blueprint", "crisislevel", "escalationrule", "sector", "incidentcategory", "tagvocabulary", "tag",
+                  "stixidentity"):
         audit.register_read_check(f"incidents.{model}", lambda user, ids: set(ids))

@@ -478,13 +478,18 @@ class TaskDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TagVocabularyListApi(APIView):
+class TagVocabularyPagination(CodeCursorPagination):
+    ordering = "namespace"
+
+
+class TagVocabularyListApi(generics.ListAPIView):
     """The controlled vocabularies of tags (MISP taxonomies: tlp, rsit, nis) with their tags, and the free tags."""
 
-    @extend_schema(responses={200: s.TagVocabularySerializer(many=True), **error_responses(401, 403)})
-    def get(self, request):
-        vocabularies = TagVocabulary.objects.prefetch_related("tags").order_by("namespace")
-        return Response(s.TagVocabularySerializer(vocabularies, many=True).data)
+    serializer_class = s.TagVocabularySerializer
+    pagination_class = TagVocabularyPagination
+
+    def get_queryset(self):
+        return TagVocabulary.objects.prefetch_related("tags").order_by("namespace")
 
 
 class IncidentStixApi(APIView):

@@ -157,7 +157,7 @@ def test_a_reports_facts_name_codes_not_internal_ids(incident, tools):
     tools["de-csirt"].post(f"/api/v1/incidents/{incident.pk}/reports/",
                            {"kind": "early_warning", "content": {"summary": "Wiper"}}, content_type="application/json")
 
-    (report,) = tools["fr-csirt"].get(f"/api/v1/incidents/{incident.pk}/reports/").json()
+    (report,) = tools["fr-csirt"].get(f"/api/v1/incidents/{incident.pk}/reports/").json()["results"]
 
     facts = report["content"]["facts"]
     assert facts["reporting_organisation"] == "de-csirt"

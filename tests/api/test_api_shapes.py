@@ -174,6 +174,17 @@ def _add_timeline_entry(r, token_for):
     return _token(r, token_for), url + "timeline/", {"text": "Isolated the segment"}, url + "timeline/"
 
 
+def _record_initial_response(r, token_for):
+    url = f"/api/v1/incidents/{r['incident'].pk}/"  # de-csirt: the reporting state's CSIRT answers its entity
+    return (verified_client(r["people"]["de_analyst"]), url + "initial-response/",
+            {"text": "Isolate the PLCs; we are on our way"}, url + "timeline/")
+
+
+def _add_task(r, token_for):
+    url = f"/api/v1/incidents/{r['incident'].pk}/tasks/"
+    return _token(r, token_for), url, {"title": "Image the engineering workstation"}, "/api/v1/tasks/{new}/"
+
+
 def _declare(r, token_for):
     presidency, _ = _crisis_bodies()
     url = f"/api/v1/incidents/{_level_2_incident(r).pk}/"
@@ -249,6 +260,8 @@ CREATES = {
     "/api/v1/incidents/": _report_incident,
     "/api/v1/incidents/{id}/reports/": _submit_report,
     "/api/v1/incidents/{id}/timeline/": _add_timeline_entry,
+    "/api/v1/incidents/{id}/initial-response/": _record_initial_response,
+    "/api/v1/incidents/{id}/tasks/": _add_task,
     "/api/v1/incidents/{id}/declare/": _declare,
     "/api/v1/incidents/{id}/deescalate/": _deescalate,
     "/api/v1/incidents/{id}/propose/": _propose,
