@@ -18,6 +18,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from incidents import clocks, escalation
+from incidents.bodies import describe
+from incidents.facts import incident_facts
 from incidents.models import (
     Alert,
     Blueprint,
@@ -320,6 +322,98 @@ def blueprint_spec(blueprint: Blueprint) -> escalation.BlueprintSpec:
         for r in blueprint.rules.all()
     ]
     return escalation.spec_from_data(blueprint.version, levels, rules)
+
+
+# --- What an edit would do to the crisis level ------------------------------------------------
+
+# Networks as a sentence names them ("alert EU-CyCLONe and the CSIRTs Network").
+IN_A_SENTENCE = {"CSIRTs Network": "the CSIRTs Network", "Council IPCR": "the Council (IPCR)"}
+# The facts an edit sets directly (the other facts the engine reads are not edited: time, the Reserve).
+EDITED_FACTS = ("cross_border_impact", "national_capacity_exceeded", "technical_cooperation_requested")
+
+
+@dataclass(frozen=True)
+class EscalationPreview:
+    """What the Blueprint engine will do once an edit is saved: the level it moves to and who is alerted.
+
+    ``alerted`` names the networks of every level passed, highest first (levels are cumulative:
+    a jump 0 → 2 alerts the CSIRTs Network too). ``proposed_level`` is a level the engine only
+    proposes, decided by ``proposal_decided_by``.
+    """
+
+    from_level: int
+    to_level: int
+    level_name: str
+    alerted: tuple[str, ...]
+    explanation: str
+    proposed_level: int | None = None
+    proposal_decided_by: str = ""
+
+    @property
+    def escalates(self) -> bool:
+        return self.to_level > self.from_level
+
+    @property
+    def message(self) -> str:
+        if self.escalates:
+            alerted = _and_list(IN_A_SENTENCE.get(name, name) for name in self.alerted)
+            return (f"This will escalate to level {self.to_level} ({self.level_name})"
+                    + (f" and alert {alerted}." if alerted else "."))
+        if self.proposed_level is not None:
+            return (f"The crisis level stays at {self.from_level}; level {self.proposed_level} will be proposed to "
+                    f"{self.proposal_decided_by}, who decides.")
+        return f"The crisis level stays at {self.from_level} ({self.level_name})."
+
+
+def _and_list(items) -> str:
+    """"A", "A and B", "A, B and C"."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def facts_after(incident: Incident, changes: dict, *, now=None) -> dict:
+    """The engine's facts as they will be once ``changes`` (field → new value, as ``update_incident`` takes them)
+    are saved: member states and sectors given as rows, the rest as values."""
+    facts = incident_facts(incident, now=now or timezone.now())
+    severity = changes.get("severity", incident.severity)
+    states = len(changes["affected_member_states"]) if "affected_member_states" in changes \
+        else facts["affected_member_states"]
+    facts |= {"severity": severity, "affected_member_states": states,
+              "critical_member_states": states if severity == "critical" else 0}
+    if "sectors" in changes:
+        facts["high_criticality_sector"] = any(sector.annex == "I" for sector in changes["sectors"])
+    for name in EDITED_FACTS:
+        if name in changes:
+            facts[name] = bool(changes[name])
+    return facts
+
+
+def escalation_preview(incident: Incident, changes: dict, *, now=None) -> EscalationPreview:
+    """What saving ``changes`` would do to the incident's crisis level, by the same engine and rules the
+    evaluation after the commit runs (a de-escalation holds: ``held``). Nothing is written.
+
+    The caller has checked that the person sees the incident (``incident_visible_to``: 404 otherwise).
+    """
+    blueprint = active_blueprint()
+    levels = {level.number: level for level in blueprint.levels.all()}
+    decision = escalation.evaluate(facts_after(incident, changes, now=now), blueprint_spec(blueprint),
+                                   held=incident.deescalation_facts)
+    current = incident.crisis_level
+    target = max(decision.level, current)
+    alerted = []
+    for number in range(target, current, -1):
+        network = levels[number].get_network_display() if number in levels else ""
+        if network and network not in alerted:
+            alerted.append(network)
+    proposed = decision.proposed_level if decision.proposed_level and decision.proposed_level > target else None
+    return EscalationPreview(
+        from_level=current, to_level=target, level_name=levels[target].name if target in levels else "",
+        alerted=tuple(alerted), explanation=decision.explanation if target > current else "",
+        proposed_level=proposed,
+        proposal_decided_by=describe(levels[proposed].declare_bodies) if proposed in levels else "",
+    )
 
 
 def alerts_visible_to(user) -> QuerySet[Alert]:

@@ -693,6 +693,10 @@ def incident_edit(request, pk):
         if not changes:
             messages.info(request, "Nothing changed.")
             return redirect(_detail_url(incident))
+        # An edit that raises the crisis level says so first, and is saved only once confirmed.
+        preview = selectors.escalation_preview(incident, changes)
+        if preview.escalates and request.POST.get("confirm_escalation") != "yes":
+            return render(request, "incidents/edit.html", {"incident": incident, "form": form, "preview": preview})
         try:
             services.update_incident(actor=request.user, incident=incident,
                                      expected_version=form.cleaned_data["version"], **changes)

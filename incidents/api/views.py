@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -28,6 +28,20 @@ IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag you read; a stale one is refused with 412 instead of overwriting a colleague's change.",
 )
+
+
+DRY_RUN = OpenApiParameter(
+    "dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
+    description="true: validate the change and answer what it would do (the crisis level it escalates to and who "
+                "is alerted) without saving anything.",
+)
+
+
+def _dry_run(request) -> bool:
+    value = request.query_params.get("dry_run", "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationError({"dry_run": [f"Use true or false, not {value!r}."]})
+    return value in ("true", "1")
 
 
 class PreconditionFailed(APIException):
@@ -136,21 +150,39 @@ class IncidentDetailApi(APIView):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": _etag(incident)})
         return _detail_response(request, incident)
 
-    @extend_schema(request=s.IncidentUpdateSerializer, parameters=[IF_MATCH],
-                   responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 412)})
+    @extend_schema(
+        summary="Complete or correct an incident (or preview it with dry_run)",
+        request=s.IncidentUpdateSerializer, parameters=[IF_MATCH, DRY_RUN],
+        responses={200: PolymorphicProxySerializer(
+            component_name="IncidentPatchResult", resource_type_field_name=None,
+            serializers=[s.IncidentUpdatedSerializer, s.IncidentDryRunSerializer]),
+            **error_responses(400, 401, 403, 404, 412)})
     def patch(self, request, pk):
         incident = _detail(request, pk)
+        dry_run = _dry_run(request)
         data = s.IncidentUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise ValidationError({"non_field_errors": ["Send at least one field to change."]})
+        preview = s.EscalationPreviewSerializer(selectors.escalation_preview(incident, data.validated_data)).data
+        if dry_run:
+            if not policy.can_edit(request.user, incident):
+                raise PermissionDenied("Only the reporting organisation may change this incident.")
+            expected = _expected_version(request)
+            if expected is not None and expected != incident.version:
+                raise PreconditionFailed(f"The incident is at version {incident.version}, not {expected}: "
+                                         "read it again before changing it.")
+            return Response({"dry_run": True, "version": incident.version, "changed": sorted(data.validated_data),
+                             "escalation": preview})
         try:
             incident = services.update_incident(
                 actor=request.user, incident=incident, expected_version=_expected_version(request), **data.validated_data
             )
         except services.StaleVersion as exc:
             raise PreconditionFailed(str(exc)) from None
-        return _detail_response(request, incident)
+        response = _detail_response(request, incident)
+        response.data["escalation"] = preview
+        return response
 
 
 class IncidentShareApi(APIView):
