@@ -90,6 +90,39 @@ STATUS_ACTIONS = {
 }
 
 
+# "What you can do now": each action of ``policy.next_actions`` as a button (label, where its form is).
+NEXT_ACTION_LABELS = {
+    "answer_alert": ("Answer the alert to your organisation", "#alerts"),
+    "decide_proposal": ("Declare or decline level {level}", "#proposals"),
+    "submit_report": ("Submit the {kind}", "#report-{kind_code}"),
+    "respond_initially": ("Record the initial response to the entity (NIS2 Art. 23(5))", "#initial-response"),
+    "inform_other_member_states": ("Inform the other affected member states and ENISA (NIS2 Art. 23(6))",
+                                   "#cross-border"),
+    "consent_network_sharing": ("Decide whether the alerted networks may read it", "#network-consent"),
+    "declare_level": ("Declare a higher level", "#declare"),
+    "propose_level": ("Propose level {level}", "#propose"),
+    "set_ipcr_mode": ("Set the IPCR mode", "#ipcr-mode"),
+    "deescalate": ("De-escalate", "#deescalate"),
+    "request_intermediate_report": ("Request an intermediate report", "#request-intermediate"),
+    "edit": ("Edit the facts", "edit/"),
+    "share": ("Share", "share/"),
+    "change_status": ("Change the status", "#status"),
+    "post_update": ("Post an update", "#post-update"),
+}
+
+
+def _next_actions(incident: Incident, actions) -> list[dict]:
+    rows = []
+    for action in actions:
+        label, where = NEXT_ACTION_LABELS[action.code]
+        kind = Report.Kind(action.kind).label.lower() if action.kind else ""
+        where = where.format(kind_code=action.kind)
+        url = reverse("incidents:detail", args=[incident.pk]) + where if not where.startswith("#") else where
+        rows.append({"code": action.code, "label": label.format(level=action.level, kind=kind), "url": url,
+                     "urgent": action.urgent})
+    return rows
+
+
 def _forbidden(request, exc: PermissionDenied, incident: Incident):
     """403 with the service's reason: only ever for an incident the user can see."""
     message = str(exc) or "You may not do this."
@@ -250,11 +283,23 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         request.GET.get("obs_page"))
     affected = list(incident.affected_member_states.all())
     cross_border = selectors.cross_border_targets(incident) if len(affected) >= 2 else []
+    consent = selectors.network_consent_recipients(incident) \
+        if policy.may_consent_to_network_sharing(user, incident) else []
+    proposed = [p.level for p in incident.level_proposals.all() if p.state == LevelProposal.State.OPEN]
+    actions = policy.next_actions(
+        capabilities, next_report=next_kind, proposals=proposed, consent_pending=bool(consent),
+        inform_pending=any(t.reachable and t.informed_at is None for t in cross_border),
+        response_pending=any(d.clock == clocks.Clock.INITIAL_RESPONSE and d.met_at is None for d in deadlines))
+    nothing_to_do = all(a.code == "post_update" for a in actions)
     context = {
         "incident": incident,
         "affected": affected,
         "sectors": list(incident.sectors.all()),
         "capabilities": capabilities,
+        "next_actions": _next_actions(incident, actions),
+        "who_acts_next": policy.who_acts_next(
+            incident, levels=levels, proposals=proposed,
+            next_report_label=Report.Kind(next_kind).label if next_kind else "") if nothing_to_do else "",
         "can_edit": can_edit,  # kept for templates not yet reading ``capabilities``
         "is_originator": originator,
         "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
@@ -289,8 +334,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "inform_error": None,
         "csv_report": None,
         # The alerted networks waiting for the originator's consent (TLP:AMBER), shown before confirming.
-        "network_consent": selectors.network_consent_recipients(incident)
-        if policy.may_consent_to_network_sharing(user, incident) else [],
+        "network_consent": consent,
         "consent_error": None,
     }
     context.update(overrides)

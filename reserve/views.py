@@ -403,6 +403,20 @@ def _linked_incidents(user, ar: AssistanceRequest) -> tuple[list, int]:
     return visible, len(linked) - len(visible)
 
 
+def _page_actions(ar: AssistanceRequest, actions: list[str], capabilities) -> list[dict]:
+    """The actions whose forms live on pages of their own, as buttons in "What you can do now"."""
+    links = []
+    if "assess" in actions or "request_info" in actions:
+        links.append(("assess", "Assess the request", reverse("reserve:request_assess", args=[ar.pk])))
+    if "approve" in actions:
+        links.append(("decide", "Decide: approve or reject", reverse("reserve:request_decide", args=[ar.pk])))
+    if capabilities.ranking and ar.status in workflow.REQUEST_STATES_FOR_OFFER:
+        links.append(("engage", "Rank and engage providers", reverse("reserve:request_ranking", args=[ar.pk])))
+    if "report" in actions:
+        links.append(("report", "Submit the after-action report", reverse("reserve:request_report", args=[ar.pk])))
+    return [{"code": code, "label": label, "url": url} for code, label, url in links]
+
+
 def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overrides):
     user = request.user
     ar = selectors.request_visible_to(user, ar.pk)  # fresh, after a service changed it
@@ -420,6 +434,7 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
     incidents, hidden_incidents = _linked_incidents(user, ar)
     open_question = next((q for q in reversed(info) if q.answered_at is None), None)
     found = selectors.priority_of(ar) if authority and ar.status != RequestStatus.DRAFT else None
+    page_actions = _page_actions(ar, actions, capabilities)
     context = {
         "ar": ar,
         "roles": roles,
@@ -444,6 +459,9 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
         "timeline": _timeline(user, ar, engagements=engagements, info=info, assessments=assessments,
                               decision=decision, report=report),
         "capabilities": capabilities,
+        "page_actions": page_actions,
+        # Withdrawing is a way out, not the next step: the requester is told who moves the request on.
+        "who_acts_next": "" if set(actions) - {"withdraw"} or page_actions else policy.who_acts_next(user, ar),
         "forward_form": ForwardForm() if "forward" in actions else None,
         "return_form": ReasonForm(prefix="return", label="Why it goes back") if "return" in actions else None,
         "withdraw_form": ReasonForm(prefix="withdraw", label="Why you withdraw it") if "withdraw" in actions else None,
