@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal.views import PageRefused
 from incidents import bodies, clocks, policy, selectors, services, stix
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
@@ -71,6 +72,7 @@ from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
 from liaison.selectors import member_states, presidency_on
 
+BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
 SHORT_CLOCK_LABELS = {
@@ -837,8 +839,8 @@ def _condition_words(condition, facts) -> str:
 def blueprint_draft(request):
     try:
         draft = services.draft_blueprint(actor=request.user, based_on=selectors.active_blueprint())
-    except PermissionDenied:
-        raise Http404("Not found.") from None
+    except PermissionDenied as refusal:
+        raise PageRefused(str(refusal), who_can=BLUEPRINT_MAINTAINERS) from None
     messages.success(request, f"Drafted version {draft.version}. Edit its levels and rules, then activate it.")
     return redirect("incidents:blueprint")
 
@@ -846,11 +848,13 @@ def blueprint_draft(request):
 @login_required
 @require_POST
 def blueprint_activate(request, pk):
+    if not is_network_admin(request.user):  # before the lookup: drafts are the maintainers' to know of
+        raise PageRefused("Only ENISA's administrators maintain the Blueprint.", who_can=BLUEPRINT_MAINTAINERS)
     draft = get_object_or_404(Blueprint, pk=pk, is_active=False)
     try:
         services.activate_blueprint(actor=request.user, blueprint=draft)
-    except PermissionDenied:
-        raise Http404("Not found.") from None
+    except PermissionDenied as refusal:
+        raise PageRefused(str(refusal), who_can=BLUEPRINT_MAINTAINERS) from None
     except ValidationError as exc:
         messages.error(request, "Not activated: " + " · ".join(exc.message_dict.get("blueprint", exc.messages)))
         return redirect("incidents:blueprint")

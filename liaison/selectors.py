@@ -55,6 +55,13 @@ def administered_organisations(user) -> QuerySet[Organisation]:
     return organisations().filter(memberships__user=user, memberships__role=Role.ORG_ADMIN).distinct()
 
 
+def organisation_admins(organisations) -> list[User]:
+    """The active people who administer these organisations (their people and API tokens), by name."""
+    return list(User.objects.filter(memberships__organisation__in=organisations, memberships__role=Role.ORG_ADMIN,
+                                    is_active=True, is_service_account=False)
+                .distinct().order_by("full_name", "email"))
+
+
 def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(organisation=organisation).select_related("created_by", "revoked_by")
 
