@@ -6,7 +6,7 @@ the direct foreign-key permission table, never as a list of ids.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, Query
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import Exact
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents import clocks, escalation
@@ -30,6 +31,7 @@ from incidents.models import (
     IncidentGroupObjectPermission,
     Observable,
     Sector,
+    Share,
     TimelineEntry,
 )
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
@@ -422,6 +424,16 @@ def alerts_visible_to(user) -> QuerySet[Alert]:
     return Alert.objects.filter(own | Q(incident__in=incidents_visible_to(user).values("pk")))
 
 
+def alert_links(user, ids: set[str]) -> dict[str, str]:
+    """Where each alert leads this person: its incident's alerts when they may see the incident (TLP:RED and
+    AMBER awaiting consent are alerted, not shared), else the alert on their crisis board."""
+    alerts = dict(Alert.objects.filter(pk__in=_ids(ids)).values_list("pk", "incident_id"))
+    seen = set(incidents_visible_to(user).filter(pk__in=set(alerts.values())).values_list("pk", flat=True))
+    board = reverse("incidents:board")
+    return {str(pk): reverse("incidents:detail", args=[incident_id]) + "#alerts" if incident_id in seen
+            else f"{board}#my-alert-{pk}" for pk, incident_id in alerts.items()}
+
+
 def visible_alert_ids(user, ids: set[str]) -> set[str]:
     numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in alerts_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
@@ -581,3 +593,54 @@ def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
 def open_level_proposals() -> QuerySet[LevelProposal]:
     """Levels proposed and not yet decided (the deciders are the policy's answer: ``policy.proposals_to_decide``)."""
     return LevelProposal.objects.filter(state=LevelProposal.State.OPEN).order_by("-created_at", "-id")
+
+
+# --- The dashboard: a person's work, counted -----------------------------------------------------
+
+DASHBOARD_ITEMS = 5  # items listed per kind of work; the counts cover them all
+SHARES_RECEIVED_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Work:
+    """Items of one kind of work: the first few to list, and how many there are."""
+
+    items: list
+    count: int
+
+
+def _work(queryset, limit: int = DASHBOARD_ITEMS) -> Work:
+    items = list(queryset[:limit])
+    return Work(items, len(items) if len(items) < limit else queryset.count())
+
+
+def open_clocks_of(user, *, now=None) -> dict[str, Work]:
+    """The open NIS2 clocks of incidents the person's organisations reported: overdue, and due within
+    ``clocks.DUE_SOON``, soonest first, each row with its incident."""
+    now = now or timezone.now()
+    own = Deadline.objects.filter(met_at__isnull=True,
+                                  incident__reporting_organisation__group__in=user.groups.values("id"))
+    own = own.select_related("incident").order_by("due_at", "id")
+    return {"overdue": _work(own.filter(due_at__lt=now)),
+            "due_soon": _work(own.filter(due_at__gte=now, due_at__lte=now + clocks.DUE_SOON))}
+
+
+def shares_received(user, *, now=None) -> Work:
+    """Incidents shared with one of the person's groups (organisation, member state, community, the person)
+    in the last ``SHARES_RECEIVED_DAYS`` days by another organisation, newest first; still visible to them."""
+    since = (now or timezone.now()) - timedelta(days=SHARES_RECEIVED_DAYS)
+    groups = user.groups.values("id")
+    received = Share.objects.filter(incident=OuterRef("pk"), group__in=groups, shared_at__gte=since)
+    incidents = (incidents_visible_to(user).filter(Exists(received))
+                 .exclude(reporting_organisation__group__in=groups)
+                 .annotate(shared_at=Subquery(received.order_by("-shared_at").values("shared_at")[:1]))
+                 .select_related("reporting_organisation").order_by("-shared_at", "-id"))
+    return _work(incidents)
+
+
+def alerts_waiting(user) -> Work:
+    """Open alerts addressed to the person's organisations, the soonest due first, each with ``incident_visible``."""
+    alerts = (own_alerts(user).filter(state__in=Alert.OPEN_STATES)
+              .annotate(incident_visible=Exists(incidents_visible_to(user).filter(pk=OuterRef("incident_id"))))
+              .select_related("incident", "organisation").order_by(F("due_at").asc(nulls_last=True), "id"))
+    return _work(alerts)

@@ -155,6 +155,39 @@ def _detail_url(incident: Incident, anchor: str = "") -> str:
     return reverse("incidents:detail", args=[incident.pk]) + (f"#{anchor}" if anchor else "")
 
 
+# --- Dashboard panels (registered in incidents.apps; liaison shows them) ---------------------------
+
+
+def incidents_panel(user) -> dict | None:
+    """An analyst's or crisis manager's work: the open clocks of their organisation's incidents, what was shared."""
+    if not policy.works_on_incidents(user):
+        return None
+    now = timezone.now()
+    open_clocks = selectors.open_clocks_of(user, now=now)
+
+    def rows(work):
+        return [{"deadline": d, "incident": d.incident, "label": SHORT_CLOCK_LABELS.get(d.clock, d.clock)
+                 + (f" (request {d.sequence})" if d.sequence else ""),
+                 "state": clocks.state_of(d.due_at, d.met_at, now)} for d in work.items]
+
+    return {"overdue": rows(open_clocks["overdue"]), "overdue_count": open_clocks["overdue"].count,
+            "due_soon": rows(open_clocks["due_soon"]), "due_soon_count": open_clocks["due_soon"].count,
+            "shared": selectors.shares_received(user, now=now), "shared_days": selectors.SHARES_RECEIVED_DAYS}
+
+
+def alerts_panel(user) -> dict | None:
+    """Alerts waiting for the organisation's answer and levels proposed for the person's decision, each a link."""
+    waiting = selectors.alerts_waiting(user)
+    proposals = policy.proposals_to_decide(user)
+    if not (waiting.count or proposals or policy.works_on_incidents(user) or policy.follows_crisis_board(user)):
+        return None
+    board = reverse("incidents:board")
+    alerts = [{"alert": a, "url": reverse("incidents:detail", args=[a.incident_id]) + "#alerts"
+               if a.incident_visible else f"{board}#my-alert-{a.pk}"} for a in waiting.items]
+    return {"alerts": alerts, "alerts_count": waiting.count, "proposals": proposals[:selectors.DASHBOARD_ITEMS],
+            "proposals_count": len(proposals)}
+
+
 # --- List ------------------------------------------------------------------------------------
 
 

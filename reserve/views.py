@@ -48,6 +48,7 @@ from reserve.forms import (
     WorkLogForm,
     requesting_organisations,
 )
+from reserve.notifications import duration_words
 from reserve.models import (
     AssistanceRequest,
     DeploymentUpdate,
@@ -102,17 +103,7 @@ def _engagement_url(engagement: Engagement, anchor: str = "") -> str:
     return reverse("reserve:engagement_detail", args=[engagement.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def _duration(delta: timedelta) -> str:
-    """“2 d 3 h”, “31 h 12 min”, “12 min”: how long, to the minute."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days >= 3:
-        return f"{days} d {hours} h"
-    hours += days * 24
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+_duration = duration_words
 
 
 def _clock(due_at, *, remind_at=None, met_at=None, now=None) -> dict:
@@ -184,6 +175,52 @@ def engagement_action(view):
             return _render_engagement(request, engagement, status=409, action_error=exc.refusal)
 
     return wrapper
+
+
+# --- Dashboard panels (registered in reserve.apps; liaison shows them) ------------------------------
+
+
+def _waiting_rows(work, now) -> list[dict]:
+    return [{"request": ar, "clock": _deadline(ar.response_deadline, now) if ar.response_deadline else None}
+            for ar in work.items]
+
+
+def triage_panel(user) -> dict | None:
+    """ENISA triage: the requests waiting for an assessment, with the 48-hour clock."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.triage:
+        return None
+    now = timezone.now()
+    waiting = selectors.requests_waiting(user, RequestStatus.SUBMITTED)
+    rows = _waiting_rows(waiting, now)
+    return {"capabilities": capabilities, "rows": rows, "count": waiting.count,
+            "overdue": sum(1 for r in rows if r["clock"] and r["clock"]["state"] == "overdue")}
+
+
+def decisions_panel(user) -> dict | None:
+    """The contracting authority's decision-makers: the assessed requests waiting for their decision."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.decisions:
+        return None
+    waiting = selectors.requests_waiting(user, RequestStatus.ASSESSED)
+    return {"capabilities": capabilities, "rows": _waiting_rows(waiting, timezone.now()), "count": waiting.count}
+
+
+def engagements_panel(user) -> dict | None:
+    """A provider's staff: the offers waiting for their answer with the clock, and the running deployments."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.engagements:
+        return None
+    now = timezone.now()
+    offers = selectors.offers_waiting(user)
+    return {"capabilities": capabilities, "count": offers.count,
+            "offers": [{"engagement": e, "clock": _clock(e.respond_by, now=now,
+                                                          remind_at=e.respond_by - OFFER_DUE_SOON)}
+                       for e in offers.items],
+            "deployments": selectors.deployments_of(user)}
+
+
+OFFER_DUE_SOON = timedelta(hours=6)
 
 
 @login_required
