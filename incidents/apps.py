@@ -52,6 +52,26 @@ class IncidentsConfig(AppConfig):
         follow_time_zone_changes(recount_clocks_in_zone)
         _register_audit_read_checks()
         _register_dashboard_panels()
+        _register_menu()
+
+
+def _register_menu():
+    """The incident pages in the main menu, for those whose work they are (incidents.policy.follows_incidents)."""
+    from django.urls import reverse
+
+    from incidents import policy
+    from liaison.menu import MenuLink, register_menu
+
+    def incidents(user):
+        if not policy.follows_incidents(user):
+            return []
+        return [MenuLink("Incidents", reverse("incidents:list")), MenuLink("Crisis board", reverse("incidents:board"))]
+
+    def blueprint(user):
+        return [MenuLink("Blueprint", reverse("incidents:blueprint"))] if policy.follows_incidents(user) else []
+
+    register_menu("incidents", incidents, order=10)
+    register_menu("blueprint", blueprint, order=30)
 
 
 def _register_dashboard_panels():

@@ -20,6 +20,7 @@ from incidents import bodies, selectors
 from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Share
 from liaison.models import Organisation
 from liaison.selectors import organisations_in_groups, presidency_on
+from liaison.roles import OrganisationKind
 from liaison.roles import Role as LiaisonRole
 
 ANSWERED_ALERT_STATES = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
@@ -482,6 +483,17 @@ def works_on_incidents(user) -> bool:
 def follows_crisis_board(user) -> bool:
     """Liaison officers follow the live crisis board."""
     return _has_role(user, {LiaisonRole.LIAISON_OFFICER})
+
+
+def follows_incidents(user) -> bool:
+    """Whose work the incident pages are (the list, the board, the Blueprint): everyone acting for an organisation
+    of the network, except a Reserve provider's staff, who see an incident only once a requester shares it and
+    find it through their engagements (reserve.policy)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return any(seat.kind != OrganisationKind.RESERVE_PROVIDER for seat in seats_of(user))
 
 
 def _has_role(user, roles) -> bool:

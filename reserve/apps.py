@@ -27,6 +27,7 @@ class ReserveConfig(AppConfig):
         # The dashboard's Reserve panels, each shown by reserve.policy (liaison never imports reserve): the work
         # waiting for the person, counted, each item a link.
         from liaison.dashboard import register_panel
+        from liaison.menu import register_menu
 
         for name, context_for in [("reserve-triage", _work_panel("triage_panel")),
                                   ("reserve-decisions", _work_panel("decisions_panel")),
@@ -34,11 +35,34 @@ class ReserveConfig(AppConfig):
                                   ("reserve-engagements", _work_panel("engagements_panel"))]:
             register_panel(name, context_for, template=f"reserve/_panel_{name.removeprefix('reserve-')}.html")
 
+        register_menu("reserve", _menu, order=20)
+
     def load_demo(self, stdout=None):
         """Called by liaison's load_demo (through the app registry): provider profiles and a demo request."""
         from reserve.demo import load
 
         return load(stdout=stdout)
+
+
+def _menu(user) -> list:
+    """A provider's staff: their engagements, the requests they serve and the incidents they are deployed on (those
+    the requester shared with them); everyone else the Reserve uses: its requests (reserve.policy)."""
+    from django.urls import reverse
+
+    from liaison.menu import MenuLink
+    from reserve import policy, selectors
+
+    if policy.capabilities(user).engagements:
+        links = [MenuLink("Engagements", reverse("reserve:engagement_list")),
+                 MenuLink("Requests served", reverse("reserve:request_list"),
+                          title="The Reserve requests your organisation was engaged on")]
+        incidents = {i.pk: i for e in selectors.deployments_of(user) for i in e.incidents}
+        links += [MenuLink(f"{i.reference} (deployed)", reverse("incidents:detail", args=[i.pk]), title=i.title)
+                  for i in incidents.values()]
+        return links
+    if policy.uses_reserve(user):
+        return [MenuLink("Reserve", reverse("reserve:home"))]
+    return []
 
 
 def _work_panel(name: str):

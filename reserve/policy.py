@@ -231,6 +231,17 @@ def _capabilities(user) -> Capabilities:
     )
 
 
+# Organisations whose people request, route, assess, decide or follow Reserve support (CSoA Art. 14–16).
+RESERVE_KINDS = frozenset({OrganisationKind.NATIONAL_CSIRT, OrganisationKind.CRISIS_AUTHORITY, OrganisationKind.SPOC,
+                           OrganisationKind.CERT_EU, OrganisationKind.ENISA, OrganisationKind.COMMISSION})
+
+
+def uses_reserve(user) -> bool:
+    """Who the Reserve's request pages are for: requesters and their SPOCs, ENISA, the contracting authority and
+    the Commission. A provider's staff work from their engagements instead (``Capabilities.engagements``)."""
+    return any(s.kind in RESERVE_KINDS for s in seats(user))
+
+
 # --- Roles and actions on one request or engagement ------------------------------------------------
 
 def roles_for(user, request) -> set[Role]:
@@ -336,5 +347,5 @@ __all__ = [
     "engagement_actions", "engagement_roles_for", "forget", "is_authority_side", "is_commission",
     "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "may_log_work",
     "offer_roles",
-    "request_actions", "roles_for", "seats", "who_acts_next",
+    "request_actions", "roles_for", "seats", "uses_reserve", "who_acts_next",
 ]

@@ -161,3 +161,43 @@ def test_an_unrelated_analyst_sees_none_of_this_work(reserve, login, django_capt
     # CERT.PT is alerted (CSIRTs Network) to a TLP:AMBER incident it may not read: the reference, nothing more.
     assert "German grid wiper" not in page and "#deadlines" not in page and "RSV-" not in page
     assert f"/incidents/{incident.pk}/" not in page
+
+
+# --- The menu fits the role ------------------------------------------------------------------------------
+
+
+def _menu(client) -> list[tuple[str, str]]:
+    html = client.get(reverse("liaison:dashboard")).content.decode()
+    nav = re.search(r'<nav class="mainnav"[^>]*>(.*?)</nav>', html, re.S).group(1)
+    return [(unescape(label), url) for url, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)]
+
+
+def test_a_providers_menu_leads_to_its_engagements_and_the_incident_it_is_deployed_on(reserve, login):  # noqa: F811
+    request = rf.request_in(RequestStatus.DEPLOYED, reserve)
+    incident = reserve["incident"]
+    staff = login(reserve["people"]["provider"])
+    labels = [label for label, _ in _menu(staff)]
+    assert ("Engagements", "/reserve/engagements/") in _menu(staff)
+    assert ("Requests served", "/reserve/requests/") in _menu(staff)
+    assert "Incidents" not in labels and "Crisis board" not in labels and "Reserve" not in labels
+    assert not any(incident.reference in label for label in labels)  # not shared with the provider yet
+    assert request.status == RequestStatus.DEPLOYED
+    incident_services.share_incident(actor=reserve["people"]["de_analyst"], incident=incident,
+                                     organisations=[reserve["orgs"]["provider-acme"]])
+    assert (f"{incident.reference} (deployed)", f"/incidents/{incident.pk}/") in _menu(staff)
+    dashboard = staff.get(reverse("liaison:dashboard")).content.decode()
+    assert "Report an incident" not in dashboard and 'id="panel-crisis-board"' not in dashboard
+
+
+def test_an_analysts_menu_has_the_incident_pages_and_the_reserve(reserve, login):  # noqa: F811
+    labels = [label for label, _ in _menu(login(reserve["people"]["de_analyst"]))]
+    assert labels[:5] == ["Dashboard", "Incidents", "Crisis board", "Reserve", "Blueprint"]
+    assert "Engagements" not in labels
+    hub = [label for label, _ in _menu(login(reserve["people"]["de_hub"]))]
+    assert "Incidents" in hub and "Reserve" not in hub  # a national hub may not request Reserve support
+
+
+def test_the_current_page_is_marked_in_the_menu(network, login):
+    html = login(network["people"]["de_liaison"]).get(reverse("incidents:board")).content.decode()
+    assert '<a href="/incidents/board/" aria-current="page">Crisis board</a>' in html
+    assert '<a href="/incidents/" aria-current' not in html
