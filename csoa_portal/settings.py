@@ -384,12 +384,16 @@ RESERVE_REPORT_MONTHS = env.int("RESERVE_REPORT_MONTHS", default=3)  # after-act
 RESERVE_REPORT_REMINDER_DAYS = env.int("RESERVE_REPORT_REMINDER_DAYS", default=14)
 
 # --- E-mail ---------------------------------------------------------------------------
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
-)
+# Embedded mode (the demo) writes each message to var/mail/ and logs one line per message
+# (csoa_portal.mail), so the terminal showing the demo banner is not flooded.
+if PRODUCTION:
+    _DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif PORTAL_MODE == "embedded":
+    _DEFAULT_EMAIL_BACKEND = "csoa_portal.mail.FileAndLineBackend"
+else:
+    _DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_DEFAULT_EMAIL_BACKEND)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSoA Portal <noreply@csoa-portal.invalid>")
 

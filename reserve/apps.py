@@ -38,10 +38,16 @@ class ReserveConfig(AppConfig):
         register_menu("reserve", _menu, order=20)
 
     def load_demo(self, stdout=None):
-        """Called by liaison's load_demo (through the app registry): provider profiles and a demo request."""
+        """Called by liaison's load_demo (through the app registry): provider profiles and demo requests."""
         from reserve.demo import load
 
         return load(stdout=stdout)
+
+    def demo_accounts(self):
+        """Called by liaison's load_demo for its banner: the Reserve's accounts, one per role."""
+        from reserve.demo import demo_accounts
+
+        return demo_accounts()
 
 
 def _menu(user) -> list:
