@@ -298,7 +298,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "csoa_portal.api.pagination.CodeCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "csoa_portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "csoa_portal.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -313,8 +313,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSoA Portal API",
-    "DESCRIPTION": "Report and share incidents, follow the Blueprint crisis levels, "
-    "request EU Cybersecurity Reserve support. Authenticate with `Authorization: Bearer <token>`.",
+    "DESCRIPTION": (
+        "The REST API of the [CSoA Portal](/) for national SOC tooling and integrators: report and share incidents "
+        "(NIS2 reports and clocks, TLP 2.0), follow the EU Cyber Crisis Management Blueprint's crisis levels and "
+        "alerts, request EU Cybersecurity Reserve support, and read the event feed.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (an organisation admin creates tokens in the portal at "
+        "[/tokens/](/tokens/)); a signed-in browser session works too. Errors always read "
+        "`{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`; lists use cursor pagination; `PATCH` takes "
+        "`If-Match` and `POST` takes `Idempotency-Key`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -119,6 +119,8 @@ class IncidentListCreateApi(generics.ListAPIView):
     create is the NIS2 early warning (Art. 23(4)(a)), recorded with the incident in one transaction.
     """
 
+    summaries = {"get": "List incidents", "post": "Report an incident"}
+
     serializer_class = s.IncidentListSerializer
     filterset_class = IncidentFilterSet
     ordering = "-id"
@@ -143,6 +145,8 @@ class IncidentListCreateApi(generics.ListAPIView):
 class IncidentDetailApi(APIView):
     """One incident with its deadlines; PATCH completes or corrects it (send If-Match)."""
 
+    summaries = {"get": "Read an incident", "patch": "Complete or correct an incident (or preview it with dry_run)"}
+
     @extend_schema(responses={200: s.IncidentDetailSerializer, 304: None, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
@@ -151,7 +155,6 @@ class IncidentDetailApi(APIView):
         return _detail_response(request, incident)
 
     @extend_schema(
-        summary="Complete or correct an incident (or preview it with dry_run)",
         request=s.IncidentUpdateSerializer, parameters=[IF_MATCH, DRY_RUN],
         responses={200: PolymorphicProxySerializer(
             component_name="IncidentPatchResult", resource_type_field_name=None,
@@ -188,6 +191,8 @@ class IncidentDetailApi(APIView):
 class IncidentShareApi(APIView):
     """Share with organisations, member states, communities or named people, within the TLP."""
 
+    summaries = {"post": "Share an incident"}
+
     @extend_schema(request=s.ShareInputSerializer, parameters=[IDEMPOTENCY],
                    responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
@@ -203,6 +208,10 @@ class IncidentShareApi(APIView):
 
 
 class IncidentUnshareApi(APIView):
+    """The originator revokes a share: its recipients lose access at once."""
+
+    summaries = {"delete": "Revoke a share"}
+
     @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request, pk, share_id):
         incident = _detail(request, pk)
@@ -221,6 +230,8 @@ class IncidentInformApi(APIView):
     An affected state with nobody registered stays not informed (``cross_border`` on the incident).
     """
 
+    summaries = {"post": "Inform the other affected member states (NIS2 Art. 23(6))"}
+
     @extend_schema(request=None, responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
         incident = _detail(request, pk)
@@ -234,6 +245,9 @@ class IncidentNetworkConsentApi(APIView):
     GET lists who would receive it; POST agrees (send back the ``organisations`` you were
     shown: if the list changed meanwhile, nothing is shared and the answer is 400).
     """
+
+    summaries = {"get": "Read the alerted networks waiting for consent",
+                 "post": "Consent to share with the alerted networks"}
 
     @extend_schema(responses={200: s.NetworkConsentSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -258,6 +272,10 @@ class IncidentNetworkConsentApi(APIView):
 
 
 class IncidentStatusApi(APIView):
+    """Move the incident to another status (contained, resolved, closed; reopening needs a reason); send If-Match."""
+
+    summaries = {"post": "Change an incident's status"}
+
     @extend_schema(request=s.StatusInputSerializer, parameters=[IF_MATCH],
                    responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
@@ -275,6 +293,8 @@ class IncidentStatusApi(APIView):
 class IncidentReportsApi(APIView):
     """The NIS2 reports of the incident; POST submits one (immutable once submitted)."""
 
+    summaries = {"get": "List an incident's NIS2 reports", "post": "Submit a NIS2 report"}
+
     @extend_schema(responses={200: s.ReportOutputSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
@@ -288,6 +308,8 @@ class IncidentReportsApi(APIView):
 
 class IncidentTimelineApi(APIView):
     """The append-only timeline; POST adds an update (attachments are added in the browser)."""
+
+    summaries = {"get": "List an incident's timeline", "post": "Post an update or situation update"}
 
     @extend_schema(responses={200: s.TimelineOutputSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -307,6 +329,8 @@ class ObservablePagination(CodeCursorPagination):
 
 class IncidentObservablesApi(generics.ListAPIView):
     """Observables of the incident; POST adds up to 10,000 at once with a per-row error report."""
+
+    summaries = {"get": "List an incident's observables", "post": "Add observables in bulk"}
 
     serializer_class = s.ObservableOutputSerializer
     pagination_class = ObservablePagination
@@ -336,6 +360,8 @@ class IncidentObservablesApi(generics.ListAPIView):
 class IncidentStixApi(APIView):
     """The incident, its observables and situation updates as a STIX 2.1 bundle with TLP 2.0 markings."""
 
+    summaries = {"get": "Export an incident as STIX 2.1"}
+
     @extend_schema(responses={(200, "application/stix+json;version=2.1"): OpenApiTypes.OBJECT,
                               **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -349,6 +375,8 @@ class IncidentStixApi(APIView):
 
 class ObservableSearchApi(APIView):
     """"Who else saw this?": observables matching a value, in incidents the caller may see."""
+
+    summaries = {"get": "Search observables (who else saw this?)"}
 
     @extend_schema(
         parameters=[OpenApiParameter("value", OpenApiTypes.STR, required=True, description="An IP, domain, hash, …")],
@@ -375,6 +403,8 @@ class ObservableSearchApi(APIView):
 class BlueprintApi(APIView):
     """The active version of the EU Cyber Crisis Management Blueprint: its levels and escalation rules."""
 
+    summaries = {"get": "Read the active Blueprint"}
+
     @extend_schema(responses={200: s.BlueprintSerializer, **error_responses(401, 403)})
     def get(self, request):
         return Response(s.BlueprintSerializer(selectors.active_blueprint()).data)
@@ -382,6 +412,8 @@ class BlueprintApi(APIView):
 
 class IncidentEscalationsApi(APIView):
     """The incident's escalation history, each step with its rules and explanation."""
+
+    summaries = {"get": "List an incident's escalations"}
 
     @extend_schema(responses={200: s.EscalationOutputSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -406,6 +438,8 @@ class _LevelChangeApi(APIView):
 class IncidentDeclareApi(_LevelChangeApi):
     """Declare a higher level, for the body the Blueprint names: level 3 (cyber crisis) only the Council Presidency."""
 
+    summaries = {"post": "Declare a higher crisis level"}
+
     service = staticmethod(services.declare_level)
     input_serializer = s.DeclareInputSerializer
 
@@ -419,11 +453,15 @@ class IncidentDeescalateApi(_LevelChangeApi):
     """Lower the level: a decision of the body in charge of the current level, with a reason; it holds until new
     facts match a rule."""
 
+    summaries = {"post": "Lower the crisis level"}
+
     service = staticmethod(services.deescalate)
 
 
 class IncidentProposeApi(APIView):
     """Propose a level to the body that declares it (EU-CyCLONe proposes the political level to the Presidency)."""
+
+    summaries = {"post": "Propose a crisis level"}
 
     @extend_schema(request=s.ProposeInputSerializer,
                    responses={201: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
@@ -435,6 +473,8 @@ class IncidentProposeApi(APIView):
 class IncidentIpcrModeApi(APIView):
     """At the political level, the Council Presidency sets the IPCR mode (monitoring, information sharing, full
     activation); the mode sets how often a situation update is due."""
+
+    summaries = {"post": "Set the IPCR mode"}
 
     @extend_schema(request=s.IpcrModeInputSerializer,
                    responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
@@ -450,6 +490,8 @@ class LevelProposalListApi(APIView):
     """Open level proposals waiting for the caller's decision (for the Presidency: proposals of the political level).
 
     Like an alert, a proposal names the incident's reference and the reasons, not its content."""
+
+    summaries = {"get": "List level proposals waiting for your decision"}
 
     @extend_schema(responses={200: s.LevelProposalSerializer(many=True), **error_responses(401, 403)})
     def get(self, request):
@@ -468,6 +510,8 @@ def _proposal(request, pk) -> LevelProposal:
 class LevelProposalAcceptApi(APIView):
     """Declare the proposed level (the body in charge only); the proposal closes with the declaration."""
 
+    summaries = {"post": "Declare a proposed level"}
+
     @extend_schema(request=s.ProposalDecisionInputSerializer,
                    responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
@@ -480,6 +524,8 @@ class LevelProposalAcceptApi(APIView):
 
 class LevelProposalDeclineApi(APIView):
     """Decline the proposal, with a reason; the engine proposes again only on new facts."""
+
+    summaries = {"post": "Decline a proposed level"}
 
     @extend_schema(request=s.ProposalDecisionInputSerializer,
                    responses={200: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
@@ -498,6 +544,8 @@ class AlertPagination(CodeCursorPagination):
 
 class AlertListApi(generics.ListAPIView):
     """Alerts addressed to the caller's organisation and those of incidents the caller may see."""
+
+    summaries = {"get": "List alerts"}
 
     serializer_class = s.AlertSerializer
     pagination_class = AlertPagination
@@ -530,10 +578,14 @@ class _AlertAnswerApi(APIView):
 class AlertAcknowledgeApi(_AlertAnswerApi):
     """Your organisation acknowledges the alert (it is handling its part)."""
 
+    summaries = {"post": "Acknowledge an alert"}
+
     affected = True
 
 
 class AlertNotAffectedApi(_AlertAnswerApi):
     """Your organisation is not affected; a short note saying why is required."""
+
+    summaries = {"post": "Answer an alert: not affected"}
 
     affected = False
