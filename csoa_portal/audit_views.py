@@ -1,7 +1,7 @@
 """The audit log browser: filter and read entries; verify the chain on request.
 
 Only users with ``csoa_portal.browse_audit`` (the network-admins group) see it; others
-get 404. It shows who did what to which object, and when, for the whole network; the
+are told so (403, with who can). It shows who did what to which object, and when, for the whole network; the
 content of an entry (object description, before/after) only where the viewer may read the
 object itself (``audit.redact_unreadable``). Filters take only those non-content fields,
 so a filter cannot be used to probe the content of a redacted entry. Verifying the chain walks every entry, so it runs only when asked (POST), never
@@ -11,12 +11,12 @@ on each page load.
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from csoa_portal import audit
 from csoa_portal.models import AuditEntry
+from csoa_portal.views import PageRefused
 
 ENTRIES_PER_PAGE = 50
 VIA_CHOICES = [("", "Any"), ("session", "session"), ("token", "token"), ("command", "command"),
@@ -62,7 +62,8 @@ class AuditFilterForm(forms.Form):
 
 def _require_auditor(user):
     if not user.has_perm("csoa_portal.browse_audit"):
-        raise Http404("Not found.")
+        raise PageRefused("Only the network administrators browse the audit log.",
+                          who_can="ENISA's organisation admins, the network administrators.")
 
 
 def diff(before, after) -> list[tuple[str, object, object]]:

@@ -300,7 +300,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "csoa_portal.api.pagination.CodeCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "csoa_portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "csoa_portal.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -315,8 +315,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSoA Portal API",
-    "DESCRIPTION": "Report and share incidents, follow the Blueprint crisis levels, "
-    "request EU Cybersecurity Reserve support. Authenticate with `Authorization: Bearer <token>`.",
+    "DESCRIPTION": (
+        "The REST API of the [CSoA Portal](/) for national SOC tooling and integrators: report and share incidents "
+        "(NIS2 reports and clocks, TLP 2.0), follow the EU Cyber Crisis Management Blueprint's crisis levels and "
+        "alerts, request EU Cybersecurity Reserve support, and read the event feed.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (an organisation admin creates tokens in the portal at "
+        "[/tokens/](/tokens/)); a signed-in browser session works too. Errors always read "
+        "`{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`; lists use cursor pagination; `PATCH` takes "
+        "`If-Match` and `POST` takes `Idempotency-Key`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -388,12 +395,16 @@ RESERVE_REPORT_MONTHS = env.int("RESERVE_REPORT_MONTHS", default=3)  # after-act
 RESERVE_REPORT_REMINDER_DAYS = env.int("RESERVE_REPORT_REMINDER_DAYS", default=14)
 
 # --- E-mail ---------------------------------------------------------------------------
-EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND",
-    default="django.core.mail.backends.smtp.EmailBackend"
-    if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
-)
+# Embedded mode (the demo) writes each message to var/mail/ and logs one line per message
+# (csoa_portal.mail), so the terminal showing the demo banner is not flooded.
+if PRODUCTION:
+    _DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif PORTAL_MODE == "embedded":
+    _DEFAULT_EMAIL_BACKEND = "csoa_portal.mail.FileAndLineBackend"
+else:
+    _DEFAULT_EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_DEFAULT_EMAIL_BACKEND)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSoA Portal <noreply@csoa-portal.invalid>")
 

@@ -31,6 +31,10 @@ class IncidentsConfig(AppConfig):
         sweep.register("situation_update_clocks", keep_situation_update_clocks)
         sweep.register("deadlines", sweep_deadlines)
         register_subject_check("alert", visible_alert_ids, by_groups=visible_alert_ids_by_groups)
+        # An alert links to its incident for those who see it, else to the alert on the person's board.
+        from incidents.selectors import alert_links
+
+        register_subject_url("alert", lambda pk: reverse("incidents:board") + f"#my-alert-{pk}", for_person=alert_links)
         # A level proposal: for those who decide it, and for those who see its incident.
         from incidents.policy import visible_proposal_ids
 
@@ -39,24 +43,52 @@ class IncidentsConfig(AppConfig):
         # News for their recipients, shown in the dashboard inbox.
         from liaison.inbox import register_inbox_kinds
 
-        register_inbox_kinds("incidents", ["incident.shared", "report.requested", "alert.raised", "alert.reminder",
-                                           "alert.unanswered", "deadline.reminder", "deadline.overdue",
-                                           "incident.cross_border_notice", "level_proposal.opened"])
+        from incidents.notifications import INBOX_LABELS
+
+        register_inbox_kinds("incidents", INBOX_LABELS, labels=INBOX_LABELS)
         from incidents.services.reporting import recount_clocks_in_zone
         from liaison.services import follow_time_zone_changes
 
         follow_time_zone_changes(recount_clocks_in_zone)
         _register_audit_read_checks()
         _register_dashboard_panels()
+        _register_menu()
+
+
+def _register_menu():
+    """The incident pages in the main menu, for those whose work they are (incidents.policy.follows_incidents)."""
+    from django.urls import reverse
+
+    from incidents import policy
+    from liaison.menu import MenuLink, register_menu
+
+    def incidents(user):
+        if not policy.follows_incidents(user):
+            return []
+        return [MenuLink("Incidents", reverse("incidents:list")), MenuLink("Crisis board", reverse("incidents:board"))]
+
+    def blueprint(user):
+        return [MenuLink("Blueprint", reverse("incidents:blueprint"))] if policy.follows_incidents(user) else []
+
+    register_menu("incidents", incidents, order=10)
+    register_menu("blueprint", blueprint, order=30)
 
 
 def _register_dashboard_panels():
-    """The dashboard leads analysts to their incidents and liaison officers to the board (incidents.policy)."""
+    """The dashboard shows analysts their clocks and what was shared with them, everyone whose organisation is
+    alerted the alerts waiting for an answer, and liaison officers the board (who sees which: incidents.policy)."""
     from incidents import policy
     from liaison.dashboard import register_panel
 
-    register_panel("incidents", lambda user: {} if policy.works_on_incidents(user) else None,
-                   template="incidents/_panel_incidents.html")
+    def panel(name):
+        def context_for(user):
+            from incidents import views  # at request time: the views need the URLconf and templates
+
+            return getattr(views, name)(user)
+        return context_for
+
+    register_panel("incidents", panel("incidents_panel"), template="incidents/_panel_incidents.html")
+    register_panel("alerts", panel("alerts_panel"), template="incidents/_panel_alerts.html")
     register_panel("crisis_board", lambda user: {} if policy.follows_crisis_board(user) else None,
                    template="incidents/_panel_board.html")
     register_panel("tasks", _tasks_panel, template="incidents/_panel_tasks.html")

@@ -11,6 +11,21 @@ from incidents.models import Incident
 from liaison.models import User
 
 
+# What each incident item says in the dashboard inbox, before the link to its incident (or alert, proposal).
+INBOX_LABELS = {
+    "incident.shared": lambda e: "Incident shared with you:",
+    "report.requested": lambda e: "Report requested:",
+    "alert.raised": lambda e: f"Alert, level {e.payload.get('level')}: acknowledge",
+    "alert.reminder": lambda e: "Reminder: alert not acknowledged",
+    "alert.unanswered": lambda e: f"Unanswered alert ({e.payload.get('organisation', '')})",
+    "deadline.reminder": lambda e: f"Due soon: {e.payload.get('label', '')}",
+    "deadline.overdue": lambda e: f"OVERDUE: {e.payload.get('label', '')}",
+    "incident.cross_border_notice": lambda e: f"NIS2 Art. 23(6) notice: {e.payload.get('notice', '')}",
+    "level_proposal.opened": lambda e: f"Level {e.payload.get('level')} proposed for your decision (see your crisis "
+                                       "board):",
+}
+
+
 def recipients_of(group_ids: list[int]) -> list[str]:
     users = User.objects.filter(
         groups__id__in=group_ids, is_active=True, is_service_account=False, email_notifications=True

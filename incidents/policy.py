@@ -20,6 +20,7 @@ from incidents import bodies, selectors
 from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Observable, Share, Task
 from liaison.models import Organisation
 from liaison.selectors import organisations_in_groups, presidency_on
+from liaison.roles import OrganisationKind
 from liaison.roles import Role as LiaisonRole
 
 ANSWERED_ALERT_STATES = (Alert.State.ACKNOWLEDGED, Alert.State.NOT_AFFECTED)
@@ -416,6 +417,90 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
     )
 
 
+# --- "What you can do now" -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """One thing the person may do now on the incident page: ``code`` names it, ``level``/``kind`` say which."""
+
+    code: str
+    level: int | None = None
+    kind: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        """Waiting for this person: an answer, a decision, a report or notice the law asks for."""
+        return self.code in URGENT_ACTIONS
+
+
+URGENT_ACTIONS = frozenset({"answer_alert", "decide_proposal", "submit_report", "respond_initially",
+                            "inform_other_member_states", "consent_network_sharing"})
+
+
+def next_actions(capabilities: IncidentCapabilities, *, next_report: str | None = None, proposals=(),
+                 consent_pending: bool = False, inform_pending: bool = False,
+                 response_pending: bool = False) -> list[NextAction]:
+    """The actions the page offers this person now, from their capabilities, those waiting for them first.
+
+    ``next_report``: the NIS2 report the clocks ask for next; ``proposals``: the open proposals'
+    levels; the flags: what is still to do (consent asked, states not informed, no response yet).
+    """
+    caps = capabilities
+    declarable = {level.number for level in caps.declarable_levels}
+    found = []
+    if caps.answerable_alert_ids:
+        found.append(NextAction("answer_alert"))
+    found += [NextAction("decide_proposal", level=n) for n in sorted(set(proposals)) if n in declarable]
+    if caps.submit_reports and next_report:
+        found.append(NextAction("submit_report", kind=next_report))
+    if caps.respond_initially and response_pending:
+        found.append(NextAction("respond_initially"))
+    if caps.inform_other_member_states and inform_pending:
+        found.append(NextAction("inform_other_member_states"))
+    if caps.originator and consent_pending:
+        found.append(NextAction("consent_network_sharing"))
+    found += [NextAction("declare_level", level=lv.number) for lv in caps.declarable_levels
+              if lv.number not in proposals][:1]
+    found += [NextAction("propose_level", level=lv.number) for lv in caps.proposable_levels][:1]
+    if caps.ipcr_modes:
+        found.append(NextAction("set_ipcr_mode"))
+    if caps.deescalate:
+        found.append(NextAction("deescalate"))
+    if caps.request_intermediate_report:
+        found.append(NextAction("request_intermediate_report"))
+    for code, allowed in (("edit", caps.edit), ("share", caps.share), ("change_status", caps.change_status),
+                          ("post_update", caps.post_update)):
+        if allowed:
+            found.append(NextAction(code))
+    return found
+
+
+def who_acts_next(incident: Incident, *, levels, proposals=(), next_report_label: str = "") -> str:
+    """Who moves the incident on when this person has nothing to do: the answer the page gives instead of buttons."""
+    by_number = {level.number: level for level in levels}
+    waiting = [by_number[n] for n in sorted(set(proposals)) if n in by_number]
+    if waiting:
+        level = waiting[-1]
+        return (f"{_capitalised(level_bodies_sentence(level))} decides on level {level.number} ({level.name}); "
+                "you will see the decision here.")
+    reporter = incident.reporting_organisation.name
+    if next_report_label:
+        return f"{reporter} submits the {next_report_label.lower()} next; the clocks above say when it is due."
+    above = by_number.get(incident.crisis_level + 1)
+    if above is not None and above.declare_bodies:
+        return (f"{reporter} keeps the facts current; {level_bodies_sentence(above)} may declare level "
+                f"{above.number} ({above.name}).")
+    current = by_number.get(incident.crisis_level)
+    if current is not None and current.deescalate_bodies:
+        return f"{_capitalised(bodies.describe(current.deescalate_bodies))} lowers the level when the crisis is over."
+    return f"{reporter} keeps the facts current."
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 # --- The audience of an escalation (issue 12 §2) -----------------------------------------------------
 
 
@@ -430,6 +515,17 @@ def works_on_incidents(user) -> bool:
 def follows_crisis_board(user) -> bool:
     """Liaison officers follow the live crisis board."""
     return _has_role(user, {LiaisonRole.LIAISON_OFFICER})
+
+
+def follows_incidents(user) -> bool:
+    """Whose work the incident pages are (the list, the board, the Blueprint): everyone acting for an organisation
+    of the network, except a Reserve provider's staff, who see an incident only once a requester shares it and
+    find it through their engagements (reserve.policy)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return any(seat.kind != OrganisationKind.RESERVE_PROVIDER for seat in seats_of(user))
 
 
 def _has_role(user, roles) -> bool:

@@ -6,7 +6,7 @@ the direct foreign-key permission table, never as a list of ids.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
@@ -15,9 +15,12 @@ from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import Exact
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from incidents import clocks, escalation
+from incidents.bodies import describe
+from incidents.facts import incident_facts
 from incidents.models import (
     Alert,
     Blueprint,
@@ -28,6 +31,7 @@ from incidents.models import (
     IncidentGroupObjectPermission,
     Observable,
     Sector,
+    Share,
     Tag,
     Task,
     TimelineEntry,
@@ -325,10 +329,112 @@ def blueprint_spec(blueprint: Blueprint) -> escalation.BlueprintSpec:
     return escalation.spec_from_data(blueprint.version, levels, rules)
 
 
+# --- What an edit would do to the crisis level ------------------------------------------------
+
+# Networks as a sentence names them ("alert EU-CyCLONe and the CSIRTs Network").
+IN_A_SENTENCE = {"CSIRTs Network": "the CSIRTs Network", "Council IPCR": "the Council (IPCR)"}
+# The facts an edit sets directly (the other facts the engine reads are not edited: time, the Reserve).
+EDITED_FACTS = ("cross_border_impact", "national_capacity_exceeded", "technical_cooperation_requested")
+
+
+@dataclass(frozen=True)
+class EscalationPreview:
+    """What the Blueprint engine will do once an edit is saved: the level it moves to and who is alerted.
+
+    ``alerted`` names the networks of every level passed, highest first (levels are cumulative:
+    a jump 0 → 2 alerts the CSIRTs Network too). ``proposed_level`` is a level the engine only
+    proposes, decided by ``proposal_decided_by``.
+    """
+
+    from_level: int
+    to_level: int
+    level_name: str
+    alerted: tuple[str, ...]
+    explanation: str
+    proposed_level: int | None = None
+    proposal_decided_by: str = ""
+
+    @property
+    def escalates(self) -> bool:
+        return self.to_level > self.from_level
+
+    @property
+    def message(self) -> str:
+        if self.escalates:
+            alerted = _and_list(IN_A_SENTENCE.get(name, name) for name in self.alerted)
+            return (f"This will escalate to level {self.to_level} ({self.level_name})"
+                    + (f" and alert {alerted}." if alerted else "."))
+        if self.proposed_level is not None:
+            return (f"The crisis level stays at {self.from_level}; level {self.proposed_level} will be proposed to "
+                    f"{self.proposal_decided_by}, who decides.")
+        return f"The crisis level stays at {self.from_level} ({self.level_name})."
+
+
+def _and_list(items) -> str:
+    """"A", "A and B", "A, B and C"."""
+    items = list(items)
+    if len(items) < 2:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def facts_after(incident: Incident, changes: dict, *, now=None) -> dict:
+    """The engine's facts as they will be once ``changes`` (field → new value, as ``update_incident`` takes them)
+    are saved: member states and sectors given as rows, the rest as values."""
+    facts = incident_facts(incident, now=now or timezone.now())
+    severity = changes.get("severity", incident.severity)
+    states = len(changes["affected_member_states"]) if "affected_member_states" in changes \
+        else facts["affected_member_states"]
+    facts |= {"severity": severity, "affected_member_states": states,
+              "critical_member_states": states if severity == "critical" else 0}
+    if "sectors" in changes:
+        facts["high_criticality_sector"] = any(sector.annex == "I" for sector in changes["sectors"])
+    for name in EDITED_FACTS:
+        if name in changes:
+            facts[name] = bool(changes[name])
+    return facts
+
+
+def escalation_preview(incident: Incident, changes: dict, *, now=None) -> EscalationPreview:
+    """What saving ``changes`` would do to the incident's crisis level, by the same engine and rules the
+    evaluation after the commit runs (a de-escalation holds: ``held``). Nothing is written.
+
+    The caller has checked that the person sees the incident (``incident_visible_to``: 404 otherwise).
+    """
+    blueprint = active_blueprint()
+    levels = {level.number: level for level in blueprint.levels.all()}
+    decision = escalation.evaluate(facts_after(incident, changes, now=now), blueprint_spec(blueprint),
+                                   held=incident.deescalation_facts)
+    current = incident.crisis_level
+    target = max(decision.level, current)
+    alerted = []
+    for number in range(target, current, -1):
+        network = levels[number].get_network_display() if number in levels else ""
+        if network and network not in alerted:
+            alerted.append(network)
+    proposed = decision.proposed_level if decision.proposed_level and decision.proposed_level > target else None
+    return EscalationPreview(
+        from_level=current, to_level=target, level_name=levels[target].name if target in levels else "",
+        alerted=tuple(alerted), explanation=decision.explanation if target > current else "",
+        proposed_level=proposed,
+        proposal_decided_by=describe(levels[proposed].declare_bodies) if proposed in levels else "",
+    )
+
+
 def alerts_visible_to(user) -> QuerySet[Alert]:
     """Alerts addressed to the user's organisations, and those of incidents the user may see."""
     own = Q(organisation__group__in=user.groups.values("id"))
     return Alert.objects.filter(own | Q(incident__in=incidents_visible_to(user).values("pk")))
+
+
+def alert_links(user, ids: set[str]) -> dict[str, str]:
+    """Where each alert leads this person: its incident's alerts when they may see the incident (TLP:RED and
+    AMBER awaiting consent are alerted, not shared), else the alert on their crisis board."""
+    alerts = dict(Alert.objects.filter(pk__in=_ids(ids)).values_list("pk", "incident_id"))
+    seen = set(incidents_visible_to(user).filter(pk__in=set(alerts.values())).values_list("pk", flat=True))
+    board = reverse("incidents:board")
+    return {str(pk): reverse("incidents:detail", args=[incident_id]) + "#alerts" if incident_id in seen
+            else f"{board}#my-alert-{pk}" for pk, incident_id in alerts.items()}
 
 
 def visible_alert_ids(user, ids: set[str]) -> set[str]:
@@ -550,3 +656,54 @@ def organisation_member(organisation: Organisation, email: str) -> User | None:
         return None
     return User.objects.filter(memberships__organisation=organisation, email__iexact=email.strip(), is_active=True,
                                is_service_account=False).first()
+
+
+# --- The dashboard: a person's work, counted -----------------------------------------------------
+
+DASHBOARD_ITEMS = 5  # items listed per kind of work; the counts cover them all
+SHARES_RECEIVED_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Work:
+    """Items of one kind of work: the first few to list, and how many there are."""
+
+    items: list
+    count: int
+
+
+def _work(queryset, limit: int = DASHBOARD_ITEMS) -> Work:
+    items = list(queryset[:limit])
+    return Work(items, len(items) if len(items) < limit else queryset.count())
+
+
+def open_clocks_of(user, *, now=None) -> dict[str, Work]:
+    """The open NIS2 clocks of incidents the person's organisations reported: overdue, and due within
+    ``clocks.DUE_SOON``, soonest first, each row with its incident."""
+    now = now or timezone.now()
+    own = Deadline.objects.filter(met_at__isnull=True,
+                                  incident__reporting_organisation__group__in=user.groups.values("id"))
+    own = own.select_related("incident").order_by("due_at", "id")
+    return {"overdue": _work(own.filter(due_at__lt=now)),
+            "due_soon": _work(own.filter(due_at__gte=now, due_at__lte=now + clocks.DUE_SOON))}
+
+
+def shares_received(user, *, now=None) -> Work:
+    """Incidents shared with one of the person's groups (organisation, member state, community, the person)
+    in the last ``SHARES_RECEIVED_DAYS`` days by another organisation, newest first; still visible to them."""
+    since = (now or timezone.now()) - timedelta(days=SHARES_RECEIVED_DAYS)
+    groups = user.groups.values("id")
+    received = Share.objects.filter(incident=OuterRef("pk"), group__in=groups, shared_at__gte=since)
+    incidents = (incidents_visible_to(user).filter(Exists(received))
+                 .exclude(reporting_organisation__group__in=groups)
+                 .annotate(shared_at=Subquery(received.order_by("-shared_at").values("shared_at")[:1]))
+                 .select_related("reporting_organisation").order_by("-shared_at", "-id"))
+    return _work(incidents)
+
+
+def alerts_waiting(user) -> Work:
+    """Open alerts addressed to the person's organisations, the soonest due first, each with ``incident_visible``."""
+    alerts = (own_alerts(user).filter(state__in=Alert.OPEN_STATES)
+              .annotate(incident_visible=Exists(incidents_visible_to(user).filter(pk=OuterRef("incident_id"))))
+              .select_related("incident", "organisation").order_by(F("due_at").asc(nulls_last=True), "id"))
+    return _work(alerts)

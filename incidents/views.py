@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal.views import PageRefused
 from incidents import bodies, clocks, policy, selectors, services, stix
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
@@ -76,6 +77,7 @@ from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
 from liaison.selectors import member_states, presidency_on
 
+BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
 SHORT_CLOCK_LABELS = {
@@ -93,6 +95,39 @@ STATUS_ACTIONS = {
     Incident.Status.RESOLVED: "Mark resolved",
     Incident.Status.CLOSED: "Close",
 }
+
+
+# "What you can do now": each action of ``policy.next_actions`` as a button (label, where its form is).
+NEXT_ACTION_LABELS = {
+    "answer_alert": ("Answer the alert to your organisation", "#alerts"),
+    "decide_proposal": ("Declare or decline level {level}", "#proposals"),
+    "submit_report": ("Submit the {kind}", "#report-{kind_code}"),
+    "respond_initially": ("Record the initial response to the entity (NIS2 Art. 23(5))", "#initial-response"),
+    "inform_other_member_states": ("Inform the other affected member states and ENISA (NIS2 Art. 23(6))",
+                                   "#cross-border"),
+    "consent_network_sharing": ("Decide whether the alerted networks may read it", "#network-consent"),
+    "declare_level": ("Declare a higher level", "#declare"),
+    "propose_level": ("Propose level {level}", "#propose"),
+    "set_ipcr_mode": ("Set the IPCR mode", "#ipcr-mode"),
+    "deescalate": ("De-escalate", "#deescalate"),
+    "request_intermediate_report": ("Request an intermediate report", "#request-intermediate"),
+    "edit": ("Edit the facts", "edit/"),
+    "share": ("Share", "share/"),
+    "change_status": ("Change the status", "#status"),
+    "post_update": ("Post an update", "#post-update"),
+}
+
+
+def _next_actions(incident: Incident, actions) -> list[dict]:
+    rows = []
+    for action in actions:
+        label, where = NEXT_ACTION_LABELS[action.code]
+        kind = Report.Kind(action.kind).label.lower() if action.kind else ""
+        where = where.format(kind_code=action.kind)
+        url = reverse("incidents:detail", args=[incident.pk]) + where if not where.startswith("#") else where
+        rows.append({"code": action.code, "label": label.format(level=action.level, kind=kind), "url": url,
+                     "urgent": action.urgent})
+    return rows
 
 
 def _forbidden(request, exc: PermissionDenied, incident: Incident):
@@ -123,6 +158,39 @@ def incident_action(view):
 
 def _detail_url(incident: Incident, anchor: str = "") -> str:
     return reverse("incidents:detail", args=[incident.pk]) + (f"#{anchor}" if anchor else "")
+
+
+# --- Dashboard panels (registered in incidents.apps; liaison shows them) ---------------------------
+
+
+def incidents_panel(user) -> dict | None:
+    """An analyst's or crisis manager's work: the open clocks of their organisation's incidents, what was shared."""
+    if not policy.works_on_incidents(user):
+        return None
+    now = timezone.now()
+    open_clocks = selectors.open_clocks_of(user, now=now)
+
+    def rows(work):
+        return [{"deadline": d, "incident": d.incident, "label": SHORT_CLOCK_LABELS.get(d.clock, d.clock)
+                 + (f" (request {d.sequence})" if d.sequence else ""),
+                 "state": clocks.state_of(d.due_at, d.met_at, now)} for d in work.items]
+
+    return {"overdue": rows(open_clocks["overdue"]), "overdue_count": open_clocks["overdue"].count,
+            "due_soon": rows(open_clocks["due_soon"]), "due_soon_count": open_clocks["due_soon"].count,
+            "shared": selectors.shares_received(user, now=now), "shared_days": selectors.SHARES_RECEIVED_DAYS}
+
+
+def alerts_panel(user) -> dict | None:
+    """Alerts waiting for the organisation's answer and levels proposed for the person's decision, each a link."""
+    waiting = selectors.alerts_waiting(user)
+    proposals = policy.proposals_to_decide(user)
+    if not (waiting.count or proposals or policy.works_on_incidents(user) or policy.follows_crisis_board(user)):
+        return None
+    board = reverse("incidents:board")
+    alerts = [{"alert": a, "url": reverse("incidents:detail", args=[a.incident_id]) + "#alerts"
+               if a.incident_visible else f"{board}#my-alert-{a.pk}"} for a in waiting.items]
+    return {"alerts": alerts, "alerts_count": waiting.count, "proposals": proposals[:selectors.DASHBOARD_ITEMS],
+            "proposals_count": len(proposals)}
 
 
 # --- List ------------------------------------------------------------------------------------
@@ -256,11 +324,23 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         request.GET.get("obs_page"))
     affected = list(incident.affected_member_states.all())
     cross_border = selectors.cross_border_targets(incident) if len(affected) >= 2 else []
+    consent = selectors.network_consent_recipients(incident) \
+        if policy.may_consent_to_network_sharing(user, incident) else []
+    proposed = [p.level for p in incident.level_proposals.all() if p.state == LevelProposal.State.OPEN]
+    actions = policy.next_actions(
+        capabilities, next_report=next_kind, proposals=proposed, consent_pending=bool(consent),
+        inform_pending=any(t.reachable and t.informed_at is None for t in cross_border),
+        response_pending=any(d.clock == clocks.Clock.INITIAL_RESPONSE and d.met_at is None for d in deadlines))
+    nothing_to_do = all(a.code == "post_update" for a in actions)
     context = {
         "incident": incident,
         "affected": affected,
         "sectors": list(incident.sectors.all()),
         "capabilities": capabilities,
+        "next_actions": _next_actions(incident, actions),
+        "who_acts_next": policy.who_acts_next(
+            incident, levels=levels, proposals=proposed,
+            next_report_label=Report.Kind(next_kind).label if next_kind else "") if nothing_to_do else "",
         "can_edit": can_edit,  # kept for templates not yet reading ``capabilities``
         "is_originator": originator,
         "transitions": [(s, STATUS_ACTIONS[s]) for s in Incident.Status.values
@@ -305,8 +385,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "inform_error": None,
         "csv_report": None,
         # The alerted networks waiting for the originator's consent (TLP:AMBER), shown before confirming.
-        "network_consent": selectors.network_consent_recipients(incident)
-        if policy.may_consent_to_network_sharing(user, incident) else [],
+        "network_consent": consent,
         "consent_error": None,
     }
     context.update(overrides)
@@ -859,6 +938,10 @@ def incident_edit(request, pk):
         if not changes:
             messages.info(request, "Nothing changed.")
             return redirect(_detail_url(incident))
+        # An edit that raises the crisis level says so first, and is saved only once confirmed.
+        preview = selectors.escalation_preview(incident, changes)
+        if preview.escalates and request.POST.get("confirm_escalation") != "yes":
+            return render(request, "incidents/edit.html", {"incident": incident, "form": form, "preview": preview})
         try:
             services.update_incident(actor=request.user, incident=incident,
                                      expected_version=form.cleaned_data["version"], **changes)
@@ -955,8 +1038,8 @@ def _condition_words(condition, facts) -> str:
 def blueprint_draft(request):
     try:
         draft = services.draft_blueprint(actor=request.user, based_on=selectors.active_blueprint())
-    except PermissionDenied:
-        raise Http404("Not found.") from None
+    except PermissionDenied as refusal:
+        raise PageRefused(str(refusal), who_can=BLUEPRINT_MAINTAINERS) from None
     messages.success(request, f"Drafted version {draft.version}. Edit its levels and rules, then activate it.")
     return redirect("incidents:blueprint")
 
@@ -964,11 +1047,13 @@ def blueprint_draft(request):
 @login_required
 @require_POST
 def blueprint_activate(request, pk):
+    if not is_network_admin(request.user):  # before the lookup: drafts are the maintainers' to know of
+        raise PageRefused("Only ENISA's administrators maintain the Blueprint.", who_can=BLUEPRINT_MAINTAINERS)
     draft = get_object_or_404(Blueprint, pk=pk, is_active=False)
     try:
         services.activate_blueprint(actor=request.user, blueprint=draft)
-    except PermissionDenied:
-        raise Http404("Not found.") from None
+    except PermissionDenied as refusal:
+        raise PageRefused(str(refusal), who_can=BLUEPRINT_MAINTAINERS) from None
     except ValidationError as exc:
         messages.error(request, "Not activated: " + " · ".join(exc.message_dict.get("blueprint", exc.messages)))
         return redirect("incidents:blueprint")

@@ -1,9 +1,10 @@
+from liaison.menu import menu_for
 from liaison.policy import administered_organisations, is_network_admin
 from liaison.selectors import memberships_of
 
 
 def network(request):
-    """The signed-in person's organisations and roles, for navigation and the page header."""
+    """The signed-in person's organisations and roles, and the menu their work calls for (``liaison.menu``)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
@@ -15,4 +16,17 @@ def network(request):
         "is_network_admin": is_network_admin(user),
         "administered_organisations": administered,
         "is_org_admin": bool(administered),
+        "app_menu": _menu(user, request.path),
     }
+
+
+def _menu(user, path: str):
+    """The menu, computed only when a template draws it (partial pages re-fetched by htmx do not), once."""
+    computed = []
+
+    def menu():
+        if not computed:
+            computed.append(menu_for(user, path=path))
+        return computed[0]
+
+    return menu

@@ -108,16 +108,34 @@ def register_subject_check(subject_type: str, check: SubjectCheck, *, by_groups:
 
 
 _subject_urls: dict[str, Callable[[str], str]] = {}
+_person_urls: dict[str, Callable[[object, set[str]], dict[str, str]]] = {}
 
 
-def register_subject_url(subject_type: str, url_for: Callable[[str], str]) -> None:
-    """Apps say where a subject's page is, so the inbox can link to it without importing them."""
+def register_subject_url(subject_type: str, url_for: Callable[[str], str], *,
+                         for_person: Callable[[object, set[str]], dict[str, str]] | None = None) -> None:
+    """Apps say where a subject's page is, so the inbox can link to it without importing them.
+
+    ``for_person(user, ids) -> {id: url}`` gives links that depend on what the person may open
+    (an alert: its incident's page for those who see the incident, else their board), for many
+    ids at once; ids it leaves out fall back to ``url_for``.
+    """
     _subject_urls[subject_type] = url_for
+    if for_person is not None:
+        _person_urls[subject_type] = for_person
+    else:
+        _person_urls.pop(subject_type, None)
 
 
 def subject_url(subject_type: str, subject_id: str) -> str | None:
     url_for = _subject_urls.get(subject_type)
     return url_for(subject_id) if url_for else None
+
+
+def subject_urls_for(user, subject_type: str, subject_ids: set[str]) -> dict[str, str | None]:
+    """Each subject's link for this person (``register_subject_url``'s ``for_person`` where the app gave one)."""
+    personal = _person_urls.get(subject_type)
+    found = personal(user, set(subject_ids)) if personal and subject_ids else {}
+    return {pk: found.get(pk) or subject_url(subject_type, pk) for pk in subject_ids}
 
 
 def has_subject_check(subject_type: str) -> bool:

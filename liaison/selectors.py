@@ -13,8 +13,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from csoa_portal.models import ApiToken
-from liaison.events import subject_url, visible_subject_ids, visible_subject_ids_for_users
-from liaison.inbox import inbox_kinds, is_addressed
+from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
+from liaison.inbox import inbox_kinds, is_addressed, label_of
 from liaison.models import CouncilPresidency, Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import is_network_admin
 from liaison.roles import Role
@@ -53,6 +53,13 @@ def administered_organisations(user) -> QuerySet[Organisation]:
     if is_network_admin(user):
         return organisations()
     return organisations().filter(memberships__user=user, memberships__role=Role.ORG_ADMIN).distinct()
+
+
+def organisation_admins(organisations) -> list[User]:
+    """The active people who administer these organisations (their people and API tokens), by name."""
+    return list(User.objects.filter(memberships__organisation__in=organisations, memberships__role=Role.ORG_ADMIN,
+                                    is_active=True, is_service_account=False)
+                .distinct().order_by("full_name", "email"))
 
 
 def tokens_of(organisation: Organisation) -> QuerySet[ApiToken]:
@@ -308,10 +315,16 @@ def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
         by_type.setdefault(event.subject_type, set()).add(event.subject_id)
     allowed = {t: visible_subject_ids(user, t, ids) for t, ids in by_type.items()}
     items = [e for e in addressed if e.subject_id in allowed[e.subject_type]]
-    for item in items:
+    shown = items[:limit]
+    links: dict[str, set[str]] = {}
+    for item in shown:
+        links.setdefault(item.subject_type, set()).add(item.subject_id)
+    urls = {t: subject_urls_for(user, t, ids) for t, ids in links.items()}
+    for item in shown:
         item.unread = item.id > cursor
-        item.url = subject_url(item.subject_type, item.subject_id)
-    return items[:limit], sum(1 for item in items if item.unread)
+        item.url = urls[item.subject_type].get(item.subject_id)
+        item.label = label_of(item)
+    return shown, sum(1 for item in items if item.id > cursor)
 
 
 def organisations_in_groups(names) -> list[Organisation]:

@@ -1,8 +1,9 @@
 """Browser pages of the network: dashboard, directory, network management, API tokens.
 
 Views stay thin: forms validate, ``liaison.services`` writes (audited, with its Event),
-``liaison.selectors`` reads. Pages a user may not use answer 404, never 403, so nobody
-learns what exists beyond their rights (DESIGN.md "Permissions").
+``liaison.selectors`` reads. A page a person may not use says why and who can (403,
+``PageRefused``): the directory's organisations are public, so naming their admins
+reveals nothing. A token of another organisation stays a plain 404.
 """
 
 from django.contrib import messages
@@ -10,12 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from csoa_portal.models import ApiToken
+from csoa_portal.views import PageRefused
 from liaison import policy, selectors, services
 from liaison.dashboard import panels_for
 from liaison.forms import (
@@ -41,18 +43,33 @@ def _render_form(request, template, context, form):
     return render(request, template, context, status=status)
 
 
+NETWORK_ADMINS = "ENISA's organisation admins, the network administrators."
+
+
 def _network_admin_only(request):
     if not policy.is_network_admin(request.user):
-        raise Http404("Not found.")
+        raise PageRefused("Only the network administrators manage member states and organisations.",
+                          who_can=NETWORK_ADMINS)
 
 
 def _organisation(code: str) -> Organisation:
     return get_object_or_404(selectors.organisations(), code=code)
 
 
+def _admins_in_words(organisations) -> str:
+    admins = selectors.organisation_admins(organisations)
+    if not admins:
+        return "nobody yet: ask ENISA's network administrators to name an organisation admin."
+    return "; ".join(f"{a.get_full_name()} <{a.email}>" for a in admins) + "; and " + NETWORK_ADMINS
+
+
 def _managed_organisation(request, code: str) -> Organisation:
-    """An organisation whose people and tokens the user administers, else 404."""
-    return get_object_or_404(selectors.administered_organisations(request.user), code=code)
+    """An organisation whose people the user administers; another one (public in the directory): 403 naming its admins."""
+    organisation = _organisation(code)
+    if not selectors.administered_organisations(request.user).filter(pk=organisation.pk).exists():
+        raise PageRefused(f"Only the organisation admins of {organisation.name} manage its people.",
+                          who_can=_admins_in_words([organisation]))
+    return organisation
 
 
 # --- Dashboard ------------------------------------------------------------------------------
@@ -326,7 +343,8 @@ def tokens(request):
     managed = selectors.administered_organisations(request.user)
     organisation = _token_organisation(request, managed)
     if organisation is None:
-        raise Http404("Not found.")
+        own = [m.organisation for m in selectors.memberships_of(request.user)]
+        raise PageRefused("Only your organisation's admins manage API tokens.", who_can=_admins_in_words(own))
     # Network admins see and revoke every organisation's tokens, but create them only where
     # they are an organisation admin (services.may_issue_token): elsewhere the form is not
     # shown and a POST is refused with 403 and the reason; the organisation is in the

@@ -24,18 +24,62 @@ class ReserveConfig(AppConfig):
         register_provider(selectors.incident_reserve_facts)
         _register_audit_read_checks()
         _register_inbox_kinds()
-        # The dashboard's Reserve panels, each shown by reserve.policy (liaison never imports reserve).
+        # The dashboard's Reserve panels, each shown by reserve.policy (liaison never imports reserve): the work
+        # waiting for the person, counted, each item a link.
         from liaison.dashboard import register_panel
+        from liaison.menu import register_menu
 
-        for name, shown_if in [("reserve-triage", "triage"), ("reserve-decisions", "decisions"),
-                               ("reserve-overview", None), ("reserve-engagements", "engagements")]:
-            register_panel(name, _panel(shown_if), template=f"reserve/_panel_{name.removeprefix('reserve-')}.html")
+        for name, context_for in [("reserve-triage", _work_panel("triage_panel")),
+                                  ("reserve-decisions", _work_panel("decisions_panel")),
+                                  ("reserve-overview", _panel(None)),
+                                  ("reserve-engagements", _work_panel("engagements_panel"))]:
+            register_panel(name, context_for, template=f"reserve/_panel_{name.removeprefix('reserve-')}.html")
+
+        register_menu("reserve", _menu, order=20)
 
     def load_demo(self, stdout=None):
-        """Called by liaison's load_demo (through the app registry): provider profiles and a demo request."""
+        """Called by liaison's load_demo (through the app registry): provider profiles and demo requests."""
         from reserve.demo import load
 
         return load(stdout=stdout)
+
+    def demo_accounts(self):
+        """Called by liaison's load_demo for its banner: the Reserve's accounts, one per role."""
+        from reserve.demo import demo_accounts
+
+        return demo_accounts()
+
+
+def _menu(user) -> list:
+    """A provider's staff: their engagements, the requests they serve and the incidents they are deployed on (those
+    the requester shared with them); everyone else the Reserve uses: its requests (reserve.policy)."""
+    from django.urls import reverse
+
+    from liaison.menu import MenuLink
+    from reserve import policy, selectors
+
+    if policy.capabilities(user).engagements:
+        links = [MenuLink("Engagements", reverse("reserve:engagement_list")),
+                 MenuLink("Requests served", reverse("reserve:request_list"),
+                          title="The Reserve requests your organisation was engaged on")]
+        incidents = {i.pk: i for e in selectors.deployments_of(user) for i in e.incidents}
+        links += [MenuLink(f"{i.reference} (deployed)", reverse("incidents:detail", args=[i.pk]), title=i.title)
+                  for i in incidents.values()]
+        return links
+    if policy.uses_reserve(user):
+        return [MenuLink("Reserve", reverse("reserve:home"))]
+    return []
+
+
+def _work_panel(name: str):
+    """A panel whose context reserve.views builds (at request time) from the person's capabilities and work."""
+
+    def context_for(user):
+        from reserve import views
+
+        return getattr(views, name)(user)
+
+    return context_for
 
 
 def _panel(capability: str | None):
@@ -87,16 +131,13 @@ def _register_inbox_kinds():
     """
     from liaison.inbox import register_inbox_kinds
     from reserve import policy
+    from reserve.notifications import INBOX_LABELS
 
     def decision_makers(event, user, names: set[str]) -> bool:
         return policy.capabilities(user).decisions
 
-    register_inbox_kinds("reserve", [
-        "request.routed", "request.submitted", "request.returned", "request.info_requested", "request.info_answered",
-        "request.assessed", "request.decided", "provider.engaged", "engagement.accepted", "engagement.declined",
-        "engagement.expired", "engagement.cancelled", "matching.exhausted", "deployment.closed",
-        "deadline.reminder", "deadline.overdue",
-    ], addressed={"request.assessed": decision_makers})
+    register_inbox_kinds("reserve", INBOX_LABELS, addressed={"request.assessed": decision_makers},
+                         labels=INBOX_LABELS)
 
 
 def _url(name: str, fallback: str):

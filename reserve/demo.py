@@ -29,6 +29,7 @@ def load(stdout=None) -> dict[str, int]:
     if admin is None:
         return {"providers": 0, "requests": 0}
     counts = {"providers": _providers(admin), "requests": _request()}
+    counts["requests"] += _offer()
     if stdout is not None and any(counts.values()):
         stdout.write(f"Reserve demo: {counts['providers']} provider profile(s), {counts['requests']} request(s).")
     return counts
@@ -60,6 +61,69 @@ def _providers(admin: User) -> int:
                               period_end=today.replace(day=1) + timedelta(days=364), person_days=60 + 20 * (n % 4))
         created += 1
     return created
+
+
+OFFER_ENTITY = "Klinikum Musterstadt (demo)"
+OFFERED_PROVIDER = "provider-northwatch"
+
+
+def demo_accounts() -> list[tuple[str, str]]:
+    """The Reserve's demo accounts for the banner, each able to do what its label says (reserve.policy)."""
+    from reserve import policy
+
+    authority = Organisation.objects.filter(code=policy.authority_code()).first()
+    accounts = [
+        ("DE single point of contact: forwards Reserve requests", "spoc@de-spoc.demo"),
+        ("ENISA triage: assesses Reserve requests, engages providers", "triage@enisa.demo"),
+    ]
+    if authority is not None:  # RESERVE_CONTRACTING_AUTHORITY: ENISA unless configured otherwise
+        accounts.append((f"{authority.name.split(' — ')[0]} decision-maker: the contracting authority, approves or "
+                         "rejects Reserve requests", f"decision@{authority.code}.demo"))
+    accounts.append(("Reserve provider staff (NorthWatch): an engagement offer waits for its answer",
+                     f"staff@{OFFERED_PROVIDER}.demo"))
+    return accounts
+
+
+def _offer() -> int:
+    """A second request, approved, with an engagement offer waiting for NorthWatch's answer (its 24-hour clock)."""
+    from reserve import policy
+
+    if AssistanceRequest.objects.filter(affected_entity=OFFER_ENTITY).exists():
+        return 0
+    people = {u.email: u for u in User.objects.filter(email__in=[
+        "analyst@de-csirt.demo", "spoc@de-spoc.demo", "triage@enisa.demo", f"decision@{policy.authority_code()}.demo"])}
+    csirt = Organisation.objects.filter(code="de-csirt").first()
+    provider = Organisation.objects.filter(code=OFFERED_PROVIDER).first()
+    if len(people) < 4 or csirt is None or provider is None:
+        return 0
+    analyst, triage = people["analyst@de-csirt.demo"], people["triage@enisa.demo"]
+    incident = incident_services.report_incident(
+        actor=analyst, organisation=csirt, title="Wiper in a hospital's patient systems (demo)",
+        aware_at=timezone.now() - timedelta(hours=9), severity="high", tlp="amber", entity_type="essential",
+        sectors=list(Sector.objects.filter(code="health")),
+        affected_member_states=list(MemberState.objects.filter(code="DE")),
+    )
+    today = timezone.localdate()
+    request = services.create_request(
+        actor=analyst, organisation=csirt, affected_entity=OFFER_ENTITY, entity_type="essential",
+        sector="health", incidents=[incident],
+        impact_description="Patient records and scheduling wiped; emergency admissions diverted to other hospitals.",
+        impact_level="severe", planned_use="Forensics and the rebuild of the patient-record servers.",
+        services=["incident_response"], person_days=10,
+        window_start=today + timedelta(days=1), window_end=today + timedelta(days=14),
+        mitigation_measures="Network segmented; backups from last week verified offline.",
+        measures_level="substantial", measures_confirmed=True,
+        other_support="The hospital's IT provider has no incident-response capacity.",
+        urgency="immediate", languages=["de", "en"], spill_over_risk="low",
+    )
+    services.submit_request(actor=analyst, request=request)
+    services.forward_request(actor=people["spoc@de-spoc.demo"], request=request, note="Endorsed (demo).")
+    services.assess_request(actor=triage, request=request, complete=True, recommendation="approve",
+                            reasons="Essential entity, severe impact on patient care (demo).")
+    services.decide_request(actor=people[f"decision@{policy.authority_code()}.demo"], request=request,
+                            outcome="approved", reasons="Meets CSoA Art. 15 (demo).")
+    services.engage_provider(actor=triage, request=request, provider=provider)
+    return 1
 
 
 def _request() -> int:

@@ -4,8 +4,11 @@ E-mail leaves the portal, so it carries no request content: the reference, what 
 and a link. The details stay behind the login (like incidents/notifications.py).
 """
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.core.mail import send_mass_mail
+from django.utils import timezone
 
 from incidents.notifications import recipients_of
 from django.contrib.auth.models import Group
@@ -21,6 +24,53 @@ SUBJECTS = {
     "deployment.closed": "[CSoA Portal] Deployment on {ref} closed — after-action report due",
     "deadline.reminder": "[CSoA Portal] REMINDER: a Reserve clock on {ref} runs out soon",
     "deadline.overdue": "[CSoA Portal] OVERDUE: a Reserve clock on {ref} has run out",
+}
+
+
+def duration_words(delta: timedelta) -> str:
+    """“2 d 3 h”, “31 h 12 min”, “12 min”: how long, to the minute (pages and inbox alike)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days >= 3:
+        return f"{days} d {hours} h"
+    hours += days * 24
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+def _offer_label(event) -> str:
+    """An engagement offer with its clock: the provider answers within its committed response time (24 h at most)."""
+    try:
+        due = datetime.fromisoformat(event.payload["respond_by"])
+    except (KeyError, TypeError, ValueError):
+        return "Engagement offer waiting for your answer:"
+    now = timezone.now()
+    if event.payload.get("status", "offered") != "offered" or due <= now:
+        return f"Engagement offer (answer was due {timezone.localtime(due):%d %b %H:%M %Z}):"
+    return (f"Engagement offer waiting for your answer: {duration_words(due - now)} left "
+            f"(by {timezone.localtime(due):%d %b %H:%M %Z}) —")
+
+
+# What each Reserve item says in the dashboard inbox, before the link to its request or engagement.
+INBOX_LABELS = {
+    "request.routed": lambda e: "Reserve request to forward as single point of contact:",
+    "request.submitted": lambda e: "Reserve request to triage:",
+    "request.returned": lambda e: "Reserve request returned to you by the single point of contact:",
+    "request.info_requested": lambda e: "ENISA asks for more information on your Reserve request:",
+    "request.info_answered": lambda e: "The requester answered ENISA's question:",
+    "request.assessed": lambda e: "Reserve request assessed, awaiting your decision:",
+    "request.decided": lambda e: "Decision on the Reserve request:",
+    "provider.engaged": _offer_label,
+    "engagement.accepted": lambda e: f"{e.payload.get('provider', 'The provider')} accepted the engagement:",
+    "engagement.declined": lambda e: f"{e.payload.get('provider', 'The provider')} declined the engagement:",
+    "engagement.expired": lambda e: "Engagement offer expired without an answer:",
+    "engagement.cancelled": lambda e: "Engagement cancelled:",
+    "matching.exhausted": lambda e: "No provider left to engage:",
+    "deployment.closed": lambda e: "Deployment closed, after-action report due:",
+    "deadline.reminder": lambda e: f"Due soon: {e.payload.get('label', '')}",
+    "deadline.overdue": lambda e: f"OVERDUE: {e.payload.get('label', '')}",
 }
 
 

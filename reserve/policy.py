@@ -26,8 +26,10 @@ from liaison.roles import Community, OrganisationKind, org_group_name, role_grou
 from liaison.roles import Role as NetworkRole
 from reserve.workflow import (
     ENGAGEMENT_TRANSITIONS,
+    FINAL,
     REQUEST_STATES_FOR_OFFER,
     REQUEST_TRANSITIONS,
+    WAITING_FOR,
     EngagementStatus,
     RequestStatus,
     Role,
@@ -229,6 +231,17 @@ def _capabilities(user) -> Capabilities:
     )
 
 
+# Organisations whose people request, route, assess, decide or follow Reserve support (CSoA Art. 14–16).
+RESERVE_KINDS = frozenset({OrganisationKind.NATIONAL_CSIRT, OrganisationKind.CRISIS_AUTHORITY, OrganisationKind.SPOC,
+                           OrganisationKind.CERT_EU, OrganisationKind.ENISA, OrganisationKind.COMMISSION})
+
+
+def uses_reserve(user) -> bool:
+    """Who the Reserve's request pages are for: requesters and their SPOCs, ENISA, the contracting authority and
+    the Commission. A provider's staff work from their engagements instead (``Capabilities.engagements``)."""
+    return any(s.kind in RESERVE_KINDS for s in seats(user))
+
+
 # --- Roles and actions on one request or engagement ------------------------------------------------
 
 def roles_for(user, request) -> set[Role]:
@@ -306,6 +319,22 @@ def engagement_actions(user, engagement) -> list[str]:
     return actions
 
 
+def who_acts_next(user, request) -> str:
+    """Who moves the request on (``workflow.WAITING_FOR``), for a person with nothing to do on it now.
+
+    The requesting organisation and its SPOC are told of every step in their inbox: they read "you will be told".
+    """
+    from liaison.models import Organisation
+
+    authority = Organisation.objects.filter(code=authority_code()).values_list("name", flat=True).first()
+    spoc = request.spoc_organisation.name if request.spoc_organisation_id else "the single point of contact"
+    sentence = WAITING_FOR[request.status].format(
+        requester=request.requester_organisation.name, spoc=spoc,
+        authority=f"{authority or authority_code()}, the contracting authority,")
+    told = request.status not in FINAL and roles_for(user, request) & {Role.REQUESTER, Role.SPOC}
+    return sentence + ("; you will be told." if told else ".")
+
+
 def may_engage(user, request) -> bool:
     """ENISA triage engages providers while the request is approved or deployed (several providers)."""
     return capabilities(user).engage and request.status in REQUEST_STATES_FOR_OFFER
@@ -318,5 +347,5 @@ __all__ = [
     "engagement_actions", "engagement_roles_for", "forget", "is_authority_side", "is_commission",
     "is_decision_maker", "is_provider_staff", "is_registry_admin", "is_triage", "may_engage", "may_log_work",
     "offer_roles",
-    "request_actions", "roles_for", "seats",
+    "request_actions", "roles_for", "seats", "uses_reserve", "who_acts_next",
 ]

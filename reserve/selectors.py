@@ -38,6 +38,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import Severity
 from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
@@ -571,3 +572,64 @@ def incident_reserve_facts(incident) -> dict:
 def visible_provider_ids(user, ids: set[str]) -> set[str]:
     numeric = [int(i) for i in ids if str(i).isdigit()]
     return {str(pk) for pk in provider_profiles_visible_to(user).filter(pk__in=numeric).values_list("pk", flat=True)}
+
+
+# --- The dashboard: a person's Reserve work, counted ---------------------------------------------
+
+DASHBOARD_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class Work:
+    """Items of one kind of work: the first few to list, and how many there are."""
+
+    items: list
+    count: int
+
+
+def _work(queryset, limit: int = DASHBOARD_ITEMS) -> Work:
+    items = list(queryset[:limit])
+    return Work(items, len(items) if len(items) < limit else queryset.count())
+
+
+def requests_waiting(user, status: str) -> Work:
+    """Requests the person sees in ``status`` (submitted: to triage; assessed: to decide), the oldest clock first,
+    each with ``response_deadline`` (the 48-hour clock row, or None)."""
+    clock = ReserveDeadline.objects.filter(engagement__isnull=True, clock="response")
+    queryset = (requests_visible_to(user).filter(status=status)
+                .select_related("requester_organisation__member_state")
+                .prefetch_related(Prefetch("deadlines", queryset=clock, to_attr="response_clocks"))
+                .order_by(F("submitted_at").asc(nulls_last=True), "id"))
+    work = _work(queryset)
+    for row in work.items:
+        row.response_deadline = row.response_clocks[0] if row.response_clocks else None
+    return work
+
+
+def _own_provider_engagements(user) -> QuerySet[Engagement]:
+    """Engagements of the providers the person works for (their staff's view: never another provider's)."""
+    return Engagement.objects.filter(provider__group__in=user.groups.values("id")).select_related(
+        "provider", "request__requester_organisation")
+
+
+def offers_waiting(user) -> Work:
+    """Engagement offers to the person's provider still waiting for its answer, the first to run out first."""
+    return _work(_own_provider_engagements(user).filter(status=EngagementStatus.OFFERED).order_by("respond_by", "id"))
+
+
+def deployments_of(user) -> list[Engagement]:
+    """The person's provider's running deployments, each with ``incidents``: the linked incidents they may see
+    (the requester shares an incident with the provider; otherwise it stays the requester's)."""
+    rows = list(_own_provider_engagements(user).filter(status=EngagementStatus.ACCEPTED,
+                                                       request__status=RequestStatus.DEPLOYED)
+                .order_by("-responded_at", "-id")[:DASHBOARD_ITEMS])
+    linked = {row.request_id: set() for row in rows}
+    through = AssistanceRequest.incidents.through
+    for request_id, incident_id in through.objects.filter(assistancerequest_id__in=linked).values_list(
+            "assistancerequest_id", "incident_id"):
+        linked[request_id].add(incident_id)
+    visible = {i.pk: i for i in incidents_visible_to(user).filter(
+        pk__in=set().union(*linked.values()) if linked else set())}
+    for row in rows:
+        row.incidents = [visible[pk] for pk in sorted(linked[row.request_id]) if pk in visible]
+    return rows

@@ -3,9 +3,10 @@
 Views stay thin: forms parse, ``reserve.services`` writes (audited, with its Event) and
 ``reserve.selectors`` decides what the user may see and do. A request or engagement the
 user may not see answers 404 on every page, so nobody learns it exists; a page meant for
-a role the user does not hold on a request they do see (assess, decide, rank, report) is
-404 too. A POST the user may not make on a visible request answers 403 with the service's
-reason; one the workflow refuses in the request's current state answers 409 with the
+a role the user does not hold (the triage queue, the dashboard, the registry, or assess,
+decide, rank, report on a request they do see) answers 403 saying why and who can
+(``PageRefused``): that reveals nothing they do not know. A POST the user may not make on
+a visible request answers 403 with the service's reason; one the workflow refuses in the request's current state answers 409 with the
 workflow's message; bad input re-renders the form, the error on the field it names, 400.
 """
 
@@ -24,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
 from reserve import policy, selectors, services, workflow
@@ -46,6 +48,7 @@ from reserve.forms import (
     WorkLogForm,
     requesting_organisations,
 )
+from reserve.notifications import duration_words
 from reserve.models import (
     AssistanceRequest,
     DeploymentUpdate,
@@ -77,6 +80,13 @@ ACTION_LABELS = {
 }
 
 
+# Who can, for the pages of the contracting authority's side (reserve.policy.is_authority_side).
+AUTHORITY_SIDE = "ENISA's triage staff, the contracting authority's people and the Commission."
+REQUESTERS = ("member states' CSIRTs and cyber crisis management authorities, CERT-EU, and the competent authorities "
+              "of eligible DEP-associated third countries (CSoA Art. 14(3)).")
+RANKING = "Only ENISA triage staff rank providers and engage them."
+
+
 # --- Shared helpers ----------------------------------------------------------------------------
 
 
@@ -93,17 +103,7 @@ def _engagement_url(engagement: Engagement, anchor: str = "") -> str:
     return reverse("reserve:engagement_detail", args=[engagement.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def _duration(delta: timedelta) -> str:
-    """“2 d 3 h”, “31 h 12 min”, “12 min”: how long, to the minute."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days >= 3:
-        return f"{days} d {hours} h"
-    hours += days * 24
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+_duration = duration_words
 
 
 def _clock(due_at, *, remind_at=None, met_at=None, now=None) -> dict:
@@ -175,6 +175,52 @@ def engagement_action(view):
             return _render_engagement(request, engagement, status=409, action_error=exc.refusal)
 
     return wrapper
+
+
+# --- Dashboard panels (registered in reserve.apps; liaison shows them) ------------------------------
+
+
+def _waiting_rows(work, now) -> list[dict]:
+    return [{"request": ar, "clock": _deadline(ar.response_deadline, now) if ar.response_deadline else None}
+            for ar in work.items]
+
+
+def triage_panel(user) -> dict | None:
+    """ENISA triage: the requests waiting for an assessment, with the 48-hour clock."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.triage:
+        return None
+    now = timezone.now()
+    waiting = selectors.requests_waiting(user, RequestStatus.SUBMITTED)
+    rows = _waiting_rows(waiting, now)
+    return {"capabilities": capabilities, "rows": rows, "count": waiting.count,
+            "overdue": sum(1 for r in rows if r["clock"] and r["clock"]["state"] == "overdue")}
+
+
+def decisions_panel(user) -> dict | None:
+    """The contracting authority's decision-makers: the assessed requests waiting for their decision."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.decisions:
+        return None
+    waiting = selectors.requests_waiting(user, RequestStatus.ASSESSED)
+    return {"capabilities": capabilities, "rows": _waiting_rows(waiting, timezone.now()), "count": waiting.count}
+
+
+def engagements_panel(user) -> dict | None:
+    """A provider's staff: the offers waiting for their answer with the clock, and the running deployments."""
+    capabilities = policy.capabilities(user)
+    if not capabilities.engagements:
+        return None
+    now = timezone.now()
+    offers = selectors.offers_waiting(user)
+    return {"capabilities": capabilities, "count": offers.count,
+            "offers": [{"engagement": e, "clock": _clock(e.respond_by, now=now,
+                                                          remind_at=e.respond_by - OFFER_DUE_SOON)}
+                       for e in offers.items],
+            "deployments": selectors.deployments_of(user)}
+
+
+OFFER_DUE_SOON = timedelta(hours=6)
 
 
 @login_required
@@ -291,7 +337,10 @@ def request_new(request):
     """A new request: saved as a draft, or submitted at once when complete."""
     form = RequestForm(request.POST if request.method == "POST" else None, user=request.user)
     if not form.may_request:
-        raise Http404("Your organisation may not request Reserve support.")
+        own = [m.organisation for m in request.user.memberships.select_related("organisation__member_state")]
+        reasons = [selectors.request_refusal(o) for o in own]
+        raise PageRefused(next((r for r in reasons if r), "You belong to no organisation that may request Reserve "
+                                                           "support."), who_can=REQUESTERS)
     if request.method == "POST":
         return _handle_request_form(request, form, None)
     return _request_form_page(request, form)
@@ -303,7 +352,8 @@ def request_edit(request, pk):
     """Complete or correct a draft; only the requesting organisation, only while it is a draft."""
     ar = selectors.request_visible_to(request.user, pk)
     if Role.REQUESTER not in policy.roles_for(request.user, ar):
-        raise Http404("No such request.")
+        raise PageRefused("Only the requesting organisation edits its request.",
+                          who_can=f"the people of {ar.requester_organisation.name}.")
     if ar.status != RequestStatus.DRAFT:
         messages.info(request, "A submitted request cannot be edited, only moved on through its workflow.")
         return redirect(_detail_url(ar))
@@ -403,6 +453,20 @@ def _linked_incidents(user, ar: AssistanceRequest) -> tuple[list, int]:
     return visible, len(linked) - len(visible)
 
 
+def _page_actions(ar: AssistanceRequest, actions: list[str], capabilities) -> list[dict]:
+    """The actions whose forms live on pages of their own, as buttons in "What you can do now"."""
+    links = []
+    if "assess" in actions or "request_info" in actions:
+        links.append(("assess", "Assess the request", reverse("reserve:request_assess", args=[ar.pk])))
+    if "approve" in actions:
+        links.append(("decide", "Decide: approve or reject", reverse("reserve:request_decide", args=[ar.pk])))
+    if capabilities.ranking and ar.status in workflow.REQUEST_STATES_FOR_OFFER:
+        links.append(("engage", "Rank and engage providers", reverse("reserve:request_ranking", args=[ar.pk])))
+    if "report" in actions:
+        links.append(("report", "Submit the after-action report", reverse("reserve:request_report", args=[ar.pk])))
+    return [{"code": code, "label": label, "url": url} for code, label, url in links]
+
+
 def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overrides):
     user = request.user
     ar = selectors.request_visible_to(user, ar.pk)  # fresh, after a service changed it
@@ -420,6 +484,7 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
     incidents, hidden_incidents = _linked_incidents(user, ar)
     open_question = next((q for q in reversed(info) if q.answered_at is None), None)
     found = selectors.priority_of(ar) if authority and ar.status != RequestStatus.DRAFT else None
+    page_actions = _page_actions(ar, actions, capabilities)
     context = {
         "ar": ar,
         "roles": roles,
@@ -444,6 +509,9 @@ def _render_detail(request, ar: AssistanceRequest, *, status: int = 200, **overr
         "timeline": _timeline(user, ar, engagements=engagements, info=info, assessments=assessments,
                               decision=decision, report=report),
         "capabilities": capabilities,
+        "page_actions": page_actions,
+        # Withdrawing is a way out, not the next step: the requester is told who moves the request on.
+        "who_acts_next": "" if set(actions) - {"withdraw"} or page_actions else policy.who_acts_next(user, ar),
         "forward_form": ForwardForm() if "forward" in actions else None,
         "return_form": ReasonForm(prefix="return", label="Why it goes back") if "return" in actions else None,
         "withdraw_form": ReasonForm(prefix="withdraw", label="Why you withdraw it") if "withdraw" in actions else None,
@@ -529,7 +597,8 @@ def request_close(request, ar):
 def triage(request):
     """Open requests at the contracting authority, highest priority first, with the 48-hour clock."""
     if not policy.capabilities(request.user).triage_queue:
-        raise Http404("Not found.")
+        raise PageRefused("Only the contracting authority's side works from the triage queue.",
+                          who_can=AUTHORITY_SIDE)
     form = TriageFilterForm(request.GET or None)
     filters = {}
     if form.is_bound and form.is_valid():
@@ -548,12 +617,29 @@ def triage(request):
     }, status=400 if form.errors else 200)
 
 
+ROLE_PAGES = {
+    Role.TRIAGE: "Only ENISA triage staff assess requests and ask requesters for more information.",
+    Role.DECISION_MAKER: "Only the contracting authority's decision-makers approve or reject requests.",
+    Role.REQUESTER: "Only the requesting organisation submits the after-action report.",
+}
+
+
 def _role_page(request, pk, role: Role) -> AssistanceRequest:
-    """A request page for one workflow role: 404 for anyone else, as if the request did not exist."""
+    """A request page for one workflow role: 404 for a request the person may not see; on one they see,
+    403 saying who holds the role (which they may know: the request's page names its steps)."""
     ar = selectors.request_visible_to(request.user, pk)
     if role not in policy.roles_for(request.user, ar):
-        raise Http404("No such request.")
+        raise PageRefused(ROLE_PAGES[role], who_can=_role_holders(role, ar))
     return ar
+
+
+def _role_holders(role: Role, ar: AssistanceRequest) -> str:
+    if role == Role.DECISION_MAKER:
+        authority = selectors.contracting_authority()
+        return f"the decision-makers of {authority.name if authority else policy.authority_code()}."
+    if role == Role.REQUESTER:
+        return f"the people of {ar.requester_organisation.name}."
+    return "ENISA's triage staff."
 
 
 def _assess_page(request, ar, *, status=200, **overrides):
@@ -695,7 +781,7 @@ def request_ranking(request, pk):
     """Providers ranked for an approved request, with the reasons for each rank and each exclusion."""
     ar = selectors.request_visible_to(request.user, pk)
     if not policy.capabilities(request.user).ranking:
-        raise Http404("No such request.")  # a page for ENISA triage only, as the API's ranking
+        raise PageRefused(RANKING, who_can="ENISA's triage staff.")  # as the API's ranking (403)
     return _ranking_page(request, ar)
 
 
@@ -704,7 +790,7 @@ def request_ranking(request, pk):
 def request_engage(request, pk):
     ar = selectors.request_visible_to(request.user, pk)
     if not policy.capabilities(request.user).ranking:
-        raise Http404("No such request.")
+        raise PageRefused(RANKING, who_can="ENISA's triage staff.")
     form = EngageForm(request.POST)
     if form.is_valid():
         try:
@@ -920,7 +1006,8 @@ def request_report(request, pk):
 @require_GET
 def provider_list(request):
     if not policy.capabilities(request.user).registry_view:
-        raise Http404("Not found.")
+        raise PageRefused("Only ENISA, the contracting authority and the Commission see the whole provider "
+                          "registry.", who_can=AUTHORITY_SIDE)
     profiles = list(selectors.provider_profiles_visible_to(request.user).order_by("organisation__name"))
     today = timezone.localdate()
     rows = []
@@ -937,7 +1024,8 @@ def provider_list(request):
 
 def _registry_admin(request):
     if not policy.capabilities(request.user).registry_edit:
-        raise Http404("Not found.")
+        raise PageRefused("Only ENISA keeps the provider registry.",
+                          who_can="ENISA's triage staff and its network administrators.")
 
 
 @login_required
@@ -1039,7 +1127,8 @@ def dashboard(request):
     """Requests by status, time to decision against the legal clock, capacity per provider, requests per state."""
     user = request.user
     if not policy.capabilities(user).dashboard:
-        raise Http404("Not found.")
+        raise PageRefused("Only ENISA, the contracting authority and the Commission follow the Reserve dashboard.",
+                          who_can=AUTHORITY_SIDE)
     by_status = selectors.requests_by_status(user)
     status_bars = _bars([(label, by_status.get(value, 0)) for value, label in RequestStatus.choices])
     for bar, value in zip(status_bars, RequestStatus.values, strict=True):

@@ -170,6 +170,23 @@ def engagement_transition(action: str, *, status: str, roles) -> Transition:
     return check(ENGAGEMENT_TRANSITIONS, action, status=status, roles=roles, noun="engagement")
 
 
+# Who moves a request on from each state, in words ({requester}, {spoc}, {authority}: organisation names):
+# what the request page says to a person who has nothing to do on it now.
+WAITING_FOR = {
+    S.DRAFT: "{requester} completes the draft and submits it",
+    S.AWAITING_SPOC: "{spoc}, the NIS2 single point of contact, forwards it to the contracting authority or returns it",
+    S.SUBMITTED: "ENISA triage assesses it before the 48-hour clock runs out",
+    S.INFO_REQUESTED: "{requester} answers ENISA's question; then triage goes on",
+    S.ASSESSED: "{authority} decides",
+    S.APPROVED: "ENISA triage engages providers; the first that accepts is deployed",
+    S.DEPLOYED: "The provider supports the requester; {requester} or ENISA triage closes the deployment when it ends",
+    S.CLOSED: "{requester} submits the after-action report",
+    S.REJECTED: "Nothing more happens: the request was rejected",
+    S.REPORTED: "Nothing more happens: the after-action report is in and the request is complete",
+    S.WITHDRAWN: "Nothing more happens: the request was withdrawn",
+}
+
+
 # Transitions that follow from another one (a provider's acceptance deploys the request, the sweep
 # times an engagement out, closing completes the engagements): never offered as buttons.
 CONSEQUENTIAL = frozenset({"deploy", "expire", "complete"})

@@ -6,8 +6,19 @@ known before any schema is built.
 
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+
+
+class PortalAutoSchema(AutoSchema):
+    """Every operation has a summary (its line in /api/docs/): ``extend_schema(summary=…)``, else the view's
+    ``summaries`` attribute, one short phrase per HTTP method (``{"get": "List incidents", "post": …}``).
+    The description stays the view's docstring. ``tests/api/test_schema_docs.py`` keeps every operation summarised.
+    """
+
+    def get_summary(self):
+        return super().get_summary() or getattr(self.view, "summaries", {}).get(self.method.lower())
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -28,6 +28,8 @@ def _collections(patterns, prefix: str = "") -> dict[str, str]:
 class ApiRootApi(APIView):
     """Links to every collection of the API, its schema and its interactive docs."""
 
+    summaries = {"get": "List the API's collections"}
+
     @extend_schema(
         operation_id="api_root",
         responses={

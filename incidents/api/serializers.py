@@ -126,6 +126,31 @@ class IncidentUpdateSerializer(IncidentInputSerializer):
             field.default = serializers.empty
 
 
+class EscalationPreviewSerializer(serializers.Serializer):
+    """What the Blueprint engine does once the change is saved (``incidents.selectors.escalation_preview``)."""
+
+    from_level = serializers.IntegerField(help_text="The crisis level before the change.")
+    to_level = serializers.IntegerField(help_text="The level the engine moves the incident to once saved (the same "
+                                                  "level when nothing escalates).")
+    level_name = serializers.CharField()
+    escalates = serializers.BooleanField()
+    alerted = serializers.ListField(child=serializers.CharField(), help_text="The networks alerted, highest level "
+                                    "first; levels are cumulative (0 → 2 alerts the CSIRTs Network too).")
+    explanation = serializers.CharField(help_text="Which rules match and why; blank when nothing escalates.")
+    proposed_level = serializers.IntegerField(allow_null=True, help_text="A level the engine only proposes.")
+    proposal_decided_by = serializers.CharField(help_text="Who decides the proposed level.")
+    message = serializers.CharField(help_text="The same in one sentence, as the edit form shows it.")
+
+
+class IncidentDryRunSerializer(serializers.Serializer):
+    """``PATCH …?dry_run=true``: what the change would do; nothing is saved."""
+
+    dry_run = serializers.BooleanField()
+    version = serializers.IntegerField(help_text="The version the preview was computed on (send it as If-Match).")
+    changed = serializers.ListField(child=serializers.CharField(), help_text="The fields the change would set.")
+    escalation = EscalationPreviewSerializer()
+
+
 class DeadlineSerializer(serializers.Serializer):
     clock = serializers.CharField()
     sequence = serializers.IntegerField(help_text="The intermediate-report request's number (Art. 23(4)(c)); 0 "
@@ -626,3 +651,10 @@ class TagVocabularySerializer(serializers.Serializer):
 
     def get_tags(self, obj) -> TagSerializer(many=True):
         return [] if obj.free else TagSerializer(obj.tags.all(), many=True).data
+
+
+class IncidentUpdatedSerializer(IncidentDetailSerializer):
+    """The incident after a PATCH, with what the Blueprint engine does now that it is saved."""
+
+    escalation = EscalationPreviewSerializer(read_only=True, help_text="The crisis level the saved change moves the "
+                                             "incident to (the engine applies it right after the commit).")

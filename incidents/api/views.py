@@ -3,7 +3,7 @@
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -33,6 +33,20 @@ IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description="The ETag you read; a stale one is refused with 412 instead of overwriting a colleague's change.",
 )
+
+
+DRY_RUN = OpenApiParameter(
+    "dry_run", OpenApiTypes.BOOL, OpenApiParameter.QUERY, required=False,
+    description="true: validate the change and answer what it would do (the crisis level it escalates to and who "
+                "is alerted) without saving anything.",
+)
+
+
+def _dry_run(request) -> bool:
+    value = request.query_params.get("dry_run", "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationError({"dry_run": [f"Use true or false, not {value!r}."]})
+    return value in ("true", "1")
 
 
 class PreconditionFailed(APIException):
@@ -122,6 +136,8 @@ class IncidentListCreateApi(generics.ListAPIView):
     create is the NIS2 early warning (Art. 23(4)(a)), recorded with the incident in one transaction.
     """
 
+    summaries = {"get": "List incidents", "post": "Report an incident"}
+
     serializer_class = s.IncidentListSerializer
     filterset_class = IncidentFilterSet
     ordering = "-id"
@@ -147,6 +163,8 @@ class IncidentDetailApi(APIView):
     """One incident with its deadlines; PATCH completes or corrects it (send If-Match), relabels it (``tlp``, under
     the TLP rules) or replaces its tags (``tags``). A field PATCH does not change is a 400 naming it."""
 
+    summaries = {"get": "Read an incident", "patch": "Complete or correct an incident (or preview it with dry_run)"}
+
     @extend_schema(responses={200: s.IncidentDetailSerializer, 304: None, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         incident = _detail(request, pk)
@@ -154,26 +172,45 @@ class IncidentDetailApi(APIView):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": _etag(incident)})
         return _detail_response(request, incident)
 
-    @extend_schema(request=s.IncidentUpdateSerializer, parameters=[IF_MATCH],
-                   responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404, 412)})
+    @extend_schema(
+        request=s.IncidentUpdateSerializer, parameters=[IF_MATCH, DRY_RUN],
+        responses={200: PolymorphicProxySerializer(
+            component_name="IncidentPatchResult", resource_type_field_name=None,
+            serializers=[s.IncidentUpdatedSerializer, s.IncidentDryRunSerializer]),
+            **error_responses(400, 401, 403, 404, 412)})
     def patch(self, request, pk):
         incident = _detail(request, pk)
+        dry_run = _dry_run(request)
         data = s.IncidentUpdateSerializer(data=request.data)
         _refuse_unknown_fields(request, data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise ValidationError({"non_field_errors": ["Send at least one field to change."]})
+        preview = s.EscalationPreviewSerializer(selectors.escalation_preview(incident, data.validated_data)).data
+        if dry_run:
+            if not policy.can_edit(request.user, incident):
+                raise PermissionDenied("Only the reporting organisation may change this incident.")
+            expected = _expected_version(request)
+            if expected is not None and expected != incident.version:
+                raise PreconditionFailed(f"The incident is at version {incident.version}, not {expected}: "
+                                         "read it again before changing it.")
+            return Response({"dry_run": True, "version": incident.version, "changed": sorted(data.validated_data),
+                             "escalation": preview})
         try:
             incident = services.update_incident(
                 actor=request.user, incident=incident, expected_version=_expected_version(request), **data.validated_data
             )
         except services.StaleVersion as exc:
             raise PreconditionFailed(str(exc)) from None
-        return _detail_response(request, incident)
+        response = _detail_response(request, incident)
+        response.data["escalation"] = preview
+        return response
 
 
 class IncidentShareApi(APIView):
     """Share with organisations, member states, communities or named people, within the TLP."""
+
+    summaries = {"post": "Share an incident"}
 
     @extend_schema(request=s.ShareInputSerializer, parameters=[IDEMPOTENCY],
                    responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
@@ -190,6 +227,10 @@ class IncidentShareApi(APIView):
 
 
 class IncidentUnshareApi(APIView):
+    """The originator revokes a share: its recipients lose access at once."""
+
+    summaries = {"delete": "Revoke a share"}
+
     @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request, pk, share_id):
         incident = _detail(request, pk)
@@ -208,6 +249,8 @@ class IncidentInformApi(APIView):
     An affected state with nobody registered stays not informed (``cross_border`` on the incident).
     """
 
+    summaries = {"post": "Inform the other affected member states (NIS2 Art. 23(6))"}
+
     @extend_schema(request=None, responses={200: s.ShareOutputSerializer(many=True), **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
         incident = _detail(request, pk)
@@ -221,6 +264,9 @@ class IncidentNetworkConsentApi(APIView):
     GET lists who would receive it; POST agrees (send back the ``organisations`` you were
     shown: if the list changed meanwhile, nothing is shared and the answer is 400).
     """
+
+    summaries = {"get": "Read the alerted networks waiting for consent",
+                 "post": "Consent to share with the alerted networks"}
 
     @extend_schema(responses={200: s.NetworkConsentSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -245,6 +291,10 @@ class IncidentNetworkConsentApi(APIView):
 
 
 class IncidentStatusApi(APIView):
+    """Move the incident to another status (contained, resolved, closed; reopening needs a reason); send If-Match."""
+
+    summaries = {"post": "Change an incident's status"}
+
     @extend_schema(request=s.StatusInputSerializer, parameters=[IF_MATCH],
                    responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
@@ -262,6 +312,7 @@ class IncidentStatusApi(APIView):
 class IncidentReportsApi(generics.ListAPIView):
     """The NIS2 reports of the incident, oldest first; POST submits one (immutable once submitted)."""
 
+    summaries = {"get": "List an incident's NIS2 reports", "post": "Submit a NIS2 report"}
     serializer_class = s.ReportOutputSerializer
     ordering = "id"
 
@@ -281,6 +332,7 @@ class IncidentTimelineApi(generics.ListAPIView):
     """The append-only timeline, oldest first; POST adds an update, as JSON or as multipart/form-data with
     attachments (``files``)."""
 
+    summaries = {"get": "List an incident's timeline", "post": "Post an update or situation update"}
     serializer_class = s.TimelineOutputSerializer
     ordering = "id"
     parser_classes = [JSONParser, MultiPartParser]
@@ -346,6 +398,8 @@ class ObservablePagination(CodeCursorPagination):
 
 class IncidentObservablesApi(generics.ListAPIView):
     """Observables of the incident; POST adds up to 10,000 at once with a per-row error report."""
+
+    summaries = {"get": "List an incident's observables", "post": "Add observables in bulk"}
 
     serializer_class = s.ObservableOutputSerializer
     pagination_class = ObservablePagination
@@ -495,6 +549,8 @@ class TagVocabularyListApi(generics.ListAPIView):
 class IncidentStixApi(APIView):
     """The incident, its observables and situation updates as a STIX 2.1 bundle with TLP 2.0 markings."""
 
+    summaries = {"get": "Export an incident as STIX 2.1"}
+
     @extend_schema(responses={(200, "application/stix+json;version=2.1"): OpenApiTypes.OBJECT,
                               **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -512,6 +568,7 @@ class IncidentStixApi(APIView):
 class ObservableSearchApi(generics.ListAPIView):
     """"Who else saw this?": observables matching a value, in incidents the caller may see, newest incidents first."""
 
+    summaries = {"get": "Search observables (who else saw this?)"}
     serializer_class = s.ObservableSearchHitSerializer
     ordering = ("-incident_id", "-id")
 
@@ -538,6 +595,8 @@ class ObservableSearchApi(generics.ListAPIView):
 class BlueprintApi(APIView):
     """The active version of the EU Cyber Crisis Management Blueprint: its levels and escalation rules."""
 
+    summaries = {"get": "Read the active Blueprint"}
+
     @extend_schema(responses={200: s.BlueprintSerializer, **error_responses(401, 403)})
     def get(self, request):
         return Response(s.BlueprintSerializer(selectors.active_blueprint()).data)
@@ -546,6 +605,7 @@ class BlueprintApi(APIView):
 class IncidentEscalationsApi(generics.ListAPIView):
     """The incident's escalation history, oldest first, each step with its rules and explanation."""
 
+    summaries = {"get": "List an incident's escalations"}
     serializer_class = s.EscalationOutputSerializer
     ordering = "id"
 
@@ -573,6 +633,8 @@ class _LevelChangeApi(APIView):
 class IncidentDeclareApi(_LevelChangeApi):
     """Declare a higher level, for the body the Blueprint names: level 3 (cyber crisis) only the Council Presidency."""
 
+    summaries = {"post": "Declare a higher crisis level"}
+
     service = staticmethod(services.declare_level)
     input_serializer = s.DeclareInputSerializer
 
@@ -586,11 +648,15 @@ class IncidentDeescalateApi(_LevelChangeApi):
     """Lower the level: a decision of the body in charge of the current level, with a reason; it holds until new
     facts match a rule."""
 
+    summaries = {"post": "Lower the crisis level"}
+
     service = staticmethod(services.deescalate)
 
 
 class IncidentProposeApi(APIView):
     """Propose a level to the body that declares it (EU-CyCLONe proposes the political level to the Presidency)."""
+
+    summaries = {"post": "Propose a crisis level"}
 
     @extend_schema(request=s.ProposeInputSerializer,
                    responses={201: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
@@ -602,6 +668,8 @@ class IncidentProposeApi(APIView):
 class IncidentIpcrModeApi(APIView):
     """At the political level, the Council Presidency sets the IPCR mode (monitoring, information sharing, full
     activation); the mode sets how often a situation update is due."""
+
+    summaries = {"post": "Set the IPCR mode"}
 
     @extend_schema(request=s.IpcrModeInputSerializer,
                    responses={200: s.IncidentDetailSerializer, **error_responses(400, 401, 403, 404)})
@@ -619,6 +687,7 @@ class LevelProposalListApi(generics.ListAPIView):
 
     Like an alert, a proposal names the incident's reference and the reasons, not its content."""
 
+    summaries = {"get": "List level proposals waiting for your decision"}
     serializer_class = s.LevelProposalSerializer
     ordering = "-id"
 
@@ -639,6 +708,8 @@ def _proposal(request, pk) -> LevelProposal:
 class LevelProposalAcceptApi(APIView):
     """Declare the proposed level (the body in charge only); the proposal closes with the declaration."""
 
+    summaries = {"post": "Declare a proposed level"}
+
     @extend_schema(request=s.ProposalDecisionInputSerializer,
                    responses={201: s.EscalationOutputSerializer, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
@@ -652,6 +723,8 @@ class LevelProposalAcceptApi(APIView):
 
 class LevelProposalDeclineApi(APIView):
     """Decline the proposal, with a reason; the engine proposes again only on new facts."""
+
+    summaries = {"post": "Decline a proposed level"}
 
     @extend_schema(request=s.ProposalDecisionInputSerializer,
                    responses={200: s.LevelProposalSerializer, **error_responses(400, 401, 403, 404)})
@@ -670,6 +743,8 @@ class AlertPagination(CodeCursorPagination):
 
 class AlertListApi(generics.ListAPIView):
     """Alerts addressed to the caller's organisation and those of incidents the caller may see."""
+
+    summaries = {"get": "List alerts"}
 
     serializer_class = s.AlertSerializer
     pagination_class = AlertPagination
@@ -702,10 +777,14 @@ class _AlertAnswerApi(APIView):
 class AlertAcknowledgeApi(_AlertAnswerApi):
     """Your organisation acknowledges the alert (it is handling its part)."""
 
+    summaries = {"post": "Acknowledge an alert"}
+
     affected = True
 
 
 class AlertNotAffectedApi(_AlertAnswerApi):
     """Your organisation is not affected; a short note saying why is required."""
+
+    summaries = {"post": "Answer an alert: not affected"}
 
     affected = False

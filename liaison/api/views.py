@@ -32,6 +32,8 @@ from liaison.api.serializers import (
 class MemberStateListApi(generics.ListAPIView):
     """Every participant of the network: EU member states, DEP-associated countries, EU institutions."""
 
+    summaries = {"get": "List member states and other participants"}
+
     serializer_class = MemberStateSerializer
     ordering = "code"
 
@@ -42,6 +44,8 @@ class MemberStateListApi(generics.ListAPIView):
 @extend_schema(responses={200: MemberStateSerializer, **error_responses(401, 403, 404)})
 class MemberStateDetailApi(generics.RetrieveAPIView):
     """One member state by ISO 3166 alpha-2 code; the code is matched case-insensitively."""
+
+    summaries = {"get": "Read a member state"}
 
     serializer_class = MemberStateSerializer
     lookup_field = "code"
@@ -61,6 +65,8 @@ class MemberStateDetailApi(generics.RetrieveAPIView):
 class OrganisationListApi(generics.ListAPIView):
     """Organisations of the network with their stable code, kind and member state."""
 
+    summaries = {"get": "List the network's organisations"}
+
     serializer_class = OrganisationSerializer
     filterset_class = OrganisationFilterSet
     ordering = "code"
@@ -72,6 +78,8 @@ class OrganisationListApi(generics.ListAPIView):
 @extend_schema(responses={200: OrganisationSerializer, **error_responses(401, 403, 404)})
 class OrganisationDetailApi(generics.RetrieveAPIView):
     """One organisation by its code (codes are lower-case; any case is accepted)."""
+
+    summaries = {"get": "Read an organisation"}
 
     serializer_class = OrganisationSerializer
     lookup_field = "code"
@@ -89,6 +97,8 @@ class OrganisationDetailApi(generics.RetrieveAPIView):
 
 class EventFeedApi(APIView):
     """The events the caller may see, in id order, for polling SOC tooling."""
+
+    summaries = {"get": "Read the event feed (long poll)"}
 
     @extend_schema(
         parameters=[EventFeedQuerySerializer],

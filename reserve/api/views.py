@@ -141,6 +141,8 @@ def _requesting_organisation(request, requested):
 class AssistanceRequestListCreateApi(generics.ListAPIView):
     """Requests for Reserve support the caller may see, newest first; POST starts a draft."""
 
+    summaries = {"get": "List Reserve requests", "post": "Start a Reserve request (draft)"}
+
     serializer_class = s.RequestListSerializer
     filterset_class = AssistanceRequestFilterSet
     ordering = "-id"
@@ -164,6 +166,8 @@ class AssistanceRequestListCreateApi(generics.ListAPIView):
 
 class AssistanceRequestDetailApi(APIView):
     """One request with what the caller may see around it; PATCH completes a draft (send If-Match)."""
+
+    summaries = {"get": "Read a Reserve request", "patch": "Complete a draft Reserve request"}
 
     @extend_schema(responses={200: s.RequestDetailSerializer, 304: None, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -218,6 +222,8 @@ def _action_schema(input_serializer=None, *, if_match=False, summary: str = ""):
 class RequestSubmitApi(_RequestActionApi):
     """Submit a complete draft: to the requester's NIS2 SPOC, or straight to the contracting authority (Art. 15(3))."""
 
+    summaries = {"post": "Submit a draft Reserve request"}
+
     @_action_schema(if_match=True)
     def post(self, request, pk):
         return super().post(request, pk)
@@ -228,6 +234,8 @@ class RequestSubmitApi(_RequestActionApi):
 
 class RequestForwardApi(_RequestActionApi):
     """The SPOC forwards (endorses) the request to the contracting authority, with an optional note."""
+
+    summaries = {"post": "Forward a request to the contracting authority (SPOC)"}
 
     input_serializer = s.NoteSerializer
 
@@ -242,6 +250,8 @@ class RequestForwardApi(_RequestActionApi):
 class RequestReturnApi(_RequestActionApi):
     """The SPOC returns the request to the requester as a draft, saying why."""
 
+    summaries = {"post": "Return a request to the requester (SPOC)"}
+
     input_serializer = s.ReasonSerializer
 
     @_action_schema(s.ReasonSerializer)
@@ -254,6 +264,8 @@ class RequestReturnApi(_RequestActionApi):
 
 class RequestWithdrawApi(_RequestActionApi):
     """The requester withdraws the request (until deployment); open offers are cancelled."""
+
+    summaries = {"post": "Withdraw a Reserve request"}
 
     input_serializer = s.ReasonSerializer
 
@@ -268,6 +280,8 @@ class RequestWithdrawApi(_RequestActionApi):
 class RequestInformationApi(_RequestActionApi):
     """ENISA triage asks the requester for more information; the request leaves the queue until answered."""
 
+    summaries = {"post": "Ask the requester for more information"}
+
     input_serializer = s.QuestionSerializer
 
     @_action_schema(s.QuestionSerializer)
@@ -280,6 +294,8 @@ class RequestInformationApi(_RequestActionApi):
 
 class RequestAnswerApi(_RequestActionApi):
     """The requester answers the open question; the request goes back into the triage queue."""
+
+    summaries = {"post": "Answer ENISA's question"}
 
     input_serializer = s.AnswerSerializer
 
@@ -294,6 +310,8 @@ class RequestAnswerApi(_RequestActionApi):
 class RequestAssessApi(_RequestActionApi):
     """ENISA triage assesses: completeness, and a recommendation with reasons (the priority is recorded)."""
 
+    summaries = {"post": "Assess a Reserve request (ENISA triage)"}
+
     input_serializer = s.AssessInputSerializer
 
     @_action_schema(s.AssessInputSerializer)
@@ -306,6 +324,8 @@ class RequestAssessApi(_RequestActionApi):
 
 class RequestDecideApi(_RequestActionApi):
     """A decision-maker of the contracting authority approves or rejects, with reasons (Art. 15(5))."""
+
+    summaries = {"post": "Approve or reject a Reserve request"}
 
     input_serializer = s.DecideInputSerializer
 
@@ -320,6 +340,8 @@ class RequestDecideApi(_RequestActionApi):
 class RequestCloseApi(_RequestActionApi):
     """Close the deployment: engagements complete and the after-action report clock starts (CSoA Art. 16)."""
 
+    summaries = {"post": "Close a deployment"}
+
     @_action_schema()
     def post(self, request, pk):
         return super().post(request, pk)
@@ -330,6 +352,8 @@ class RequestCloseApi(_RequestActionApi):
 
 class RequestReportApi(APIView):
     """The after-action report (CSoA Art. 16): for the requester, ENISA and the Commission, not providers."""
+
+    summaries = {"get": "Read the after-action report", "post": "Submit the after-action report"}
 
     @extend_schema(responses={200: s.AfterActionReportSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
@@ -356,6 +380,8 @@ class RequestReportApi(APIView):
 class RequestRankingApi(APIView):
     """Providers ranked for the request, with the reasons for each rank and for each exclusion (reserve.matching)."""
 
+    summaries = {"get": "Rank providers for a request"}
+
     @extend_schema(responses={200: s.RankingSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         obj = _request(request, pk)
@@ -377,6 +403,7 @@ class RequestEngagementsApi(generics.ListAPIView):
     """The request's engagements you may see (a provider: its own), in offer order; POST engages a provider (ENISA
     triage)."""
 
+    summaries = {"get": "List a request's engagements", "post": "Engage a provider"}
     serializer_class = s.EngagementSerializer
     ordering = "id"
 
@@ -418,6 +445,8 @@ class TriageQueueApi(APIView):
     which the 48-hour clock keeps short, and its order is computed from live incident data.
     """
 
+    summaries = {"get": "Read ENISA's triage queue"}
+
     @extend_schema(parameters=[s.QueueQuerySerializer], responses={200: s.QueueSerializer, **error_responses(400, 401, 403)})
     def get(self, request):
         if not policy.capabilities(request.user).triage_queue:
@@ -455,6 +484,8 @@ class EngagementPagination(CodeCursorPagination):
 class EngagementListApi(generics.ListAPIView):
     """Engagements you may see: a provider's staff see their own organisation's only."""
 
+    summaries = {"get": "List engagements"}
+
     serializer_class = s.EngagementSerializer
     filterset_class = EngagementFilterSet
     pagination_class = EngagementPagination
@@ -464,6 +495,10 @@ class EngagementListApi(generics.ListAPIView):
 
 
 class EngagementDetailApi(APIView):
+    """One engagement: the provider's share of the work, its clock and agreement, and the actions you may take."""
+
+    summaries = {"get": "Read an engagement"}
+
     @extend_schema(responses={200: s.EngagementSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         return _engagement_response(request, pk)
@@ -496,6 +531,8 @@ def _engagement_action_schema(input_serializer=None):
 class EngagementAcceptApi(_EngagementActionApi):
     """The provider accepts within its committed response time: it is deployed."""
 
+    summaries = {"post": "Accept an engagement offer"}
+
     service = staticmethod(services.accept_engagement)
 
     @_engagement_action_schema()
@@ -505,6 +542,8 @@ class EngagementAcceptApi(_EngagementActionApi):
 
 class EngagementDeclineApi(_EngagementActionApi):
     """The provider declines, saying why; the next ranked provider is proposed at once."""
+
+    summaries = {"post": "Decline an engagement offer"}
 
     input_serializer = s.ReasonSerializer
     service = staticmethod(services.decline_engagement)
@@ -516,6 +555,8 @@ class EngagementDeclineApi(_EngagementActionApi):
 
 class EngagementCancelApi(_EngagementActionApi):
     """ENISA withdraws an offer the provider has not answered yet."""
+
+    summaries = {"post": "Cancel an engagement offer"}
 
     input_serializer = s.ReasonSerializer
     service = staticmethod(services.cancel_engagement)
@@ -532,6 +573,8 @@ class EngagementAgreementApi(_EngagementActionApi):
     liability terms accepted. Work can be logged once both sides confirmed.
     """
 
+    summaries = {"post": "Confirm the specific agreement (CSoA Art. 16)"}
+
     input_serializer = s.AgreementInputSerializer
     service = staticmethod(services.confirm_agreement)
 
@@ -543,6 +586,7 @@ class EngagementAgreementApi(_EngagementActionApi):
 class EngagementWorkApi(generics.ListAPIView):
     """Work logged on the engagement, by day; POST logs days (provider staff), never beyond the booked person-days."""
 
+    summaries = {"get": "List the work logged", "post": "Log work on an engagement"}
     serializer_class = s.WorkLogSerializer
     ordering = ("day", "id")
 
@@ -568,6 +612,7 @@ class EngagementWorkApi(generics.ListAPIView):
 class EngagementUpdatesApi(generics.ListAPIView):
     """Updates on the deployment, oldest first; POST posts one (the requester or the engaged provider)."""
 
+    summaries = {"get": "List deployment updates", "post": "Post a deployment update"}
     serializer_class = s.DeploymentUpdateSerializer
     ordering = "id"
 
@@ -617,6 +662,8 @@ def _provider_response(request, code) -> Response:
 class ProviderListCreateApi(generics.ListAPIView):
     """The Reserve's providers: ENISA, the contracting authority and the Commission see all; a provider itself."""
 
+    summaries = {"get": "List Reserve providers", "post": "Register a Reserve provider"}
+
     serializer_class = s.ProviderSerializer
     filterset_class = ProviderFilterSet
     pagination_class = ProviderPagination
@@ -640,6 +687,8 @@ class ProviderListCreateApi(generics.ListAPIView):
 class ProviderDetailApi(APIView):
     """One provider with its committed capacity and what is booked; PATCH changes its profile (ENISA)."""
 
+    summaries = {"get": "Read a Reserve provider", "patch": "Change a provider's profile"}
+
     @extend_schema(responses={200: s.ProviderSerializer, **error_responses(401, 403, 404)})
     def get(self, request, code):
         return _provider_response(request, code)
@@ -658,6 +707,8 @@ class ProviderDetailApi(APIView):
 
 class ProviderCapacityApi(APIView):
     """Record the person-days a provider committed for a period (upsert by period start; ENISA)."""
+
+    summaries = {"post": "Record a provider's committed capacity"}
 
     @extend_schema(request=s.CapacityInputSerializer, parameters=[IDEMPOTENCY],
                    responses={200: s.ProviderSerializer, **error_responses(400, 401, 403, 404)})

@@ -326,6 +326,8 @@ def test_edit_saves_the_changed_facts(network, incident, login):
     data = {name: value for name, value in form.initial.items() if value not in (None, [])}
     data["aware_at"] = timezone.localtime(incident.aware_at).strftime("%Y-%m-%dT%H:%M")
     data.update(title="Ransomware at a DSO (confirmed)", affected_member_states=["DE", "PT"])
+    # Two member states at high severity escalate: the form asks first (tests/incidents/test_escalation_preview.py).
+    data["confirm_escalation"] = "yes"
     response = client.post(f"/incidents/{incident.pk}/edit/", data)
     assert response.status_code == 302
     incident.refresh_from_db()

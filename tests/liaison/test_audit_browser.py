@@ -9,12 +9,13 @@ from liaison import services
 pytestmark = pytest.mark.django_db
 
 
-def test_audit_browser_is_visible_to_network_admins_only(network, login):
+def test_audit_browser_is_for_network_admins_and_tells_others_so(network, login):
     assert login(network["people"]["enisa_admin"]).get(reverse("audit:list")).status_code == 200
     for person in ("de_admin", "de_analyst", "enisa_triage", "provider"):
         client = login(network["people"][person])
-        assert client.get(reverse("audit:list")).status_code == 404
-        assert client.post(reverse("audit:verify")).status_code == 404
+        assert client.get(reverse("audit:list")).status_code == 403
+        assert client.post(reverse("audit:verify")).status_code == 403
+    assert "Only the network administrators browse the audit log." in client.get(reverse("audit:list")).content.decode()
 
 
 def test_audit_entries_are_listed_newest_first_with_who_via_and_diff(network, login):

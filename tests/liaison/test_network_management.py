@@ -157,8 +157,10 @@ def test_org_admin_manages_people_of_their_own_organisation(network, login):
 def test_org_admin_cannot_manage_another_organisations_people(network, login):
     client = login(network["people"]["de_admin"])
     fr_analyst = network["people"]["fr_analyst"]
-    assert client.get(reverse("liaison:person_add", args=["fr-csirt"])).status_code == 404
-    assert client.post(reverse("liaison:role_add", args=["fr-csirt", fr_analyst.pk]), {"role": "analyst"}).status_code == 404
+    # fr-csirt is in the directory: its admins are named, nothing is changed.
+    refused = client.get(reverse("liaison:person_add", args=["fr-csirt"]))
+    assert refused.status_code == 403 and "Only the organisation admins of CERT-FR manage its people." in refused.content.decode()
+    assert client.post(reverse("liaison:role_add", args=["fr-csirt", fr_analyst.pk]), {"role": "analyst"}).status_code == 403
     # A person of another organisation is not reachable through one's own either.
     assert client.get(reverse("liaison:person_edit", args=["de-csirt", fr_analyst.pk])).status_code == 404
 
@@ -172,17 +174,20 @@ def test_org_admin_cannot_manage_another_organisations_people(network, login):
         ("liaison:member_state_edit", ["DE"]),
     ],
 )
-def test_non_network_admins_get_404_on_management_pages(network, login, name, args):
+def test_non_network_admins_are_told_who_manages_the_network(network, login, name, args):
     for person in ("de_admin", "de_analyst", "enisa_triage"):
         client = login(network["people"][person])
-        assert client.get(reverse(name, args=args)).status_code == 404
-        assert client.post(reverse(name, args=args), {"name": "x"}).status_code == 404
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 403
+        assert "Only the network administrators manage member states and organisations." in response.content.decode()
+        assert client.post(reverse(name, args=args), {"name": "x"}).status_code == 403
     assert Organisation.objects.get(code="de-csirt").name == "CERT-Bund"
 
 
-def test_analyst_gets_404_on_people_management(network, login):
+def test_analyst_is_told_that_the_organisation_admins_manage_people(network, login):
     client = login(network["people"]["de_analyst"])
-    assert client.get(reverse("liaison:person_add", args=["de-csirt"])).status_code == 404
+    response = client.get(reverse("liaison:person_add", args=["de-csirt"]))
+    assert response.status_code == 403 and "admin@de-csirt.example" in response.content.decode()
 
 
 def test_org_admin_sees_management_controls_on_their_organisation_page(network, login):

@@ -65,8 +65,12 @@ def test_other_organisations_token_gets_404_on_revoke(network, login, token_for)
     assert fr_token.revoked_at is None
 
 
-def test_people_without_admin_role_get_404_on_tokens(network, login):
-    assert login(network["people"]["de_analyst"]).get(reverse("liaison:tokens")).status_code == 404
+def test_people_without_admin_role_are_told_who_manages_their_tokens(network, login):
+    response = login(network["people"]["de_analyst"]).get(reverse("liaison:tokens"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Only your organisation&#x27;s admins manage API tokens." in page
+    assert "admin@de-csirt.example" in page  # de-csirt's organisation admin, by name and address
 
 
 def test_revoke_asks_for_confirmation_then_revokes(network, login, token_for):

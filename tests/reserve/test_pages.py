@@ -52,23 +52,29 @@ def _engaged(r, request, provider="provider-acme"):
 
 
 PAGES_OF_A_SUBMITTED_REQUEST = [
-    # (page, who may open it, who gets 404 although some of them see the request itself)
-    ("requests/{pk}/", {"de_analyst", "de_spoc", "enisa_triage", "enisa_decision", "ec_decision"},
+    # (page, who may open it, who sees the request but not the page: 403 naming who can,
+    #  who does not see the request: 404 as if it did not exist)
+    ("requests/{pk}/", {"de_analyst", "de_spoc", "enisa_triage", "enisa_decision", "ec_decision"}, set(),
      {"fr_analyst", "pt_analyst", "provider", "cert_eu", "de_hub"}),
-    ("requests/{pk}/assess/", {"enisa_triage"}, {"de_analyst", "de_spoc", "enisa_decision", "provider", "fr_analyst"}),
-    ("requests/{pk}/ranking/", {"enisa_triage"},
-     {"de_analyst", "de_spoc", "provider", "enisa_decision", "ec_decision", "enisa_admin"}),
+    ("requests/{pk}/assess/", {"enisa_triage"}, {"de_analyst", "de_spoc", "enisa_decision"}, {"provider", "fr_analyst"}),
+    ("requests/{pk}/ranking/", {"enisa_triage"}, {"de_analyst", "de_spoc", "enisa_decision", "ec_decision", "enisa_admin"},
+     {"provider"}),
 ]
 
 
-@pytest.mark.parametrize("path,allowed,refused", PAGES_OF_A_SUBMITTED_REQUEST)
-def test_request_pages_render_for_their_roles_and_404_for_everyone_else(reserve, login, path, allowed, refused):
+@pytest.mark.parametrize("path,allowed,told_why,unseen", PAGES_OF_A_SUBMITTED_REQUEST)
+def test_request_pages_render_for_their_roles_say_who_can_to_other_viewers_and_404_for_everyone_else(
+        reserve, login, path, allowed, told_why, unseen):
     request = request_in(RequestStatus.SUBMITTED, reserve)
     for who in allowed:
         response = login(reserve["people"][who]).get(f"/reserve/{path.format(pk=request.pk)}")
         assert response.status_code == 200, who
         assert request.reference in _text(response)
-    for who in refused:
+    for who in told_why:
+        response = login(reserve["people"][who]).get(f"/reserve/{path.format(pk=request.pk)}")
+        assert response.status_code == 403, who
+        assert "Only ENISA triage staff" in _text(response) and "Who can:" in _text(response), who
+    for who in unseen:
         assert login(reserve["people"][who]).get(f"/reserve/{path.format(pk=request.pk)}").status_code == 404, who
 
 
@@ -76,15 +82,21 @@ def test_decide_page_is_for_the_contracting_authoritys_decision_makers_only(rese
     request = request_in(RequestStatus.ASSESSED, reserve)
     page = _text(login(reserve["people"]["enisa_decision"]).get(f"/reserve/requests/{request.pk}/decide/"))
     assert "Approve" in page and "Reject" in page and "Essential entity, severe impact." in page
-    for who in ("enisa_triage", "ec_decision", "de_analyst", "provider", "pt_analyst"):
+    for who in ("enisa_triage", "ec_decision", "de_analyst"):  # they see the request: told who decides
+        response = login(reserve["people"][who]).get(f"/reserve/requests/{request.pk}/decide/")
+        assert response.status_code == 403, who
+        assert "the decision-makers of ENISA" in _text(response), who
+    for who in ("provider", "pt_analyst"):
         assert login(reserve["people"][who]).get(f"/reserve/requests/{request.pk}/decide/").status_code == 404, who
 
 
 def test_report_page_is_for_the_requester_only(reserve, login):
     request = request_in(RequestStatus.CLOSED, reserve)
     assert login(reserve["people"]["de_analyst"]).get(f"/reserve/requests/{request.pk}/report/").status_code == 200
-    for who in ("enisa_triage", "de_spoc", "provider", "fr_analyst"):
-        assert login(reserve["people"][who]).get(f"/reserve/requests/{request.pk}/report/").status_code == 404, who
+    for who in ("enisa_triage", "de_spoc", "provider"):  # the engaged provider sees the request too
+        response = login(reserve["people"][who]).get(f"/reserve/requests/{request.pk}/report/")
+        assert response.status_code == 403 and "CERT-Bund" in _text(response), who
+    assert login(reserve["people"]["fr_analyst"]).get(f"/reserve/requests/{request.pk}/report/").status_code == 404
 
 
 @pytest.mark.parametrize("path,allowed,refused", [
@@ -95,16 +107,19 @@ def test_report_page_is_for_the_requester_only(reserve, login):
     ("providers/provider-beta/", {"enisa_triage", "enisa_admin"}, {"ec_decision", "de_analyst", "beta"}),
     ("requests/new/", {"de_analyst", "de_spoc", "cert_eu", "no_analyst"}, {"de_hub", "provider", "enisa_triage"}),
 ])
-def test_role_pages_render_for_their_roles_and_404_for_others(reserve, login, path, allowed, refused):
+def test_role_pages_render_for_their_roles_and_tell_others_why_and_who_can(reserve, login, path, allowed, refused):
     for who in allowed:
         assert login(reserve["people"][who]).get(f"/reserve/{path}").status_code == 200, who
     for who in refused:
-        assert login(reserve["people"][who]).get(f"/reserve/{path}").status_code == 404, who
+        response = login(reserve["people"][who]).get(f"/reserve/{path}")
+        assert response.status_code == 403, who
+        assert "Who can:" in _text(response), who
 
 
 def test_reserve_link_in_the_navigation_only_for_those_who_may_use_it(reserve, login):
     assert 'href="/reserve/"' in _text(login(reserve["people"]["de_analyst"]).get("/"))
-    assert 'href="/reserve/"' in _text(login(reserve["people"]["provider"]).get("/"))
+    # A provider's staff work from their engagements (tests/liaison/test_role_dashboards.py: the menu fits the role).
+    assert 'href="/reserve/engagements/"' in _text(login(reserve["people"]["provider"]).get("/"))
     assert _text(login(reserve["people"]["enisa_triage"]).get("/")).count('href="/reserve/"') == 1
     assert 'href="/reserve/"' not in _text(login(reserve["people"]["de_hub"]).get("/"))
 

@@ -389,7 +389,7 @@ def test_ranking_page_and_api_agree_for_the_commissions_decision_maker_and_enisa
     request = rf.request_in(RequestStatus.APPROVED, reserve)
     for who in ("ec_decision", "enisa_admin"):
         session = login(reserve["people"][who])
-        assert session.get(f"/reserve/requests/{request.pk}/ranking/").status_code == 404, who
+        assert session.get(f"/reserve/requests/{request.pk}/ranking/").status_code == 403, who
         assert session.get(f"{API}{request.pk}/ranking/").status_code == 403, who
     triage = login(reserve["people"]["enisa_triage"])
     assert triage.get(f"/reserve/requests/{request.pk}/ranking/").status_code == 200
@@ -409,7 +409,7 @@ def test_commissions_decision_maker_gets_no_decide_button_where_enisa_decides(re
     decide = f'href="/reserve/requests/{request.pk}/decide/"'
     assert decide not in session.get("/reserve/triage/").content.decode()
     assert decide not in session.get(f"/reserve/requests/{request.pk}/").content.decode()
-    assert session.get(f"/reserve/requests/{request.pk}/decide/").status_code == 404
+    assert session.get(f"/reserve/requests/{request.pk}/decide/").status_code == 403
     settings.RESERVE_CONTRACTING_AUTHORITY = "ec"  # where the Commission holds the role, it decides
     assert decide in session.get("/reserve/triage/").content.decode()
     assert session.get(f"/reserve/requests/{request.pk}/decide/").status_code == 200

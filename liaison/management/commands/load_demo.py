@@ -7,12 +7,14 @@ account shares one known password and one known TOTP secret.
 """
 
 import base64
+from datetime import timezone as dt_timezone
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from csoa_portal import audit, context
@@ -21,6 +23,7 @@ from liaison.groups import grant_network_admin_permissions
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import OrganisationKind as Kind
 from liaison.roles import Role
+from liaison.selectors import presidency_on
 
 DEMO_PASSWORD = "csoa-demo-2025"  # demo only; load_demo refuses to run in production
 DEMO_DOMAIN = "demo"
@@ -63,15 +66,16 @@ PROVIDERS = [
     ("tulip", "Tulip Cyber Defence B.V.", "NL"), ("vistula", "Vistula Security sp. z o.o.", "PL"),
     ("adriatic", "Adriatic Cyber d.o.o.", "HR"), ("hellas-ir", "Hellas IR S.A.", "GR"),
 ]
+# One account per role of the network, each able to do what its label says (the banner; README "First tour").
+# The Council Presidency's is added for the presidency of the day, and each app adds its own (``demo_accounts``).
 EXAMPLE_ACCOUNTS = [
-    ("DE CSIRT analyst", "analyst@de-csirt.demo"),
-    ("DE liaison officer", "liaison@de-authority.demo"),
-    ("Council Presidency liaison officer (Ireland, 2nd half of 2026; declares level 3)", "liaison@ie-authority.demo"),
-    ("ENISA admin (network admin, Django admin)", "admin@enisa.demo"),
-    ("ENISA triage", "triage@enisa.demo"),
-    ("Commission decision-maker", "decision@ec.demo"),
-    ("Reserve provider staff", "staff@provider-northwatch.demo"),
+    ("DE CSIRT analyst: reports incidents, edits their facts, requests Reserve support", "analyst@de-csirt.demo"),
+    ("DE crisis authority liaison officer: declares levels 1 and 2, follows the crisis board",
+     "liaison@de-authority.demo"),
+    ("FR crisis authority liaison officer: EU-CyCLONe member, proposes level 3", "liaison@fr-authority.demo"),
+    ("FR CSIRT analyst: receives shares and CSIRTs Network alerts", "analyst@fr-csirt.demo"),
 ]
+ADMIN_ACCOUNTS = [("ENISA admin: network admin, audit log, Django admin", "admin@enisa.demo")]
 
 
 def demo_organisations(member_states: dict[str, MemberState]):
@@ -188,6 +192,23 @@ class Command(BaseCommand):
         audit.record(actor=None, action="person.updated", obj=user, before={"is_staff": False}, after={"is_staff": True})
         return 1
 
+    def example_accounts(self) -> list[tuple[str, str]]:
+        """The banner's accounts: the network's roles, today's Council Presidency, then each app's (through the app
+        registry: liaison never imports them); only accounts that exist."""
+        accounts = list(EXAMPLE_ACCOUNTS)
+        presidency = presidency_on(timezone.localdate(timezone=dt_timezone.utc))
+        if presidency is not None:
+            state = presidency.member_state
+            accounts.append((f"Council Presidency liaison officer ({state.name}, until {presidency.ends_on:%d %b %Y}): "
+                             "declares level 3 and sets the IPCR mode",
+                             f"liaison@{state.code.lower()}-authority.{DEMO_DOMAIN}"))
+        for config in apps.get_app_configs():
+            if hasattr(config, "demo_accounts"):
+                accounts += config.demo_accounts()
+        accounts += ADMIN_ACCOUNTS
+        existing = set(User.objects.filter(email__in=[email for _, email in accounts]).values_list("email", flat=True))
+        return [(label, email) for label, email in accounts if email in existing]
+
     def print_accounts(self):
         w = self.stdout.write
         w("")
@@ -197,8 +218,10 @@ class Command(BaseCommand):
         w(f"  TOTP secret:    {totp_secret_base32()}   (add it to an authenticator app, 6 digits, 30 s)")
         w("  Current code:   python manage.py demo_code")
         w("")
-        width = max(len(label) for label, _ in EXAMPLE_ACCOUNTS)
-        for label, email in EXAMPLE_ACCOUNTS:
-            w(f"  {label:<{width}}  {email}")
+        accounts = self.example_accounts()
+        width = max(len(email) for _, email in accounts)
+        w("  One account per role (README.md, \"First tour\", says which to use for which flow):")
+        for label, email in accounts:
+            w(f"  {email:<{width}}  {label}")
         w("  Every member state: analyst@, liaison@, admin@ <iso2>-csirt.demo and <iso2>-authority.demo")
         w("")
