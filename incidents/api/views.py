@@ -366,6 +366,8 @@ class IncidentTimelineApi(generics.ListAPIView):
 class IncidentAttachmentApi(APIView):
     """Download an attachment of an update you may read; served as its recognised type, never inline."""
 
+    summaries = {"get": "Download an attachment"}
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
                               **error_responses(401, 403, 404)})
     def get(self, request, pk, attachment_id):
@@ -384,6 +386,8 @@ class IncidentAttachmentApi(APIView):
 class IncidentInitialResponseApi(APIView):
     """NIS2 Art. 23(5): the reporting member state's CSIRT or authority records its initial feedback to the entity;
     it stops the 24-hour clock and appears on the timeline."""
+
+    summaries = {"post": "Record the initial response (NIS2 Art. 23(5))"}
 
     @extend_schema(request=s.InitialResponseInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.TimelineOutputSerializer, **error_responses(400, 401, 403, 404)})
@@ -440,6 +444,8 @@ class IncidentObservableApi(APIView):
     """One observable: PATCH changes its note, TLP or tags, DELETE removes it (the reporting organisation's
     editors; a recipient who sees it gets 403)."""
 
+    summaries = {"get": "Read an observable", "patch": "Change an observable's note, TLP or tags", "delete": "Delete an observable"}
+
     @extend_schema(responses={200: s.ObservableOutputSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk, observable_id):
         return Response(s.ObservableOutputSerializer(_observable(request, pk, observable_id)).data)
@@ -479,6 +485,8 @@ def _task_assignee(organisation, data: dict) -> dict:
 class IncidentTasksApi(generics.ListAPIView):
     """Your organisation's tasks on the incident (another organisation's are never shown); POST adds one."""
 
+    summaries = {"get": "List your organisation's tasks on an incident", "post": "Add a task"}
+
     serializer_class = s.TaskSerializer
     pagination_class = TaskPagination
 
@@ -509,6 +517,8 @@ class IncidentTasksApi(generics.ListAPIView):
 class TaskDetailApi(APIView):
     """One task of your organisation; PATCH changes, assigns, completes (``done``) or reopens it; DELETE removes it."""
 
+    summaries = {"get": "Read a task", "patch": "Change, assign, complete or reopen a task", "delete": "Delete a task"}
+
     @extend_schema(responses={200: s.TaskSerializer, **error_responses(401, 403, 404)})
     def get(self, request, pk):
         return Response(s.TaskSerializer(selectors.task_visible_to(request.user, pk)).data)
@@ -538,6 +548,8 @@ class TagVocabularyPagination(CodeCursorPagination):
 
 class TagVocabularyListApi(generics.ListAPIView):
     """The controlled vocabularies of tags (MISP taxonomies: tlp, rsit, nis) with their tags, and the free tags."""
+
+    summaries = {"get": "List the tag vocabularies"}
 
     serializer_class = s.TagVocabularySerializer
     pagination_class = TagVocabularyPagination
