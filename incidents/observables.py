@@ -101,13 +101,17 @@ def _host(host: str, original: str) -> str:
 
 
 def _url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError as exc:  # an unclosed IPv6 bracket (http://[::1) and the like
+        raise InvalidObservable(f"{value!r} is not a URL: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise InvalidObservable(f"{value!r} is not a URL with a scheme such as http:// or https://.")
-    if not parts.hostname:
+    if not hostname:
         raise InvalidObservable(f"{value!r} has no host.")
-    netloc = _host(parts.hostname, value)
+    netloc = _host(hostname, value)
     try:
         port = parts.port
     except ValueError:
