@@ -9,7 +9,7 @@ for ids beyond 64 bits in a multiple choice of rows.
 from django import forms
 from django.core.exceptions import ValidationError
 
-from csoa_portal.input_rules import INT64_MAX, INT64_MIN, validate_date_in_range
+from csoa_portal.input_rules import INT64_MAX, INT64_MIN, is_digits, validate_date_in_range
 
 
 class DateField(forms.DateField):
@@ -30,7 +30,7 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
     def _check_values(self, value):
         if not self.to_field_name:
             for pk in value:
-                if isinstance(pk, str) and pk.strip().lstrip("+-").isdigit() and not (
+                if isinstance(pk, str) and is_digits(pk.strip().lstrip("+-")) and not (
                         INT64_MIN <= int(pk) <= INT64_MAX):
                     raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
                                           params={"pk": pk})

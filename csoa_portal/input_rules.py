@@ -10,7 +10,8 @@ or writes it anywhere:
   store it: the two modes must answer alike) and no lone UTF-16 surrogate (not a character:
   it has no UTF-8 form, so the database driver or the response's encoder fails on it).
 - **numbers**: JSON integers within 64 bits (the widest column and id the portal has), no
-  infinite numbers.
+  infinite numbers; a number written in text is ASCII digits (``is_digits``: ``"²".isdigit()``
+  is true, and ``int("²")`` fails).
 - **dates and date-times**: from ``EARLIEST`` to before ``LATEST``, so every instant has a
   UTC form and the clocks computed from it (deadlines, windows) stay representable.
 
@@ -68,6 +69,11 @@ def text_problem(value: str) -> str | None:
     if match.group() == "\x00":
         return "Contains a NUL character (U+0000); text may not hold one."
     return f"Contains a lone UTF-16 surrogate (U+{ord(match.group()):04X}), which is not a character."
+
+
+def is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` and ``\\d`` also take ``²`` and other digits ``int()`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def printable(name) -> str:

@@ -79,7 +79,7 @@ READ_BATCH = 200  # events handed to one connection per pull
 TAIL_KEEP = 5000  # events kept in the shared tail …
 TAIL_TTL = 120.0  # … for at most this many seconds
 RECENT_HINTS = 1000  # event ids remembered to wake connections once per event, not once per group
-AFTER_RE = re.compile(r"\d{1,18}")
+AFTER_RE = re.compile(r"\d{1,18}", re.ASCII)
 
 # How a read ended: nothing more now, more to read at once, or a young hole to look at again soon.
 DONE, MORE, YOUNG = "done", "more", "young"

@@ -10,7 +10,7 @@ A request's form requires nothing by itself: a draft may be saved incomplete, an
 from django import forms
 
 from csoa_portal import forms as portal_forms
-from csoa_portal.input_rules import INT64_MAX
+from csoa_portal.input_rules import INT64_MAX, is_digits
 from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
 from incidents.vocabulary import EntityType
@@ -142,7 +142,7 @@ class RequestForm(forms.Form):
             chosen = self.data.getlist("incidents") if hasattr(self.data, "getlist") else self.data.get("incidents", [])
         else:
             chosen = self.initial.get("incidents") or []
-        chosen = [int(v) for v in chosen if str(v).isdigit() and int(v) <= INT64_MAX]  # others are refused in clean
+        chosen = [int(v) for v in chosen if is_digits(str(v)) and int(v) <= INT64_MAX]  # others are refused in clean
         newest = list(visible.order_by("-created_at", "-id").values_list("pk", flat=True)[:INCIDENTS_OFFERED])
         rows = visible.filter(pk__in={*newest, *chosen}).order_by("-created_at", "-id").only(
             "pk", "title", "created_at")

@@ -21,7 +21,7 @@ from incidents.selectors import overdue_incidents
 from incidents.vocabulary import RSIT, SITUATION_TAXONOMY, TLP, Severity
 from liaison.models import MemberState
 
-REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
+REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE | re.ASCII)
 
 
 class IncidentFilterForm(forms.Form):

@@ -222,6 +222,27 @@ def test_an_id_beyond_64_bits_in_a_query_parameter_is_a_400_naming_it(de_client,
     refused(de_client.get(url), 400, field)
 
 
+@pytest.mark.parametrize("method, url, body, headers, field", [
+    ("get", "/api/v1/observables/search/?value=%C2%B2", None, {}, "value"),  # "²".isdigit() is true, int("²") fails
+    ("get", "/api/v1/observables/search/?value=AS%C2%B2", None, {}, "value"),
+    ("get", "/api/v1/events/?after=%C2%B2", None, {}, "after"),
+    ("patch", "/api/v1/incidents/{incident}/", {"title": "x"}, {"HTTP_IF_MATCH": '"v\u00b2"'}, "If-Match"),
+    ("patch", "/api/v1/assistance-requests/{request}/", {"affected_entity": "x"}, {"HTTP_IF_MATCH": '"v\u00b2"'},
+     "If-Match"),
+])
+def test_digits_that_are_not_ascii_are_no_number(de_client, world, method, url, body, headers, field):
+    before = stored()
+
+    refused(send(de_client, method, url.format(**world), body, **headers), 400, field)
+    assert stored() == before
+
+
+def test_digits_that_are_not_ascii_are_no_reference_in_a_search(de_client, network, world):
+    assert de_client.get("/api/v1/incidents/", {"q": "INC-2026-\u00b2"}).json()["results"] == []
+    page = verified_client(network["people"]["de_analyst"]).get("/reserve/requests/", {"q": "RSV-\u00b2"})
+    assert page.status_code == 200
+
+
 def test_an_incident_id_beyond_64_bits_on_the_request_form_is_a_form_error(network, world):
     before = stored()
 
@@ -260,12 +281,13 @@ def test_a_date_at_the_edge_of_the_range_in_a_filter_is_a_400_naming_it(de_clien
 @pytest.mark.parametrize("edge", EDGE_DATETIMES)
 def test_an_observable_seen_at_the_edge_of_the_range_is_refused_naming_first_seen(de_client, world, edge):
     body = {"observables": [{"type": "ipv4", "value": "192.0.2.1", "first_seen": edge}]}
+    before = stored()
 
     result = send(de_client, "post", "/api/v1/incidents/{incident}/observables/".format(**world), body).json()
 
     assert result["created"] == 0 and result["rejected"] == 1  # the bulk endpoint reports rows one by one
     assert result["errors"][0]["error"].startswith("first_seen: Out of range")
-    assert not Observable.objects.filter(value="192.0.2.1").exists()
+    assert stored() == before
 
 
 @pytest.mark.parametrize("aware_at", ["0001-01-01T00:00", "9999-12-31T23:59"])
@@ -327,10 +349,12 @@ def test_a_malformed_url_in_observable_search_is_a_400_naming_value(de_client, w
 def test_a_malformed_url_observable_is_refused_with_its_reason_and_not_stored(de_client, world):
     body = {"observables": [{"type": "url", "value": "http://[::1"}]}
 
+    before = stored()
+
     result = send(de_client, "post", "/api/v1/incidents/{incident}/observables/".format(**world), body).json()
 
     assert result["rejected"] == 1 and "is not a URL" in result["errors"][0]["error"]
-    assert not Observable.objects.filter(type="url").exists()
+    assert stored() == before
 
 
 def test_a_malformed_url_on_the_search_page_says_it_is_no_observable(network, world):
