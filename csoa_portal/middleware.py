@@ -7,6 +7,7 @@ import sys
 import zoneinfo
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
@@ -315,8 +316,6 @@ def _multi_valued_parameters(view_func) -> set[str]:
     names = set(getattr(view_class, "multi_valued_query_parameters", ()))
     filterset_class = getattr(view_class, "filterset_class", None)
     if filterset_class is not None:
-        from django import forms
-
         names |= {name for name, f in filterset_class.base_filters.items()
                   if issubclass(f.field_class, forms.MultipleChoiceField)}
     return names

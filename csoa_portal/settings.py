@@ -97,7 +97,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "csoa_portal.middleware.AuditContextMiddleware",
     "csoa_portal.middleware.SecondFactorRequiredMiddleware",
-    # After CSRF and authentication: NUL or lone surrogates in paths, query parameters and form fields.
+    # After CSRF and authentication: text rules for paths, query parameters and form fields; an API
+    # query parameter given twice where one value is expected (csoa_portal.input_rules).
     "csoa_portal.middleware.InputGuardMiddleware",
     "csoa_portal.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
