@@ -18,8 +18,10 @@ or writes it anywhere:
 Where each is applied: ``csoa_portal.api.parsers`` (API bodies), ``csoa_portal.middleware.
 InputGuardMiddleware`` (paths, query parameters, form fields), the date fields of the API
 (``csoa_portal.api.fields``), of the filters (``csoa_portal.api.filters``) and of the pages
-(``csoa_portal.fields``), ``liaison.consumers`` (websocket messages) and the observable
-import (``incidents.services``, ``incidents.forms``). ``docs/security.md`` lists the tests.
+(``csoa_portal.forms``), ``liaison.consumers`` (websocket messages) and the observable
+import (``incidents.services``, ``incidents.forms``). Two more classes have one place each:
+malformed URLs ``incidents.observables`` (the one URL parser), query parameters repeated
+where one value is expected the middleware. ``docs/security.md`` lists the tests.
 
 Pure functions: no ORM, no request.
 """
