@@ -13,7 +13,9 @@ or writes it anywhere:
   infinite numbers; a number written in text is ASCII digits (``is_digits``: ``"²".isdigit()``
   is true, and ``int("²")`` fails).
 - **dates and date-times**: from ``EARLIEST`` to before ``LATEST``, so every instant has a
-  UTC form and the clocks computed from it (deadlines, windows) stay representable.
+  UTC form and the clocks computed from it (deadlines, windows) stay representable; a UTC
+  offset of at most 14 hours, the widest time zone (Python takes up to 24, PostgreSQL
+  refused ``+18:48`` in a query: a 500).
 
 Where each is applied: ``csoa_portal.api.parsers`` (API bodies), ``csoa_portal.middleware.
 InputGuardMiddleware`` (paths, query parameters, form fields), the date fields of the API
@@ -43,6 +45,8 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # exclusive
 BODY = "body"  # the field name of a problem with the JSON document itself
 _BAD_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 OUT_OF_RANGE = f"Out of range: give a date from {EARLIEST:%Y-%m-%d} to {LATEST - timedelta(days=1):%Y-%m-%d}."
+MAX_OFFSET = timedelta(hours=14)
+BAD_OFFSET = "Not a time zone: give a UTC offset from -14:00 to +14:00."
 TOO_DEEP = f"The JSON is nested more than {MAX_DEPTH} levels deep."
 
 
@@ -152,6 +156,8 @@ def loads(text: str):
 def date_problem(value: date | datetime) -> str | None:
     """Why this date or date-time is outside the portal's range (aware date-times compared in UTC), or None."""
     if isinstance(value, datetime):
+        if value.utcoffset() is not None and abs(value.utcoffset()) > MAX_OFFSET:
+            return BAD_OFFSET
         if value.utcoffset() is not None:
             try:
                 value = value.astimezone(UTC)

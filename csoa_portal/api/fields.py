@@ -8,13 +8,16 @@ naming the field, never a 500 deeper down. Outputs keep DRF's own fields.
 
 from rest_framework import serializers
 
-from csoa_portal.input_rules import validate_date_in_range
+from csoa_portal.input_rules import date_problem, validate_date_in_range
 
 
 class DateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time within the portal's range."""
+    """An ISO 8601 date-time within the portal's range, its UTC offset at most 14 hours."""
 
-    default_validators = [validate_date_in_range]
+    def enforce_timezone(self, value):
+        if problem := date_problem(value):  # as sent: DRF's conversion would hide the offset
+            raise serializers.ValidationError(problem, code="out_of_range")
+        return super().enforce_timezone(value)
 
 
 class DateField(serializers.DateField):

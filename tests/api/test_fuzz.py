@@ -21,9 +21,9 @@ the handlers' logic and the run stays bounded.
 Hostile input (``csoa_portal.input_rules``, docs/security.md) is mixed into what is
 generated, for every operation: about half the bodies and query strings, and one path in
 four, have one value turned into a NUL or a lone UTF-16 surrogate in text, an integer
-beyond 64 bits, a date-time at the edge of the range, or JSON nested beyond the depth the
-portal accepts (a body of thousands of levels too). Each must be answered with a
-documented 4xx, never a 5xx.
+beyond 64 bits, a date-time at the edge of the range or with an offset no time zone has,
+or JSON nested beyond the depth the portal accepts (a body of thousands of levels too).
+Each must be answered with a documented 4xx, never a 5xx.
 
 ``FUZZ_EXAMPLES`` (default 5) bounds the generated examples per operation in the token
 run; the session run uses a third of them. ``make fuzz`` runs this module with many more.
@@ -170,7 +170,7 @@ def _seed_of(value) -> int | None:
 NUL, SURROGATE = "\x00", "\ud800"
 BEYOND_64_BITS = 10**30
 ID_BEYOND_64_BITS = "99999999999999999999"
-EDGE_DATETIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+EDGE_DATETIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-11-23T08:00:00+18:48")
 NESTED = 4 * MAX_DEPTH  # deeper than the portal accepts, shallower than the client's JSON encoder can write
 RAW_DEEP_BODY = b"[" * 5000 + b"]" * 5000  # sent as is: Python's parser ran out of stack on it
 
@@ -214,11 +214,13 @@ def _text_with(character: str):
 BODY_CLASSES = {
     "nul": _text_with(NUL), "surrogate": _text_with(SURROGATE), "integer": lambda leaf: BEYOND_64_BITS,
     "negative integer": lambda leaf: -BEYOND_64_BITS, "date-time": lambda leaf: EDGE_DATETIMES[0],
-    "date-time west": lambda leaf: EDGE_DATETIMES[1], "nesting": lambda leaf: _nested(NESTED),
+    "date-time west": lambda leaf: EDGE_DATETIMES[1], "utc offset": lambda leaf: EDGE_DATETIMES[2],
+    "nesting": lambda leaf: _nested(NESTED),
 }
 # Query strings and paths carry no lone surrogates (they are UTF-8 on the wire) and no JSON.
 QUERY_CLASSES = {"nul": _text_with(NUL), "integer": lambda leaf: ID_BEYOND_64_BITS,
-                 "date-time": lambda leaf: EDGE_DATETIMES[0], "date-time west": lambda leaf: EDGE_DATETIMES[1]}
+                 "date-time": lambda leaf: EDGE_DATETIMES[0], "date-time west": lambda leaf: EDGE_DATETIMES[1],
+                 "utc offset": lambda leaf: EDGE_DATETIMES[2]}
 PATH_CLASSES = {"nul": _text_with(NUL), "integer": lambda leaf: ID_BEYOND_64_BITS}
 
 
