@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from csoa_portal import audit
+from csoa_portal import forms as portal_forms
 from csoa_portal.models import AuditEntry
 from csoa_portal.views import PageRefused
 
@@ -30,8 +31,8 @@ class AuditFilterForm(forms.Form):
     object_type = forms.CharField(required=False, max_length=64, label="Object type", help_text="e.g. liaison.organisation")
     object_id = forms.CharField(required=False, max_length=64, label="Object id")
     via = forms.ChoiceField(required=False, choices=VIA_CHOICES)
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = portal_forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = portal_forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

@@ -1,4 +1,4 @@
-"""Request-wide guards: body size, database outages, audit origin, second factor, the user's time zone."""
+"""Request-wide guards: body size, database outages, audit origin, second factor, the user's time zone, input rules."""
 
 import hashlib
 import ipaddress
@@ -7,15 +7,17 @@ import sys
 import zoneinfo
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from csoa_portal import input_rules
 from csoa_portal.context import Origin, reset_origin, set_origin
 
 logger = logging.getLogger(__name__)
@@ -259,3 +261,69 @@ class UserTimezoneMiddleware:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             timezone.deactivate()
         return self.get_response(request)
+
+
+class InputGuardMiddleware:
+    """Paths, query parameters and form fields are checked once, for every page and API operation.
+
+    The text rule of ``csoa_portal.input_rules`` (no NUL, no lone surrogate) where input
+    enters outside a JSON body (``csoa_portal.api.parsers`` checks those):
+
+    - in the path: 404, as the path names nothing (``/api/v1/organisations/%00/`` reached
+      PostgreSQL, which refused the lookup: a 500);
+    - in the name or value of a query parameter, or of a form field on a page: 400 naming
+      it, before any view, form or filter reads it.
+
+    On the API, a query parameter given twice where the operation takes one value
+    (``/api/v1/events/?after=1&after=2``) is a 400 naming it, as the websocket refuses it
+    with 4400. The parameters that take several values are read from the view: its
+    FilterSet's multiple-choice filters and its ``multi_valued_query_parameters``. Pages'
+    own forms send each parameter once, and a page reads the last.
+
+    Placed after the CSRF check (a forged post is refused with 403 whatever it holds) and
+    after authentication (error pages need the user).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if input_rules.text_problem(request.path_info):
+            raise Http404("No such path.")
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        problems: dict[str, list[str]] = {}
+        _check_text(problems, request.GET.lists())
+        if request.path.startswith("/api/"):
+            multi_valued = _multi_valued_parameters(view_func)
+            for name, values in request.GET.lists():
+                if len(values) > 1 and name not in multi_valued:
+                    name = input_rules.printable(name)
+                    problems.setdefault(name, []).append(f"Give '{name}' once: it takes one value.")
+        elif request.method not in ("GET", "HEAD", "OPTIONS"):
+            _check_text(problems, request.POST.lists())
+        if not problems:
+            return None
+        message = "Invalid input: " + ", ".join(problems) + "."
+        if wants_json(request):
+            return JsonResponse({"error": {"status": 400, "code": "invalid", "message": message, "fields": problems}},
+                                status=400)
+        details = [f"{name}: {' '.join(messages)}" for name, messages in problems.items()]
+        return render(request, "errors/400.html", {"message": message, "details": details}, status=400)
+
+
+def _check_text(problems: dict, items) -> None:
+    for name, values in items:
+        for problem in filter(None, [input_rules.text_problem(name), *map(input_rules.text_problem, values)]):
+            problems.setdefault(input_rules.printable(name), []).append(problem)
+
+
+def _multi_valued_parameters(view_func) -> set[str]:
+    view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+    names = set(getattr(view_class, "multi_valued_query_parameters", ()))
+    filterset_class = getattr(view_class, "filterset_class", None)
+    if filterset_class is not None:
+        names |= {name for name, f in filterset_class.base_filters.items()
+                  if issubclass(f.field_class, forms.MultipleChoiceField)}
+    return names

@@ -97,6 +97,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "csoa_portal.middleware.AuditContextMiddleware",
     "csoa_portal.middleware.SecondFactorRequiredMiddleware",
+    # After CSRF and authentication: text rules for paths, query parameters and form fields; an API
+    # query parameter given twice where one value is expected (csoa_portal.input_rules).
+    "csoa_portal.middleware.InputGuardMiddleware",
     "csoa_portal.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -303,7 +306,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "csoa_portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "csoa_portal.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["csoa_portal.api.parsers.JSONParser"],  # depth, text and number rules
     # Per token and per signed-in person (csoa_portal.api.throttling); 429 with Retry-After beyond.
     "DEFAULT_THROTTLE_CLASSES": ["csoa_portal.api.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {

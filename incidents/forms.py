@@ -17,6 +17,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from csoa_portal import forms as portal_forms
+from csoa_portal import input_rules
 from incidents import tlp as tlp_rules
 from incidents.models import Incident, IncidentCategory, Observable, Report, Sector
 from incidents.services import (
@@ -67,8 +69,8 @@ class DateTimeLocalInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
-class DateTimeLocalField(forms.DateTimeField):
-    """A ``datetime-local`` value, read in the user's time zone."""
+class DateTimeLocalField(portal_forms.DateTimeField):
+    """A ``datetime-local`` value, read in the user's time zone; within the portal's range."""
 
     widget = DateTimeLocalInput
     input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -397,7 +399,7 @@ class ObservableCsvForm(forms.Form):
         header = next(reader, None)
         if not header:
             raise ValidationError("The file is empty: it needs a header row and at least one row.")
-        header = [h.strip().lower() for h in header]
+        header = [input_rules.printable(h.strip().lower()) for h in header]
         unknown = [h for h in header if h not in CSV_COLUMNS]
         if "type" not in header or "value" not in header or unknown:
             detail = f" Unknown column(s): {', '.join(unknown)}." if unknown else ""
@@ -413,7 +415,8 @@ class ObservableCsvForm(forms.Form):
                 self.entries.append((reader.line_num, None, f"{len(row)} cells but the header names {len(header)}."))
                 continue
             cells = {name: cell.strip() for name, cell in zip(header, row, strict=False) if cell.strip()}
-            self.entries.append((reader.line_num, cells, None))
+            refused = [f"{name}: {problem}" for name, cell in cells.items() if (problem := input_rules.text_problem(cell))]
+            self.entries.append((reader.line_num, None, " ".join(refused)) if refused else (reader.line_num, cells, None))
         if not self.entries:
             raise ValidationError("The file has a header but no observables.")
         if len(self.entries) > MAX_OBSERVABLES_PER_CALL:

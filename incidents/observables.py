@@ -12,6 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import models
 
+from csoa_portal.input_rules import is_digits
+
 
 class ObservableType(models.TextChoices):
     IPV4 = "ipv4", "IPv4 address"
@@ -34,7 +36,7 @@ class InvalidObservable(ValueError):
 MAX_VALUE_LENGTH = 2048
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HEX = re.compile(r"^[0-9a-f]+$")
-_CVE = re.compile(r"^CVE-(\d{4})-(\d{4,19})$")
+_CVE = re.compile(r"^CVE-(\d{4})-(\d{4,19})$", re.ASCII)
 _URL_SCHEMES = {"http", "https", "ftp", "ftps", "sftp", "ws", "wss"}
 _HASH_LENGTHS = {ObservableType.MD5: 32, ObservableType.SHA1: 40, ObservableType.SHA256: 64}
 
@@ -48,7 +50,7 @@ def refang(value: str) -> str:
     return value.replace("[:]", ":").replace("[://]", "://")
 
 
-_DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_DOTTED_QUAD = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$", re.ASCII)
 
 
 def _ip(value: str, version: int) -> str:
@@ -101,13 +103,17 @@ def _host(host: str, original: str) -> str:
 
 
 def _url(value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+    except ValueError as exc:  # an unclosed IPv6 bracket (http://[::1) and the like
+        raise InvalidObservable(f"{value!r} is not a URL: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in _URL_SCHEMES:
         raise InvalidObservable(f"{value!r} is not a URL with a scheme such as http:// or https://.")
-    if not parts.hostname:
+    if not hostname:
         raise InvalidObservable(f"{value!r} has no host.")
-    netloc = _host(parts.hostname, value)
+    netloc = _host(hostname, value)
     try:
         port = parts.port
     except ValueError:
@@ -136,7 +142,7 @@ def _hash(value: str, kind: ObservableType) -> str:
 
 def _asn(value: str) -> str:
     number = value.upper().removeprefix("AS").strip()
-    if not number.isdigit() or not 0 < int(number) < 2**32:
+    if not is_digits(number) or not 0 < int(number) < 2**32:
         raise InvalidObservable(f"{value!r} is not an AS number (AS1 to AS4294967295).")
     return f"AS{int(number)}"
 

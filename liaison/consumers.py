@@ -58,6 +58,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
+from csoa_portal import input_rules
 from csoa_portal.ws_auth import NO_CREDENTIALS, db_sync_to_async
 from liaison import selectors
 from liaison.api.serializers import EventSerializer
@@ -78,7 +79,7 @@ READ_BATCH = 200  # events handed to one connection per pull
 TAIL_KEEP = 5000  # events kept in the shared tail …
 TAIL_TTL = 120.0  # … for at most this many seconds
 RECENT_HINTS = 1000  # event ids remembered to wake connections once per event, not once per group
-AFTER_RE = re.compile(r"\d{1,18}")
+AFTER_RE = re.compile(r"\d{1,18}", re.ASCII)
 
 # How a read ended: nothing more now, more to read at once, or a young hole to look at again soon.
 DONE, MORE, YOUNG = "done", "more", "young"
@@ -503,7 +504,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     # --- client → server ----------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        size = len(text_data.encode()) if text_data is not None else len(bytes_data or b"")
+        size = len(text_data.encode(errors="surrogatepass")) if text_data is not None else len(bytes_data or b"")
         if size > settings.WS_MAX_MESSAGE_BYTES:
             limit = settings.WS_MAX_MESSAGE_BYTES
             return await self.fail(MESSAGE_TOO_BIG, "message_too_big", f"Frames are limited to {limit} bytes.")
@@ -512,7 +513,9 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             return await self.send_error("bad_message", "Send text frames: JSON like {\"type\": \"ping\"}.")
         try:
-            message = json.loads(text_data)
+            message = input_rules.loads(text_data)  # depth, text and number rules, as for API bodies
+        except (input_rules.TooDeep, input_rules.InvalidInput) as exc:
+            return await self.send_error("bad_message", f"Malformed message: {exc}")
         except ValueError:
             return await self.send_error("bad_message", "Malformed message: not JSON.")
         if not isinstance(message, dict) or message.get("type") != "ping":

@@ -9,6 +9,8 @@ A request's form requires nothing by itself: a draft may be saved incomplete, an
 
 from django import forms
 
+from csoa_portal import forms as portal_forms
+from csoa_portal.input_rules import INT64_MAX, is_digits
 from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
 from incidents.vocabulary import EntityType
@@ -19,6 +21,8 @@ from reserve.selectors import request_refusal
 from reserve.vocabulary import (
     CertificationStatus,
     ClearanceLevel,
+    MAX_COMMITTED_PERSON_DAYS,
+    MAX_PERSON_DAYS,
     ImpactLevel,
     MeasuresLevel,
     Recommendation,
@@ -49,7 +53,7 @@ def requesting_organisations(user):
     return [o for o in organisations if request_refusal(o) is None]
 
 
-class IncidentPicker(forms.ModelMultipleChoiceField):
+class IncidentPicker(portal_forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Incident) -> str:
         return f"{obj.reference} — {obj.title}"
 
@@ -80,10 +84,10 @@ class RequestForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 3}))
     services = forms.MultipleChoiceField(required=False, choices=Service.choices, label="Services needed",
                                          widget=forms.CheckboxSelectMultiple)
-    person_days = forms.IntegerField(required=False, min_value=1, max_value=100000,
+    person_days = forms.IntegerField(required=False, min_value=1, max_value=MAX_PERSON_DAYS,
                                      label="Estimated effort (person-days)")
-    window_start = forms.DateField(required=False, widget=DateInput, label="Support needed from")
-    window_end = forms.DateField(required=False, widget=DateInput, label="Support needed until")
+    window_start = portal_forms.DateField(required=False, widget=DateInput, label="Support needed from")
+    window_end = portal_forms.DateField(required=False, widget=DateInput, label="Support needed until")
     mitigation_measures = forms.CharField(required=False, max_length=20000, label="Mitigation measures already taken",
                                           widget=forms.Textarea(attrs={"rows": 3}))
     measures_level = forms.ChoiceField(required=False, choices=_blank(MeasuresLevel.choices),
@@ -138,7 +142,7 @@ class RequestForm(forms.Form):
             chosen = self.data.getlist("incidents") if hasattr(self.data, "getlist") else self.data.get("incidents", [])
         else:
             chosen = self.initial.get("incidents") or []
-        chosen = [int(v) for v in chosen if str(v).isdigit()]
+        chosen = [int(v) for v in chosen if is_digits(str(v)) and int(v) <= INT64_MAX]  # others are refused in clean
         newest = list(visible.order_by("-created_at", "-id").values_list("pk", flat=True)[:INCIDENTS_OFFERED])
         rows = visible.filter(pk__in={*newest, *chosen}).order_by("-created_at", "-id").only(
             "pk", "title", "created_at")
@@ -249,10 +253,10 @@ class EngageForm(forms.Form):
                                       to_field_name="code", widget=forms.HiddenInput)
     services = forms.MultipleChoiceField(required=False, choices=Service.choices, widget=forms.CheckboxSelectMultiple,
                                          label="Only these services", help_text="None chosen: all the request asks for.")
-    person_days = forms.IntegerField(required=False, min_value=1, label="Person-days to book",
+    person_days = forms.IntegerField(required=False, min_value=1, max_value=MAX_PERSON_DAYS, label="Person-days to book",
                                      help_text="Empty: the request's estimate.")
-    window_start = forms.DateField(required=False, widget=DateInput, label="From")
-    window_end = forms.DateField(required=False, widget=DateInput, label="Until")
+    window_start = portal_forms.DateField(required=False, widget=DateInput, label="From")
+    window_end = portal_forms.DateField(required=False, widget=DateInput, label="Until")
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -267,13 +271,13 @@ class AgreementForm(forms.Form):
     prefix = "agreement"
     template_reference = forms.CharField(max_length=100, label="ENISA template reference",
                                          help_text="The reference of ENISA's specific-agreement template used.")
-    agreement_date = forms.DateField(widget=DateInput, label="Date of the agreement")
+    agreement_date = portal_forms.DateField(widget=DateInput, label="Date of the agreement")
     liability_accepted = forms.BooleanField(required=False, label="We accept the liability terms of the agreement")
 
 
 class WorkLogForm(forms.Form):
     prefix = "work"
-    day = forms.DateField(widget=DateInput, label="Day worked")
+    day = portal_forms.DateField(widget=DateInput, label="Day worked")
     person_days = forms.DecimalField(min_value=0.1, max_digits=6, decimal_places=1, label="Person-days",
                                      help_text="e.g. 1 or 1.5")
     activity = forms.CharField(max_length=8000, widget=forms.Textarea(attrs={"rows": 2}), label="What was done")
@@ -313,8 +317,8 @@ class ProviderForm(forms.Form):
         required=False, queryset=MemberState.objects.none(), to_field_name="code", label="Member states covered",
         widget=forms.CheckboxSelectMultiple, help_text="“EU” covers the EU institutions, bodies and agencies.")
     certification_status = forms.ChoiceField(choices=CertificationStatus.choices, label="Certification or vetting")
-    certified_from = forms.DateField(required=False, widget=DateInput, label="Valid from")
-    certified_until = forms.DateField(required=False, widget=DateInput, label="Valid until")
+    certified_from = portal_forms.DateField(required=False, widget=DateInput, label="Valid from")
+    certified_until = portal_forms.DateField(required=False, widget=DateInput, label="Valid until")
     security_clearances = forms.CharField(required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 2}),
                                           help_text="One per line, e.g. “EU SECRET (4 staff)”.")
     conflicts_of_interest = forms.CharField(required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 2}),
@@ -364,9 +368,9 @@ class CapacityForm(forms.Form):
     """Person-days committed for one period; a period already recorded (same start) is changed."""
 
     prefix = "capacity"
-    period_start = forms.DateField(widget=DateInput, label="Period from")
-    period_end = forms.DateField(widget=DateInput, label="Period until")
-    person_days = forms.IntegerField(min_value=0, max_value=1000000, label="Committed person-days")
+    period_start = portal_forms.DateField(widget=DateInput, label="Period from")
+    period_end = portal_forms.DateField(widget=DateInput, label="Period until")
+    person_days = forms.IntegerField(min_value=0, max_value=MAX_COMMITTED_PERSON_DAYS, label="Committed person-days")
 
     def __init__(self, *args, optional: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal.input_rules import is_digits
 from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
@@ -260,7 +261,7 @@ def request_list(request):
             text = data["q"].strip()
             condition = Q(affected_entity__icontains=text)
             number = text.upper().rsplit("-", 1)[-1]
-            if text.upper().startswith("RSV-") and number.isdigit():
+            if text.upper().startswith("RSV-") and is_digits(number):
                 condition |= Q(pk=int(number))
             rows = rows.filter(condition)
     rows = rows.select_related("requester_organisation__member_state", "sector").prefetch_related(

@@ -8,6 +8,12 @@ import re
 
 from django.db import models
 
+# Bounds of the person-days a request or an engagement asks for and a provider commits in one
+# period: the same on the page and the API, and within the columns in both modes (SQLite keeps
+# 64-bit integers where PostgreSQL's integer column stops at 2**31 - 1).
+MAX_PERSON_DAYS = 100_000
+MAX_COMMITTED_PERSON_DAYS = 1_000_000
+
 
 class Service(models.TextChoices):
     """Typical Reserve services (DOMAIN.md); codes shared with reserve.matching."""

@@ -15,6 +15,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
+from csoa_portal.input_rules import text_problem
 from csoa_portal.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -39,7 +40,7 @@ def idempotent(request, perform) -> Response:
     key = request.headers.get(HEADER)
     if not key:
         return perform()
-    if len(key) > 255 or not key.strip():
+    if len(key) > 255 or not key.strip() or text_problem(key):
         raise ValidationError({HEADER: ["Use a non-empty key of at most 255 characters, e.g. a UUID."]})
     digest = _request_hash(request)
     IdempotencyRecord.objects.filter(

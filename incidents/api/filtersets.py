@@ -10,16 +10,11 @@ an invisible incident is answered exactly like a missing one (no oracle).
 """
 
 import re
-from datetime import datetime, time
-
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
-from django.utils import timezone
-from django.utils.dateparse import parse_date
-from django_filters.fields import IsoDateTimeField
 
-from csoa_portal.api.filters import VisibleIdFilter
+from csoa_portal.api.filters import DateTimeFilter, VisibleIdFilter
 from incidents import selectors
 from incidents.models import Alert, Incident, IncidentCategory, Sector, Tag, TagVocabulary
 from incidents.selectors import overdue_incidents
@@ -27,17 +22,7 @@ from incidents.tags import InvalidTag, canonical, namespace_of, tlp_of
 from incidents.vocabulary import RSIT, SITUATION_TAXONOMY, TLP, Severity
 from liaison.models import MemberState
 
-REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE)
-
-
-class DateOrDateTimeField(IsoDateTimeField):
-    """An ISO 8601 date-time, or a plain date meaning its first moment in the portal's time zone."""
-
-    def to_python(self, value):
-        day = parse_date(value.strip()) if isinstance(value, str) else None
-        if day is not None:
-            return timezone.make_aware(datetime.combine(day, time.min))
-        return super().to_python(value)
+REFERENCE = re.compile(r"^\s*INC-\d{4}-(\d{1,12})\s*$", re.IGNORECASE | re.ASCII)
 
 
 class IncidentFilterForm(forms.Form):
@@ -135,10 +120,9 @@ class IncidentFilterSet(django_filters.FilterSet):
     tlp = _choice(TLP.choices, "TLP label", "Any TLP")
     overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue",
                                            help_text="Only incidents with (true) or without (false) a missed deadline.")
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = DateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Updated since",
         help_text="ISO 8601 date-time, or a date (its start in the portal's time zone).")
-    updated_since.field_class = DateOrDateTimeField
     # The latest situation update the caller may read (an entry stricter than its incident counts for its
     # author's organisation only): the current assessment, not any earlier one.
     tag = django_filters.CharFilter(

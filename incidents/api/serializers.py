@@ -10,6 +10,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csoa_portal.api import fields
+
 from incidents import clocks, selectors
 from incidents.models import (
     Alert,
@@ -70,7 +72,7 @@ class IncidentInputSerializer(serializers.Serializer):
                           help_text="The reporting organisation's code; defaults to the caller's organisation.")
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    aware_at = serializers.DateTimeField(help_text="When the entity became aware (ISO 8601 with zone); starts the NIS2 clocks.")
+    aware_at = fields.DateTimeField(help_text="When the entity became aware (ISO 8601 with zone); starts the NIS2 clocks.")
     tlp = serializers.ChoiceField(choices=TLP.choices, default=TLP.AMBER)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
     affected_member_states = _codes(MemberState, many=True, required=False, default=list)
@@ -401,8 +403,8 @@ class ObservableRowSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=Observable._meta.get_field("type").choices)
     value = serializers.CharField()
     tlp = serializers.ChoiceField(choices=TLP.choices, required=False)
-    first_seen = serializers.DateTimeField(required=False)
-    last_seen = serializers.DateTimeField(required=False)
+    first_seen = fields.DateTimeField(required=False)
+    last_seen = fields.DateTimeField(required=False)
     note = serializers.CharField(required=False)
 
 

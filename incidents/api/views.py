@@ -14,6 +14,7 @@ from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
+from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
 from incidents.api import serializers as s
@@ -76,7 +77,7 @@ def _expected_version(request) -> int | None:
     if not header or header.strip() == "*":
         return None
     tag = header.strip().removeprefix("W/").strip('"')
-    if not (tag.startswith("v") and tag[1:].isdigit()):
+    if not (tag.startswith("v") and is_digits(tag[1:])):
         raise ValidationError({"If-Match": [f"Not an ETag of this API: {header!r} (expected e.g. \"v3\")."]})
     return int(tag[1:])
 

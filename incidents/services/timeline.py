@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from csoa_portal import audit
+from csoa_portal import audit, input_rules
 from incidents.models import Attachment, Incident, Observable, TimelineEntry
 from incidents.observables import InvalidObservable, normalise
 from incidents.services.common import _event, _lock_for_edit, _touch
@@ -148,11 +148,16 @@ def _parse_time(raw, field: str):
     if isinstance(raw, datetime):
         value = raw
     else:
-        value = parse_datetime(str(raw))
+        try:
+            value = parse_datetime(str(raw))
+        except ValueError:  # well formed but no such moment, e.g. 2026-02-30T00:00:00Z
+            value = None
         if value is None:
             raise InvalidObservable(f"{field}: {raw!r} is not an ISO 8601 date-time.")
     if timezone.is_naive(value):
         raise InvalidObservable(f"{field}: give a time zone (e.g. 2026-11-23T10:00:00Z).")
+    if problem := input_rules.date_problem(value):
+        raise InvalidObservable(f"{field}: {problem}")
     return value
 
 

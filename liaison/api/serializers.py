@@ -8,6 +8,8 @@ from datetime import timezone
 
 from rest_framework import serializers
 
+from csoa_portal.input_rules import INT64_MAX
+
 from liaison.models import MemberState
 from liaison.roles import OrganisationKind
 
@@ -71,7 +73,8 @@ class EventFeedQuerySerializer(serializers.Serializer):
     """The feed's query parameters; a bad value is a 400 naming the parameter."""
 
     after = serializers.IntegerField(
-        min_value=0, default=0, help_text="Return events with an id greater than this (0: from the start)."
+        min_value=0, max_value=INT64_MAX, default=0,
+        help_text="Return events with an id greater than this (0: from the start).",
     )
     limit = serializers.IntegerField(
         min_value=1,

@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Exists, OuterRef
 from rest_framework.exceptions import ValidationError
 
-from csoa_portal.api.filters import VisibleIdFilter
+from csoa_portal.api.filters import DateTimeFilter, VisibleIdFilter
 from liaison.models import MemberState
 from reserve.models import AssistanceRequest, Engagement, ProviderProfile
 from reserve.selectors import requests_visible_to
@@ -34,7 +34,8 @@ class AssistanceRequestFilterSet(django_filters.FilterSet):
     urgency = _choice(Urgency.choices, "urgency")
     member_state = django_filters.CharFilter(method="filter_member_state",
                                              help_text="The requesting organisation's member state (ISO code; EU for CERT-EU).")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = DateTimeFilter(field_name="updated_at", lookup_expr="gte",
+                                   help_text="ISO 8601 date-time, or a date (its start in the portal's time zone).")
 
     class Meta:
         model = AssistanceRequest

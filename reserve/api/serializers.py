@@ -11,6 +11,8 @@ from decimal import Decimal
 from django.utils import timezone
 from rest_framework import serializers
 
+from csoa_portal.api import fields
+
 from incidents.api.serializers import CodeField
 from incidents.models import Sector
 from incidents.vocabulary import EntityType
@@ -19,6 +21,8 @@ from reserve.vocabulary import (
     CertificationStatus,
     ClearanceLevel,
     DecisionOutcome,
+    MAX_COMMITTED_PERSON_DAYS,
+    MAX_PERSON_DAYS,
     ImpactLevel,
     MeasuresLevel,
     Recommendation,
@@ -58,10 +62,10 @@ class RequestContentSerializer(serializers.Serializer):
     impact_level = _choice(ImpactLevel.choices)
     planned_use = serializers.CharField(required=False, allow_blank=True)
     services = serializers.ListField(child=serializers.ChoiceField(choices=Service.choices), required=False)
-    person_days = serializers.IntegerField(min_value=1, required=False, allow_null=True,
+    person_days = serializers.IntegerField(min_value=1, max_value=MAX_PERSON_DAYS, required=False, allow_null=True,
                                            help_text="Estimated effort in person-days.")
-    window_start = serializers.DateField(required=False, allow_null=True)
-    window_end = serializers.DateField(required=False, allow_null=True)
+    window_start = fields.DateField(required=False, allow_null=True)
+    window_end = fields.DateField(required=False, allow_null=True)
     mitigation_measures = serializers.CharField(required=False, allow_blank=True)
     measures_level = _choice(MeasuresLevel.choices)
     measures_confirmed = serializers.BooleanField(
@@ -119,20 +123,21 @@ class EngageInputSerializer(serializers.Serializer):
     provider = _codes(Organisation, help_text="The provider organisation's code.")
     services = serializers.ListField(child=serializers.ChoiceField(choices=Service.choices), required=False,
                                      allow_null=True, default=None)
-    person_days = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
-    window_start = serializers.DateField(required=False, allow_null=True, default=None)
-    window_end = serializers.DateField(required=False, allow_null=True, default=None)
+    person_days = serializers.IntegerField(min_value=1, max_value=MAX_PERSON_DAYS, required=False, allow_null=True,
+                                           default=None)
+    window_start = fields.DateField(required=False, allow_null=True, default=None)
+    window_end = fields.DateField(required=False, allow_null=True, default=None)
 
 
 class AgreementInputSerializer(serializers.Serializer):
     template_reference = serializers.CharField(max_length=100, help_text="Reference of ENISA's specific-agreement "
                                                                         "template used (CSoA Art. 16).")
-    agreement_date = serializers.DateField(help_text="The date of the specific agreement.")
+    agreement_date = fields.DateField(help_text="The date of the specific agreement.")
     liability_accepted = serializers.BooleanField(help_text="Must be true: the liability terms are accepted.")
 
 
 class WorkLogInputSerializer(serializers.Serializer):
-    day = serializers.DateField()
+    day = fields.DateField()
     person_days = serializers.DecimalField(max_digits=6, decimal_places=1, min_value=Decimal("0.1"),
                                            help_text="Days worked, e.g. 1.5 (at most one decimal).")
     activity = serializers.CharField(max_length=8000, allow_blank=True)
@@ -156,8 +161,8 @@ class ProviderProfileInputSerializer(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(max_length=8))
     member_states = _codes(MemberState, many=True, help_text="Member states it can deploy to; EU for the EUIBAs.")
     certification_status = serializers.ChoiceField(choices=CertificationStatus.choices, required=False)
-    certified_from = serializers.DateField(required=False, allow_null=True)
-    certified_until = serializers.DateField(required=False, allow_null=True)
+    certified_from = fields.DateField(required=False, allow_null=True)
+    certified_until = fields.DateField(required=False, allow_null=True)
     security_clearances = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
     conflicts_of_interest = serializers.ListField(child=serializers.CharField(max_length=200), required=False,
                                                   help_text="Entities or organisation codes it declared a conflict with.")
@@ -176,9 +181,9 @@ class ProviderUpdateSerializer(ProviderProfileInputSerializer):
 
 
 class CapacityInputSerializer(serializers.Serializer):
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
-    person_days = serializers.IntegerField(min_value=0)
+    period_start = fields.DateField()
+    period_end = fields.DateField()
+    person_days = serializers.IntegerField(min_value=0, max_value=MAX_COMMITTED_PERSON_DAYS)
 
 
 # --- Outputs --------------------------------------------------------------------------------------

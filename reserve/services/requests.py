@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from csoa_portal import audit
+from csoa_portal.input_rules import is_digits
 from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
 from incidents.selectors import incidents_visible_to
@@ -126,7 +127,7 @@ def _apply(request: AssistanceRequest, content: dict, actor: User) -> list[Incid
             elif name == "person_days":
                 if value in (None, ""):
                     request.person_days = None
-                elif isinstance(value, bool) or not str(value).isdigit() or int(value) < 1:
+                elif isinstance(value, bool) or not is_digits(str(value)) or int(value) < 1:
                     errors[name] = "Give the effort as a whole number of person-days (at least 1)."
                 else:
                     request.person_days = int(value)

@@ -18,10 +18,18 @@ API itself when an operation is first fuzzed (so objects the fuzzing created are
 too), and the event feed's long-poll ``wait`` is capped at one second, so requests reach
 the handlers' logic and the run stays bounded.
 
+Hostile input (``csoa_portal.input_rules``, docs/security.md) is mixed into what is
+generated, for every operation: about half the bodies and query strings, and one path in
+four, have one value turned into a NUL or a lone UTF-16 surrogate in text, an integer
+beyond 64 bits, a date-time at the edge of the range or with an offset no time zone has,
+or JSON nested beyond the depth the portal accepts (a body of thousands of levels too).
+Each must be answered with a documented 4xx, never a 5xx.
+
 ``FUZZ_EXAMPLES`` (default 5) bounds the generated examples per operation in the token
 run; the session run uses a third of them. ``make fuzz`` runs this module with many more.
 """
 
+import json
 import os
 import re
 from datetime import timedelta
@@ -31,8 +39,11 @@ import requests
 import schemathesis
 from django.conf import settings as django_settings
 from django.utils import timezone
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, find
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from csoa_portal.input_rules import MAX_DEPTH
 
 from incidents import services as incident_services
 from reserve import services as reserve_services
@@ -154,6 +165,98 @@ def _seed_of(value) -> int | None:
     return None
 
 
+# --- hostile input: one value of a generated request turned into one class of csoa_portal.input_rules ---------
+
+NUL, SURROGATE = "\x00", "\ud800"
+BEYOND_64_BITS = 10**30
+ID_BEYOND_64_BITS = "99999999999999999999"
+EDGE_DATETIMES = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-11-23T08:00:00+18:48")
+NESTED = 4 * MAX_DEPTH  # deeper than the portal accepts, shallower than the client's JSON encoder can write
+RAW_DEEP_BODY = b"[" * 5000 + b"]" * 5000  # sent as is: Python's parser ran out of stack on it
+
+
+def _nested(depth: int):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _paths(value, path=()):
+    """Where the leaves of a JSON value are (keys and indexes), the value itself first."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*path, index))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(copy[path[0]], path[1:], new)
+    return copy
+
+
+def _at(value, path):
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _text_with(character: str):
+    return lambda leaf: f"{leaf if isinstance(leaf, str) else 'x'}{character}"
+
+
+BODY_CLASSES = {
+    "nul": _text_with(NUL), "surrogate": _text_with(SURROGATE), "integer": lambda leaf: BEYOND_64_BITS,
+    "negative integer": lambda leaf: -BEYOND_64_BITS, "date-time": lambda leaf: EDGE_DATETIMES[0],
+    "date-time west": lambda leaf: EDGE_DATETIMES[1], "utc offset": lambda leaf: EDGE_DATETIMES[2],
+    "nesting": lambda leaf: _nested(NESTED),
+}
+# Query strings and paths carry no lone surrogates (they are UTF-8 on the wire) and no JSON.
+QUERY_CLASSES = {"nul": _text_with(NUL), "integer": lambda leaf: ID_BEYOND_64_BITS,
+                 "date-time": lambda leaf: EDGE_DATETIMES[0], "date-time west": lambda leaf: EDGE_DATETIMES[1],
+                 "utc offset": lambda leaf: EDGE_DATETIMES[2]}
+PATH_CLASSES = {"nul": _text_with(NUL), "integer": lambda leaf: ID_BEYOND_64_BITS}
+
+
+def hostile(value, classes: dict, *, one_in: int = 2, raw=None) -> st.SearchStrategy:
+    """``value`` as generated, or (one time in ``one_in``) with one of its values turned hostile.
+
+    Drawn by Hypothesis, so a failing case shrinks and replays like any other. ``raw``: a
+    whole replacement value that is also hostile (the body nested thousands of levels deep).
+    """
+    places = [path for path in _paths(value) if path or not isinstance(value, (dict, list))] if value else []
+    turned = [st.tuples(st.sampled_from(places), st.sampled_from(sorted(classes))).map(
+        lambda choice: _replaced(value, choice[0], classes[choice[1]](_at(value, choice[0]))))] if places else []
+    if raw is not None:
+        turned.append(st.just(raw))
+    if not turned:
+        return st.just(value)
+    return st.one_of(*[st.just(value)] * (one_in - 1), *turned)
+
+
+def test_the_fuzzer_sends_every_class_of_hostile_input():
+    """The hooks below reach each class (a guard against a refactoring that silently drops one)."""
+    body = {"title": "Wiper", "aware_at": "2026-11-23T08:00:00Z", "rows": [{"n": 1}]}
+    def sent_as(value) -> str:
+        return value.decode() if isinstance(value, bytes) else json.dumps(value)
+
+    sent = {
+        "nul": lambda v: "\\u0000" in sent_as(v), "surrogate": lambda v: "\\ud800" in sent_as(v),
+        "integer": lambda v: str(BEYOND_64_BITS) in sent_as(v), "date-time": lambda v: EDGE_DATETIMES[0] in sent_as(v),
+        "nesting": lambda v: "[" * NESTED in sent_as(v) and v != RAW_DEEP_BODY, "raw": lambda v: v == RAW_DEEP_BODY,
+    }
+    for name, seen in sent.items():
+        assert seen(find(hostile(body, BODY_CLASSES, raw=RAW_DEEP_BODY), seen)), name
+    assert "\x00" in find(hostile({"q": "x"}, QUERY_CLASSES), lambda v: "\x00" in v["q"])["q"]
+    assert find(hostile({"pk": 1}, PATH_CLASSES), lambda v: v["pk"] == ID_BEYOND_64_BITS)
+
+
 def _hooks(schema, identifiers: ExistingIdentifiers):
     @schema.hook
     def map_path_parameters(context, path_parameters):
@@ -179,6 +282,19 @@ def _hooks(schema, identifiers: ExistingIdentifiers):
         if query and isinstance(query.get("wait"), int) and query["wait"] > LONG_POLL_CAP_SECONDS:
             query = {**query, "wait": LONG_POLL_CAP_SECONDS}
         return query
+
+    @schema.hook
+    def flatmap_body(context, body):
+        return hostile(body, BODY_CLASSES, raw=RAW_DEEP_BODY)
+
+    @schema.hook
+    def flatmap_query(context, query):
+        return hostile(query, QUERY_CLASSES)
+
+    @schema.hook
+    def flatmap_path_parameters(context, path_parameters):
+        """One path in four: most requests should still reach an object that exists."""
+        return hostile(path_parameters, PATH_CLASSES, one_in=4)
 
 
 def _schema(base_url: str, headers: dict, phases: list[str]) -> schemathesis.BaseSchema:
