@@ -6,12 +6,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
+from csoa_portal.api.parsers import JSONParser
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
 from csoa_portal.input_rules import is_digits
