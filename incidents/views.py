@@ -408,7 +408,7 @@ def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -
     names = {lv.number: lv.name for lv in levels}
     current = next((lv for lv in levels if lv.number == incident.crisis_level), None)
     declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.declarable_levels]
-    declare_modes = [m for lv in capabilities.declarable_levels for m in lv.modes]
+    declare_modes = selectors.ipcr_modes(capabilities.declarable_levels)
     lowerable = [(n, f"{n} — {names[n]}") for n in capabilities.deescalatable_levels]
     proposable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.proposable_levels]
     history = list(incident.escalations.select_related("actor"))
@@ -438,7 +438,7 @@ def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -
         "ipcr_form": overrides.pop("ipcr_form", None)
         or (IpcrModeForm(modes=capabilities.ipcr_modes, initial={"ipcr_mode": incident.ipcr_mode})
             if capabilities.ipcr_modes else None),
-        "proposal_form": ProposalDecisionForm(modes=[m for lv in levels for m in lv.modes]),
+        "proposal_form": ProposalDecisionForm(modes=selectors.ipcr_modes(levels)),
     }
 
 
@@ -458,8 +458,7 @@ def _form_action(request, incident, *, form, form_name, service, anchor, message
 def _level_change(request, incident, *, service, form_name, message, form_class=LevelChangeForm):
     form = form_class(request.POST, levels=[(n, str(n)) for n in range(10)])
     if "ipcr_mode" in form.fields:
-        form.fields["ipcr_mode"].choices = [("", ""), *[(m["code"], m["name"]) for lv in
-                                                         selectors.active_blueprint().levels.all() for m in lv.modes]]
+        form.fields["ipcr_mode"].choices = [("", ""), *[(m["code"], m["name"]) for m in selectors.ipcr_modes()]]
     return _form_action(request, incident, form=form, form_name=form_name, service=service, anchor="crisis",
                         message=message)
 
@@ -484,8 +483,7 @@ def propose_level(request, incident):
 
 @incident_action
 def set_ipcr_mode(request, incident):
-    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
-    form = IpcrModeForm(request.POST, modes=modes)
+    form = IpcrModeForm(request.POST, modes=selectors.ipcr_modes())
     return _form_action(request, incident, form=form, form_name="ipcr_form", service=services.set_ipcr_mode,
                         anchor="crisis", message="IPCR mode set.")
 
@@ -506,8 +504,7 @@ def decide_proposal(request, proposal_id, decision):
     if decision not in ("accept", "decline"):
         raise Http404("Accept or decline a proposal.")
     proposal = _decidable_proposal(request, proposal_id)
-    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
-    form = ProposalDecisionForm(request.POST, modes=modes)
+    form = ProposalDecisionForm(request.POST, modes=selectors.ipcr_modes())
     back = request.POST.get("next") if request.POST.get("next") == reverse("incidents:board") else None
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -1120,9 +1117,8 @@ def _board_alerts_part(request, visible, *, errors=None) -> dict:
     for proposal in proposals:
         proposal.incident_visible = proposal.incident_id in visible_ids
         proposal.level_info = levels.get(proposal.level)
-    modes = [m for lv in levels.values() for m in lv.modes]
     return {"my_alerts": alerts, "my_proposals": proposals,
-            "proposal_form": ProposalDecisionForm(modes=modes) if proposals else None}
+            "proposal_form": ProposalDecisionForm(modes=selectors.ipcr_modes(levels.values())) if proposals else None}
 
 
 def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict:
