@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal import display
 from csoa_portal.views import PageRefused
-from incidents import bodies, clocks, policy, selectors, services, stix
+from incidents import bodies, clocks, policy, selectors, services, stix, summaries
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
@@ -75,7 +76,8 @@ from incidents.vocabulary import SITUATION_TAXONOMY, TLP, SignificanceGround, si
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
-from liaison.selectors import member_states, presidency_on
+from liaison.roles import Role
+from liaison.selectors import group_labels, member_states, presidency_on
 
 BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
@@ -332,6 +334,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         inform_pending=any(t.reachable and t.informed_at is None for t in cross_border),
         response_pending=any(d.clock == clocks.Clock.INITIAL_RESPONSE and d.met_at is None for d in deadlines))
     nothing_to_do = all(a.code == "post_update" for a in actions)
+    shares = list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else []
     context = {
         "incident": incident,
         "affected": affected,
@@ -347,7 +350,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
                         if s in services.STATUS_TRANSITIONS[incident.status]],
         **_crisis_context(incident, capabilities, levels, overrides),
         "alerts": [(a, a.pk in capabilities.answerable_alert_ids) for a in alerts],
-        "alert_summary": _alert_summary(alerts),
+        "alert_summary": summaries.alert_counts(a.state for a in alerts),
         "alert_errors": None,
         "deadlines": [(d, _clock_label(d), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
@@ -361,7 +364,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         .select_related("author", "organisation")
         .prefetch_related("attachments"),
         "observables": observables,
-        "shares": list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else [],
+        "shares": shares,
+        "share_groups": summaries.share_groups(shares),
         "cross_border_targets": cross_border,
         "cross_border_unreachable": [t for t in cross_border if not t.reachable],
         "allowed_targets": _allowed_targets(incident),
@@ -390,17 +394,6 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     }
     context.update(overrides)
     return render(request, "incidents/detail.html", context, status=status)
-
-
-def _alert_summary(alerts) -> list[tuple[str, int]]:
-    """"24 acknowledged, 3 not affected, 2 waiting": a 27-state crisis in one line, the table behind it."""
-    answered = {Alert.State.ACKNOWLEDGED: "acknowledged", Alert.State.NOT_AFFECTED: "not affected"}
-    counts: dict[str, int] = {}
-    for alert in alerts:
-        word = answered.get(alert.state) or ("no response" if alert.state == Alert.State.NO_RESPONSE else "waiting")
-        counts[word] = counts.get(word, 0) + 1
-    order = ["waiting", "no response", "acknowledged", "not affected"]
-    return [(word, counts[word]) for word in order if word in counts]
 
 
 def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -> dict:
@@ -900,7 +893,7 @@ def _shown(value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%d %b %Y %H:%M %Z}"
+        return display.when(value)
     if isinstance(value, (list, tuple)) or hasattr(value, "all"):
         items = value.all() if hasattr(value, "all") else value
         return ", ".join(str(i) for i in items) or "None"
@@ -1011,7 +1004,11 @@ def blueprint_page(request):
         drafts = [(d, blueprint_services.problems(d)) for d in
                   Blueprint.objects.filter(is_active=False, activated_at__isnull=True).prefetch_related("levels", "rules")]
     levels = list(active.levels.all())
+    group_names = group_labels({name for level in levels for name in level.alerted_groups})
+    roles = dict(Role.choices)
     for level in levels:  # the bodies in charge in words (incidents/bodies.py)
+        level.alerted = [group_names[name] for name in level.alerted_groups]
+        level.declare_role_labels = [roles.get(code, code) for code in level.declare_roles]
         level.declared_by = bodies.describe(level.declare_bodies) if level.declare_bodies else ""
         level.lowered_by = bodies.describe(level.deescalate_bodies) if level.deescalate_bodies else ""
         level.proposed_by = bodies.describe(level.propose_bodies) if level.propose_bodies else ""
@@ -1141,6 +1138,7 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
             # None: no situation update the user may read; else its four values, "Not assessed" where blank.
             "situation": situation_badges(assessed) if any(v is not None for v in assessed.values()) else None,
             "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
+            "alert_counts": summaries.alert_counts(a.state for a in incident.board_alerts),
             "situation_due": due,
             "situation_overdue": bool(due and due < now),
             "form": (form or SituationUpdateForm(incident=incident)) if may_post else None,
@@ -1189,19 +1187,13 @@ def _board_charts_part(visible, levels) -> dict:
 
 def _board_stream_part(request) -> dict:
     items = []
-    for event in selectors.board_events(request.user):
+    for event, count in summaries.collapse_alerts_raised(list(selectors.board_events(request.user))):
         payload = event.payload
         if event.subject_type == "alert" and payload.get("incident"):
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        previous = items[-1] if items else None
-        # "29 alerts raised" is one line per escalation, not 29: consecutive alerts of one incident collapse.
-        if (previous and event.kind == "alert.raised" and previous["event"].kind == "alert.raised"
-                and previous["event"].payload.get("incident") == payload.get("incident")):
-            previous["count"] += 1
-            continue
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": 1})
+        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": count})
     return {"stream": items}
 
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.utils import timezone
 
+from csoa_portal import display
 from incidents.notifications import recipients_of
 from django.contrib.auth.models import Group
 from reserve.models import AssistanceRequest
@@ -48,9 +49,9 @@ def _offer_label(event) -> str:
         return "Engagement offer waiting for your answer:"
     now = timezone.now()
     if event.payload.get("status", "offered") != "offered" or due <= now:
-        return f"Engagement offer (answer was due {timezone.localtime(due):%d %b %H:%M %Z}):"
+        return f"Engagement offer (answer was due {display.when(due)}):"
     return (f"Engagement offer waiting for your answer: {duration_words(due - now)} left "
-            f"(by {timezone.localtime(due):%d %b %H:%M %Z}) —")
+            f"(by {display.when(due)}) —")
 
 
 # What each Reserve item says in the dashboard inbox, before the link to its request or engagement.

@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal import display
 from csoa_portal.input_rules import is_digits
 from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
@@ -804,7 +805,7 @@ def request_engage(request, pk):
             add_service_errors(form, exc)
         else:
             messages.success(request, f"{engagement.provider.name} engaged: it must answer by "
-                                      f"{timezone.localtime(engagement.respond_by):%d %b %Y %H:%M %Z}.")
+                                      f"{display.when(engagement.respond_by)}.")
             return redirect(reverse("reserve:request_ranking", args=[ar.pk]) + "#engagements")
     errors = [f"{form.fields[name].label or name}: {e}" if name != "__all__" and name != "provider" else e
               for name, errs in form.errors.items() for e in errs]
