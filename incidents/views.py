@@ -77,7 +77,7 @@ from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
 from liaison.roles import Role
-from liaison.selectors import group_labels, member_states, presidency_on
+from liaison.selectors import group_labels, member_states, organisation_names, presidency_on
 
 BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
@@ -1187,13 +1187,17 @@ def _board_charts_part(visible, levels) -> dict:
 
 def _board_stream_part(request) -> dict:
     items = []
-    for event, count in summaries.collapse_alerts_raised(list(selectors.board_events(request.user))):
+    lines = summaries.collapse_alerts_raised(list(selectors.board_events(request.user)))
+    # Events carry organisation codes (stable for SOC tooling); a reader gets the organisation's name.
+    names = organisation_names(e.payload.get("organisation") for e, _ in lines)
+    for event, count in lines:
         payload = event.payload
         if event.subject_type == "alert" and payload.get("incident"):
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": count})
+        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": count,
+                      "organisation": names.get(payload.get("organisation"), payload.get("organisation"))})
     return {"stream": items}
 
 

@@ -349,6 +349,12 @@ def organisations_in_groups(names) -> list[Organisation]:
     return sorted(found.values(), key=lambda o: o.code)
 
 
+def organisation_names(codes: Iterable[str | None]) -> dict[str, str]:
+    """Organisation code -> name, for events and messages that carry codes (stable for SOC tooling) shown to people."""
+    wanted = {code for code in codes if code}
+    return dict(Organisation.objects.filter(code__in=wanted).values_list("code", "name")) if wanted else {}
+
+
 def group_labels(names: Iterable[str]) -> dict[str, str]:
     """What each group name means to a reader: ``community:eu-cyclone`` → "EU-CyCLONe", ``org:de-csirt`` → its
     organisation's name, ``ms:DE`` → "Germany", ``role:analyst`` → "Analysts". A name nothing explains stays as it is."""

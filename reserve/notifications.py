@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from csoa_portal import display
 from incidents.notifications import recipients_of
+from liaison.selectors import organisation_names
 from django.contrib.auth.models import Group
 from reserve.models import AssistanceRequest
 
@@ -41,6 +42,12 @@ def duration_words(delta: timedelta) -> str:
     return f"{minutes} min"
 
 
+def _provider_name(event) -> str:
+    """The provider by name (the event carries its code)."""
+    code = event.payload.get("provider")
+    return organisation_names([code]).get(code, code) if code else "The provider"
+
+
 def _offer_label(event) -> str:
     """An engagement offer with its clock: the provider answers within its committed response time (24 h at most)."""
     try:
@@ -64,8 +71,8 @@ INBOX_LABELS = {
     "request.assessed": lambda e: "Reserve request assessed, awaiting your decision:",
     "request.decided": lambda e: "Decision on the Reserve request:",
     "provider.engaged": _offer_label,
-    "engagement.accepted": lambda e: f"{e.payload.get('provider', 'The provider')} accepted the engagement:",
-    "engagement.declined": lambda e: f"{e.payload.get('provider', 'The provider')} declined the engagement:",
+    "engagement.accepted": lambda e: f"{_provider_name(e)} accepted the engagement:",
+    "engagement.declined": lambda e: f"{_provider_name(e)} declined the engagement:",
     "engagement.expired": lambda e: "Engagement offer expired without an answer:",
     "engagement.cancelled": lambda e: "Engagement cancelled:",
     "matching.exhausted": lambda e: "No provider left to engage:",

@@ -30,6 +30,7 @@ from csoa_portal.input_rules import is_digits
 from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
+from liaison.selectors import organisation_names
 from reserve import policy, selectors, services, workflow
 from reserve.forms import (
     AgreementForm,
@@ -809,7 +810,10 @@ def request_engage(request, pk):
             return redirect(reverse("reserve:request_ranking", args=[ar.pk]) + "#engagements")
     errors = [f"{form.fields[name].label or name}: {e}" if name != "__all__" and name != "provider" else e
               for name, errs in form.errors.items() for e in errs]
-    return _ranking_page(request, ar, status=400, engage_error=errors, engage_provider=request.POST.get("provider", ""))
+    code = request.POST.get("provider", "")
+    name = organisation_names([code]).get(code, code)  # the provider by name, as the messages name it
+    errors = [e if not name or name in e else f"{name}: {e}" for e in errors]
+    return _ranking_page(request, ar, status=400, engage_error=errors, engage_provider=code)
 
 
 # --- Engagements (providers) --------------------------------------------------------------------------------
