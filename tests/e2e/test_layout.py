@@ -9,6 +9,7 @@ without scrolling. Screenshots go to ``var/screenshots/`` for review.
 from pathlib import Path
 
 import pytest
+from django.db.models import Count
 from django.conf import settings
 from django.core.management import call_command
 
@@ -28,7 +29,7 @@ WIDTHS = {"laptop": 1280, "phone": 390}
 @pytest.fixture
 def demo(asgi_server, vocabularies):
     call_command("load_demo", "--quiet")
-    incident = Incident.objects.filter(affected_member_states__isnull=False).order_by("-id").first()
+    incident = Incident.objects.annotate(alerted=Count("alerts")).order_by("-alerted", "id").first()
     request = AssistanceRequest.objects.get(affected_entity=DEMO_ENTITY)
     return {"incident": incident, "request": request}
 
