@@ -68,6 +68,16 @@ def share_groups(shares: Iterable) -> list[ShareGroup]:
     return result
 
 
+def listed(names: Sequence[str], *, shown: int = 3) -> str:
+    """"A, B and C"; past ``shown`` names, "A, B, C and 53 others": one line, however many were named."""
+    names = list(names)
+    if len(names) <= 1:
+        return "".join(names)
+    if len(names) <= shown + 1:
+        return f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{', '.join(names[:shown])} and {len(names) - shown} others"
+
+
 def collapse_alerts_raised(events: Sequence) -> list[tuple[object, int]]:
     """``(event, count)`` per line: consecutive "alert raised" events of one incident are one line with their count.
 

@@ -1083,7 +1083,16 @@ EVENT_WORDS = {
     "incident.ipcr_mode_changed": "IPCR mode changed", "observable.updated": "observable changed",
     "observable.deleted": "observable deleted", "task.created": "task added", "task.updated": "task changed",
     "task.done": "task done", "task.deleted": "task deleted",
+    "incident.network_consent": "shared with the alerted networks", "incident.status_changed": "status changed",
+    "incident.tlp_changed": "TLP changed", "incident.tagged": "tags changed",
+    "incident.initial_response": "initial response given", "incident.cross_border_informed": "member states informed",
+    "incident.cross_border_notice": "cross-border notice", "observables.added_restricted": "observables added",
 }
+
+
+def _event_words(kind: str) -> str:
+    """What happened, in words; a kind without its words still reads as words ("status_changed" → "status changed")."""
+    return EVENT_WORDS.get(kind) or kind.rpartition(".")[2].replace("_", " ")
 
 
 def _is_htmx(request) -> bool:
@@ -1137,7 +1146,6 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
             "latest": incident.latest_updates[0] if incident.latest_updates else None,
             # None: no situation update the user may read; else its four values, "Not assessed" where blank.
             "situation": situation_badges(assessed) if any(v is not None for v in assessed.values()) else None,
-            "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
             "alert_counts": summaries.alert_counts(a.state for a in incident.board_alerts),
             "situation_due": due,
             "situation_overdue": bool(due and due < now),
@@ -1196,8 +1204,10 @@ def _board_stream_part(request) -> dict:
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": count,
-                      "organisation": names.get(payload.get("organisation"), payload.get("organisation"))})
+        items.append({"event": event, "url": url, "words": _event_words(event.kind), "count": count,
+                      "organisation": names.get(payload.get("organisation"), payload.get("organisation")),
+                      # A share with 56 recipients is one line: the first few by name, then how many more.
+                      "shared_with": summaries.listed([s.get("label", "") for s in payload.get("shared_with") or []])})
     return {"stream": items}
 
 

@@ -119,10 +119,13 @@ def test_pages_name_communities_rules_and_organisations_instead_of_their_codes(d
     assert not re.search(r"\[l\d-[a-z-]+\]", incident_page)  # no rule code after the explanation
     assert "large-scale cybersecurity incident" in incident_page
 
+    services.consent_to_network_sharing(actor=analyst, incident=demo["incident"])  # a share with every authority
     board = _page(login, analyst, "/incidents/board/")
     stream = _visible_text(board[board.index('id="board-stream"'):])
     codes = set(demo["incident"].alerts.values_list("organisation__code", flat=True))
     assert not [code for code in codes if f"({code}," in stream]
+    assert "incident.network_consent" not in stream and "shared with the alerted networks" in stream
+    assert re.search(r"with [^\n]+ and \d+ others", stream)  # 56 recipients, one line
 
 
 def test_alert_counts_put_the_open_ones_first_and_fold_seen_into_waiting():
@@ -139,3 +142,11 @@ def test_consecutive_alerts_raised_for_one_incident_are_one_line():
     events = [E("alert.raised", 1)] * 29 + [E("incident.escalated", 1), E("alert.raised", 2), E("alert.raised", 1)]
     assert [(e.kind, n) for e, n in summaries.collapse_alerts_raised(events)] == [
         ("alert.raised", 29), ("incident.escalated", 1), ("alert.raised", 1), ("alert.raised", 1)]
+
+
+@pytest.mark.parametrize("names,sentence", [
+    ([], ""), (["CERT.at"], "CERT.at"), (["CERT.at", "CERT.be"], "CERT.at and CERT.be"),
+    (["A", "B", "C", "D"], "A, B, C and D"), ([f"org {n}" for n in range(56)], "org 0, org 1, org 2 and 53 others"),
+])
+def test_a_long_list_of_recipients_reads_as_one_line(names, sentence):
+    assert summaries.listed(names) == sentence
