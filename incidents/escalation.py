@@ -144,7 +144,7 @@ def evaluate(facts: Mapping, blueprint: BlueprintSpec, *, held: Mapping | None =
     proposed = max((r.target_level for r in proposals), default=None)
     spec = blueprint.level(level)
     if decisive:
-        reasons = "; or ".join(f"{r.explain(facts)} [{r.code}]" for r in decisive)
+        reasons = "; or ".join(r.explain(facts) for r in decisive)  # the rule codes stay in Escalation.rules
         explanation = f"Level {level} — {spec.name}: {reasons}."
         if held is not None:
             news = sorted({c.fact for r in decisive for c in r.conditions if c.fact in changed})

@@ -84,29 +84,25 @@ def _sector_choices():
     return Sector.objects.select_related("parent").order_by("code")
 
 
-def grouped_sector_choices(sectors) -> list:
-    """Sectors under their annex, full names (the picker's groups): never a code like ``energy.electricity``."""
+# How each picker groups its choices: (heading of an object, its full name, order of the headings or None for
+# first appearance). The value is always the code; the text never a bare code like ``energy.electricity``.
+PICKER_GROUPS = {
+    "sector": (lambda s: s.get_annex_display(), str, lambda heading: heading),
+    "member_state": (lambda s: s.get_kind_display(), lambda s: f"{s.name} ({s.display_code})", None),
+    # Organisations by member state, the EU level last.
+    "organisation": (lambda o: o.member_state.name if o.member_state_id else "EU level",
+                     lambda o: f"{o.name} — {o.get_kind_display()}", lambda heading: (heading == "EU level", heading)),
+}
+
+
+def grouped_choices(objects, kind: str) -> list:
+    """The searchable pickers' choices (``data-picker``): under headings, sorted by full name within each."""
+    heading_of, label_of, heading_order = PICKER_GROUPS[kind]
     groups: dict[str, list] = {}
-    for sector in sectors:
-        groups.setdefault(sector.get_annex_display(), []).append((sector.code, str(sector)))
-    return [(annex, sorted(items, key=lambda item: item[1])) for annex, items in sorted(groups.items())]
-
-
-def grouped_member_state_choices(states) -> list:
-    groups: dict[str, list] = {}
-    for state in states:
-        groups.setdefault(state.get_kind_display(), []).append((state.code, f"{state.name} ({state.display_code})"))
-    return [(kind, sorted(items, key=lambda item: item[1])) for kind, items in groups.items()]
-
-
-def grouped_organisation_choices(organisations) -> list:
-    """Organisations by member state (the EU level last), each with its full name and kind."""
-    groups: dict[str, list] = {}
-    for org in organisations:
-        where = org.member_state.name if org.member_state_id else "EU level"
-        groups.setdefault(where, []).append((org.code, f"{org.name} — {org.get_kind_display()}"))
-    return [(where, sorted(items, key=lambda item: item[1]))
-            for where, items in sorted(groups.items(), key=lambda g: (g[0] == "EU level", g[0]))]
+    for obj in objects:
+        groups.setdefault(heading_of(obj), []).append((obj.code, label_of(obj)))
+    ordered = sorted(groups.items(), key=lambda g: heading_order(g[0])) if heading_order else groups.items()
+    return [(heading, sorted(items, key=lambda item: item[1])) for heading, items in ordered]
 
 
 def _category_choices():
@@ -162,9 +158,9 @@ class _FactsMixin(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sectors"].queryset = _sector_choices()
-        self.fields["sectors"].choices = grouped_sector_choices(self.fields["sectors"].queryset)
-        self.fields["affected_member_states"].choices = grouped_member_state_choices(
-            self.fields["affected_member_states"].queryset)
+        self.fields["sectors"].choices = grouped_choices(self.fields["sectors"].queryset, "sector")
+        self.fields["affected_member_states"].choices = grouped_choices(
+            self.fields["affected_member_states"].queryset, "member_state")
         self.fields["category"].queryset = _category_choices()
 
 
@@ -449,8 +445,8 @@ class ShareForm(forms.Form):
             Organisation.objects.filter(is_active=True).exclude(pk=incident.reporting_organisation_id)
             .select_related("member_state").order_by("name")
         )
-        self.fields["organisations"].choices = grouped_organisation_choices(self.fields["organisations"].queryset)
-        self.fields["member_states"].choices = grouped_member_state_choices(self.fields["member_states"].queryset)
+        self.fields["organisations"].choices = grouped_choices(self.fields["organisations"].queryset, "organisation")
+        self.fields["member_states"].choices = grouped_choices(self.fields["member_states"].queryset, "member_state")
         # Only what the incident's TLP allows is offered; a forbidden kind posted anyway is refused by the service.
         allowed = tlp_rules.ALLOWED_TARGETS[TLP(incident.tlp)]
         self.offered = [name for name, kind in self.TARGET_FIELDS.items() if kind in allowed]

@@ -320,6 +320,16 @@ def active_blueprint() -> Blueprint:
     return Blueprint.objects.prefetch_related("levels", "rules").get(is_active=True)
 
 
+def ipcr_modes(levels=None) -> list[dict]:
+    """Every IPCR mode of the active Blueprint's levels (``{"code", "name", …}``), for the forms that accept one.
+
+    ``levels``: the active Blueprint's levels when the caller has already read them.
+    """
+    if levels is None:
+        levels = active_blueprint().levels.all()
+    return [mode for level in levels for mode in level.modes]
+
+
 def blueprint_spec(blueprint: Blueprint) -> escalation.BlueprintSpec:
     levels = [{"number": lv.number, "code": lv.code, "name": lv.name} for lv in blueprint.levels.all()]
     rules = [

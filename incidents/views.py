@@ -24,8 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal import display
 from csoa_portal.views import PageRefused
-from incidents import bodies, clocks, policy, selectors, services, stix
+from incidents import bodies, clocks, policy, selectors, services, stix, summaries
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
@@ -75,7 +76,8 @@ from incidents.vocabulary import SITUATION_TAXONOMY, TLP, SignificanceGround, si
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
-from liaison.selectors import member_states, presidency_on
+from liaison.roles import Role
+from liaison.selectors import group_labels, member_states, organisation_names, presidency_on
 
 BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
@@ -332,6 +334,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         inform_pending=any(t.reachable and t.informed_at is None for t in cross_border),
         response_pending=any(d.clock == clocks.Clock.INITIAL_RESPONSE and d.met_at is None for d in deadlines))
     nothing_to_do = all(a.code == "post_update" for a in actions)
+    shares = list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else []
     context = {
         "incident": incident,
         "affected": affected,
@@ -347,7 +350,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
                         if s in services.STATUS_TRANSITIONS[incident.status]],
         **_crisis_context(incident, capabilities, levels, overrides),
         "alerts": [(a, a.pk in capabilities.answerable_alert_ids) for a in alerts],
-        "alert_summary": _alert_summary(alerts),
+        "alert_summary": summaries.alert_counts(a.state for a in alerts),
         "alert_errors": None,
         "deadlines": [(d, _clock_label(d), d is upcoming) for d in deadlines],
         "next_deadline": upcoming,
@@ -361,7 +364,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         .select_related("author", "organisation")
         .prefetch_related("attachments"),
         "observables": observables,
-        "shares": list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else [],
+        "shares": shares,
+        "share_groups": summaries.share_groups(shares),
         "cross_border_targets": cross_border,
         "cross_border_unreachable": [t for t in cross_border if not t.reachable],
         "allowed_targets": _allowed_targets(incident),
@@ -392,23 +396,12 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     return render(request, "incidents/detail.html", context, status=status)
 
 
-def _alert_summary(alerts) -> list[tuple[str, int]]:
-    """"24 acknowledged, 3 not affected, 2 waiting": a 27-state crisis in one line, the table behind it."""
-    answered = {Alert.State.ACKNOWLEDGED: "acknowledged", Alert.State.NOT_AFFECTED: "not affected"}
-    counts: dict[str, int] = {}
-    for alert in alerts:
-        word = answered.get(alert.state) or ("no response" if alert.state == Alert.State.NO_RESPONSE else "waiting")
-        counts[word] = counts.get(word, 0) + 1
-    order = ["waiting", "no response", "acknowledged", "not affected"]
-    return [(word, counts[word]) for word in order if word in counts]
-
-
 def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -> dict:
     """The level with its explanation and history, and the level changes this person may make (policy's answer)."""
     names = {lv.number: lv.name for lv in levels}
     current = next((lv for lv in levels if lv.number == incident.crisis_level), None)
     declarable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.declarable_levels]
-    declare_modes = [m for lv in capabilities.declarable_levels for m in lv.modes]
+    declare_modes = selectors.ipcr_modes(capabilities.declarable_levels)
     lowerable = [(n, f"{n} — {names[n]}") for n in capabilities.deescalatable_levels]
     proposable = [(lv.number, f"{lv.number} — {lv.name}") for lv in capabilities.proposable_levels]
     history = list(incident.escalations.select_related("actor"))
@@ -438,7 +431,7 @@ def _crisis_context(incident: Incident, capabilities, levels, overrides: dict) -
         "ipcr_form": overrides.pop("ipcr_form", None)
         or (IpcrModeForm(modes=capabilities.ipcr_modes, initial={"ipcr_mode": incident.ipcr_mode})
             if capabilities.ipcr_modes else None),
-        "proposal_form": ProposalDecisionForm(modes=[m for lv in levels for m in lv.modes]),
+        "proposal_form": ProposalDecisionForm(modes=selectors.ipcr_modes(levels)),
     }
 
 
@@ -458,8 +451,7 @@ def _form_action(request, incident, *, form, form_name, service, anchor, message
 def _level_change(request, incident, *, service, form_name, message, form_class=LevelChangeForm):
     form = form_class(request.POST, levels=[(n, str(n)) for n in range(10)])
     if "ipcr_mode" in form.fields:
-        form.fields["ipcr_mode"].choices = [("", ""), *[(m["code"], m["name"]) for lv in
-                                                         selectors.active_blueprint().levels.all() for m in lv.modes]]
+        form.fields["ipcr_mode"].choices = [("", ""), *[(m["code"], m["name"]) for m in selectors.ipcr_modes()]]
     return _form_action(request, incident, form=form, form_name=form_name, service=service, anchor="crisis",
                         message=message)
 
@@ -484,8 +476,7 @@ def propose_level(request, incident):
 
 @incident_action
 def set_ipcr_mode(request, incident):
-    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
-    form = IpcrModeForm(request.POST, modes=modes)
+    form = IpcrModeForm(request.POST, modes=selectors.ipcr_modes())
     return _form_action(request, incident, form=form, form_name="ipcr_form", service=services.set_ipcr_mode,
                         anchor="crisis", message="IPCR mode set.")
 
@@ -506,8 +497,7 @@ def decide_proposal(request, proposal_id, decision):
     if decision not in ("accept", "decline"):
         raise Http404("Accept or decline a proposal.")
     proposal = _decidable_proposal(request, proposal_id)
-    modes = [m for lv in selectors.active_blueprint().levels.all() for m in lv.modes]
-    form = ProposalDecisionForm(request.POST, modes=modes)
+    form = ProposalDecisionForm(request.POST, modes=selectors.ipcr_modes())
     back = request.POST.get("next") if request.POST.get("next") == reverse("incidents:board") else None
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -903,7 +893,7 @@ def _shown(value) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%d %b %Y %H:%M %Z}"
+        return display.when(value)
     if isinstance(value, (list, tuple)) or hasattr(value, "all"):
         items = value.all() if hasattr(value, "all") else value
         return ", ".join(str(i) for i in items) or "None"
@@ -1014,7 +1004,11 @@ def blueprint_page(request):
         drafts = [(d, blueprint_services.problems(d)) for d in
                   Blueprint.objects.filter(is_active=False, activated_at__isnull=True).prefetch_related("levels", "rules")]
     levels = list(active.levels.all())
+    group_names = group_labels({name for level in levels for name in level.alerted_groups})
+    roles = dict(Role.choices)
     for level in levels:  # the bodies in charge in words (incidents/bodies.py)
+        level.alerted = [group_names[name] for name in level.alerted_groups]
+        level.declare_role_labels = [roles.get(code, code) for code in level.declare_roles]
         level.declared_by = bodies.describe(level.declare_bodies) if level.declare_bodies else ""
         level.lowered_by = bodies.describe(level.deescalate_bodies) if level.deescalate_bodies else ""
         level.proposed_by = bodies.describe(level.propose_bodies) if level.propose_bodies else ""
@@ -1089,7 +1083,16 @@ EVENT_WORDS = {
     "incident.ipcr_mode_changed": "IPCR mode changed", "observable.updated": "observable changed",
     "observable.deleted": "observable deleted", "task.created": "task added", "task.updated": "task changed",
     "task.done": "task done", "task.deleted": "task deleted",
+    "incident.network_consent": "shared with the alerted networks", "incident.status_changed": "status changed",
+    "incident.tlp_changed": "TLP changed", "incident.tagged": "tags changed",
+    "incident.initial_response": "initial response given", "incident.cross_border_informed": "member states informed",
+    "incident.cross_border_notice": "cross-border notice", "observables.added_restricted": "observables added",
 }
+
+
+def _event_words(kind: str) -> str:
+    """What happened, in words; a kind without its words still reads as words ("status_changed" → "status changed")."""
+    return EVENT_WORDS.get(kind) or kind.rpartition(".")[2].replace("_", " ")
 
 
 def _is_htmx(request) -> bool:
@@ -1120,9 +1123,8 @@ def _board_alerts_part(request, visible, *, errors=None) -> dict:
     for proposal in proposals:
         proposal.incident_visible = proposal.incident_id in visible_ids
         proposal.level_info = levels.get(proposal.level)
-    modes = [m for lv in levels.values() for m in lv.modes]
     return {"my_alerts": alerts, "my_proposals": proposals,
-            "proposal_form": ProposalDecisionForm(modes=modes) if proposals else None}
+            "proposal_form": ProposalDecisionForm(modes=selectors.ipcr_modes(levels.values())) if proposals else None}
 
 
 def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict:
@@ -1144,7 +1146,7 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
             "latest": incident.latest_updates[0] if incident.latest_updates else None,
             # None: no situation update the user may read; else its four values, "Not assessed" where blank.
             "situation": situation_badges(assessed) if any(v is not None for v in assessed.values()) else None,
-            "open_alerts": sum(1 for a in incident.board_alerts if a.state in Alert.OPEN_STATES),
+            "alert_counts": summaries.alert_counts(a.state for a in incident.board_alerts),
             "situation_due": due,
             "situation_overdue": bool(due and due < now),
             "form": (form or SituationUpdateForm(incident=incident)) if may_post else None,
@@ -1193,19 +1195,19 @@ def _board_charts_part(visible, levels) -> dict:
 
 def _board_stream_part(request) -> dict:
     items = []
-    for event in selectors.board_events(request.user):
+    lines = summaries.collapse_alerts_raised(list(selectors.board_events(request.user)))
+    # Events carry organisation codes (stable for SOC tooling); a reader gets the organisation's name.
+    names = organisation_names(e.payload.get("organisation") for e, _ in lines)
+    for event, count in lines:
         payload = event.payload
         if event.subject_type == "alert" and payload.get("incident"):
             url = subject_url("incident", str(payload["incident"]))
         else:
             url = subject_url(event.subject_type, event.subject_id)
-        previous = items[-1] if items else None
-        # "29 alerts raised" is one line per escalation, not 29: consecutive alerts of one incident collapse.
-        if (previous and event.kind == "alert.raised" and previous["event"].kind == "alert.raised"
-                and previous["event"].payload.get("incident") == payload.get("incident")):
-            previous["count"] += 1
-            continue
-        items.append({"event": event, "url": url, "words": EVENT_WORDS.get(event.kind, event.kind), "count": 1})
+        items.append({"event": event, "url": url, "words": _event_words(event.kind), "count": count,
+                      "organisation": names.get(payload.get("organisation"), payload.get("organisation")),
+                      # A share with 56 recipients is one line: the first few by name, then how many more.
+                      "shared_with": summaries.listed([s.get("label", "") for s in payload.get("shared_with") or []])})
     return {"stream": items}
 
 

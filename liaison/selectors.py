@@ -349,6 +349,35 @@ def organisations_in_groups(names) -> list[Organisation]:
     return sorted(found.values(), key=lambda o: o.code)
 
 
+def organisation_names(codes: Iterable[str | None]) -> dict[str, str]:
+    """Organisation code -> name, for events and messages that carry codes (stable for SOC tooling) shown to people."""
+    wanted = {code for code in codes if code}
+    return dict(Organisation.objects.filter(code__in=wanted).values_list("code", "name")) if wanted else {}
+
+
+def group_labels(names: Iterable[str]) -> dict[str, str]:
+    """What each group name means to a reader: ``community:eu-cyclone`` → "EU-CyCLONe", ``org:de-csirt`` → its
+    organisation's name, ``ms:DE`` → "Germany", ``role:analyst`` → "Analysts". A name nothing explains stays as it is."""
+    from liaison.roles import Community
+
+    names = list(names)
+    orgs = dict(Organisation.objects.filter(code__in=[n.removeprefix("org:") for n in names if n.startswith("org:")])
+                .values_list("code", "name"))
+    states = dict(MemberState.objects.filter(code__in=[n.removeprefix("ms:") for n in names if n.startswith("ms:")])
+                  .values_list("code", "name"))
+    roles = dict(Role.choices)
+    labels = {}
+    for name in names:
+        prefix, _, code = name.partition(":")
+        labels[name] = (
+            Community.LABELS.get(name)
+            or {"org": orgs.get(code), "ms": f"{states.get(code)} (member state)" if code in states else None,
+                "role": f"{roles[code]}s" if code in roles else None}.get(prefix)
+            or ("Network administrators" if name == Community.NETWORK_ADMINS else name)
+        )
+    return labels
+
+
 def time_zone_of(organisation) -> str:
     """The zone an organisation's legal periods are counted in: its member state's (data on the state).
 

@@ -40,8 +40,8 @@ responder is better than none. Equal scores are ordered by provider code, so the
 input always gives the same ranking; the tied provider's reasons say so.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 EXCLUSION_CODES = ("inactive", "conflict", "certification", "clearance", "service", "member_state", "language",
@@ -80,6 +80,8 @@ class Need:
     affected_entity: str  # name, for conflicts of interest
     requester_org: str  # organisation code
     clearance: str = ""  # the security clearance deployed staff must hold (CLEARANCE_LEVELS), "" when none
+    # Sector code -> its name ("energy.electricity" -> "Energy — Electricity"): the reasons are read by people.
+    sector_names: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def rank(need: Need, candidates: Iterable[Candidate]) -> Ranking:
     ranked = []
     for position, (points, candidate, reasons) in enumerate(scored, start=1):
         if position > 1 and scored[position - 2][0] == points:
-            reasons += (f"Same score as {scored[position - 2][1].provider}: ordered by provider code",)
+            reasons += (f"Same score as {scored[position - 2][1].name}: ordered by provider code",)
         ranked.append(Ranked(candidate.provider, position, float(points), reasons, candidate.name))
     excluded.sort(key=lambda e: e.provider)
     return Ranking(tuple(ranked), tuple(excluded))
@@ -232,7 +234,7 @@ def _score(need: Need, c: Candidate) -> tuple[int, tuple[str, ...]]:
     services = round(SERVICES_MAX * len(offered) / len(need.services))
     services_reason = f"Offers {len(offered)} of {len(need.services)} requested services"
     services_reason += f" (missing: {_services(missing)})" if missing else ""
-    sector, sector_reason = _sector(need.sector, c.sectors)
+    sector, sector_reason = _sector(need.sector, c.sectors, need.sector_names)
     response = next((p for hours, p in RESPONSE_BANDS if c.response_hours <= hours), 0)
     ratio = c.free_person_days / need.person_days
     capacity = next((p for floor, p in CAPACITY_BANDS if ratio >= floor), CAPACITY_MIN)
@@ -252,16 +254,20 @@ def _score(need: Need, c: Candidate) -> tuple[int, tuple[str, ...]]:
     return services + sector + response + capacity + experience, reasons
 
 
-def _sector(needed: str, sectors: frozenset[str]) -> tuple[int, str]:
+def _sector(needed: str, sectors: frozenset[str], names: Mapping[str, str]) -> tuple[int, str]:
+    def name(code):
+        return names.get(code, code)
+
     if not needed:
         return 0, "No sector given in the request: sector expertise not scored"
     parent = needed.split(".")[0]
     if needed in sectors or parent in sectors:
-        return SECTOR_MAX, f"Sector expertise in {needed}"
+        return SECTOR_MAX, f"Sector expertise in {name(needed)}"
     related = sorted(s for s in sectors if s.split(".")[0] == parent)
     if related:
-        return SECTOR_RELATED, f"Expertise in a related sector ({', '.join(related)}), not {needed} itself"
-    return 0, f"No listed expertise in sector {needed}"
+        return SECTOR_RELATED, (f"Expertise in a related sector ({', '.join(name(s) for s in related)}), "
+                                f"not {name(needed)} itself")
+    return 0, f"No listed expertise in sector {name(needed)}"
 
 
 def _services(codes: Iterable[str]) -> str:

@@ -10,7 +10,9 @@ from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.utils import timezone
 
+from csoa_portal import display
 from incidents.notifications import recipients_of
+from liaison.selectors import organisation_names
 from django.contrib.auth.models import Group
 from reserve.models import AssistanceRequest
 
@@ -40,6 +42,12 @@ def duration_words(delta: timedelta) -> str:
     return f"{minutes} min"
 
 
+def _provider_name(event) -> str:
+    """The provider by name (the event carries its code)."""
+    code = event.payload.get("provider")
+    return organisation_names([code]).get(code, code) if code else "The provider"
+
+
 def _offer_label(event) -> str:
     """An engagement offer with its clock: the provider answers within its committed response time (24 h at most)."""
     try:
@@ -48,9 +56,9 @@ def _offer_label(event) -> str:
         return "Engagement offer waiting for your answer:"
     now = timezone.now()
     if event.payload.get("status", "offered") != "offered" or due <= now:
-        return f"Engagement offer (answer was due {timezone.localtime(due):%d %b %H:%M %Z}):"
+        return f"Engagement offer (answer was due {display.when(due)}):"
     return (f"Engagement offer waiting for your answer: {duration_words(due - now)} left "
-            f"(by {timezone.localtime(due):%d %b %H:%M %Z}) —")
+            f"(by {display.when(due)}) —")
 
 
 # What each Reserve item says in the dashboard inbox, before the link to its request or engagement.
@@ -63,8 +71,8 @@ INBOX_LABELS = {
     "request.assessed": lambda e: "Reserve request assessed, awaiting your decision:",
     "request.decided": lambda e: "Decision on the Reserve request:",
     "provider.engaged": _offer_label,
-    "engagement.accepted": lambda e: f"{e.payload.get('provider', 'The provider')} accepted the engagement:",
-    "engagement.declined": lambda e: f"{e.payload.get('provider', 'The provider')} declined the engagement:",
+    "engagement.accepted": lambda e: f"{_provider_name(e)} accepted the engagement:",
+    "engagement.declined": lambda e: f"{_provider_name(e)} declined the engagement:",
     "engagement.expired": lambda e: "Engagement offer expired without an answer:",
     "engagement.cancelled": lambda e: "Engagement cancelled:",
     "matching.exhausted": lambda e: "No provider left to engage:",

@@ -37,7 +37,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import Incident, Sector
 from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import Severity
 from liaison.events import subjects_per_user
@@ -359,7 +359,17 @@ def need_for(request: AssistanceRequest, *, services=None, person_days=None, win
         affected_entity=request.affected_entity,
         requester_org=request.requester_organisation.code,
         clearance=request.security_clearance,
+        sector_names=_sector_names(request.sector),
     )
+
+
+def _sector_names(sector) -> dict[str, str]:
+    """The requested sector's family by name (the sector, its parent and sub-sectors), for the ranking's reasons."""
+    if sector is None:
+        return {}
+    root = sector.code.split(".")[0]
+    family = Sector.objects.select_related("parent").filter(Q(code=root) | Q(code__startswith=f"{root}."))
+    return {s.code: str(s) for s in family}
 
 
 def booked_person_days(provider_org_id: int, capacity: ProviderCapacity, *, exclude_engagement=None) -> int:

@@ -25,10 +25,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from csoa_portal import display
 from csoa_portal.input_rules import is_digits
 from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
+from liaison.selectors import organisation_names
 from reserve import policy, selectors, services, workflow
 from reserve.forms import (
     AgreementForm,
@@ -804,11 +806,14 @@ def request_engage(request, pk):
             add_service_errors(form, exc)
         else:
             messages.success(request, f"{engagement.provider.name} engaged: it must answer by "
-                                      f"{timezone.localtime(engagement.respond_by):%d %b %Y %H:%M %Z}.")
+                                      f"{display.when(engagement.respond_by)}.")
             return redirect(reverse("reserve:request_ranking", args=[ar.pk]) + "#engagements")
     errors = [f"{form.fields[name].label or name}: {e}" if name != "__all__" and name != "provider" else e
               for name, errs in form.errors.items() for e in errs]
-    return _ranking_page(request, ar, status=400, engage_error=errors, engage_provider=request.POST.get("provider", ""))
+    code = request.POST.get("provider", "")
+    name = organisation_names([code]).get(code, code)  # the provider by name, as the messages name it
+    errors = [e if not name or name in e else f"{name}: {e}" for e in errors]
+    return _ranking_page(request, ar, status=400, engage_error=errors, engage_provider=code)
 
 
 # --- Engagements (providers) --------------------------------------------------------------------------------

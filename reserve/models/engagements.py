@@ -59,7 +59,7 @@ class Engagement(models.Model):
         indexes = [models.Index(fields=["provider", "status", "window_start"])]
 
     def __str__(self):
-        return f"{self.provider.code} on request {self.request_id}"
+        return f"{self.provider.name} on request {self.request.reference}"
 
     @property
     def agreement_in_force(self) -> bool:

@@ -50,7 +50,7 @@ class ProviderProfile(models.Model):
         ]
 
     def __str__(self):
-        return f"Reserve profile of {self.organisation.code}"
+        return f"Reserve profile of {self.organisation.name}"
 
 
 class ProviderCapacity(models.Model):

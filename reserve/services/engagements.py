@@ -68,17 +68,17 @@ def _offer(request: AssistanceRequest, provider: Organisation, *, actor: User | 
         ProviderProfile.objects.select_for_update(of=("self",)).filter(organisation=provider).first()
     )  # locking the profile serialises bookings of one provider: no two offers overbook it
     if profile is None:
-        raise ValidationError({"provider": f"{provider.code} is not a registered Reserve provider."})
+        raise ValidationError({"provider": f"{provider.name} is not a registered Reserve provider."})
     existing = request.engagements.filter(provider=provider).first()
     if existing is not None:
-        raise ValidationError({"provider": f"{provider.code} was already engaged on this request "
+        raise ValidationError({"provider": f"{provider.name} was already engaged on this request "
                                            f"({existing.get_status_display().lower()}); it is not asked twice."})
     need = need_for(request, services=share["services"], person_days=share["person_days"],
                     window_start=share["window_start"], window_end=share["window_end"])
     ranking = matching.rank(need, candidates_for(share["window_start"]))
     excluded = next((e for e in ranking.excluded if e.provider == provider.code), None)
     if excluded is not None:
-        raise ValidationError({"provider": f"{provider.code} cannot be engaged ({excluded.code}): {excluded.reason}"})
+        raise ValidationError({"provider": f"{provider.name} cannot be engaged ({excluded.code}): {excluded.reason}"})
     ranked = next(r for r in ranking.ranked if r.provider == provider.code)
     now = timezone.now()
     engagement = Engagement.objects.create(

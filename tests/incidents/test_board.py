@@ -149,7 +149,7 @@ def test_times_on_the_board_are_in_the_officers_time_zone(network, officers, log
     escalated = Event.objects.get(kind="incident.escalated")
     stream = _part(login(officers["de"]), "stream").content.decode()
     shown = timezone.localtime(escalated.created_at, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
-    assert f'{shown:%d %b %H:%M} JST' in stream
+    assert f'{shown:%Y-%m-%d %H:%M} JST' in stream
 
 
 # --- Alerts ---------------------------------------------------------------------------------

@@ -37,12 +37,13 @@ def test_default_blueprint_decides_the_level(name, changes, level, rules):
     assert [r.code for r in decision.matched] == rules
 
 
-def test_explanation_names_facts_and_thresholds():
+def test_explanation_names_facts_and_thresholds_in_words_not_rule_codes():
     decision = evaluate({**BASE, "affected_member_states": 3, "severity": "high"}, DEFAULT)
     assert decision.explanation == (
         "Level 2 — large-scale cybersecurity incident: 3 member states affected (rule: ≥ 2) "
-        "and severity high (rule: ≥ high) [l2-large-scale]."
+        "and severity high (rule: ≥ high)."
     )
+    assert [r.code for r in decision.matched] == ["l2-large-scale"]  # the codes stay with the decision
 
 
 @pytest.mark.parametrize("count,proposed", [(5, None), (6, 3), (27, 3)])

@@ -157,20 +157,26 @@ def test_ranking_follows_services_sector_response_capacity_experience():
     assert "No listed expertise in sector health (+0/25)" in only(ranking, "generalist").reasons
     assert "0 past Reserve engagements (+0/10)" in only(ranking, "newcomer").reasons
     assert "25 free person-days in the window for 20 needed, 1.2× (+3/15)" in only(ranking, "newcomer").reasons
-    assert "Same score as generalist: ordered by provider code" in only(ranking, "related-sector").reasons
+    assert "Same score as GENERALIST: ordered by provider code" in only(ranking, "related-sector").reasons
     assert not any("Same score" in reason for reason in only(ranking, "generalist").reasons)
 
 
+SECTOR_NAMES = {"energy": "Energy", "energy.electricity": "Energy — Electricity", "energy.gas": "Energy — Gas",
+                "energy.oil": "Energy — Oil", "health": "Health"}
+
+
 @pytest.mark.parametrize("need_sector,provider_sectors,points,reason", [
-    ("energy.electricity", {"energy.electricity"}, 25, "Sector expertise in energy.electricity"),
-    ("energy.electricity", {"energy"}, 25, "Sector expertise in energy.electricity"),
-    ("energy.electricity", {"energy.gas"}, 12, "Expertise in a related sector (energy.gas), not energy.electricity itself"),
-    ("energy", {"energy.gas", "energy.oil"}, 12, "Expertise in a related sector (energy.gas, energy.oil), not energy itself"),
-    ("energy", {"health"}, 0, "No listed expertise in sector energy"),
+    ("energy.electricity", {"energy.electricity"}, 25, "Sector expertise in Energy — Electricity"),
+    ("energy.electricity", {"energy"}, 25, "Sector expertise in Energy — Electricity"),
+    ("energy.electricity", {"energy.gas"}, 12, "Expertise in a related sector (Energy — Gas), not Energy — Electricity itself"),
+    ("energy", {"energy.gas", "energy.oil"}, 12, "Expertise in a related sector (Energy — Gas, Energy — Oil), not Energy itself"),
+    ("energy", {"health"}, 0, "No listed expertise in sector Energy"),
     ("", {"health"}, 0, "No sector given in the request: sector expertise not scored"),
 ])
-def test_sector_expertise_counts_parent_and_related_sub_sectors(need_sector, provider_sectors, points, reason):
-    ranking = rank(dataclasses.replace(NEED, sector=need_sector), [provider(sectors=frozenset(provider_sectors))])
+def test_sector_expertise_counts_parent_and_related_sub_sectors_and_names_them(need_sector, provider_sectors, points,
+                                                                               reason):
+    need = dataclasses.replace(NEED, sector=need_sector, sector_names=SECTOR_NAMES)
+    ranking = rank(need, [provider(sectors=frozenset(provider_sectors))])
     assert f"{reason} (+{points}/25)" in ranking.ranked[0].reasons
 
 
