@@ -19,6 +19,10 @@ class Body:
     kinds: frozenset = frozenset()
     community: str = ""  # a network as a whole (any member organisation)
 
+    def state_id(self, *, reporting_state_id: int | None, presidency_state_id: int | None) -> int | None:
+        """The member state whose organisations act for this body on this incident (None for a network)."""
+        return {"reporting": reporting_state_id, "presidency": presidency_state_id}.get(self.state)
+
 
 BODIES = {
     "reporting_state_csirt": Body("the reporting member state's CSIRT", "reporting",
@@ -49,7 +53,7 @@ def acts_for(seat: Seat, body_code: str, *, reporting_state_id: int | None, pres
         return False
     if body.community:
         return body.community in communities_for(kind=seat.kind, member_state_kind=seat.member_state_kind)
-    state_id = reporting_state_id if body.state == "reporting" else presidency_state_id
+    state_id = body.state_id(reporting_state_id=reporting_state_id, presidency_state_id=presidency_state_id)
     return state_id is not None and seat.member_state_id == state_id and seat.kind in body.kinds
 
 

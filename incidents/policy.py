@@ -271,7 +271,8 @@ def proposals_to_decide(user) -> list[LevelProposal]:
 
 def deciding_organisations(incident: Incident, level: CrisisLevel) -> list:
     """The active organisations that act for the bodies declaring ``level`` for this incident, today."""
-    states = {"reporting": incident.reporting_organisation.member_state_id, "presidency": presidency_state_id()}
+    states = {"reporting_state_id": incident.reporting_organisation.member_state_id,
+              "presidency_state_id": presidency_state_id()}
     found = {}
     for code in level.declare_bodies:
         body = bodies.BODIES.get(code)
@@ -279,8 +280,8 @@ def deciding_organisations(incident: Incident, level: CrisisLevel) -> list:
             continue
         if body.community:
             orgs = organisations_in_groups([body.community])
-        elif states.get(body.state):
-            orgs = Organisation.objects.filter(is_active=True, member_state_id=states[body.state],
+        elif state_id := body.state_id(**states):
+            orgs = Organisation.objects.filter(is_active=True, member_state_id=state_id,
                                                kind__in=body.kinds).select_related("group")
         else:
             orgs = []
@@ -302,9 +303,9 @@ def visible_proposal_ids(user, ids) -> set[str]:
                                                                     presidency=presidency))}
 
 
-def level_bodies_sentence(level: CrisisLevel) -> str:
-    """Who acts for a level, in words: for refusals and the "who acts next" line."""
-    return bodies.describe(level.declare_bodies)
+def level_bodies_sentence(level: CrisisLevel, *, lowering: bool = False) -> str:
+    """Who declares (or, ``lowering``, lowers) a level, in words: for refusals and the "who acts next" line."""
+    return bodies.describe(level.deescalate_bodies if lowering else level.declare_bodies)
 
 
 def situation_update_due(*, since_times, level: CrisisLevel | None, mode: str = "") -> datetime | None:

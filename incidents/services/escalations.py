@@ -29,7 +29,7 @@ BLUEPRINT_SOURCE = "EU Cyber Crisis Management Blueprint (Council Recommendation
 
 
 def _refusal(action: str, level: CrisisLevel) -> str:
-    rule = f"Only {policy.level_bodies_sentence(level) if action != 'lower' else _lowering_bodies(level)}"
+    rule = f"Only {policy.level_bodies_sentence(level, lowering=action == 'lower')}"
     if level.modes:  # the political level
         article = (f"{BLUEPRINT_SOURCE}: the Council Presidency activates and deactivates the political level "
                    "(IPCR arrangements); EU-CyCLONe and the engine may only propose it")
@@ -37,10 +37,6 @@ def _refusal(action: str, level: CrisisLevel) -> str:
         article = f"{BLUEPRINT_SOURCE}, levels of cooperation; NIS2 Art. 16 for EU-CyCLONe"
     roles = ", ".join(r.replace("_", " ") for r in level.declare_roles) or "nobody"
     return f"{rule} ({roles}) may {action} level {level.number} ({level.name}) — {article}."
-
-
-def _lowering_bodies(level: CrisisLevel) -> str:
-    return bodies.describe(level.deescalate_bodies)
 
 
 def _record(*, incident: Incident, blueprint: Blueprint, to_level: int, explanation: str, rules=(),
@@ -218,7 +214,7 @@ def deescalate(*, actor: User, incident: Incident, level: int, reason: str) -> E
     incident.declared_level = min(incident.declared_level, level)
     record = _record(incident=incident, blueprint=blueprint, to_level=level,
                      explanation=f"Level {level} — {target.name}: de-escalated by {actor.get_full_name()} "
-                                 f"for {_lowering_bodies(current)}.",
+                                 f"for {policy.level_bodies_sentence(current, lowering=True)}.",
                      actor=actor, reason=reason.strip())
     # The decision holds until new facts match a rule: remember the facts it was taken on.
     Incident.objects.filter(pk=incident.pk).update(deescalation_facts=incident_facts(incident, now=timezone.now()))
