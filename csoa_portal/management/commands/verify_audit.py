@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from csoa_portal.audit import SEAL_GRACE, verify_chain
+from csoa_portal import audit
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        report = verify_chain()
+        report = audit.verify_chain()
         if not report.ok:
             raise CommandError(
                 f"Audit chain BROKEN at entry {report.where}: {report.reason}. "
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         if report.late:
             raise CommandError(
                 f"Audit chain intact ({report.checked} entries verified), but {report.late} entries have waited more "
-                f"than {int(SEAL_GRACE.total_seconds() // 60)} minutes to be sealed (oldest written "
+                f"than {int(audit.SEAL_GRACE.total_seconds() // 60)} minutes to be sealed (oldest written "
                 f"{report.oldest_pending_at.isoformat()}): the sweep is not running. "
                 "`manage.py seal_audit` seals them now."
             )
