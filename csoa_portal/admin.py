@@ -107,11 +107,12 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("via", "action")
     search_fields = ("actor_email", "organisation_code", "action", "object_type", "object_id")
     date_hierarchy = "created_at"
-    ordering = ("-seq",)
+    ordering = ("-id",)
     show_full_result_count = False  # counting a large log on every page load is wasted work
     fields = (
         "seq", "created_at", "actor_id", "actor_email", "organisation_code", "via", "token_id", "session_ref",
-        "ip_address", "action", "object_type", "object_id", "object_repr", "before", "after", "prev_hash", "hash",
+        "ip_address", "action", "object_type", "object_id", "object_repr", "before", "after", "content_hash",
+        "sealed_at", "prev_hash", "hash",
     )
     readonly_fields = fields
 

@@ -9,5 +9,7 @@ class CsoaPortalConfig(AppConfig):
         from csoa_portal import checks  # noqa: F401  (registers system checks)
         from csoa_portal import sweep
         from csoa_portal.api.idempotency import purge_expired
+        from csoa_portal.audit import seal_audit_log
 
         sweep.register("purge_idempotency_keys", purge_expired)
+        sweep.register("seal_audit_log", seal_audit_log)

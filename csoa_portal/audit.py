@@ -1,15 +1,23 @@
-"""The tamper-evident audit log: every write appends one hash-chained entry.
+"""The tamper-evident audit log: every write appends one keyed entry, chained after commit.
 
-Each entry's hash covers its content and the previous entry's hash, and entries are
-numbered without gaps (``seq``), so editing, removing or reordering any entry breaks
-the chain at a point ``verify_chain`` names. Writers serialise on the ``AuditHead``
-row; the entry is written in the caller's transaction, so a rolled-back change leaves
-no entry and an entry never exists without its change.
+A writer inserts its entry in its own transaction and takes no shared lock: the entry
+carries ``content_hash``, an HMAC of its own content (its id included), so it is keyed from
+the moment it exists, and it lives and dies with its change. Right after the commit a sealer
+(``seal_pending``, in a short transaction of its own, the only holder of the ``AuditHead``
+row) numbers the committed entries without gaps (``seq``) and chains them: each ``hash``
+covers the entry's content, its content hash and the previous entry's hash. Editing,
+removing or reordering a sealed entry breaks the chain at a point ``verify_chain`` names;
+editing an entry still waiting to be sealed breaks its content hash.
+
+The chain's order is the order of sealing, not of ids: an entry committed after one with a
+higher id (a longer transaction) is sealed after it. Nothing waits for the sealer: if it is
+lost (the process died after the commit), the sweep seals what is left (``seal_audit_log``),
+and ``verify_chain`` reports entries waiting longer than ``SEAL_GRACE`` as late.
 
 The hashes are HMAC-SHA256 under a key kept outside the database (``AUDIT_HMAC_KEY`` in
 production; a generated file under ``var/`` in embedded and development mode): someone
-who can write the database but not read the key cannot edit an entry and recompute the
-chain after it, because every hash they compute fails verification.
+who can write the database but not read the key cannot edit or insert an entry, sealed or
+not, nor recompute the chain after an edit, because every hash they compute fails verification.
 
 Entries record who did what to which object for the whole network, but their content
 (``object_repr``, ``before``, ``after``) belongs to the object: ``readable_entry_ids``
@@ -20,11 +28,13 @@ tells which entries a viewer may read in full, from read checks the apps registe
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.apps import apps
@@ -38,7 +48,17 @@ from django.utils import timezone
 from csoa_portal.context import current_origin
 from csoa_portal.models import AuditEntry, AuditHead
 
+logger = logging.getLogger(__name__)
+
 GENESIS_HASH = "0" * 64
+# An entry waiting longer than this to be sealed means the sealer is not running (sweep down).
+SEAL_GRACE = timedelta(minutes=5)
+# Entries chained per sealing transaction; after a commit, at most this many batches, so that
+# a request never lingers on a backlog or on others' entries (the next commit or the sweep
+# seals the rest). Sealers after a commit step aside when another is at work rather than
+# queue behind it: measured with bench/audit_writers.py, queueing cost more than it saved.
+SEAL_BATCH = 200
+SEAL_BATCHES_AFTER_COMMIT = 10
 
 # Fields never copied into before/after snapshots.
 _SECRET_FIELDS = frozenset({"password", "secret_hash", "key", "token"})
@@ -62,8 +82,29 @@ def snapshot(instance: models.Model, *, fields=None, exclude=()) -> dict:
     return to_jsonable(data)
 
 
-def _entry_payload(entry: AuditEntry) -> dict:
+def _content_payload(entry: AuditEntry) -> dict:
+    """What the writer vouches for: the entry's own content, its row id included (a copy is no entry)."""
     return {
+        "id": entry.id,
+        "created_at": entry.created_at.isoformat(),
+        "actor_id": entry.actor_id,
+        "actor_email": entry.actor_email,
+        "organisation_code": entry.organisation_code,
+        "via": entry.via,
+        "token_id": entry.token_id,
+        "session_ref": entry.session_ref,
+        "ip_address": entry.ip_address,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "before": entry.before,
+        "after": entry.after,
+    }
+
+
+def _entry_payload(entry: AuditEntry) -> dict:
+    payload = {
         "seq": entry.seq,
         "created_at": entry.created_at.isoformat(),
         "actor_id": entry.actor_id,
@@ -81,6 +122,14 @@ def _entry_payload(entry: AuditEntry) -> dict:
         "after": entry.after,
         "prev_hash": entry.prev_hash,
     }
+    # Entries sealed after commit (sealed_at set) also chain their content hash and sealing
+    # time; entries chained by their writer before that (and the historical model of
+    # migration 0004) hash exactly the fields above.
+    sealed_at = getattr(entry, "sealed_at", None)
+    if sealed_at is not None:
+        payload["content_hash"] = entry.content_hash
+        payload["sealed_at"] = sealed_at.isoformat()
+    return payload
 
 
 _key_cache: dict[str, bytes] = {}
@@ -122,13 +171,30 @@ def hmac_key() -> bytes:
     return _key_cache[cache_key]
 
 
+def _json_bytes(payload: dict) -> bytes:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def canonical_bytes(entry: AuditEntry) -> bytes:
-    """The exact bytes an entry's hash covers."""
-    return json.dumps(_entry_payload(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The exact bytes an entry's chain hash covers."""
+    return _json_bytes(_entry_payload(entry))
+
+
+def content_bytes(entry: AuditEntry) -> bytes:
+    """The exact bytes an entry's content hash covers."""
+    return _json_bytes(_content_payload(entry))
 
 
 def compute_hash(entry: AuditEntry) -> str:
     return hmac.new(hmac_key(), canonical_bytes(entry), hashlib.sha256).hexdigest()
+
+
+def compute_content_hash(entry: AuditEntry) -> str:
+    return hmac.new(hmac_key(), content_bytes(entry), hashlib.sha256).hexdigest()
+
+
+def _content_hash_matches(entry: AuditEntry) -> bool:
+    return bool(entry.content_hash) and hmac.compare_digest(compute_content_hash(entry), entry.content_hash)
 
 
 def _object_type(obj: models.Model) -> str:
@@ -161,77 +227,205 @@ def record(
     else:
         actor_id, actor_email = None, ""
         organisation_code = organisation_code or origin.organisation_code
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            created_at=timezone.now(),
-            actor_id=actor_id,
-            actor_email=actor_email,
-            organisation_code=organisation_code or "",
-            via=origin.via,
-            token_id=origin.token_id,
-            session_ref=origin.session_ref,
-            ip_address=origin.ip_address,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            object_repr=object_repr[:200],
-            before=to_jsonable(before) if before is not None else None,
-            after=to_jsonable(after) if after is not None else None,
-            prev_hash=head.hash,
-        )
-        entry.hash = compute_hash(entry)
-        entry.save()
-        head.seq, head.hash = entry.seq, entry.hash
-        head.save(update_fields=["seq", "hash"])
+    entry = AuditEntry(
+        created_at=timezone.now(),
+        actor_id=actor_id,
+        actor_email=actor_email,
+        organisation_code=organisation_code or "",
+        via=origin.via,
+        token_id=origin.token_id,
+        session_ref=origin.session_ref,
+        ip_address=origin.ip_address,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        object_repr=object_repr[:200],
+        before=to_jsonable(before) if before is not None else None,
+        after=to_jsonable(after) if after is not None else None,
+    )
+    with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
+        entry.save(force_insert=True)
+        entry.content_hash = compute_content_hash(entry)  # covers the id, known once inserted
+        AuditEntry.objects.filter(pk=entry.pk).update(content_hash=entry.content_hash)
+        _seal_after_commit_once()
     return entry
+
+
+# --- Sealing: chaining committed entries, one sealer at a time -------------------------------
+
+
+def _seal_after_commit_once() -> None:
+    """Seal once this transaction commits; one sealer per transaction, however many entries it wrote.
+
+    A callback registered earlier in this transaction is discarded only with a savepoint that
+    also holds the current write, so finding it is enough.
+    """
+    connection = transaction.get_connection()
+    if any(item[1] is _seal_after_commit for item in connection.run_on_commit):
+        return
+    transaction.on_commit(_seal_after_commit)
+
+
+def _seal_after_commit() -> None:
+    """Never fails the caller: its change and entry are committed; the sweep seals what is left."""
+    try:
+        seal_pending(max_batches=SEAL_BATCHES_AFTER_COMMIT, wait=False)
+    except Exception:
+        logger.warning("sealing the audit log after a commit failed; the sweep will seal it", exc_info=True)
+
+
+def _lock_head(*, wait: bool) -> AuditHead | None:
+    """The chain's head, locked until this transaction ends; None if another sealer holds it and not ``wait``."""
+    heads = AuditHead.objects.select_for_update(skip_locked=not wait).filter(id=1)
+    head = heads.first()
+    if head is None:
+        if AuditHead.objects.filter(id=1).exists():
+            return None  # locked: that sealer looks for pending entries again after its commit
+        AuditHead.objects.get_or_create(id=1)  # a new or flushed database
+        head = heads.first()
+    return head
+
+
+def _seal_batch(batch_size: int, *, wait: bool) -> int | None:
+    """Chain up to ``batch_size`` committed entries in id order; None if another sealer is at work."""
+    with transaction.atomic():
+        head = _lock_head(wait=wait)
+        if head is None:
+            return None
+        entries = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
+        if not entries:
+            return 0
+        seq, prev_hash, now = head.seq, head.hash, timezone.now()
+        for entry in entries:
+            if not _content_hash_matches(entry):
+                # Chained as found: verify_chain names it at its seq. Refusing would hide it in the queue.
+                logger.error("audit entry id=%s does not match its keyed content hash; sealing it as found, "
+                             "verify_audit will name it", entry.id)
+            seq += 1
+            entry.seq, entry.prev_hash, entry.sealed_at = seq, prev_hash, now
+            entry.hash = compute_hash(entry)
+            prev_hash = entry.hash
+        AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "hash", "sealed_at"])
+        head.seq, head.hash = seq, prev_hash
+        head.save(update_fields=["seq", "hash"])
+    return len(entries)
+
+
+def seal_pending(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None, wait: bool = True) -> int:
+    """Chain the committed entries waiting to be sealed; returns how many this call sealed.
+
+    Call it outside a transaction: each batch is a short transaction of its own holding the
+    head. Entries of transactions still open are invisible here and sealed by a later call.
+    With ``wait=False`` a call finding another sealer at work leaves to it: that sealer looks
+    for pending entries once more after its commit, so an entry whose own sealer stepped
+    aside is not left behind (unless that sealer reached ``max_batches``, which it logs: the
+    next commit or the sweep seals it). Safe on any number of processes at once.
+    """
+    sealed = batches = 0
+    while max_batches is None or batches < max_batches:
+        count = _seal_batch(batch_size, wait=wait)
+        if count is None:
+            break
+        sealed += count
+        batches += 1
+        if count < batch_size and not AuditEntry.objects.filter(seq__isnull=True).exists():
+            break
+    else:
+        logger.info("audit sealer stopped after %s batches (%s entries); the next commit or the sweep seals the rest",
+                    batches, sealed)
+    return sealed
+
+
+def seal_audit_log() -> int:
+    """The sweep's job: seal whatever the after-commit sealers left (a process killed after its commit)."""
+    return seal_pending()
 
 
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
-    checked: int
+    checked: int  # sealed entries verified along the chain
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    pending: int = 0  # entries waiting to be sealed whose content hash verified
+    late: int = 0  # of which waiting longer than SEAL_GRACE: the sealer is not running
+    oldest_pending_at: datetime | None = None
+
+    @property
+    def where(self) -> str:
+        if self.broken_seq is None and self.broken_id is not None:
+            return f"id={self.broken_id}, waiting to be sealed"
+        return f"seq={self.broken_seq}" + (f" (id={self.broken_id})" if self.broken_id else "")
 
 
-def verify_chain(*, chunk_size: int = 2000) -> ChainReport:
-    """Walk the chain from the first entry; stop at the first inconsistency."""
-    expected_seq = 1
-    prev_hash = GENESIS_HASH
-    checked = 0
-    last = None
-    for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=chunk_size):
-        if entry.seq != expected_seq:
-            return ChainReport(
-                False, checked, expected_seq, None, f"entry seq={expected_seq} is missing (next found: seq={entry.seq})"
-            )
-        if entry.prev_hash != prev_hash:
-            return ChainReport(False, checked, entry.seq, entry.id, "its prev_hash does not match the previous entry")
-        if compute_hash(entry) != entry.hash:
-            return ChainReport(
-                False, checked, entry.seq, entry.id,
-                "its content does not match its keyed hash (edited, or rehashed without the audit key)",
-            )
-        prev_hash = entry.hash
-        expected_seq += 1
-        checked += 1
-        last = entry
+class _ChainWalk:
+    """Walks sealed entries in seq order, carrying the expected seq and previous hash between calls."""
+
+    def __init__(self):
+        self.checked = 0
+        self.last_seq = 0
+        self.prev_hash = GENESIS_HASH
+
+    def over(self, entries, chunk_size: int) -> ChainReport | None:
+        for entry in entries.iterator(chunk_size=chunk_size):
+            expected_seq = self.last_seq + 1
+            if entry.seq != expected_seq:
+                return ChainReport(False, self.checked, expected_seq, None,
+                                   f"entry seq={expected_seq} is missing (next found: seq={entry.seq})")
+            if entry.prev_hash != self.prev_hash:
+                return ChainReport(False, self.checked, entry.seq, entry.id,
+                                   "its prev_hash does not match the previous entry")
+            if not hmac.compare_digest(compute_hash(entry), entry.hash):
+                return ChainReport(False, self.checked, entry.seq, entry.id,
+                                   "its content does not match its keyed hash (edited, or rehashed without the audit key)")
+            if entry.sealed_at is not None and not _content_hash_matches(entry):
+                return ChainReport(False, self.checked, entry.seq, entry.id,
+                                   "its content does not match the keyed hash it was written with "
+                                   "(edited before it was sealed, or written without the audit key)")
+            self.prev_hash = entry.hash
+            self.last_seq = entry.seq
+            self.checked += 1
+        return None
+
+
+def verify_chain(*, chunk_size: int = 2000, grace: timedelta | None = None) -> ChainReport:
+    """Walk the chain from the first entry, then the entries waiting to be sealed; stop at the first inconsistency.
+
+    Safe while writers and sealers run: the head is read after the walk, and entries sealed
+    in between (the head can only grow) are walked up to it.
+    """
+    walk = _ChainWalk()
+    sealed = AuditEntry.objects.filter(seq__isnull=False).order_by("seq")
+    if broken := walk.over(sealed, chunk_size):
+        return broken
     head = AuditHead.objects.filter(id=1).first()
     head_seq = head.seq if head else 0
     head_hash = head.hash if head else GENESIS_HASH
-    last_seq = last.seq if last else 0
-    if head_seq != last_seq or head_hash != prev_hash:
+    if head_seq > walk.last_seq and (broken := walk.over(sealed.filter(seq__gt=walk.last_seq, seq__lte=head_seq),
+                                                          chunk_size)):
+        return broken
+    if head_seq != walk.last_seq or head_hash != walk.prev_hash:
+        why = "newest entries removed" if head_seq > walk.last_seq else "the head was moved"
         return ChainReport(
             False,
-            checked,
-            last_seq + 1,
+            walk.checked,
+            walk.last_seq + 1,
             None,
-            f"the chain ends at seq={last_seq} but the head records seq={head_seq} (newest entries removed)",
+            f"the chain ends at seq={walk.last_seq} but the head records seq={head_seq} ({why})",
         )
-    return ChainReport(True, checked)
+    pending = late = 0
+    oldest = None
+    cutoff = timezone.now() - (SEAL_GRACE if grace is None else grace)
+    for entry in AuditEntry.objects.filter(seq__isnull=True).order_by("id").iterator(chunk_size=chunk_size):
+        if not _content_hash_matches(entry):
+            return ChainReport(False, walk.checked, None, entry.id,
+                               "its content does not match the keyed hash it was written with "
+                               "(edited, or written without the audit key)", pending=pending)
+        pending += 1
+        oldest = entry.created_at if oldest is None else min(oldest, entry.created_at)
+        late += entry.created_at < cutoff
+    return ChainReport(True, walk.checked, pending=pending, late=late, oldest_pending_at=oldest)
 
 
 # --- Who may read an entry's content ------------------------------------------------------

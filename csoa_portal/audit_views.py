@@ -77,7 +77,7 @@ def diff(before, after) -> list[tuple[str, object, object]]:
 
 
 def _page(request, form):
-    entries = AuditEntry.objects.order_by("-seq")
+    entries = AuditEntry.objects.order_by("-id")  # entries waiting to be sealed have no seq yet
     if form.is_valid():
         entries = form.filter(entries)
     page = Paginator(entries, ENTRIES_PER_PAGE).get_page(request.GET.get("page"))

@@ -6,13 +6,19 @@ from django.utils import timezone
 
 
 class AuditEntry(models.Model):
-    """Who did what, from where, to which object; hash-chained to the previous entry.
+    """Who did what, from where, to which object; keyed when written, hash-chained when sealed.
+
+    The writer stores the entry with ``content_hash`` (its own content under the audit key)
+    in its transaction; the sealer (``csoa_portal.audit.seal_pending``) numbers committed
+    entries (``seq``) and chains them (``prev_hash``, ``hash``) right after. An entry with
+    no ``seq`` yet is waiting to be sealed. Entries sealed before content hashes existed
+    have an empty ``content_hash``: the chain hash alone covers them.
 
     Deliberately free of foreign keys: deleting a user or an organisation must never
     rewrite history (and with it the chain).
     """
 
-    seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     actor_email = models.CharField(max_length=254, blank=True)
@@ -27,21 +33,28 @@ class AuditEntry(models.Model):
     object_repr = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = ["-id"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            # The sealer's queue: stays as small as the entries not sealed yet.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="auditentry_unsealed"),
+        ]
         permissions = [("browse_audit", "Can browse the audit log")]
 
     def __str__(self):
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+        number = f"#{self.seq}" if self.seq is not None else f"(unsealed, id {self.id})"
+        return f"{number} {self.action} {self.object_type}:{self.object_id}"
 
 
 class AuditHead(models.Model):
-    """The chain's tip: locked by every writer so entries are appended one at a time.
+    """The chain's tip: locked by the sealer (never by writers) so entries are chained one batch at a time.
 
     Keeping the last seq and hash here also detects the deletion of the newest entries.
     """

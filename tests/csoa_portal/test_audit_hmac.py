@@ -31,11 +31,15 @@ def audited_writes(network):
     admin = network["people"]["enisa_admin"]
     services.update_organisation(actor=admin, organisation=network["orgs"]["pt-csirt"], name="CERT.PT renamed",
                                  kind="national_csirt", member_state=network["orgs"]["pt-csirt"].member_state)
+    audit.seal_pending()  # the test's transaction never commits: seal as the after-commit sealer would
     return AuditEntry.objects.count()
 
 
-def _rewrite_from(victim_seq: int, digest, *, edit=True):
-    """Edit one entry, then recompute its hash and every later one (and the head) with ``digest``."""
+def _rewrite_from(victim_seq: int, digest, *, edit=True, legacy=False):
+    """Edit one entry, then recompute its keyed hashes and every later one's (and the head) with ``digest``.
+
+    ``legacy``: as chained before entries carried a content hash (and were sealed by their writer).
+    """
     prev = None
     for entry in AuditEntry.objects.order_by("seq"):
         if entry.seq < victim_seq:
@@ -43,10 +47,15 @@ def _rewrite_from(victim_seq: int, digest, *, edit=True):
             continue
         if entry.seq == victim_seq and edit:
             entry.actor_email = "mallory@evil.example"
+        if legacy:
+            entry.content_hash, entry.sealed_at = "", None
+        else:
+            entry.content_hash = digest(audit.content_bytes(entry))
         entry.prev_hash = prev or audit.GENESIS_HASH
         entry.hash = digest(audit.canonical_bytes(entry))
         AuditEntry.objects.filter(pk=entry.pk).update(actor_email=entry.actor_email, prev_hash=entry.prev_hash,
-                                                       hash=entry.hash)
+                                                       hash=entry.hash, content_hash=entry.content_hash,
+                                                       sealed_at=entry.sealed_at)
         prev = entry.hash
         last_seq = entry.seq
     AuditHead.objects.filter(id=1).update(seq=last_seq, hash=prev)
@@ -115,13 +124,13 @@ def test_a_legacy_sha256_chain_is_rekeyed_by_the_migration_and_a_broken_one_refu
 
     rekey = import_module("csoa_portal.migrations.0004_audit_hmac_chain").rekey
     with pytest.raises(_Undo), transaction.atomic():
-        _rewrite_from(1, _plain_sha256, edit=False)  # the chain of an installation from before the key
+        _rewrite_from(1, _plain_sha256, edit=False, legacy=True)  # the chain of an installation from before the key
         assert not audit.verify_chain().ok
         rekey(apps, None)
         assert audit.verify_chain().ok
         raise _Undo
     with pytest.raises(_Undo), transaction.atomic():
-        _rewrite_from(1, _plain_sha256, edit=False)
+        _rewrite_from(1, _plain_sha256, edit=False, legacy=True)
         AuditEntry.objects.filter(seq=2).update(actor_email="mallory@evil.example")  # edited after hashing
         with pytest.raises(RuntimeError, match="seq=2; refusing to re-key a broken chain"):
             rekey(apps, None)

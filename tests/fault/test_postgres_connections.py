@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from csoa_portal.models import AuditEntry, AuditHead, IdempotencyRecord
+from csoa_portal.models import AuditEntry, IdempotencyRecord
 from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, Share
 from liaison.models import Event, EventAudience
 from tests.conftest import verified_client
@@ -38,7 +38,7 @@ NIS2_CLOCKS_AT_REPORT = {"early_warning", "notification", "final_report"}
 # Where a create is cut: the lock that holds it there, and what it has written by then.
 CUT_POINTS = {
     "audit entry (incident, member states and grants written)":
-        f"SELECT 1 FROM {AuditHead._meta.db_table} WHERE id = 1 FOR UPDATE",
+        f"LOCK TABLE {AuditEntry._meta.db_table} IN EXCLUSIVE MODE",
     "deadlines (incident, grants and audit entry written)":
         f"LOCK TABLE {Deadline._meta.db_table} IN EXCLUSIVE MODE",
     "event (all but the event written)":

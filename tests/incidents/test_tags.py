@@ -62,7 +62,7 @@ def test_soc_tool_tags_an_incident_and_reads_them_back_with_its_label_first(inci
     assert response.status_code == 200, response.content
     assert response.json()["tags"] == ["tlp:amber", 'nis:nature-root-cause="malicious-actions"',
                                        'rsit:malicious-code="infected-system"', "wiper"]
-    entry = AuditEntry.objects.filter(action="incident.updated").latest("seq")
+    entry = AuditEntry.objects.filter(action="incident.updated").latest("id")
     assert entry.before["tags"] == ["tlp:amber"] and "wiper" in entry.after["tags"]
 
 

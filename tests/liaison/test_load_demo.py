@@ -29,10 +29,10 @@ def _row_counts():
 def test_load_demo_twice_changes_nothing_the_second_time():
     call_command("load_demo", "--quiet")
     first = _row_counts()
-    last_audit = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
+    last_audit = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
     call_command("load_demo", "--quiet")
     assert _row_counts() == first
-    assert AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first() == last_audit
+    assert AuditEntry.objects.order_by("-id").values_list("id", flat=True).first() == last_audit
 
 
 def test_load_demo_builds_the_demo_network(settings):

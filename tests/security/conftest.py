@@ -4,8 +4,10 @@ A test database keeps nothing between tests (each test is rolled back, or flushe
 commits), so a check once the suite has finished would find an empty log. Instead this
 conftest registers a plugin for the whole session, for every test of every folder: after
 each test that used the database, and before its data is rolled back or flushed, the
-hash chain of the audit log that test wrote on top of the migrated database is verified
-(``csoa_portal.audit.verify_chain``, what ``manage.py verify_audit`` runs). A broken chain
+audit log that test wrote on top of the migrated database is verified as the test left it
+(``csoa_portal.audit.verify_chain``, what ``manage.py verify_audit`` runs: the chain and the
+keyed content of entries waiting to be sealed), then sealed (a test's own transaction never
+commits, so its after-commit sealer never ran) and verified again as one chain. A broken chain
 fails that test's teardown, naming the first broken entry; the terminal summary says how
 many tests' chains (and entries) were verified.
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 import pytest
 from pytest_django.plugin import blocking_manager_key
 
-from csoa_portal.audit import verify_chain  # bound now: a test may monkeypatch the module's name
+from csoa_portal.audit import seal_pending, verify_chain  # bound now: a test may monkeypatch the module's names
 
 # Tests that break the chain on purpose, to prove that the verification notices.
 DELIBERATELY_BROKEN = (
@@ -33,11 +35,13 @@ class AuditChainBroken(AssertionError):
 
 
 def verify_audit_chain() -> int:
-    """The number of entries verified; raises AuditChainBroken naming the first broken entry."""
+    """The number of entries verified once all are sealed; raises AuditChainBroken naming the first broken entry."""
     report = verify_chain()
+    if report.ok:
+        seal_pending()
+        report = verify_chain()
     if not report.ok:
-        where = f"seq={report.broken_seq}" + (f" (id={report.broken_id})" if report.broken_id else "")
-        raise AuditChainBroken(f"audit chain broken at entry {where}: {report.reason}")
+        raise AuditChainBroken(f"audit chain broken at entry {report.where}: {report.reason}")
     return report.checked
 
 
