@@ -9,5 +9,7 @@ class CsoaPortalConfig(AppConfig):
         from csoa_portal import checks  # noqa: F401  (registers system checks)
         from csoa_portal import sweep
         from csoa_portal.api.idempotency import purge_expired
+        from csoa_portal.outbox import sweep_outbox
 
         sweep.register("purge_idempotency_keys", purge_expired)
+        sweep.register("outbox", sweep_outbox)
