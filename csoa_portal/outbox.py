@@ -19,7 +19,8 @@ claim the same row, and no row lock is held while talking to the mail server. Th
 window left: a sender that dies after the server accepted a message and before ``sent_at``
 is committed. Its row comes due again when the lease ends and is sent a second time — we
 prefer one duplicate in that rare crash to losing an alert (the other choice, stamping
-before sending, loses the message instead). The lease is longer than a batch can take
+before sending, loses the message instead); the copy carries the same ``Message-ID``, so
+mail clients can tell it is the same message. The lease is longer than a batch can take
 (``OUTBOX_BATCH`` × ``EMAIL_TIMEOUT``), so a slow but living sender is never overtaken.
 
 A failed send is retried with exponential backoff; after ``OUTBOX_MAX_ATTEMPTS`` the row is
@@ -32,6 +33,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -116,9 +118,15 @@ def _claim(*, ids: list[int] | None, now, batch: int) -> list[OutboxEmail]:
     return rows
 
 
+def message_id(row: OutboxEmail) -> str:
+    """The same on every attempt: a copy resent after a crash is recognisably the same message."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "csoa-portal.invalid"
+    return f"<outbox.{row.pk}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def _send_one(row: OutboxEmail, connection) -> None:
     message = EmailMultiAlternatives(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.recipient],
-                                     connection=connection)
+                                     connection=connection, headers={"Message-ID": message_id(row)})
     if row.html:
         message.attach_alternative(row.html, "text/html")
     message.send(fail_silently=False)
