@@ -29,6 +29,7 @@ given up (``next_attempt_at`` null, ``last_error`` kept) and shown as such in th
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -60,6 +61,13 @@ def occasion(prefix: str) -> str:
     return f"{prefix}:{uuid.uuid4().hex}"
 
 
+def _column_key(key: str) -> str:
+    """Keys longer than the column keep their start and end in a digest, so two recipients never collide."""
+    if len(key) <= 255:
+        return key
+    return f"{key[:190]}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
 def _lease() -> timedelta:
     return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
@@ -77,13 +85,13 @@ def enqueue_emails(mails: list[Mail]) -> int:
     """
     if not mails:
         return 0
-    unique = list({m.key: m for m in mails}.values())
+    unique = {_column_key(m.key): m for m in mails}
     OutboxEmail.objects.bulk_create(
-        [OutboxEmail(dedupe_key=m.key[:255], recipient=m.recipient, subject=m.subject, body=m.body, html=m.html)
-         for m in unique],
+        [OutboxEmail(dedupe_key=key, recipient=m.recipient, subject=m.subject, body=m.body, html=m.html)
+         for key, m in unique.items()],
         ignore_conflicts=True,
     )
-    keys = [m.key[:255] for m in unique]
+    keys = list(unique)
     transaction.on_commit(lambda: _dispatch(keys))
     return len(unique)
 

@@ -144,3 +144,12 @@ def test_sent_rows_are_purged_after_the_keeping_period(settings, freezer):
     freezer.tick(timedelta(days=2))
     outbox.sweep_outbox()
     assert not OutboxEmail.objects.exists()
+
+
+def test_keys_longer_than_the_column_still_tell_recipients_apart():
+    occasion = "notice:test:" + "x" * 240
+    sent = outbox.enqueue_emails([outbox.Mail(key=f"{occasion}:{who}@example.eu", recipient=f"{who}@example.eu",
+                                              subject="s", body="b") for who in ("ann", "bob", "ann")])
+    assert sent == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["ann@example.eu", "bob@example.eu"]
+    assert all(len(k) <= 255 for k in OutboxEmail.objects.values_list("dedupe_key", flat=True))
