@@ -386,7 +386,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "csoa_portal.tasks.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    # A tick nobody ran within its interval is dropped: the next one does the same work, so a
+    # sweep worker back after an outage runs one sweep, not one per missed tick.
+    "sweep": {"task": "csoa_portal.tasks.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS),
+              "options": {"expires": float(SWEEP_INTERVAL_SECONDS)}},
 }
 # The sweep is the safety net for everything the broker may lose, so it never waits behind a
 # backlog of evaluations and e-mails: it has a queue of its own ("sweep"), which every worker
