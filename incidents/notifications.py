@@ -38,10 +38,13 @@ def recipients_of(group_ids: list[int]) -> list[str]:
     return sorted(users.values_list("email", flat=True))
 
 
+def _mails(key: str, group_ids: list[int], subject: str, body: str) -> list[Mail]:
+    """One e-mail per person of these groups who wants e-mail, keyed ``<occasion>:<address>``."""
+    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in recipients_of(group_ids)]
+
+
 def _enqueue(key: str, group_ids: list[int], subject: str, body: str) -> int:
-    """One outbox row per person of these groups who wants e-mail, keyed ``<occasion>:<address>``."""
-    return enqueue_emails([Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body)
-                           for email in recipients_of(group_ids)])
+    return enqueue_emails(_mails(key, group_ids, subject, body))
 
 
 def email_new_recipients(*, incident_id: int, group_ids: list[int], key: str = "") -> int:
@@ -74,7 +77,7 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
     """
     from incidents.models import Alert
 
-    sent = 0
+    mails: list[Mail] = []  # one insert and one task for the whole escalation
     from incidents.selectors import alert_disclosure
 
     alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
@@ -98,8 +101,8 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
                else "/incidents/board/#board-alerts\n")
             + f"Answer by: {due}."
         )
-        sent += _enqueue(f"alert:{alert.pk}:{kind}", group_ids, subject, body)
-    return sent
+        mails += _mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body)
+    return enqueue_emails(mails)
 
 
 def email_notice(*, group_ids: list[int], subject: str, body: str, key: str = "") -> int:

@@ -33,8 +33,8 @@ from tests.fault.workers import wait_for
 
 pytestmark = [needs_full_mode, pytest.mark.full, pytest.mark.django_db(transaction=True), pytest.mark.timeout(150)]
 
-SWEEP_INTERVAL = 3  # seconds, for beat and the sweeper of this test
-BACKLOG = 8  # evaluations queued behind the killed one
+SWEEP_INTERVAL = 4  # seconds, for beat and the sweeper of this test (its evaluation budget: half of it)
+BACKLOG = 6  # evaluations queued behind the killed one
 TRIP = 2.0  # seconds for a sweep task's trip through Redis and the sweeper, and its evaluations
 
 
