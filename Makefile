@@ -4,7 +4,7 @@ FULL_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis:
 # Benchmark size for `make bench`: small (default: a few minutes, CI's smoke check) or full.
 SIZE ?= small
 
-.PHONY: venv run test test-full test-embedded ci worker beat schema bench bench-full fuzz
+.PHONY: venv run test test-full test-embedded ci worker sweep-worker beat schema bench bench-full fuzz
 
 venv:
 	python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'
@@ -21,8 +21,13 @@ test-full: venv
 test-embedded: venv
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest
 
+# One worker on both queues is enough for development; in production the sweep gets a worker
+# of its own (sweep-worker, docker-compose's "sweeper"), so it never waits behind a backlog.
 worker:
-	$(FULL_ENV) .venv/bin/celery -A csoa_portal worker -l info --concurrency 2
+	$(FULL_ENV) .venv/bin/celery -A csoa_portal worker -l info --concurrency 2 -Q celery,sweep
+
+sweep-worker:
+	$(FULL_ENV) .venv/bin/celery -A csoa_portal worker -l info --concurrency 1 -Q sweep -n sweeper@%h
 
 beat:
 	$(FULL_ENV) .venv/bin/celery -A csoa_portal beat -l info

@@ -18,7 +18,7 @@ from django_otp.admin import OTPAdminSite
 
 from csoa_portal import audit, services
 from csoa_portal.context import current_origin, reset_origin, set_origin
-from csoa_portal.models import AuditEntry
+from csoa_portal.models import AuditEntry, OutboxEmail
 
 
 class PortalAdminSite(OTPAdminSite):
@@ -121,3 +121,20 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if entry is not None:
             audit.redact_unreadable(request.user, [entry])
         return entry
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The outbox: what was sent when, what is waiting, and what was given up on with the last error.
+
+    Read-only: a row is written by the change it tells about and sent by the outbox (csoa_portal/outbox.py).
+    """
+
+    list_display = ("created_at", "recipient", "subject", "sent_at", "attempts", "next_attempt_at", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter), ("next_attempt_at", admin.EmptyFieldListFilter))
+    search_fields = ("recipient", "dedupe_key")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ("dedupe_key", "recipient", "subject", "body", "html", "created_at", "next_attempt_at", "sent_at",
+              "attempts", "last_error")
+    readonly_fields = fields

@@ -131,3 +131,38 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["principal", "key"], name="unique_idempotency_key")]
+
+
+class OutboxEmail(models.Model):
+    """One e-mail to one recipient, written in the transaction of the change it tells about.
+
+    The row, not a broker message, is the promise that the mail goes out: the task queued
+    after the commit is only the fast path, and the sweep sends whatever a lost task left
+    behind (csoa_portal/outbox.py). ``dedupe_key`` names the occasion and the recipient, so
+    telling someone twice about the same alert inserts nothing the second time.
+    """
+
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    recipient = models.CharField(max_length=254)
+    subject = models.TextField()
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a sender may (next) claim it; a claim moves it one lease ahead. Null: sent, or given up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "outgoing e-mail"
+        indexes = [models.Index(fields=["next_attempt_at"], condition=models.Q(sent_at__isnull=True),
+                                name="outbox_email_due")]
+
+    def __str__(self):
+        return f"{self.recipient}: {self.subject}"
+
+    @property
+    def gave_up(self) -> bool:
+        return self.sent_at is None and self.next_attempt_at is None

@@ -386,8 +386,33 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {"task": "csoa_portal.tasks.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS)},
+    # A tick nobody ran within its interval is dropped: the next one does the same work, so a
+    # sweep worker back after an outage runs one sweep, not one per missed tick.
+    "sweep": {"task": "csoa_portal.tasks.sweep", "schedule": float(SWEEP_INTERVAL_SECONDS),
+              "options": {"expires": float(SWEEP_INTERVAL_SECONDS)}},
 }
+# The sweep is the safety net for everything the broker may lose, so it never waits behind a
+# backlog of evaluations and e-mails: it has a queue of its own ("sweep"), which every worker
+# started by `make worker` / docker-compose also consumes (README "Processes").
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {"csoa_portal.tasks.sweep": {"queue": "sweep"}}
+# No task may outlive the broker's visibility timeout, or Redis hands it to a second worker
+# while the first still runs it. The longest task is a sweep (its evaluation job stops after
+# half an interval, each other job works in committed batches) or an outbox batch
+# (OUTBOX_BATCH × EMAIL_TIMEOUT = 10 × 15 s): the hard limit of 240 s covers both with room,
+# and the visibility timeout (300 s) is above it. A task whose worker was SIGKILLed comes back
+# after those 300 s; until then the sweep (every SWEEP_INTERVAL_SECONDS) has done its work.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=200)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=240)
+BROKER_VISIBILITY_TIMEOUT = env.int("BROKER_VISIBILITY_TIMEOUT", default=300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+# A worker that starts asks for one sweep at once, so what was pending when its predecessor
+# died is picked up without waiting for beat's next tick (csoa_portal/celery.py).
+SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
+# Sweep jobs over a backlog commit a batch at a time (a transaction per batch, rows claimed with
+# SKIP LOCKED) and stop after this budget, leaving the rest to the next sweep.
+SWEEP_BATCH = env.int("SWEEP_BATCH", default=100)
+SWEEP_JOB_BUDGET_SECONDS = env.int("SWEEP_JOB_BUDGET_SECONDS", default=60)
 
 # --- EU Cybersecurity Reserve (DOMAIN.md) -------------------------------------------------
 # Whose decision-makers answer requests: ENISA under the 2025 contribution agreement; "ec" if the Commission holds it.
@@ -410,6 +435,14 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=_DEFAULT_EMAIL_BACKEND)
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSoA Portal <noreply@csoa-portal.invalid>")
+# Every notification e-mail goes through the outbox table (csoa_portal/outbox.py): sent after the
+# commit by a task, by the sweep if the task was lost; retried with backoff, then given up.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=15)  # seconds per SMTP operation
+OUTBOX_BATCH = env.int("OUTBOX_BATCH", default=10)  # rows claimed at a time
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)  # > OUTBOX_BATCH × EMAIL_TIMEOUT
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=30)  # first backoff, doubled per attempt
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)  # about an hour of retries
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=30)  # sent rows (and their dedupe keys) kept this long
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

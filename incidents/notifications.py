@@ -2,10 +2,15 @@
 
 E-mail leaves the portal, so it carries no incident content: only the reference, the
 TLP label and a link, whatever the label. The details stay behind the login.
+
+These functions run in the transaction of the change they tell about and write the
+e-mails to the outbox (csoa_portal/outbox.py), one row per recipient under a key naming the
+occasion: committed with the change, sent after it, never twice for the same occasion.
 """
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
+
+from csoa_portal.outbox import Mail, enqueue_emails, occasion
 
 from incidents.models import Incident
 from liaison.models import User
@@ -33,7 +38,17 @@ def recipients_of(group_ids: list[int]) -> list[str]:
     return sorted(users.values_list("email", flat=True))
 
 
-def email_new_recipients(*, incident_id: int, group_ids: list[int]) -> int:
+def _mails(key: str, group_ids: list[int], subject: str, body: str) -> list[Mail]:
+    """One e-mail per person of these groups who wants e-mail, keyed ``<occasion>:<address>``."""
+    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in recipients_of(group_ids)]
+
+
+def _enqueue(key: str, group_ids: list[int], subject: str, body: str) -> int:
+    return enqueue_emails(_mails(key, group_ids, subject, body))
+
+
+def email_new_recipients(*, incident_id: int, group_ids: list[int], key: str = "") -> int:
+    """``key`` names the share (``share:<first new Share id>``); a repeated call with it mails nobody twice."""
     incident = Incident.objects.filter(pk=incident_id).first()
     if incident is None:
         return 0
@@ -45,8 +60,7 @@ def email_new_recipients(*, incident_id: int, group_ids: list[int]) -> int:
         f"Open it after logging in: {link}\n\n"
         "You receive this because e-mail notifications are on in your profile."
     )
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+    return _enqueue(key or occasion(f"share:{incident_id}"), group_ids, subject, body)
 
 
 ALERT_SUBJECTS = {
@@ -57,10 +71,13 @@ ALERT_SUBJECTS = {
 
 
 def email_alerts(*, alert_ids: list[int], kind: str) -> int:
-    """Tell the alerted organisation's people (and, once unanswered, ENISA's liaison officers)."""
+    """Tell the alerted organisation's people (and, once unanswered, ENISA's liaison officers).
+
+    Each (alert, kind, recipient) is mailed once: re-notifying the same alert inserts nothing.
+    """
     from incidents.models import Alert
 
-    sent = 0
+    mails: list[Mail] = []  # one insert and one task for the whole escalation
     from incidents.selectors import alert_disclosure
 
     alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
@@ -84,12 +101,13 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
                else "/incidents/board/#board-alerts\n")
             + f"Answer by: {due}."
         )
-        messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
-        sent += send_mass_mail(messages, fail_silently=False) if messages else 0
-    return sent
+        mails += _mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body)
+    return enqueue_emails(mails)
 
 
-def email_notice(*, group_ids: list[int], subject: str, body: str) -> int:
-    """A notice without incident content (reference, obligation, whom to ask) to the people of these groups."""
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+def email_notice(*, group_ids: list[int], subject: str, body: str, key: str = "") -> int:
+    """A notice without incident content (reference, obligation, whom to ask) to the people of these groups.
+
+    ``key`` names the occasion (``notice:level_proposal:<id>``): the same notice is mailed once.
+    """
+    return _enqueue(key or occasion("notice"), group_ids, subject, body)

@@ -1,16 +1,17 @@
 """E-mail about Reserve requests and engagements, per the recipients' notification settings.
 
 E-mail leaves the portal, so it carries no request content: the reference, what happened
-and a link. The details stay behind the login (like incidents/notifications.py).
+and a link. The details stay behind the login (like incidents/notifications.py). Written to the outbox
+in the transaction of the step they tell about (csoa_portal/outbox.py).
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.utils import timezone
 
 from csoa_portal import display
+from csoa_portal.outbox import Mail, enqueue_emails, occasion
 from incidents.notifications import recipients_of
 from liaison.selectors import organisation_names
 from django.contrib.auth.models import Group
@@ -90,7 +91,10 @@ def engagement_link(engagement_id: int) -> str:
     return f"{settings.PORTAL_BASE_URL}/reserve/engagements/{engagement_id}/"
 
 
-def email_about_request(*, request_id: int, group_names: list[str], kind: str, engagement_id: int | None = None) -> int:
+def email_about_request(*, request_id: int, group_names: list[str], kind: str, engagement_id: int | None = None,
+                        key: str = "") -> int:
+    """``key`` names the occasion (``reserve-deadline:<id>:<kind>``); without one each call is a new occasion
+    (the workflow itself refuses to take the same step twice)."""
     request = AssistanceRequest.objects.filter(pk=request_id).first()
     if request is None:
         return 0
@@ -103,5 +107,6 @@ def email_about_request(*, request_id: int, group_names: list[str], kind: str, e
         f"Open it after logging in: {link}\n\n"
         "You receive this because e-mail notifications are on in your profile."
     )
-    messages = [(subject, body, settings.DEFAULT_FROM_EMAIL, [email]) for email in recipients_of(group_ids)]
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+    key = key or occasion(f"reserve:{request_id}:{kind}")
+    return enqueue_emails([Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body)
+                           for email in recipients_of(group_ids)])

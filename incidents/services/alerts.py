@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import policy, tasks
+from csoa_portal import sweep
+from incidents import notifications, policy
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
-from incidents.services.common import queue_on_commit
 from incidents.services.sharing import disclosure_for_escalation, share_for_escalation
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
@@ -86,8 +86,7 @@ def raise_alerts(*, escalation: Escalation, levels: list[CrisisLevel]) -> list[A
     record_events([_new_alert_event("alert.raised", alert, payload={
         "due_at": alert.due_at.isoformat() if alert.due_at else None, "reason": escalation.explanation})
         for alert in alerts])
-    alert_ids = [a.pk for a in alerts]
-    queue_on_commit(tasks.email_alerts, alert_ids, "raised")
+    notifications.email_alerts(alert_ids=[a.pk for a in alerts], kind="raised")
     return alerts
 
 
@@ -138,19 +137,24 @@ def answer_alert(*, actor: User, alert: Alert, affected: bool, note: str = "") -
     return alert
 
 
-def sweep_alerts(*, now=None, limit: int = 500) -> int:
+def sweep_alerts(*, now=None, batch: int | None = None) -> int:
     """Overdue alerts: mark no response and remind; one period later, widen to other contacts and ENISA.
 
-    Rows are claimed with SKIP LOCKED and stamped, so concurrent sweeps act once.
+    Rows are claimed with SKIP LOCKED and stamped, so concurrent sweeps act once; a backlog is
+    worked through a committed batch at a time (``csoa_portal.sweep.in_batches``).
     """
     now = now or timezone.now()
+    return sweep.in_batches(lambda size: _sweep_alert_batch(now=now, size=size), batch=batch)
+
+
+def _sweep_alert_batch(*, now, size: int) -> int:
     acted = 0
     with transaction.atomic():
         overdue = list(
             Alert.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("organisation__group", "incident__reporting_organisation", "escalation")
             .filter(state__in=Alert.OPEN_STATES, due_at__lt=now)
-            .exclude(widened_at__isnull=False)[:limit]
+            .exclude(widened_at__isnull=False).order_by("due_at", "pk")[:size]
         )
         enisa = list(Organisation.objects.filter(kind="enisa", is_active=True))
         for alert in overdue:
@@ -168,8 +172,7 @@ def sweep_alerts(*, now=None, limit: int = 500) -> int:
                 _alert_event("alert.unanswered", alert, extra_orgs=enisa)
                 kind = "unanswered"
             audit.record(actor=None, action=f"alert.{kind}", obj=alert, after={"state": alert.state})
-            alert_id = alert.pk
-            queue_on_commit(tasks.email_alerts, [alert_id], kind)
+            notifications.email_alerts(alert_ids=[alert.pk], kind=kind)
             acted += 1
     return acted
 

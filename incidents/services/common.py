@@ -112,21 +112,6 @@ def _touch(incident: Incident, *fields: str) -> None:
     dispatch_evaluation(incident.pk)
 
 
-def queue_on_commit(task, *args) -> None:
-    """Queue a notification task after the commit; a broker outage is logged, never turned into an error.
-
-    The change is already committed when this runs: failing the request then would tell the
-    user it did not happen.
-    """
-    def send():
-        try:
-            task.delay(*args)
-        except Exception:
-            logger.warning("could not queue %s%r: the broker is unavailable", task.name, args, exc_info=True)
-
-    transaction.on_commit(send)
-
-
 def dispatch_evaluation(incident_id: int) -> None:
     """Fast path to the engine; if the broker loses it, the sweep finds ``evaluated_version < version``."""
     from incidents import tasks  # tasks import services: resolve at call time

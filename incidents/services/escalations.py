@@ -15,12 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from csoa_portal import audit
-from incidents import bodies, escalation, policy, tasks
+from incidents import bodies, escalation, notifications, policy
 from incidents.facts import incident_facts
 from incidents.models import Blueprint, CrisisLevel, Escalation, Incident, LevelProposal
 from incidents.selectors import active_blueprint, blueprint_spec
 from incidents.services.alerts import raise_alerts
-from incidents.services.common import _event, queue_on_commit
+from incidents.services.common import _event
 from liaison.events import Audience, record_event
 from liaison.models import User
 
@@ -95,10 +95,11 @@ def _open_proposal(*, incident: Incident, blueprint: Blueprint, level: int, expl
                      payload={"reference": incident.reference, "incident": incident.pk, "tlp": incident.tlp,
                               "recipient_groups": [o.group.name for o in deciders], **payload},
                      audience=Audience(organisations=deciders))
-        queue_on_commit(tasks.email_notice, [o.group_id for o in deciders],
-                        f"[CSoA Portal] Level {level} proposed for {incident.reference}: your decision",
-                        f"{explanation}\n\nDeclare it or decline it, with a reason, on your crisis board: "
-                        f"{settings.PORTAL_BASE_URL}/incidents/board/#proposals")
+        notifications.email_notice(
+            group_ids=[o.group_id for o in deciders], key=f"notice:level_proposal:{proposal.pk}",
+            subject=f"[CSoA Portal] Level {level} proposed for {incident.reference}: your decision",
+            body=f"{explanation}\n\nDeclare it or decline it, with a reason, on your crisis board: "
+                 f"{settings.PORTAL_BASE_URL}/incidents/board/#proposals")
     return proposal
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from csoa_portal import audit
+from csoa_portal import audit, sweep
 from incidents import clocks, policy
 from incidents.models import Deadline, Incident, TimelineEntry
 from incidents.selectors import active_blueprint
@@ -37,27 +37,40 @@ def _announce(kind: str, deadline: Deadline, now) -> None:
     }, audience=Audience(groups=groups))
 
 
-def sweep_deadlines(*, now=None, limit: int = 1000) -> int:
+def sweep_deadlines(*, now=None, batch: int | None = None) -> int:
+    """Reminders, then overdue alarms, each a committed batch at a time (``csoa_portal.sweep.in_batches``).
+
+    A backlog of a thousand overdue clocks used to fire in one transaction of many seconds,
+    holding every claimed row and publishing nothing until the end; now each batch commits,
+    and its Events are published, before the next is claimed.
+    """
     now = now or timezone.now()
-    fired = 0
+    return (sweep.in_batches(lambda size: _fire_batch("deadline.reminder", now=now, size=size), batch=batch)
+            + sweep.in_batches(lambda size: _fire_batch("deadline.overdue", now=now, size=size), batch=batch))
+
+
+def _fire_batch(kind: str, *, now, size: int) -> int:
     open_rows = (
         Deadline.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("incident__reporting_organisation__group", "incident__reporting_organisation__member_state")
         .filter(met_at__isnull=True)
     )
+    if kind == "deadline.reminder":
+        due = open_rows.filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + REMINDER_LEAD)
+    else:
+        due = open_rows.filter(overdue_fired_at__isnull=True, due_at__lte=now)
     with transaction.atomic():
-        for deadline in open_rows.filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + REMINDER_LEAD)[:limit]:
-            deadline.reminded_at = now
-            deadline.save(update_fields=["reminded_at"])
-            _announce("deadline.reminder", deadline, now)
-            fired += 1
-        for deadline in open_rows.filter(overdue_fired_at__isnull=True, due_at__lte=now)[:limit]:
-            deadline.overdue_fired_at = now
-            deadline.reminded_at = deadline.reminded_at or now
-            deadline.save(update_fields=["overdue_fired_at", "reminded_at"])
-            _announce("deadline.overdue", deadline, now)
-            fired += 1
-    return fired
+        rows = list(due.order_by("due_at", "pk")[:size])
+        for deadline in rows:
+            if kind == "deadline.reminder":
+                deadline.reminded_at = now
+                deadline.save(update_fields=["reminded_at"])
+            else:
+                deadline.overdue_fired_at = now
+                deadline.reminded_at = deadline.reminded_at or now
+                deadline.save(update_fields=["overdue_fired_at", "reminded_at"])
+            _announce(kind, deadline, now)
+    return len(rows)
 
 
 def keep_situation_update_clocks(*, now=None) -> int:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from guardian.shortcuts import remove_perm
 
 from csoa_portal import audit
-from incidents import tasks
+from incidents import notifications
 from incidents import tlp as tlp_rules
 from incidents import selectors
 from incidents.models import Alert, CrossBorderNotice, Incident, IncidentGroupObjectPermission, Share
@@ -20,7 +20,7 @@ from incidents.policy import (
     may_unshare,
 )
 from incidents.selectors import VIEW, network_consent_recipients, originator_contact
-from incidents.services.common import _event, _relabel, queue_on_commit
+from incidents.services.common import _event, _relabel
 from incidents.services.reporting import sync_deadlines
 from incidents.vocabulary import TLP
 from liaison.events import Audience, NewEvent, record_events
@@ -91,8 +91,10 @@ def _grant(*, incident: Incident, targets, actor: User | None, why: str = "") ->
         group_ids = [s.group_id for s in created]
         Alert.objects.filter(incident=incident, organisation__group_id__in=group_ids).update(
             disclosure=Alert.Disclosure.SHARED)
-        incident_id = incident.pk
-        queue_on_commit(tasks.notify_new_recipients, incident_id, group_ids)
+        # E-mail to the outbox in this transaction (sent after the commit, by the sweep if the task is lost).
+        first_share = min((s.pk for s in created if s.pk), default=None)
+        notifications.email_new_recipients(incident_id=incident.pk, group_ids=group_ids,
+                                           key=f"share:{first_share}" if first_share else "")
     return created
 
 
@@ -281,9 +283,10 @@ def _red_notices(incident: Incident, notices: list[CrossBorderNotice], *, actor:
     ) for notice in notices])
     link = f"{settings.PORTAL_BASE_URL}/"
     for notice in notices:
-        queue_on_commit(tasks.email_notice, [notice.organisation.group_id],
-                        f"[CSoA Portal] NIS2 Art. 23(6): {incident.reference} concerns your member state "
-                        f"({TLP(incident.tlp).label})",
-                        ART_23_6_OBLIGATION.format(state=state) + f"\n\nThe incident is {TLP(incident.tlp).label}: its "
-                        f"content goes to named people only. Ask {origin.name} at {originator_contact(incident)}.\n\n"
-                        f"The notice is in your dashboard inbox: {link}")
+        notifications.email_notice(
+            group_ids=[notice.organisation.group_id], key=f"notice:art23_6:{notice.pk}",
+            subject=f"[CSoA Portal] NIS2 Art. 23(6): {incident.reference} concerns your member state "
+                    f"({TLP(incident.tlp).label})",
+            body=ART_23_6_OBLIGATION.format(state=state) + f"\n\nThe incident is {TLP(incident.tlp).label}: its "
+                 f"content goes to named people only. Ask {origin.name} at {originator_contact(incident)}.\n\n"
+                 f"The notice is in your dashboard inbox: {link}")

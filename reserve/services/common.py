@@ -1,10 +1,8 @@
 """What every Reserve service shares: locking, grants, the version counter, events, e-mail dispatch."""
 
-import logging
 
 from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit
@@ -14,7 +12,6 @@ from reserve import policy
 from reserve.models import AssistanceRequest, AssistanceRequestGroupObjectPermission, Engagement
 from reserve.selectors import VIEW, audience_group_names, engagement_audience_names
 
-logger = logging.getLogger(__name__)
 
 # What the audit log keeps of a request (content included: the audit log is ENISA's, behind the login).
 SNAPSHOT_FIELDS = [
@@ -123,16 +120,13 @@ def engagement_event(kind: str, engagement: Engagement, *, actor, payload: dict 
                  audience=Audience(groups=engagement_audience_names(engagement)))
 
 
-def notify(request_id: int, group_names, kind: str, *, engagement_id: int | None = None) -> None:
-    """E-mail the people of ``group_names`` after the commit (reference and link only)."""
-    from reserve import tasks  # tasks import notifications only; resolved at call time like incidents
+def notify(request_id: int, group_names, kind: str, *, engagement_id: int | None = None, key: str = "") -> None:
+    """E-mail the people of ``group_names`` (reference and link only).
 
-    names = sorted(set(group_names))
+    Written to the outbox in the caller's transaction and sent after its commit
+    (csoa_portal/outbox.py): a lost task or a Redis crash delays the e-mail, never loses it.
+    """
+    from reserve.notifications import email_about_request
 
-    def send():
-        try:
-            tasks.notify.delay(request_id, names, kind, engagement_id)
-        except Exception:  # broker down: the Event and the inbox still tell them
-            logger.warning("could not queue the %s e-mail for request %s", kind, request_id, exc_info=True)
-
-    transaction.on_commit(send)
+    email_about_request(request_id=request_id, group_names=sorted(set(group_names)), kind=kind,
+                        engagement_id=engagement_id, key=key)

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from csoa_portal import audit
+from csoa_portal import audit, sweep
 from liaison.selectors import time_zone_of
 from liaison.events import Audience, record_event
 from liaison.roles import role_group_name
@@ -119,7 +119,8 @@ def _announce(kind: str, row: ReserveDeadline) -> None:
     else:
         record_event(kind=kind, subject=request, subject_type="assistance_request", payload=payload,
                      audience=Audience(groups=audience))
-    notify(request.pk, audience if row.clock != Clock.RESPONSE else told, kind, engagement_id=row.engagement_id)
+    notify(request.pk, audience if row.clock != Clock.RESPONSE else told, kind, engagement_id=row.engagement_id,
+           key=f"reserve-deadline:{row.pk}:{kind}")
 
 
 # --- The sweep job -------------------------------------------------------------------------------
@@ -133,38 +134,57 @@ def _claim(pk: int, condition: Q) -> ReserveDeadline | None:
     )
 
 
-def sweep_reserve_deadlines(*, now=None, limit: int = 500) -> int:
-    """Reminders before each clock runs out, one alarm (or a provider's time-out) when it has."""
-    from reserve.services.engagements import time_out_engagement
+def sweep_reserve_deadlines(*, now=None, batch: int | None = None) -> int:
+    """Reminders before each clock runs out, one alarm (or a provider's time-out) when it has.
 
+    The whole backlog in one sweep, ``batch`` candidates at a time (``csoa_portal.sweep.in_batches``),
+    each row in its own short transaction.
+    """
     now = now or timezone.now()
-    fired = 0
+    fired = [0]
     reminding = Q(reminded_at__isnull=True, remind_at__lte=now, due_at__gt=now)
     due = Q(overdue_fired_at__isnull=True, due_at__lte=now)
-    open_rows = ReserveDeadline.objects.filter(met_at__isnull=True)
-    for pk in list(open_rows.filter(reminding).order_by("due_at").values_list("pk", flat=True)[:limit]):
+    for condition, handle in ((reminding, _remind), (due, _alarm)):
+        tried: set[int] = set()  # a row that failed is retried next sweep, not again in this one
+
+        def work(size, condition=condition, handle=handle, tried=tried):
+            pks = list(ReserveDeadline.objects.filter(condition, met_at__isnull=True).exclude(pk__in=tried)
+                       .order_by("due_at", "pk").values_list("pk", flat=True)[:size])
+            tried.update(pks)
+            fired[0] += sum(handle(pk, condition, now) for pk in pks)
+            return len(pks)
+
+        sweep.in_batches(work, batch=batch)
+    return fired[0]
+
+
+def _remind(pk: int, condition: Q, now) -> bool:
+    with transaction.atomic():
+        row = _claim(pk, condition)
+        if row is None:
+            return False  # another sweeper has it, or it was met meanwhile
+        row.reminded_at = now
+        row.save(update_fields=["reminded_at"])
+        _announce("deadline.reminder", row)
+        return True
+
+
+def _alarm(pk: int, condition: Q, now) -> bool:
+    from reserve.services.engagements import time_out_engagement
+
+    try:
         with transaction.atomic():
-            row = _claim(pk, reminding)
+            row = _claim(pk, condition)
             if row is None:
-                continue  # another sweeper has it, or it was met meanwhile
-            row.reminded_at = now
-            row.save(update_fields=["reminded_at"])
-            _announce("deadline.reminder", row)
-            fired += 1
-    for pk in list(open_rows.filter(due).order_by("due_at").values_list("pk", flat=True)[:limit]):
-        try:
-            with transaction.atomic():
-                row = _claim(pk, due)
-                if row is None:
-                    continue
-                row.overdue_fired_at = now
-                row.reminded_at = row.reminded_at or now
-                row.save(update_fields=["overdue_fired_at", "reminded_at"])
-                if row.clock == Clock.PROVIDER_RESPONSE:
-                    time_out_engagement(engagement=row.engagement)
-                else:
-                    _announce("deadline.overdue", row)
-                fired += 1
-        except Exception:  # one bad row must not stop the others; it is retried next sweep
-            logger.exception("reserve deadline %s could not be handled", pk)
-    return fired
+                return False
+            row.overdue_fired_at = now
+            row.reminded_at = row.reminded_at or now
+            row.save(update_fields=["overdue_fired_at", "reminded_at"])
+            if row.clock == Clock.PROVIDER_RESPONSE:
+                time_out_engagement(engagement=row.engagement)
+            else:
+                _announce("deadline.overdue", row)
+            return True
+    except Exception:  # one bad row must not stop the others; it is retried next sweep
+        logger.exception("reserve deadline %s could not be handled", pk)
+        return False

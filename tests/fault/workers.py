@@ -49,10 +49,13 @@ def transport_options(keyprefix: str, visibility_timeout: float | None = None) -
 
 
 if os.environ.get(KEYPREFIX_ENV):  # inside a worker or beat started by a test
+    from django.conf import settings as _settings
+
     _timeout = os.environ.get(VISIBILITY_ENV)
-    app.conf.CELERY_BROKER_TRANSPORT_OPTIONS = transport_options(
-        os.environ[KEYPREFIX_ENV], float(_timeout) if _timeout else None
-    )
+    app.conf.CELERY_BROKER_TRANSPORT_OPTIONS = {  # the portal's own options (visibility timeout), isolated
+        **_settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        **transport_options(os.environ[KEYPREFIX_ENV], float(_timeout) if _timeout else None),
+    }
 
 
 def wait_for(predicate: Callable[[], T], *, timeout: float, interval: float = 0.05, what: str = "condition") -> T:
@@ -223,20 +226,24 @@ class CeleryProcesses:
         return process
 
     def worker(self, name: str = "worker", *, concurrency: int = 1, pool: str = "prefork",
-               visibility_timeout: float | None = None, ready_timeout: float = 30) -> CeleryProcess:
+               visibility_timeout: float | None = None, ready_timeout: float = 30, queues: str = "celery,sweep",
+               env: dict[str, str] | None = None) -> CeleryProcess:
+        """A worker on both queues by default, as ``make worker`` starts it; ``queues="sweep"`` for a sweep worker."""
         extra = {VISIBILITY_ENV: str(visibility_timeout)} if visibility_timeout is not None else {}
+        extra.update(env or {})
         process = self._spawn(name, [
-            "worker", "--pool", pool, "--concurrency", str(concurrency), "-l", "info",
+            "worker", "--pool", pool, "--concurrency", str(concurrency), "-l", "info", "-Q", queues,
             "-n", f"{name}-{self.broker.keyprefix.rstrip(':')}@%h",
             "--without-mingle", "--without-gossip", "--without-heartbeat",
         ], self._env(**extra))
         process.wait_for_log(r"@\S+ ready\.", timeout=ready_timeout)
         return process
 
-    def beat(self, *, interval: float, name: str = "beat", ready_timeout: float = 30) -> CeleryProcess:
+    def beat(self, *, interval: float, name: str = "beat", ready_timeout: float = 30,
+             env: dict[str, str] | None = None) -> CeleryProcess:
         process = self._spawn(name, [
             "beat", "-l", "info", "-s", str(self.directory / "beat-schedule"), "--max-interval", "1",
-        ], self._env(SWEEP_INTERVAL_SECONDS=str(int(interval))))
+        ], self._env(SWEEP_INTERVAL_SECONDS=str(int(interval)), **(env or {})))
         process.wait_for_log(r"beat: Starting\.\.\.", timeout=ready_timeout)
         return process
 
