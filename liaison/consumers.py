@@ -8,11 +8,11 @@ connection, the others are followed by a close: 4400 bad ``after``, 4401 no or n
 valid credentials, 4403 token without the read scope, 4408 too slow a reader (reconnect
 with ``after``), 1009 frame too big.
 
-Notify, then pull: a channel-layer message only says "event N is new"; the connection then
-reads the log after its own cursor, through the same settled-prefix rule as the API feed
-(``selectors.settled_prefix``). A dropped, late or repeated notification therefore never
-loses, reorders or repeats an event, and a replay after a reconnect is the same code path
-as live delivery.
+Notify, then pull: a channel-layer message only says "event N is new"; the log is then read
+after the connection's own cursor (by the connection, or for it by the Fanout), through the
+same settled-prefix rule as the API feed (``selectors.settled_prefix``). A dropped, late or
+repeated notification therefore never loses, reorders or repeats an event, and a replay
+after a reconnect reads as live delivery does.
 
 Grants made while connected are followed without a reconnect: a change of the user's groups
 (a new membership or role, a person share's personal group, a removal) reaches the
@@ -25,7 +25,12 @@ need nothing: the subject is re-checked when each event is sent.
 Shared by all connections of a process, so 1,000 sockets do not each query per event:
 
 - ``Notifier``: one channel-layer channel per process joins the groups of its connections
-  (``audience.<group id>``) and wakes the local connections once per new event id;
+  (``audience.<group id>``) and hands each new event id, once, to the ``Fanout``;
+- ``Fanout``: one pass per new event serves every connection idle at the tail: the
+  filter by groups once per (position, groups), the re-check once per (user,
+  credential), and each frame sent at once, without a task per connection (a client
+  that does not keep up gets its own task, under the send timeout). Other connections
+  (replaying, behind, reading already) are woken to pull for themselves;
 - ``EventTail``: the settled head of the log, each event with its audience and its JSON
   frame, read once (single flight) when a notification names an event it does not hold;
   events stay cached for a short time. Connections further behind read the log directly,
@@ -35,8 +40,9 @@ Shared by all connections of a process, so 1,000 sockets do not each query per e
   requests of all connections made while one check runs go into the next single call to
   the database thread, each user checked once.
 
-Per connection: a cursor, one pull at a time (a task plus a dirty flag), and sends with a
-timeout: a client that stalls is closed with 4408 and catches up from the log on reconnect.
+Per connection: a cursor, one pull at a time (a task, or the Fanout reading for it, plus a
+dirty flag), and sends with a timeout: a client that stalls is closed with 4408 and catches
+up from the log on reconnect.
 """
 
 import asyncio
@@ -393,8 +399,8 @@ class Notifier:
     A channel per connection would cost one channel-layer message per connection per event
     (one Redis round trip each with channels_redis: most of a process's work at a thousand
     sockets). Instead the process's one channel joins the union of its connections' groups
-    (``audience.<group id>``, counted), and each new event id wakes every local connection:
-    it reads the shared tail and keeps what its own groups are in the audience of, in memory.
+    (``audience.<group id>``, counted), and each new event id goes to the ``Fanout``, which
+    serves the local connections from the shared tail, in memory.
 
     Grants follow live: the channel also joins ``user.<user id>`` for each connected user;
     a change of that user's groups (``liaison.events.announce_group_changes``) makes their
