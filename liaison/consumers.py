@@ -8,11 +8,11 @@ connection, the others are followed by a close: 4400 bad ``after``, 4401 no or n
 valid credentials, 4403 token without the read scope, 4408 too slow a reader (reconnect
 with ``after``), 1009 frame too big.
 
-Notify, then pull: a channel-layer message only says "event N is new"; the connection then
-reads the log after its own cursor, through the same settled-prefix rule as the API feed
-(``selectors.settled_prefix``). A dropped, late or repeated notification therefore never
-loses, reorders or repeats an event, and a replay after a reconnect is the same code path
-as live delivery.
+Notify, then pull: a channel-layer message only says "event N is new"; the log is then read
+after the connection's own cursor (by the connection, or for it by the Fanout), through the
+same settled-prefix rule as the API feed (``selectors.settled_prefix``). A dropped, late or
+repeated notification therefore never loses, reorders or repeats an event, and a replay
+after a reconnect reads as live delivery does.
 
 Grants made while connected are followed without a reconnect: a change of the user's groups
 (a new membership or role, a person share's personal group, a removal) reaches the
@@ -25,7 +25,12 @@ need nothing: the subject is re-checked when each event is sent.
 Shared by all connections of a process, so 1,000 sockets do not each query per event:
 
 - ``Notifier``: one channel-layer channel per process joins the groups of its connections
-  (``audience.<group id>``) and wakes the local connections once per new event id;
+  (``audience.<group id>``) and hands each new event id, once, to the ``Fanout``;
+- ``Fanout``: one pass per new event serves every connection idle at the tail: the
+  filter by groups once per (position, groups), the re-check once per (user,
+  credential), and each frame sent at once, without a task per connection (a client
+  that does not keep up gets its own task, under the send timeout). Other connections
+  (replaying, behind, reading already) are woken to pull for themselves;
 - ``EventTail``: the settled head of the log, each event with its audience and its JSON
   frame, read once (single flight) when a notification names an event it does not hold;
   events stay cached for a short time. Connections further behind read the log directly,
@@ -35,12 +40,14 @@ Shared by all connections of a process, so 1,000 sockets do not each query per e
   requests of all connections made while one check runs go into the next single call to
   the database thread, each user checked once.
 
-Per connection: a cursor, one pull at a time (a task plus a dirty flag), and sends with a
-timeout: a client that stalls is closed with 4408 and catches up from the log on reconnect.
+Per connection: a cursor, one pull at a time (a task, or the Fanout reading for it, plus a
+dirty flag), and sends with a timeout: a client that stalls is closed with 4408 and catches
+up from the log on reconnect.
 """
 
 import asyncio
 import bisect
+import gc
 import json
 import logging
 import random
@@ -115,6 +122,38 @@ def _load(after: int, limit: int) -> tuple[list[StreamEvent], int, bool]:
     return rendered, horizon, young
 
 
+class _Resumed:
+    """Awaiting this finishes a coroutine that was started by hand and is waiting on ``waiting``.
+
+    The Fanout steps each send itself (``coroutine.send(None)``): nearly always the send
+    completes at once, and a task per connection per event would be wasted. A send that has
+    to wait is handed to a task through this: it yields what the coroutine waits on, and
+    passes the wake-up (or an exception, such as a timeout's cancellation) back into it.
+    What ``asyncio.eager_task_factory`` does from Python 3.12 on.
+    """
+
+    __slots__ = ("coroutine", "waiting")
+
+    def __init__(self, coroutine, waiting):
+        self.coroutine, self.waiting = coroutine, waiting
+
+    def __await__(self):
+        coroutine, value = self.coroutine, self.waiting
+        while True:
+            try:
+                yield value
+            except BaseException as exc:  # noqa: BLE001 (passed on to the coroutine, which decides)
+                try:
+                    value = coroutine.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    value = coroutine.send(None)
+                except StopIteration as stop:
+                    return stop.value
+
+
 class EventTail:
     """The settled head of the event log, shared by the connections of one event loop.
 
@@ -146,10 +185,22 @@ class EventTail:
         ``wanted`` is the newest id the caller was told about (``inf``: "anything new");
         if the tail does not reach it, a refresh begun at or after ``since`` is awaited.
         """
+        await self.reach(wanted, since)
+        if not self.holds(after):
+            return await self._read_log(after)
+        return self.slice(after)
+
+    async def reach(self, wanted: float, since: float) -> None:
+        """Unless the tail already reaches ``wanted``, wait for a refresh begun at or after ``since``."""
         if self.horizon is None or wanted > self.horizon:
             await self._ensure(since, wanted)
-        if after < self.base or after > self.horizon:
-            return await self._read_log(after)
+
+    def holds(self, after: int) -> bool:
+        """Can a reader at ``after`` read on from the tail (rather than the log)?"""
+        return self.horizon is not None and self.base <= after <= self.horizon
+
+    def slice(self, after: int) -> tuple[list[StreamEvent], int, str]:
+        """``read`` for a position the tail holds, without waiting."""
         start = bisect.bisect_right(self._ids, after)
         batch = self._events[start : start + READ_BATCH]
         if start + READ_BATCH < len(self._events):
@@ -210,11 +261,18 @@ class VisibilityChecks:
 
     async def visible(self, user, credential, events: list[StreamEvent]) -> set[int] | None:
         """The ids among ``events`` the user may see now; None once the credential is no longer good."""
-        future = asyncio.get_running_loop().create_future()
-        self._queue.append((user, credential, events, future))
+        return (await self.visible_many([(user, credential, events)]))[0]
+
+    async def visible_many(self, requests: list[tuple[object, selectors.StreamCredential, list[StreamEvent]]]):
+        """``visible`` for several (user, credential, events) at once, in the same batch."""
+        loop = asyncio.get_running_loop()
+        futures = []
+        for user, credential, events in requests:
+            futures.append(loop.create_future())
+            self._queue.append((user, credential, events, futures[-1]))
         if self._running is None:
             self._running = asyncio.ensure_future(self._drain())
-        return await future
+        return await asyncio.gather(*futures)
 
     async def _drain(self) -> None:
         try:
@@ -237,14 +295,120 @@ class VisibilityChecks:
             self._running = None
 
 
+class Fanout:
+    """Delivers a new event to every connection of the process that waits at the tail, in one pass.
+
+    Waking each connection to pull for itself costs, per event and per connection, a task,
+    a read of the tail, a filter by groups, a re-check request and Channels' send layers:
+    most of a process's time at a thousand sockets. Connections idle at a position the tail
+    holds (the steady state of a live stream) are instead served here: those at the same
+    position with the same groups share one filtered list of events, each (user,
+    credential) among them one fresh re-check (one database call for the whole pass), and
+    each connection then gets its frames sent at once, without a task, unless the client
+    is not reading fast enough (then its own task finishes the sends, under the timeout).
+
+    Every other connection (replaying, reading, behind or ahead of the tail, having just
+    gained a group) pulls for itself as before. A connection being served here counts as
+    reading: a trigger meanwhile makes it pull once more afterwards, so it never reads
+    twice at once and never sends an event twice or out of order.
+    """
+
+    def __init__(self, tail: EventTail, checks: VisibilityChecks, members: "set[EventStreamConsumer]"):
+        self.tail, self.checks, self.members = tail, checks, members
+        self.wanted = 0
+        self.since = 0.0
+        self._task: asyncio.Future | None = None
+
+    def wake(self, event_id: int) -> None:
+        """Event ``event_id`` is new: a pass, now or right after the one under way."""
+        self.wanted = max(self.wanted, event_id)
+        self.since = time.monotonic()
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while self.wanted:
+                wanted, since = self.wanted, self.since
+                self.wanted, self.since = 0, 0.0
+                await self._pass(wanted, since)
+        finally:
+            self._task = None
+
+    async def _pass(self, wanted: int, since: float) -> None:
+        try:
+            await self.tail.reach(wanted, since)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database is unavailable: each connection reads (and retries) for itself
+            logger.warning("event stream tail refresh failed; connections read on their own", exc_info=True)
+            reached = False
+        else:
+            reached = True
+        # Connections at the same position with the same groups read the same events.
+        readers: dict[tuple, list[EventStreamConsumer]] = {}
+        for consumer in list(self.members):
+            if consumer.cursor is None or consumer.closing or wanted <= consumer.cursor:
+                continue  # not started, going, or already past the news
+            if reached and consumer.claim(self.tail):
+                key = (consumer.cursor, consumer.group_ids,
+                       tuple(sorted(consumer.gained_since.items())) if consumer.gained_since else ())
+                readers.setdefault(key, []).append(consumer)
+            else:
+                consumer.trigger(wanted=wanted, staleness=time.monotonic() - since)
+        if not readers:
+            return
+        served: set[EventStreamConsumer] = set()
+        try:
+            reads, checks = [], {}
+            for (cursor, *_), consumers in readers.items():
+                events, position, state = self.tail.slice(cursor)
+                candidates = [e for e in events if consumers[0].addressed(e)]
+                reads.append((consumers, candidates, position, state))
+                if candidates:
+                    for consumer in consumers:
+                        checks.setdefault((id(candidates), consumer.user.pk, consumer.credential),
+                                          (consumer.user, consumer.credential, candidates))
+            keys = list(checks)
+            try:
+                results = dict(zip(keys, await self.checks.visible_many(list(checks.values())) if keys else [],
+                                   strict=True))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("event stream re-check failed; connections read on their own", exc_info=True)
+                return
+            sendable = {key: None if visible is None else [e for e in checks[key][2] if e.id in visible]
+                        for key, visible in results.items()}
+            # A collection begun while the frames go out would hold every socket after it (a full
+            # one walks each connection's objects: a quarter of a second at 1,000 sockets on a
+            # busy host): it runs once they are out. Nothing here waits: nothing else on the loop runs meanwhile.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for consumers, candidates, position, state in reads:
+                    for consumer in consumers:
+                        served.add(consumer)
+                        consumer.deliver(sendable[(id(candidates), consumer.user.pk, consumer.credential)]
+                                         if candidates else [], position, state)
+            finally:
+                if collecting:
+                    gc.enable()
+        finally:  # a failed re-check (or a cancelled pass): the rest read for themselves
+            for consumers in readers.values():
+                for consumer in consumers:
+                    if consumer not in served:
+                        consumer.release()
+
+
 class Notifier:
     """One channel-layer subscription for all the connections of a process.
 
     A channel per connection would cost one channel-layer message per connection per event
     (one Redis round trip each with channels_redis: most of a process's work at a thousand
     sockets). Instead the process's one channel joins the union of its connections' groups
-    (``audience.<group id>``, counted), and each new event id wakes every local connection:
-    it reads the shared tail and keeps what its own groups are in the audience of, in memory.
+    (``audience.<group id>``, counted), and each new event id goes to the ``Fanout``, which
+    serves the local connections from the shared tail, in memory.
 
     Grants follow live: the channel also joins ``user.<user id>`` for each connected user;
     a change of that user's groups (``liaison.events.announce_group_changes``) makes their
@@ -252,7 +416,7 @@ class Notifier:
     connected users are re-read in one query, in case such a message was lost.
     """
 
-    def __init__(self):
+    def __init__(self, tail: EventTail, checks: VisibilityChecks):
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.members: set[EventStreamConsumer] = set()
@@ -262,6 +426,7 @@ class Notifier:
         self._lock = asyncio.Lock()
         self._recent: deque[int] = deque(maxlen=RECENT_HINTS)
         self._recent_set: set[int] = set()
+        self.fanout = Fanout(tail, checks, self.members)
 
     @staticmethod
     def _names(consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> set[str]:
@@ -336,8 +501,7 @@ class Notifier:
                 self._recent_set.discard(self._recent[0])
             self._recent.append(event_id)
             self._recent_set.add(event_id)
-            for consumer in list(self.members):
-                consumer.hint(event_id)
+            self.fanout.wake(event_id)
 
     def _spawn_check(self, user_ids: set[int] | None, *, floor: int | None) -> None:
         task = asyncio.ensure_future(self.check_groups(user_ids, floor=floor))
@@ -404,7 +568,8 @@ _shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[EventTail, 
 def _shared_for_loop() -> tuple[EventTail, VisibilityChecks, Notifier]:
     loop = asyncio.get_running_loop()
     if loop not in _shared:
-        _shared[loop] = (EventTail(), VisibilityChecks(), Notifier())
+        tail, checks = EventTail(), VisibilityChecks()
+        _shared[loop] = (tail, checks, Notifier(tail, checks))
     return _shared[loop]
 
 
@@ -450,6 +615,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.gained_since: dict[int, int] = {}  # group gained while connected -> events after this id count
         self.send_lock = asyncio.Lock()
         self.puller: asyncio.Future | None = None
+        self.claimed = False  # the Fanout is reading for this connection
         self.dirty = False
         self.wanted: float = 0
         self.since = 0.0
@@ -522,13 +688,6 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             return await self.send_error("bad_message", "Unknown message: the only one is {\"type\": \"ping\"}.")
         await self.send_json({"type": "pong"})
 
-    # --- hints from the Notifier -------------------------------------------------------------
-
-    def hint(self, event_id: int) -> None:
-        """Event ``event_id`` was committed for someone: read on if it is past this cursor."""
-        if self.cursor is not None and event_id > self.cursor:
-            self.trigger(wanted=event_id)
-
     # --- following the user's groups --------------------------------------------------------
 
     def next_groups_read(self) -> int:
@@ -568,7 +727,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
     # --- pulling from the log -----------------------------------------------------------
 
     def trigger(self, *, wanted: float, staleness: float = 0.0) -> None:
-        """Something may be new: pull now, or once more after the pull under way.
+        """Something may be new: pull now, or once more after the pull (or Fanout delivery) under way.
 
         ``wanted`` is the newest id heard of (``inf``: anything new); the shared tail must
         have been read from the log at most ``staleness`` seconds before this call.
@@ -577,21 +736,19 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             return
         self.wanted = max(self.wanted, wanted)
         self.since = max(self.since, time.monotonic() - staleness)
-        if self.puller is not None and not self.puller.done():
+        if self.claimed or (self.puller is not None and not self.puller.done()):
             self.dirty = True
         else:
             self.puller = asyncio.ensure_future(self._pull_loop())
 
-    async def _pull_loop(self) -> None:
+    async def _pull_loop(self, pending: tuple | None = None) -> None:
+        """Pull until nothing new is left; first finish ``pending``, a delivery the Fanout began."""
         try:
+            if pending is not None and not self._go_on(*await self._finish_delivery(*pending)):
+                return
             while not self.closing:
                 self.dirty = False
-                state, position = await self._pull_once()
-                if state == MORE:  # read on at once, from the log if the tail holds no more
-                    self.wanted, self.since, self.dirty = max(self.wanted, position + 1), time.monotonic(), True
-                elif state == YOUNG:
-                    self._arm("repull", REPULL_DELAY, self._repull, replace=False)
-                if not self.dirty:
+                if not self._go_on(*await self._pull_once()):
                     return
         except Lagging:
             await self._close_lagging()
@@ -599,7 +756,16 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             raise
         except Exception as exc:  # the database is unavailable: try again soon, keep the socket
             logger.warning("event stream read failed (%r); retrying in %ss", exc, RETRY_DELAY)
+            self.cursor = max(self.cursor, self.delivered)  # what was sent is never sent again
             self._arm("repull", RETRY_DELAY, self._repull, replace=False)
+
+    def _go_on(self, state: str, position: int) -> bool:
+        """After a read that ended in ``state``: is there more to read at once?"""
+        if state == MORE:  # read on at once, from the log if the tail holds no more
+            self.wanted, self.since, self.dirty = max(self.wanted, position + 1), time.monotonic(), True
+        elif state == YOUNG:
+            self._arm("repull", REPULL_DELAY, self._repull, replace=False)
+        return self.dirty and not self.closing
 
     async def _pull_once(self) -> tuple[str, int]:
         wanted, since = self.wanted, self.since
@@ -608,31 +774,126 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
             self.cursor = max(self.delivered, min(self.cursor, self.rewind_to))
             self.rewind_to = None
         events, position, state = await self.tail.read(self.cursor, wanted=wanted, since=since)
-        candidates = [e for e in events if self._addressed(e)]
+        candidates = [e for e in events if self.addressed(e)]
         if candidates:
             visible = await self.checks.visible(self.user, self.credential, candidates)
             if visible is None:
-                await self.fail(UNAUTHENTICATED, "unauthenticated", "Your sign-in ended (token revoked or expired, "
-                                "or signed out): connect again with valid credentials.")
+                await self._signed_out()
                 return DONE, self.cursor
-            for event in candidates:
-                if event.id in visible and not self.closing:
-                    await self.send_frame(event.frame)
-                    self.delivered = event.id
-            if self.gained_since:  # no later read goes back to or before the last event sent
-                self.gained_since = {g: s for g, s in self.gained_since.items() if s > self.delivered}
-        self.cursor = max(self.cursor, position)
+            await self._send_events([e for e in candidates if e.id in visible])
+        self._advance(position)
         if self.replaying and state != MORE:
             self.replaying = False
             await self.send_json({"type": "caught_up", "after": self.cursor})
         return state, self.cursor
 
-    def _addressed(self, event: StreamEvent) -> bool:
+    async def _send_events(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            if self.closing:
+                return
+            await self.send_frame(event.frame)
+            self.delivered = event.id
+
+    def _advance(self, position: int) -> None:
+        """The events up to ``position`` are dealt with (sent, or not for this user)."""
+        if self.gained_since:  # no later read goes back to or before the last event sent
+            self.gained_since = {g: s for g, s in self.gained_since.items() if s > self.delivered}
+        self.cursor = max(self.cursor, position)
+
+    async def _signed_out(self) -> None:
+        await self.fail(UNAUTHENTICATED, "unauthenticated", "Your sign-in ended (token revoked or expired, "
+                        "or signed out): connect again with valid credentials.")
+
+    def addressed(self, event: StreamEvent) -> bool:
         """Is one of the user's groups in the event's audience (a group gained while connected: since then)?"""
         groups = event.audience_ids & self.group_ids
         if not groups or not self.gained_since:
             return bool(groups)
         return any(event.id > self.gained_since.get(g, 0) for g in groups)
+
+    # --- delivery by the Fanout ---------------------------------------------------------
+
+    def claim(self, tail: EventTail) -> bool:
+        """Let the Fanout read for this connection, if it waits idle at a position the tail holds."""
+        if (self.claimed or self.replaying or self.rewind_to is not None or not tail.holds(self.cursor)
+                or (self.puller is not None and not self.puller.done())):
+            return False
+        # Idle, so nothing is pending: the Fanout's read (begun after the news) answers everything.
+        self.claimed, self.dirty, self.wanted, self.since = True, False, 0, 0.0
+        return True
+
+    def release(self) -> None:
+        """The Fanout could not serve this connection after all: it reads for itself."""
+        self.claimed = False
+        self.trigger(wanted=float("inf"))
+
+    def deliver(self, events: list[StreamEvent] | None, position: int, state: str) -> None:
+        """The Fanout's read for this connection: send ``events`` (None: the credential is no longer good).
+
+        The frames go out at once, without a task, as long as each send completes without
+        waiting (the client keeps reading). The first that has to wait, and everything after
+        it, is left to a task of this connection, under the send timeout (4408 when it runs
+        out). Whatever it takes, the connection counts as reading until it is done.
+        """
+        self.claimed = False
+        if self.closing:
+            return
+        if events is None:
+            self.puller = asyncio.ensure_future(self._signed_out())
+            return
+        if events and not self._lock_now():  # another send of this connection is waiting for the client
+            self.puller = asyncio.ensure_future(self._pull_loop((None, events, position, state)))
+            return
+        for i, event in enumerate(events):
+            sending = self.base_send({"type": "websocket.send", "text": event.frame})
+            try:
+                waiting = sending.send(None)
+            except StopIteration:
+                self.delivered = event.id
+                continue
+            except Exception as exc:  # as in _pull_loop: the socket is going; keep nothing half-done
+                self.send_lock.release()
+                logger.warning("event stream send failed (%r); retrying in %ss", exc, RETRY_DELAY)
+                self.cursor = max(self.cursor, self.delivered)
+                self._arm("repull", RETRY_DELAY, self._repull, replace=False)
+                return
+            # The send lock stays taken: the task finishing this send releases it.
+            self.puller = asyncio.ensure_future(self._pull_loop(((sending, waiting, event), events[i + 1 :],
+                                                                 position, state)))
+            return
+        if events:
+            self.send_lock.release()
+        self._advance(position)
+        if self._go_on(state, position):
+            self.puller = asyncio.ensure_future(self._pull_loop())
+
+    def _lock_now(self) -> bool:
+        """Take the send lock if that needs no waiting."""
+        if self.send_lock.locked():
+            return False
+        acquire = self.send_lock.acquire()
+        try:
+            acquire.send(None)
+        except StopIteration:
+            return True
+        acquire.close()  # woken waiters are still to take it: wait in a task instead
+        return False
+
+    async def _finish_delivery(self, started, unsent: list[StreamEvent], position: int, state: str):
+        """The rest of a Fanout delivery: the send that had to wait (``started``) and the frames after it."""
+        if started is not None:
+            sending, waiting, event = started
+            try:
+                async with asyncio.timeout(settings.WS_SEND_TIMEOUT_SECONDS):
+                    await _Resumed(sending, waiting)
+            except TimeoutError:
+                raise Lagging from None
+            finally:
+                self.send_lock.release()
+            self.delivered = event.id
+        await self._send_events(unsent)
+        self._advance(position)
+        return state, self.cursor
 
     def _repull(self) -> None:
         self.trigger(wanted=float("inf"))
@@ -663,7 +924,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         async with self.send_lock:
             try:
                 async with asyncio.timeout(settings.WS_SEND_TIMEOUT_SECONDS):  # no task per frame, unlike wait_for
-                    await self.send(text_data=text)
+                    await self.base_send({"type": "websocket.send", "text": text})  # Channels' send, minus two layers
             except TimeoutError:
                 raise Lagging from None
 
