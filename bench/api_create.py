@@ -1,10 +1,21 @@
 """Benchmark: POST /api/v1/incidents/ from 32 concurrent clients against the portal served as in production.
 
-    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N]
+    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N] [--server wsgi,asgi,...]
 
-Full mode only. The server is the production one (the Dockerfile's command): ``uvicorn
-csoa_portal.asgi:application --workers <cores> --no-proxy-headers`` with ``DJANGO_ENV=production``
-(DEBUG off), on a random loopback port, on the incident dataset of bench/incidents_list.py
+Full mode only. ``--server`` names the ways of serving the API to measure side by side, one
+after the other in the same run, each with its own baseline (comma-separated; default: the
+production one, ``wsgi``):
+
+- ``wsgi``: the production command of the API (the Dockerfile's): ``gunicorn csoa_portal.wsgi``,
+  gthread workers, persistent database connections (``DATABASE_CONN_MAX_AGE=60``);
+- ``asgi``: ``uvicorn csoa_portal.asgi:application --no-proxy-headers`` (which serves the
+  websockets in production) for the API too: a new database connection per request;
+- ``asgi-pool``: the same with psycopg 3's connection pool (``DATABASE_POOL=1``); needs psycopg
+  3 and psycopg-pool importable, e.g. installed with ``pip install --target DIR`` and
+  ``BENCH_PSYCOPG3_PATH=DIR`` (the project's own environment keeps psycopg2).
+
+Each runs with ``DJANGO_ENV=production`` (DEBUG off) and ``--workers`` processes (default: the
+cores), on a random loopback port, on the incident dataset of bench/incidents_list.py
 (generated if missing; ``BENCH_DATABASE_NAME``, default csoa_bench) and a Redis database of
 its own (``BENCH_REDIS_URL``, default redis://127.0.0.1:6379/10, flushed before and after:
 the escalation tasks the reports dispatch are left there with no worker to run them).
@@ -137,8 +148,12 @@ def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warm
 
 # --- The server ---------------------------------------------------------------------------------
 
-def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    """The Dockerfile's command, on the bench database and Redis database (not waited for)."""
+SERVERS = ("wsgi", "asgi", "asgi-pool")
+THREADS = 8  # gthread threads per gunicorn worker (the Dockerfile's)
+
+
+def start_server(kind: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+    """The production command of ``kind``, on the bench database and Redis database (not waited for)."""
     env = dict(
         os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
         # Production requires a key outside the database for the audit chain (a throwaway one here).
@@ -148,14 +163,23 @@ def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
         PYTHONUNBUFFERED="1",
     )
     env.pop("DJANGO_DEBUG", None)
-    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    bin_dir = Path(sys.executable).parent
+    if kind == "wsgi":
+        env["DATABASE_CONN_MAX_AGE"] = "60"
+        command = [str(bin_dir / "gunicorn"), "csoa_portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(THREADS),
+                   "--forwarded-allow-ips", "", "--keep-alive", "75", "--log-level", "warning"]
+    else:
+        if kind == "asgi-pool":
+            env["DATABASE_POOL"] = "1"
+            extra = os.environ.get("BENCH_PSYCOPG3_PATH")
+            if extra:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [extra, env.get("PYTHONPATH")]))
+        command = [str(bin_dir / "uvicorn"), "csoa_portal.asgi:application", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--no-proxy-headers"]
     with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [uvicorn, "csoa_portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--no-proxy-headers"],
-            cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        return subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def wait_ready(server: subprocess.Popen, port: int, log_path: Path) -> None:
@@ -203,8 +227,14 @@ def main() -> int:
     parser.add_argument("--size", choices=SIZES, default="small")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
+    parser.add_argument("--server", default="wsgi",
+                        help=f"comma-separated, measured in this order: {', '.join(SERVERS)} (default: wsgi)")
     args = parser.parse_args()
+    servers = [name.strip() for name in args.server.split(",") if name.strip()]
+    unknown = [name for name in servers if name not in SERVERS]
+    if unknown or not servers:
+        parser.error(f"--server: use {', '.join(SERVERS)}, not {', '.join(unknown) or 'nothing'}")
     seconds = args.seconds or SIZES[args.size]["seconds"]
     warmup = SIZES[args.size]["warmup"]
     size = common.SIZES[args.size]
@@ -234,11 +264,6 @@ def main() -> int:
         (before,) = cursor.fetchone()
     connection.close()  # the benchmark holds no connection while the server runs
 
-    flush_redis()
-    port = common.free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / "uvicorn.log"
-    common.progress(f"starting uvicorn with {args.workers} workers (DJANGO_ENV=production) on port {port}")
-    server = start_server(port, args.workers, log_path)
     aware_at = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
 
     def healthz(index, sent):
@@ -250,37 +275,46 @@ def main() -> int:
         return "POST", "/api/v1/incidents/", body, {"Idempotency-Key": str(uuid.uuid4())}
 
     tokens = [raw for raw, _ in clients]
-    try:
-        wait_ready(server, port, log_path)
-        common.progress(f"{args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
-        base_latency, base_elapsed, failures, _ = run_load(port, tokens, healthz, seconds=seconds, warmup=warmup)
-        if not failures:
-            common.progress(f"{args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
-            latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
-    finally:
-        stop_server(server)
+    results, n_created = {}, 0
+    for kind in servers:
         flush_redis()
-    if failures:
-        status, content = failures[0]
-        raise SystemExit(f"{len(failures)} request(s) failed, the first with {status}: {content!r}\n"
-                         f"server log: {log_path}")
+        port = common.free_port()
+        log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / f"{kind}.log"
+        common.progress(f"{kind}: starting {args.workers} workers (DJANGO_ENV=production) on port {port}")
+        server = start_server(kind, port, args.workers, log_path)
+        try:
+            wait_ready(server, port, log_path)
+            common.progress(f"{kind}, {args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
+            base_latency, base_elapsed, failures, _ = run_load(port, tokens, healthz, seconds=seconds, warmup=warmup)
+            if not failures:
+                common.progress(f"{kind}, {args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
+                latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
+        finally:
+            stop_server(server)
+            flush_redis()
+        if failures:
+            status, content = failures[0]
+            raise SystemExit(f"{kind}: {len(failures)} request(s) failed, the first with {status}: {content!r}\n"
+                             f"server log: {log_path}")
+        created = Incident.objects.filter(pk__gt=before)
+        created_now = created.count()
+        common.progress(f"deleting the {created_now:,} incidents the clients reported")
+        created.delete()
+        connection.close()
+        if created_now != posted:
+            raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
+        n_created += created_now
+        results[kind] = [
+            common.summary(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
+            common.rate_row(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: throughput",
+                            len(latency), elapsed, len(base_latency), base_elapsed),
+        ]
 
-    created = Incident.objects.filter(pk__gt=before)
-    n_created = created.count()
-    common.progress(f"deleting the {n_created:,} incidents the clients reported")
-    created.delete()
-    if n_created != posted:
-        raise SystemExit(f"{posted:,} reports were answered 201 but {n_created:,} incidents were written")
-
-    rows = [
-        common.summary(f"POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
-        common.rate_row(f"POST /api/v1/incidents/, {args.clients} clients: throughput",
-                        len(latency), elapsed, len(base_latency), base_elapsed),
-    ]
-    title = (f"Incident reports over HTTP ({args.size}; uvicorn --workers {args.workers}, production settings; "
-             f"baseline = GET /healthz, same clients)")
+    rows = [row for kind in servers for row in results[kind]]
+    title = (f"Incident reports over HTTP ({args.size}; {args.workers} workers per server, production settings; "
+             f"baseline = GET /healthz, same clients, same server)")
     common.print_table(title, rows)
-    facts = {"clients": args.clients, "workers": args.workers, "measured_seconds": seconds,
+    facts = {"clients": args.clients, "workers": args.workers, "servers": servers, "measured_seconds": seconds,
              "incidents_created": n_created, "dataset_incidents": size["incidents"]}
     print(f"\n{n_created:,} incidents reported (warm-up included), all answered 201.")
     path = common.write_results(f"api_create_{args.size}", {"title": title, "rows": rows, "facts": facts})

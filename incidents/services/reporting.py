@@ -57,12 +57,18 @@ def report_incident(
     significance_explanation: str = "",
     early_warning: dict | None = None,
     tags=(),
+    keep_related: bool = False,
 ) -> Incident:
     """Record a report; the first one may be a minimal early warning (title, awareness, TLP).
 
     With ``early_warning`` (the early warning's sections: a summary at least) the NIS2 early
     warning (Art. 23(4)(a)) is recorded with the incident, in the same transaction: its answers
     to the two questions are ``suspected_malicious`` and ``cross_border_impact``.
+
+    ``keep_related``: the returned incident keeps what was written (member states, sectors, tags,
+    deadlines, reports, no shares or level proposals) as if prefetched, for an answer built
+    without reading it back. Only for a caller that is done with it: the other services change
+    a fresh copy, and this one would not see it.
     """
     _check_membership(actor, organisation)
     if aware_at is None:
@@ -132,6 +138,8 @@ def report_incident(
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
                  after={**_snapshot(incident), "tags": tag_names(incident)})
     dispatch_evaluation(incident.pk)
+    if not keep_related:
+        incident.__dict__.pop("_prefetched_objects_cache", None)
     return incident
 
 
