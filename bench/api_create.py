@@ -12,7 +12,10 @@ production one, ``wsgi``):
   websockets in production) for the API too: a new database connection per request;
 - ``asgi-pool``: the same with psycopg 3's connection pool (``DATABASE_POOL=1``); needs psycopg
   3 and psycopg-pool importable, e.g. installed with ``pip install --target DIR`` and
-  ``BENCH_PSYCOPG3_PATH=DIR`` (the project's own environment keeps psycopg2).
+  ``BENCH_PSYCOPG3_PATH=DIR`` (the project's own environment keeps psycopg2);
+- ``asgi-pgbouncer``: uvicorn again, its connections made to a PgBouncer (transaction pooling,
+  ``DATABASE_TRANSACTION_POOLING=1``) started on a random port in front of the server; needs
+  the ``pgbouncer`` executable (``BENCH_PGBOUNCER``, default found on PATH or /usr/sbin).
 
 Each runs with ``DJANGO_ENV=production`` (DEBUG off) and ``--workers`` processes (default: the
 cores), on a random loopback port, on the incident dataset of bench/incidents_list.py
@@ -148,11 +151,45 @@ def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warm
 
 # --- The server ---------------------------------------------------------------------------------
 
-SERVERS = ("wsgi", "asgi", "asgi-pool")
-THREADS = 8  # gthread threads per gunicorn worker (the Dockerfile's)
+SERVERS = ("wsgi", "asgi", "asgi-pool", "asgi-pgbouncer")
 
 
-def start_server(kind: str, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+def start_pgbouncer(port: int, directory: Path) -> subprocess.Popen:
+    """PgBouncer in transaction pooling mode in front of the bench's PostgreSQL (not waited for)."""
+    import shutil
+    from urllib.parse import urlsplit
+
+    server = urlsplit(os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
+    executable = os.environ.get("BENCH_PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(f"""[databases]
+* = host={server.hostname} port={server.port or 5432} user={server.username or 'postgres'}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 10
+ignore_startup_parameters = extra_float_digits,options
+logfile = {directory / 'pgbouncer.log'}
+pidfile = {directory / 'pgbouncer.pid'}
+""")
+    command = [executable, str(ini)]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(directory, user.pw_uid, user.pw_gid)
+        os.chown(ini, user.pw_uid, user.pw_gid)
+        command = [executable, "-u", "postgres", str(ini)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def start_server(kind: str, port: int, workers: int, threads: int, log_path: Path,
+                 database_url: str | None = None) -> subprocess.Popen:
     """The production command of ``kind``, on the bench database and Redis database (not waited for)."""
     env = dict(
         os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
@@ -163,13 +200,17 @@ def start_server(kind: str, port: int, workers: int, log_path: Path) -> subproce
         PYTHONUNBUFFERED="1",
     )
     env.pop("DJANGO_DEBUG", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     bin_dir = Path(sys.executable).parent
     if kind == "wsgi":
         env["DATABASE_CONN_MAX_AGE"] = "60"
         command = [str(bin_dir / "gunicorn"), "csoa_portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(THREADS),
+                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
                    "--forwarded-allow-ips", "", "--keep-alive", "75", "--log-level", "warning"]
     else:
+        if kind == "asgi-pgbouncer":
+            env["DATABASE_TRANSACTION_POOLING"] = "1"
         if kind == "asgi-pool":
             env["DATABASE_POOL"] = "1"
             extra = os.environ.get("BENCH_PSYCOPG3_PATH")
@@ -228,6 +269,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (wsgi; the Dockerfile's)")
     parser.add_argument("--server", default="wsgi",
                         help=f"comma-separated, measured in this order: {', '.join(SERVERS)} (default: wsgi)")
     args = parser.parse_args()
@@ -281,7 +323,13 @@ def main() -> int:
         port = common.free_port()
         log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / f"{kind}.log"
         common.progress(f"{kind}: starting {args.workers} workers (DJANGO_ENV=production) on port {port}")
-        server = start_server(kind, port, args.workers, log_path)
+        bouncer = database_url = None
+        if kind == "asgi-pgbouncer":
+            bouncer_port = common.free_port()
+            bouncer = start_pgbouncer(bouncer_port, log_path.parent)
+            database_url = f"postgres://postgres@127.0.0.1:{bouncer_port}/{common.BENCH_DB}"
+            time.sleep(1)
+        server = start_server(kind, port, args.workers, args.threads, log_path, database_url)
         try:
             wait_ready(server, port, log_path)
             common.progress(f"{kind}, {args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
@@ -291,6 +339,8 @@ def main() -> int:
                 latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
         finally:
             stop_server(server)
+            if bouncer is not None:
+                stop_server(bouncer)
             flush_redis()
         if failures:
             status, content = failures[0]

@@ -136,6 +136,8 @@ if DATABASE_URL:
     # A persistent connection cut while idle (backend terminated, server restarted) is found
     # and replaced at the next request instead of failing it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer's transaction pooling a server-side cursor would outlive its transaction's server.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         # An unreachable server fails a request in seconds (503), not after the TCP timeout.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
