@@ -108,12 +108,20 @@ class Connection:
             self.writer.close()
 
 
-async def _load(connections: list[Connection], make_request, seconds: float, warmup: float):
-    """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count."""
+async def _load(connections: list[Connection], make_request, seconds: float, warmup: float, cpu=None):
+    """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count.
+
+    ``cpu()``: CPU seconds used so far by the processes that serve; read when the count starts and ends.
+    """
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
     latencies, failures = [], []
     succeeded = 0
+    cpu_used = {}
+
+    async def read_cpu():
+        await asyncio.sleep(warmup)
+        cpu_used["start"] = cpu() if cpu else None
 
     async def client(index: int, conn: Connection):
         nonlocal succeeded
@@ -130,23 +138,94 @@ async def _load(connections: list[Connection], make_request, seconds: float, war
             if now >= measure_from:
                 latencies.append(done - now)
 
-    await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
+    await asyncio.gather(read_cpu(), *(client(i, c) for i, c in enumerate(connections)))
     elapsed = time.perf_counter() - measure_from
-    return latencies, elapsed, failures, succeeded
+    if cpu:
+        end = cpu()
+        cpu_used = {name: end[name] - cpu_used["start"][name] for name in end}
+    return latencies, elapsed, failures, succeeded, cpu_used
 
 
-def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float):
+# --- CPU accounting (Linux /proc): what one request costs, whatever else the machine runs -------
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command name) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if fields:
+                found[int(entry.name)] = (int(fields[1]), name)
+    return found
+
+
+def _cpu(pid: int, *, reaped: bool = False) -> float:
+    fields = _stat(pid)
+    if not fields:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children that exited
+    return ticks / TICKS
+
+
+def cpu_meter(server_pid: int):
+    """``cpu()`` -> CPU seconds so far of the server's process tree and of PostgreSQL.
+
+    PostgreSQL's figure is every backend's (live ones, and through the postmaster those that
+    exited: a connection per request ends its backend), so other databases' work on the same
+    server counts too: read it as an upper bound on a shared machine.
+    """
+    def cpu() -> dict[str, float]:
+        processes = _processes()
+        tree, frontier = set(), {server_pid}
+        while frontier:
+            tree |= frontier
+            frontier = {pid for pid, (parent, _) in processes.items() if parent in frontier} - tree
+        postgres = {pid for pid, (_, name) in processes.items() if name.startswith("postgres")}
+        postmasters = {pid for pid in postgres if processes[pid][0] not in postgres}
+        return {
+            "server": sum(_cpu(pid) for pid in tree),
+            "postgres": sum(_cpu(pid, reaped=pid in postmasters) for pid in postgres),
+        }
+
+    return cpu
+
+
+def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float, cpu=None):
     async def main():
         connections = [Connection(port, {"Authorization": f"Bearer {t}", "X-Forwarded-Proto": "https",
                                          "Accept": "application/json"}) for t in tokens]
         await asyncio.gather(*(c.open() for c in connections))
         try:
-            return await _load(connections, make_request, seconds, warmup)
+            return await _load(connections, make_request, seconds, warmup, cpu)
         finally:
             for c in connections:
                 c.close()
 
     return asyncio.run(main())
+
+
+def _cpu_row(name: str, n: int, per_request: float, baseline: float) -> dict:
+    """CPU seconds per request beside the baseline's, in the rows' shape (p50 holds the mean)."""
+    return {"measurement": name, "unit": "ms", "n": n, "p50": round(per_request * 1000, 2), "p99": None,
+            "baseline_p50": round(baseline * 1000, 2), "baseline_p99": None,
+            "ratio_p50": round(per_request / baseline, 1) if baseline else None, "ratio_p99": None}
 
 
 # --- The server ---------------------------------------------------------------------------------
@@ -333,10 +412,13 @@ def main() -> int:
         try:
             wait_ready(server, port, log_path)
             common.progress(f"{kind}, {args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
-            base_latency, base_elapsed, failures, _ = run_load(port, tokens, healthz, seconds=seconds, warmup=warmup)
+            cpu = cpu_meter(server.pid)
+            base_latency, base_elapsed, failures, _, base_cpu = run_load(port, tokens, healthz, seconds=seconds,
+                                                                         warmup=warmup, cpu=cpu)
             if not failures:
                 common.progress(f"{kind}, {args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
-                latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
+                latency, elapsed, failures, posted, post_cpu = run_load(port, tokens, report, seconds=seconds,
+                                                                        warmup=warmup, cpu=cpu)
         finally:
             stop_server(server)
             if bouncer is not None:
@@ -358,6 +440,9 @@ def main() -> int:
             common.summary(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
             common.rate_row(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: throughput",
                             len(latency), elapsed, len(base_latency), base_elapsed),
+            *(_cpu_row(f"{kind}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
+                       post_cpu[who] / len(latency),
+                       base_cpu[who] / len(base_latency)) for who in ("server", "postgres")),
         ]
 
     rows = [row for kind in servers for row in results[kind]]
