@@ -6,8 +6,9 @@ Full mode only. ``--server`` names the ways of serving the API to measure side b
 after the other in the same run, each with its own baseline (comma-separated; default: the
 production one, ``wsgi``):
 
-- ``wsgi``: the production command of the API (the Dockerfile's): ``gunicorn csoa_portal.wsgi``,
-  gthread workers, persistent database connections (``DATABASE_CONN_MAX_AGE=60``);
+- ``wsgi``: the production command of pages and the API (the Dockerfile's): ``gunicorn
+  csoa_portal.wsgi -c python:csoa_portal.gunicorn_conf`` (gthread workers), with persistent
+  database connections (``DATABASE_CONN_MAX_AGE=60``, as docker-compose.yml sets);
 - ``asgi``: ``uvicorn csoa_portal.asgi:application --no-proxy-headers`` (which serves the
   websockets in production) for the API too: a new database connection per request;
 - ``asgi-pool``: the same with psycopg 3's connection pool (``DATABASE_POOL=1``); needs psycopg
@@ -284,9 +285,8 @@ def start_server(kind: str, port: int, workers: int, threads: int, log_path: Pat
     bin_dir = Path(sys.executable).parent
     if kind == "wsgi":
         env["DATABASE_CONN_MAX_AGE"] = "60"
-        command = [str(bin_dir / "gunicorn"), "csoa_portal.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                   "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
-                   "--forwarded-allow-ips", "", "--keep-alive", "75", "--log-level", "warning"]
+        command = [str(bin_dir / "gunicorn"), "csoa_portal.wsgi:application", "-c", "python:csoa_portal.gunicorn_conf",
+                   "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
     else:
         if kind == "asgi-pgbouncer":
             env["DATABASE_TRANSACTION_POOLING"] = "1"
@@ -348,7 +348,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
-    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (wsgi; the Dockerfile's)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (wsgi; production's)")
     parser.add_argument("--server", default="wsgi",
                         help=f"comma-separated, measured in this order: {', '.join(SERVERS)} (default: wsgi)")
     args = parser.parse_args()
