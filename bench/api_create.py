@@ -1,6 +1,6 @@
 """Benchmark: POST /api/v1/incidents/ from 32 concurrent clients against the portal served as in production.
 
-    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N] [--server wsgi,asgi,...]
+    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N] [--server wsgi,asgi,...] [--rounds N]
 
 Full mode only. ``--server`` names the ways of serving the API to measure side by side, one
 after the other in the same run, each with its own baseline (comma-separated; default: the
@@ -348,6 +348,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the servers' list this many times, interleaved (the machine's load drifts)")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (wsgi; production's)")
     parser.add_argument("--server", default="wsgi",
                         help=f"comma-separated, measured in this order: {', '.join(SERVERS)} (default: wsgi)")
@@ -397,7 +399,8 @@ def main() -> int:
 
     tokens = [raw for raw, _ in clients]
     results, n_created = {}, 0
-    for kind in servers:
+    runs = [(kind, f"{kind}#{r + 1}" if args.rounds > 1 else kind) for r in range(args.rounds) for kind in servers]
+    for kind, label in runs:
         flush_redis()
         port = common.free_port()
         log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / f"{kind}.log"
@@ -436,20 +439,21 @@ def main() -> int:
         if created_now != posted:
             raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
         n_created += created_now
-        results[kind] = [
-            common.summary(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
-            common.rate_row(f"{kind}: POST /api/v1/incidents/, {args.clients} clients: throughput",
+        results[label] = [
+            common.summary(f"{label}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
+            common.rate_row(f"{label}: POST /api/v1/incidents/, {args.clients} clients: throughput",
                             len(latency), elapsed, len(base_latency), base_elapsed),
-            *(_cpu_row(f"{kind}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
+            *(_cpu_row(f"{label}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
                        post_cpu[who] / len(latency),
                        base_cpu[who] / len(base_latency)) for who in ("server", "postgres")),
         ]
 
-    rows = [row for kind in servers for row in results[kind]]
+    rows = [row for _, label in runs for row in results[label]]
     title = (f"Incident reports over HTTP ({args.size}; {args.workers} workers per server, production settings; "
              f"baseline = GET /healthz, same clients, same server)")
     common.print_table(title, rows)
-    facts = {"clients": args.clients, "workers": args.workers, "servers": servers, "measured_seconds": seconds,
+    facts = {"clients": args.clients, "workers": args.workers, "servers": servers, "rounds": args.rounds,
+             "measured_seconds": seconds,
              "incidents_created": n_created, "dataset_incidents": size["incidents"]}
     print(f"\n{n_created:,} incidents reported (warm-up included), all answered 201.")
     path = common.write_results(f"api_create_{args.size}", {"title": title, "rows": rows, "facts": facts})
