@@ -16,4 +16,8 @@ COPY static ./static
 RUN useradd --system --home /app portal && mkdir -p /app/var && chown -R portal /app/var
 USER portal
 EXPOSE 8000
-CMD ["uvicorn", "csoa_portal.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "2", "--no-proxy-headers", "--ws-max-size", "4096", "--ws-per-message-deflate", "false"]
+# Pages and the API: WSGI workers that keep their database connections (csoa_portal/gunicorn_conf.py).
+# The websockets are served by the same image running uvicorn (docker-compose.yml's ws service):
+#   uvicorn csoa_portal.asgi:application --host 0.0.0.0 --port 8000 --workers 2 --no-proxy-headers
+#           --ws-max-size 4096 --ws-per-message-deflate false
+CMD ["gunicorn", "csoa_portal.wsgi:application", "-c", "python:csoa_portal.gunicorn_conf"]

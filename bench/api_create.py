@@ -1,10 +1,25 @@
 """Benchmark: POST /api/v1/incidents/ from 32 concurrent clients against the portal served as in production.
 
-    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N]
+    .venv/bin/python bench/api_create.py --size small|full [--clients 32] [--seconds N] [--server wsgi,asgi,...] [--rounds N]
 
-Full mode only. The server is the production one (the Dockerfile's command): ``uvicorn
-csoa_portal.asgi:application --workers <cores> --no-proxy-headers`` with ``DJANGO_ENV=production``
-(DEBUG off), on a random loopback port, on the incident dataset of bench/incidents_list.py
+Full mode only. ``--server`` names the ways of serving the API to measure side by side, one
+after the other in the same run, each with its own baseline (comma-separated; default: the
+production one, ``wsgi``):
+
+- ``wsgi``: the production command of pages and the API (the Dockerfile's): ``gunicorn
+  csoa_portal.wsgi -c python:csoa_portal.gunicorn_conf`` (gthread workers), with persistent
+  database connections (``DATABASE_CONN_MAX_AGE=60``, as docker-compose.yml sets);
+- ``asgi``: ``uvicorn csoa_portal.asgi:application --no-proxy-headers`` (which serves the
+  websockets in production) for the API too: a new database connection per request;
+- ``asgi-pool``: the same with psycopg 3's connection pool (``DATABASE_POOL=1``); needs psycopg
+  3 and psycopg-pool importable, e.g. installed with ``pip install --target DIR`` and
+  ``BENCH_PSYCOPG3_PATH=DIR`` (the project's own environment keeps psycopg2);
+- ``asgi-pgbouncer``: uvicorn again, its connections made to a PgBouncer (transaction pooling,
+  ``DATABASE_TRANSACTION_POOLING=1``) started on a random port in front of the server; needs
+  the ``pgbouncer`` executable (``BENCH_PGBOUNCER``, default found on PATH or /usr/sbin).
+
+Each runs with ``DJANGO_ENV=production`` (DEBUG off) and ``--workers`` processes (default: the
+cores), on a random loopback port, on the incident dataset of bench/incidents_list.py
 (generated if missing; ``BENCH_DATABASE_NAME``, default csoa_bench) and a Redis database of
 its own (``BENCH_REDIS_URL``, default redis://127.0.0.1:6379/10, flushed before and after:
 the escalation tasks the reports dispatch are left there with no worker to run them).
@@ -94,12 +109,20 @@ class Connection:
             self.writer.close()
 
 
-async def _load(connections: list[Connection], make_request, seconds: float, warmup: float):
-    """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count."""
+async def _load(connections: list[Connection], make_request, seconds: float, warmup: float, cpu=None):
+    """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count.
+
+    ``cpu()``: CPU seconds used so far by the processes that serve; read when the count starts and ends.
+    """
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
     latencies, failures = [], []
     succeeded = 0
+    cpu_used = {}
+
+    async def read_cpu():
+        await asyncio.sleep(warmup)
+        cpu_used["start"] = cpu() if cpu else None
 
     async def client(index: int, conn: Connection):
         nonlocal succeeded
@@ -116,18 +139,82 @@ async def _load(connections: list[Connection], make_request, seconds: float, war
             if now >= measure_from:
                 latencies.append(done - now)
 
-    await asyncio.gather(*(client(i, c) for i, c in enumerate(connections)))
+    await asyncio.gather(read_cpu(), *(client(i, c) for i, c in enumerate(connections)))
     elapsed = time.perf_counter() - measure_from
-    return latencies, elapsed, failures, succeeded
+    if cpu:
+        end = cpu()
+        cpu_used = {name: end[name] - cpu_used["start"][name] for name in end}
+    return latencies, elapsed, failures, succeeded, cpu_used
 
 
-def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float):
+# --- CPU accounting (Linux /proc): what one request costs, whatever else the machine runs -------
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields from the state on (the name may hold spaces)
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command name) of every process."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            try:
+                name = (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+            if fields:
+                found[int(entry.name)] = (int(fields[1]), name)
+    return found
+
+
+def _cpu(pid: int, *, reaped: bool = False) -> float:
+    fields = _stat(pid)
+    if not fields:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children that exited
+    return ticks / TICKS
+
+
+def cpu_meter(server_pid: int):
+    """``cpu()`` -> CPU seconds so far of the server's process tree and of PostgreSQL.
+
+    PostgreSQL's figure is every backend's (live ones, and through the postmaster those that
+    exited: a connection per request ends its backend), so other databases' work on the same
+    server counts too: read it as an upper bound on a shared machine.
+    """
+    def cpu() -> dict[str, float]:
+        processes = _processes()
+        tree, frontier = set(), {server_pid}
+        while frontier:
+            tree |= frontier
+            frontier = {pid for pid, (parent, _) in processes.items() if parent in frontier} - tree
+        postgres = {pid for pid, (_, name) in processes.items() if name.startswith("postgres")}
+        postmasters = {pid for pid in postgres if processes[pid][0] not in postgres}
+        return {
+            "server": sum(_cpu(pid) for pid in tree),
+            "postgres": sum(_cpu(pid, reaped=pid in postmasters) for pid in postgres),
+        }
+
+    return cpu
+
+
+def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float, cpu=None):
     async def main():
         connections = [Connection(port, {"Authorization": f"Bearer {t}", "X-Forwarded-Proto": "https",
                                          "Accept": "application/json"}) for t in tokens]
         await asyncio.gather(*(c.open() for c in connections))
         try:
-            return await _load(connections, make_request, seconds, warmup)
+            return await _load(connections, make_request, seconds, warmup, cpu)
         finally:
             for c in connections:
                 c.close()
@@ -135,10 +222,55 @@ def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warm
     return asyncio.run(main())
 
 
+def _cpu_row(name: str, n: int, per_request: float, baseline: float) -> dict:
+    """CPU seconds per request beside the baseline's, in the rows' shape (p50 holds the mean)."""
+    return {"measurement": name, "unit": "ms", "n": n, "p50": round(per_request * 1000, 2), "p99": None,
+            "baseline_p50": round(baseline * 1000, 2), "baseline_p99": None,
+            "ratio_p50": round(per_request / baseline, 1) if baseline else None, "ratio_p99": None}
+
+
 # --- The server ---------------------------------------------------------------------------------
 
-def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
-    """The Dockerfile's command, on the bench database and Redis database (not waited for)."""
+SERVERS = ("wsgi", "asgi", "asgi-pool", "asgi-pgbouncer")
+
+
+def start_pgbouncer(port: int, directory: Path) -> subprocess.Popen:
+    """PgBouncer in transaction pooling mode in front of the bench's PostgreSQL (not waited for)."""
+    import shutil
+    from urllib.parse import urlsplit
+
+    server = urlsplit(os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432"))
+    executable = os.environ.get("BENCH_PGBOUNCER") or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(f"""[databases]
+* = host={server.hostname} port={server.port or 5432} user={server.username or 'postgres'}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+max_client_conn = 500
+default_pool_size = 10
+ignore_startup_parameters = extra_float_digits,options
+logfile = {directory / 'pgbouncer.log'}
+pidfile = {directory / 'pgbouncer.pid'}
+""")
+    command = [executable, str(ini)]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        import pwd
+
+        user = pwd.getpwnam("postgres")
+        os.chown(directory, user.pw_uid, user.pw_gid)
+        os.chown(ini, user.pw_uid, user.pw_gid)
+        command = [executable, "-u", "postgres", str(ini)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def start_server(kind: str, port: int, workers: int, threads: int, log_path: Path,
+                 database_url: str | None = None) -> subprocess.Popen:
+    """The production command of ``kind``, on the bench database and Redis database (not waited for)."""
     env = dict(
         os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
         # Production requires a key outside the database for the audit chain (a throwaway one here).
@@ -148,14 +280,26 @@ def start_server(port: int, workers: int, log_path: Path) -> subprocess.Popen:
         PYTHONUNBUFFERED="1",
     )
     env.pop("DJANGO_DEBUG", None)
-    uvicorn = str(Path(sys.executable).with_name("uvicorn"))
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    bin_dir = Path(sys.executable).parent
+    if kind == "wsgi":
+        env["DATABASE_CONN_MAX_AGE"] = "60"
+        command = [str(bin_dir / "gunicorn"), "csoa_portal.wsgi:application", "-c", "python:csoa_portal.gunicorn_conf",
+                   "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
+    else:
+        if kind == "asgi-pgbouncer":
+            env["DATABASE_TRANSACTION_POOLING"] = "1"
+        if kind == "asgi-pool":
+            env["DATABASE_POOL"] = "1"
+            extra = os.environ.get("BENCH_PSYCOPG3_PATH")
+            if extra:
+                env["PYTHONPATH"] = os.pathsep.join(filter(None, [extra, env.get("PYTHONPATH")]))
+        command = [str(bin_dir / "uvicorn"), "csoa_portal.asgi:application", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--no-proxy-headers"]
     with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [uvicorn, "csoa_portal.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--no-proxy-headers"],
-            cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        return subprocess.Popen(command, cwd=common.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 def wait_ready(server: subprocess.Popen, port: int, log_path: Path) -> None:
@@ -203,8 +347,17 @@ def main() -> int:
     parser.add_argument("--size", choices=SIZES, default="small")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=None, help="measured seconds per phase")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: cores)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="server processes (default: cores)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure the servers' list this many times, interleaved (the machine's load drifts)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker (wsgi; production's)")
+    parser.add_argument("--server", default="wsgi",
+                        help=f"comma-separated, measured in this order: {', '.join(SERVERS)} (default: wsgi)")
     args = parser.parse_args()
+    servers = [name.strip() for name in args.server.split(",") if name.strip()]
+    unknown = [name for name in servers if name not in SERVERS]
+    if unknown or not servers:
+        parser.error(f"--server: use {', '.join(SERVERS)}, not {', '.join(unknown) or 'nothing'}")
     seconds = args.seconds or SIZES[args.size]["seconds"]
     warmup = SIZES[args.size]["warmup"]
     size = common.SIZES[args.size]
@@ -234,11 +387,6 @@ def main() -> int:
         (before,) = cursor.fetchone()
     connection.close()  # the benchmark holds no connection while the server runs
 
-    flush_redis()
-    port = common.free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / "uvicorn.log"
-    common.progress(f"starting uvicorn with {args.workers} workers (DJANGO_ENV=production) on port {port}")
-    server = start_server(port, args.workers, log_path)
     aware_at = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
 
     def healthz(index, sent):
@@ -250,37 +398,62 @@ def main() -> int:
         return "POST", "/api/v1/incidents/", body, {"Idempotency-Key": str(uuid.uuid4())}
 
     tokens = [raw for raw, _ in clients]
-    try:
-        wait_ready(server, port, log_path)
-        common.progress(f"{args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
-        base_latency, base_elapsed, failures, _ = run_load(port, tokens, healthz, seconds=seconds, warmup=warmup)
-        if not failures:
-            common.progress(f"{args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
-            latency, elapsed, failures, posted = run_load(port, tokens, report, seconds=seconds, warmup=warmup)
-    finally:
-        stop_server(server)
+    results, n_created = {}, 0
+    runs = [(kind, f"{kind}#{r + 1}" if args.rounds > 1 else kind) for r in range(args.rounds) for kind in servers]
+    for kind, label in runs:
         flush_redis()
-    if failures:
-        status, content = failures[0]
-        raise SystemExit(f"{len(failures)} request(s) failed, the first with {status}: {content!r}\n"
-                         f"server log: {log_path}")
+        port = common.free_port()
+        log_path = Path(tempfile.mkdtemp(prefix="bench-api-")) / f"{kind}.log"
+        common.progress(f"{kind}: starting {args.workers} workers (DJANGO_ENV=production) on port {port}")
+        bouncer = database_url = None
+        if kind == "asgi-pgbouncer":
+            bouncer_port = common.free_port()
+            bouncer = start_pgbouncer(bouncer_port, log_path.parent)
+            database_url = f"postgres://postgres@127.0.0.1:{bouncer_port}/{common.BENCH_DB}"
+            time.sleep(1)
+        server = start_server(kind, port, args.workers, args.threads, log_path, database_url)
+        try:
+            wait_ready(server, port, log_path)
+            common.progress(f"{kind}, {args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
+            cpu = cpu_meter(server.pid)
+            base_latency, base_elapsed, failures, _, base_cpu = run_load(port, tokens, healthz, seconds=seconds,
+                                                                         warmup=warmup, cpu=cpu)
+            if not failures:
+                common.progress(f"{kind}, {args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
+                latency, elapsed, failures, posted, post_cpu = run_load(port, tokens, report, seconds=seconds,
+                                                                        warmup=warmup, cpu=cpu)
+        finally:
+            stop_server(server)
+            if bouncer is not None:
+                stop_server(bouncer)
+            flush_redis()
+        if failures:
+            status, content = failures[0]
+            raise SystemExit(f"{kind}: {len(failures)} request(s) failed, the first with {status}: {content!r}\n"
+                             f"server log: {log_path}")
+        created = Incident.objects.filter(pk__gt=before)
+        created_now = created.count()
+        common.progress(f"deleting the {created_now:,} incidents the clients reported")
+        created.delete()
+        connection.close()
+        if created_now != posted:
+            raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
+        n_created += created_now
+        results[label] = [
+            common.summary(f"{label}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
+            common.rate_row(f"{label}: POST /api/v1/incidents/, {args.clients} clients: throughput",
+                            len(latency), elapsed, len(base_latency), base_elapsed),
+            *(_cpu_row(f"{label}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
+                       post_cpu[who] / len(latency),
+                       base_cpu[who] / len(base_latency)) for who in ("server", "postgres")),
+        ]
 
-    created = Incident.objects.filter(pk__gt=before)
-    n_created = created.count()
-    common.progress(f"deleting the {n_created:,} incidents the clients reported")
-    created.delete()
-    if n_created != posted:
-        raise SystemExit(f"{posted:,} reports were answered 201 but {n_created:,} incidents were written")
-
-    rows = [
-        common.summary(f"POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
-        common.rate_row(f"POST /api/v1/incidents/, {args.clients} clients: throughput",
-                        len(latency), elapsed, len(base_latency), base_elapsed),
-    ]
-    title = (f"Incident reports over HTTP ({args.size}; uvicorn --workers {args.workers}, production settings; "
-             f"baseline = GET /healthz, same clients)")
+    rows = [row for _, label in runs for row in results[label]]
+    title = (f"Incident reports over HTTP ({args.size}; {args.workers} workers per server, production settings; "
+             f"baseline = GET /healthz, same clients, same server)")
     common.print_table(title, rows)
-    facts = {"clients": args.clients, "workers": args.workers, "measured_seconds": seconds,
+    facts = {"clients": args.clients, "workers": args.workers, "servers": servers, "rounds": args.rounds,
+             "measured_seconds": seconds,
              "incidents_created": n_created, "dataset_incidents": size["incidents"]}
     print(f"\n{n_created:,} incidents reported (warm-up included), all answered 201.")
     path = common.write_results(f"api_create_{args.size}", {"title": title, "rows": rows, "facts": facts})

@@ -136,10 +136,21 @@ if DATABASE_URL:
     # A persistent connection cut while idle (backend terminated, server restarted) is found
     # and replaced at the next request instead of failing it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer's transaction pooling a server-side cursor would outlive its transaction's server.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         # An unreachable server fails a request in seconds (503), not after the TCP timeout.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
             "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+        if env.bool("DATABASE_POOL", default=False):
+            # psycopg 3's pool (Django 5.2): a request borrows an open connection instead of opening one.
+            # Needs psycopg[pool] installed (psycopg2 has none) and excludes persistent connections.
+            DATABASES["default"]["OPTIONS"]["pool"] = {
+                "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+                "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+            }
+            DATABASES["default"]["CONN_MAX_AGE"] = 0
     # Concurrent test runs on one server each get their own test database.
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}_{os.getpid()}")

@@ -109,7 +109,9 @@ def authenticate(raw: str, *, ip_address: str = "") -> ApiToken:
     if not match:
         raise TokenError("Malformed token: expected csoa_<prefix>_<secret>.")
     token = (
-        ApiToken.objects.select_related("principal", "organisation").filter(prefix=match.group(1)).first()
+        # The member state too: a report's clocks run in its time zone.
+        ApiToken.objects.select_related("principal", "organisation__member_state")
+        .filter(prefix=match.group(1)).first()
     )
     if token is None or not hmac.compare_digest(token.secret_hash, hash_token(raw)):
         raise TokenError("Invalid token.")

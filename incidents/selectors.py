@@ -7,13 +7,14 @@ the direct foreign-key permission table, never as a list of ids.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import Exact
+from django.db.models.signals import post_migrate
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -44,6 +45,18 @@ from liaison.selectors import events_visible_to, stream_start, time_zone_of
 
 VIEW = "view_incident"
 CHANGE = "change_incident"
+
+
+@cache
+def grant_permission_ids() -> dict[str, int]:
+    """The ids of the incident grants' permissions, read once per process: every report writes its grants
+    with them. Permissions are rows created by migrate; a flush recreates them under new ids, hence the reset."""
+    return dict(Permission.objects.filter(codename__in=(VIEW, CHANGE), content_type__app_label="incidents")
+                .values_list("codename", "id"))
+
+
+post_migrate.connect(lambda **kwargs: grant_permission_ids.cache_clear(), weak=False,
+                     dispatch_uid="incidents.selectors.grant_permission_ids")
 
 
 def _granted(codename: str) -> QuerySet[IncidentGroupObjectPermission]:
@@ -154,6 +167,31 @@ def clock_facts(incident: Incident) -> clocks.Facts:
         affected_member_states=incident.affected_member_states.count(),
         multi_member_state_since=incident.multi_member_state_since,
         others_informed_at=cross_border_informed_at(incident),
+    )
+
+
+def clock_facts_of_new(incident: Incident) -> clocks.Facts:
+    """``clock_facts`` of an incident ``report_incident`` has just written, from the objects in memory.
+
+    Nothing has happened to it yet: at most its early warning, no request, response, notice or
+    handling; its member states and reports are the ones the service holds (its prefetch cache).
+    """
+    early = min((r.submitted_at for r in incident.reports.all() if r.kind == "early_warning"), default=None)
+    return clocks.Facts(
+        aware_at=incident.aware_at,
+        time_zone=reporting_time_zone(incident),
+        significant=incident.carries_clocks,
+        early_warning_at=early,
+        notification_at=None,
+        final_report_at=None,
+        intermediate_requests=(),
+        intermediate_reports=(),
+        progress_report_at=None,
+        handled_at=incident.handled_at,
+        initial_response_at=None,
+        affected_member_states=len(incident.affected_member_states.all()),
+        multi_member_state_since=incident.multi_member_state_since,
+        others_informed_at=None,  # Art. 23(6): informed once ENISA is too, and no notice exists yet
     )
 
 

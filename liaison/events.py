@@ -32,6 +32,8 @@ class Audience:
     member_states: Iterable[MemberState] = field(default_factory=list)
     roles: Iterable[str] = field(default_factory=list)
     groups: Iterable[str] = field(default_factory=list)
+    # Groups the caller already holds by id (a new incident's organisation): no name to look up.
+    group_ids: Iterable[int] = field(default_factory=list)
 
     def group_names(self) -> set[str]:
         names = {org_group_name(o.code) for o in self.organisations}
@@ -211,7 +213,7 @@ def record_events(items: list[NewEvent]) -> list[Event]:
     """
     if not items:
         return []
-    events, names_per_event = [], []
+    events, names_per_event, ids_per_event = [], [], []
     for item in items:
         subject_type, subject_id = item.subject_type, item.subject_id
         if item.subject is not None:
@@ -225,8 +227,9 @@ def record_events(items: list[NewEvent]) -> list[Event]:
             payload=item.payload or {},
         ))
         names_per_event.append(item.audience.group_names())
+        ids_per_event.append(set(item.audience.group_ids))
     all_names = set().union(*names_per_event)
-    group_ids = dict(Group.objects.filter(name__in=all_names).values_list("name", "id"))
+    group_ids = dict(Group.objects.filter(name__in=all_names).values_list("name", "id")) if all_names else {}
     missing = all_names - group_ids.keys()
     if missing:
         raise ValueError(f"Event audience names unknown groups: {sorted(missing)}")
@@ -234,23 +237,26 @@ def record_events(items: list[NewEvent]) -> list[Event]:
         events[0].save()  # keeps the single-event path to one INSERT … RETURNING
     else:
         events = Event.objects.bulk_create(events)
+    audiences = {
+        event.id: sorted(ids | {group_ids[name] for name in names})
+        for event, names, ids in zip(events, names_per_event, ids_per_event, strict=True)
+    }
     EventAudience.objects.bulk_create([
-        EventAudience(event=event, group_id=group_ids[name])
-        for event, names in zip(events, names_per_event, strict=True) for name in names
+        EventAudience(event_id=event_id, group_id=group_id)
+        for event_id, audience in audiences.items() for group_id in audience
     ])
-    event_ids = [event.id for event in events]
-    transaction.on_commit(lambda: _publish_after_commit(event_ids))
+    transaction.on_commit(lambda: _publish_after_commit(list(audiences), audiences))
     return events
 
 
-def _publish_after_commit(event_ids: list[int]) -> None:
+def _publish_after_commit(event_ids: list[int], audiences: dict[int, list[int]]) -> None:
     """Publish once committed; a failure here (Redis, or the database gone since the commit) fails nothing.
 
     The change and its Events are committed: turning this failure into an error would tell
     the caller that a saved change was not made. The sweeper publishes them instead.
     """
     try:
-        publish_events(event_ids)
+        publish_events(event_ids, audiences=audiences)
     except Exception:
         logger.warning("publishing events %s after their commit failed; the sweeper will publish them",
                        event_ids, exc_info=True)
@@ -261,14 +267,21 @@ def publish_event(event_id: int) -> bool:
     return publish_events([event_id]) == 1
 
 
-def publish_events(event_ids: list[int]) -> int:
-    """Send each event id to its audience groups in one event-loop hop; returns how many were sent."""
+def publish_events(event_ids: list[int], *, audiences: dict[int, list[int]] | None = None) -> int:
+    """Send each event id to its audience groups in one event-loop hop; returns how many were sent.
+
+    ``audiences``: each event's group ids, when the caller just wrote them (not read back then).
+    """
     layer = get_channel_layer()
     if layer is None:
         return 0
-    groups: dict[int, list[int]] = {event_id: [] for event_id in event_ids}
-    for event_id, group_id in EventAudience.objects.filter(event_id__in=event_ids).values_list("event_id", "group_id"):
-        groups[event_id].append(group_id)
+    if audiences is not None:
+        groups = {event_id: list(audiences.get(event_id, ())) for event_id in event_ids}
+    else:
+        groups: dict[int, list[int]] = {event_id: [] for event_id in event_ids}
+        for event_id, group_id in (EventAudience.objects.filter(event_id__in=event_ids)
+                                   .values_list("event_id", "group_id")):
+            groups[event_id].append(group_id)
 
     async def send_all():  # one event-loop hop for every group of every event
         for event_id in sorted(groups):

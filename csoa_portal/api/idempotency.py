@@ -1,8 +1,12 @@
 """Safe retries for POST: the same ``Idempotency-Key`` gives the same response, once.
 
-The key is claimed in the same transaction as the write, so a retry that races the
-first request waits on the unique index and then replays what the first one wrote;
-a failed first attempt leaves no claim and can be retried. Keys are kept 24 hours.
+The key is claimed in the same transaction as the write, with the response, after the write:
+a retry that races the first request waits on the unique index, its own write is rolled
+back and it replays what the first one wrote; a failed first attempt leaves no claim and
+can be retried. Keys are kept 24 hours. A fresh key costs one read and one insert: the
+claim is an ``INSERT … ON CONFLICT DO NOTHING``, so losing the race raises nothing that a
+savepoint would have to catch (every API write runs in the transaction of
+``csoa_portal.api.transactions``, which an error answer or ``set_rollback`` rolls back).
 """
 
 import hashlib
@@ -43,39 +47,52 @@ def idempotent(request, perform) -> Response:
     if len(key) > 255 or not key.strip() or text_problem(key):
         raise ValidationError({HEADER: ["Use a non-empty key of at most 255 characters, e.g. a UUID."]})
     digest = _request_hash(request)
-    IdempotencyRecord.objects.filter(
-        principal=request.user, key=key, created_at__lt=timezone.now() - RETENTION
-    ).delete()
     previous = _replay(request, key, digest)
     if previous is not None:
         return previous
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                principal=request.user, key=key, method=request.method, path=request.path[:500],
-                request_hash=digest, status_code=0,
-            )
-            response = perform()
-            if response.status_code >= 400:
-                # Nothing was written: release the key so a corrected retry can use it.
-                transaction.set_rollback(True)
-                return response
-            record.status_code, record.response_body = response.status_code, response.data
-            record.response_headers = {name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)}
-            record.save(update_fields=["status_code", "response_body", "response_headers"])
-    except IntegrityError:
-        previous = _replay(request, key, digest)
-        if previous is None:
-            raise
-        return previous
+    with transaction.atomic(savepoint=False):  # the API write's transaction (a no-op inside it)
+        response = perform()
+        if response.status_code >= 400:
+            # Nothing is kept: the key stays free for a corrected retry.
+            transaction.set_rollback(True)
+            return response
+        claimed = _claim(IdempotencyRecord(
+            principal=request.user, key=key, method=request.method, path=request.path[:500],
+            request_hash=digest, status_code=response.status_code, response_body=response.data,
+            response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
+        ))
+        if not claimed:
+            # A request with this key committed while this one worked: answer as it did, keep nothing of this one.
+            previous = _replay(request, key, digest)
+            transaction.set_rollback(True)
+            if previous is None:
+                raise IntegrityError(f"{HEADER} {key!r} was claimed and then released by a concurrent request")
+            return previous
     return response
 
 
+def _claim(record: IdempotencyRecord) -> bool:
+    """Insert the record unless its key is taken; whether it was inserted."""
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = IdempotencyRecord._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT ({quote(meta.get_field('principal').column)}, {quote(meta.get_field('key').column)}) "
+           f"DO NOTHING RETURNING {quote(meta.pk.column)}")
+    params = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
 def _replay(request, key: str, digest: str) -> Response | None:
-    record = IdempotencyRecord.objects.filter(
-        principal=request.user, key=key, created_at__gte=timezone.now() - RETENTION
-    ).first()
+    record = IdempotencyRecord.objects.filter(principal=request.user, key=key).first()
     if record is None:
+        return None
+    if record.created_at < timezone.now() - RETENTION:
+        record.delete()  # forgotten: the key is free again
         return None
     if record.request_hash != digest:
         raise IdempotencyConflict()

@@ -270,10 +270,11 @@ class IncidentDetailSerializer(IncidentListSerializer):
         return DeadlineSerializer(_deadlines(obj, self._now()), many=True).data
 
     def get_final_report_awaits_handling(self, obj) -> bool:
-        return clocks.final_report_awaits_handling(selectors.clock_facts(obj))
+        facts = self.context.get("clock_facts") or selectors.clock_facts(obj)
+        return clocks.final_report_awaits_handling(facts)
 
     def get_cross_border(self, obj) -> CrossBorderTargetSerializer(many=True):
-        if obj.affected_member_states.count() < 2:
+        if len(obj.affected_member_states.all()) < 2:  # prefetched: count() would query
             return []
         return CrossBorderTargetSerializer(selectors.cross_border_targets(obj), many=True).data
 
@@ -282,8 +283,9 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 for r in obj.reports.all()]
 
     def get_level_proposals(self, obj) -> "LevelProposalSerializer(many=True)":
-        return LevelProposalSerializer(obj.level_proposals.select_related("proposed_by", "decided_by"),
-                                       many=True).data
+        held = getattr(obj, "_prefetched_objects_cache", {}).get("level_proposals")  # a new incident's: none
+        proposals = held if held is not None else obj.level_proposals.select_related("proposed_by", "decided_by")
+        return LevelProposalSerializer(proposals, many=True).data
 
     def get_shares(self, obj) -> ShareOutputSerializer(many=True):
         """Shown to the originator only: recipients need not learn who else received it."""

@@ -37,18 +37,20 @@ def _snapshot(incident: Incident) -> dict:
     data = audit.snapshot(incident, fields=[f for f in _SNAPSHOT_FIELDS if f not in _BY_CODE])
     data["category"] = incident.category.code if incident.category_id else None
     data["reporting_organisation"] = incident.reporting_organisation.code
-    data["affected_member_states"] = sorted(incident.affected_member_states.values_list("code", flat=True))
-    data["sectors"] = sorted(incident.sectors.values_list("code", flat=True))
+    # all(): a new incident's rows are in memory (``reporting._hold``).
+    data["affected_member_states"] = sorted(m.code for m in incident.affected_member_states.all())
+    data["sectors"] = sorted(s.code for s in incident.sectors.all())
     return data
 
 
-def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None):
+def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None, audience: Audience | None = None):
+    """``audience``: when the caller knows it already; by default every group that may see the incident."""
     record_event(
         kind=kind,
         subject=incident,
         actor=actor,
         payload={"reference": incident.reference, "title": incident.title, "tlp": incident.tlp, **(payload or {})},
-        audience=Audience(groups=audience_group_names(incident)),
+        audience=audience or Audience(groups=audience_group_names(incident)),
     )
 
 

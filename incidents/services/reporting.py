@@ -1,7 +1,6 @@
 """Reporting and working an incident: facts, status, NIS2 reports and the authorities' clocks."""
 
 
-from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -14,6 +13,8 @@ from incidents.selectors import (
     CHANGE,
     VIEW,
     clock_facts,
+    clock_facts_of_new,
+    grant_permission_ids,
     reporting_authority_membership,
     tag_names,
 )
@@ -29,6 +30,7 @@ from incidents.services.common import (
 )
 from incidents.services.tags import apply_tags, resolve_tags
 from incidents.vocabulary import TLP, Severity, Significance, SignificanceGround
+from liaison.events import Audience
 from liaison.models import Organisation, User
 
 
@@ -55,12 +57,18 @@ def report_incident(
     significance_explanation: str = "",
     early_warning: dict | None = None,
     tags=(),
+    keep_related: bool = False,
 ) -> Incident:
     """Record a report; the first one may be a minimal early warning (title, awareness, TLP).
 
     With ``early_warning`` (the early warning's sections: a summary at least) the NIS2 early
     warning (Art. 23(4)(a)) is recorded with the incident, in the same transaction: its answers
     to the two questions are ``suspected_malicious`` and ``cross_border_impact``.
+
+    ``keep_related``: the returned incident keeps what was written (member states, sectors, tags,
+    deadlines, reports, no shares or level proposals) as if prefetched, for an answer built
+    without reading it back. Only for a caller that is done with it: the other services change
+    a fresh copy, and this one would not see it.
     """
     _check_membership(actor, organisation)
     if aware_at is None:
@@ -88,36 +96,71 @@ def report_incident(
         created_at=now,
         updated_at=now,
     )
-    _validate_significance(incident)
-    incident.full_clean()
-    incident.save()
-    incident.affected_member_states.set(affected_member_states)
-    incident.sectors.set(sectors)
-    if tags:
-        incident.tags.set(resolve_tags(list(tags), tlp=incident.tlp))
-    # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
-    IncidentGroupObjectPermission.objects.bulk_create([
-        IncidentGroupObjectPermission(permission=permission, group_id=organisation.group_id, content_object=incident)
-        for permission in Permission.objects.filter(codename__in=(VIEW, CHANGE), content_type__app_label="incidents")
-    ])
-    if len(affected_member_states) >= 2:
+    member_states, sector_rows = _distinct(affected_member_states), _distinct(sectors)
+    if len(member_states) >= 2:
         incident.multi_member_state_since = now
-        incident.save(update_fields=["multi_member_state_since"])
+    _validate_significance(incident)
+    # The foreign keys are the caller's rows and stix_id a fresh UUID: checking that they exist, or
+    # that it is unique, would cost a query each.
+    incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id"])
+    incident.save()
+    tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
+    # A new incident has nothing to replace: add() inserts without reading the empty relation first.
+    for name, rows, order in (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
+                              ("tags", tag_rows, "name")):
+        if rows:
+            getattr(incident, name).add(*rows)
+        _hold(incident, name, rows, order)
+    # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
+    permission_ids = grant_permission_ids()
+    IncidentGroupObjectPermission.objects.bulk_create([
+        IncidentGroupObjectPermission(permission_id=permission_ids[codename], group_id=organisation.group_id,
+                                      content_object=incident)
+        for codename in (VIEW, CHANGE)
+    ])
+    # Those grants are its whole audience so far (``audience_group_names`` would read them back).
+    audience = Audience(group_ids=[organisation.group_id])
+    reports = []
     if early_warning is not None:
         try:
-            _record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING, content=early_warning,
-                           at=now)
+            reports.append(_record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING,
+                                          content=early_warning, at=now, audience=audience))
         except ValidationError as exc:  # name the field as the caller sent it: early_warning.summary
             raise ValidationError({f"early_warning.{k.removeprefix('content.')}": v
                                    for k, v in exc.message_dict.items()}) from None
-    sync_deadlines(incident)
-    _event("incident.created", incident, actor=actor)
+    _hold(incident, "reports", reports)
+    _hold(incident, "shares", [])
+    _hold(incident, "level_proposals", [])
+    sync_deadlines(incident, new=True)
+    _event("incident.created", incident, actor=actor, audience=audience)
     # Last before the commit: the audit chain's head row stays locked until then, and
     # concurrent reports queue on it.
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
                  after={**_snapshot(incident), "tags": tag_names(incident)})
     dispatch_evaluation(incident.pk)
+    if not keep_related:
+        incident.__dict__.pop("_prefetched_objects_cache", None)
     return incident
+
+
+def _distinct(rows) -> list:
+    """Rows (or ids) once each, in the order given."""
+    return list({getattr(row, "pk", row): row for row in rows}.values())
+
+
+def _hold(incident: Incident, name: str, rows: list, order: str | None = None) -> None:
+    """Keep what the service just wrote as the new incident's ``name``, as ``prefetch_related`` would.
+
+    The audit snapshot, the clocks and the API's answer then read it from memory instead of reading
+    back rows written a moment ago; a later ``add``/``set`` drops it, as it drops any prefetch.
+    Ids instead of rows (a caller may pass either) are not held: reads then query as usual.
+    """
+    if not all(isinstance(row, models.Model) for row in rows):
+        return
+    queryset = getattr(incident, name).get_queryset()
+    queryset._result_cache = sorted(rows, key=lambda row: getattr(row, order)) if order else list(rows)
+    queryset._prefetch_done = True
+    incident.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
 
 
 SIGNIFICANCE_RULE = ("Say why the incident is significant (NIS2 Art. 23(3)): severe operational disruption or "
@@ -280,8 +323,11 @@ def submit_report(*, actor: User, incident: Incident, kind: str, content: dict,
     return report
 
 
-def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None) -> Report:
-    """Validate and write one report, audited with its event; the caller holds the incident's lock."""
+def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None, audience=None) -> Report:
+    """Validate and write one report, audited with its event; the caller holds the incident's lock.
+
+    ``audience``: the event's, when the caller knows it (``_event`` reads it from the grants otherwise).
+    """
     if kind not in Report.Kind.values:
         raise ValidationError({"kind": f"Unknown report kind {kind!r}; use one of {', '.join(Report.Kind.values)}."})
     if not isinstance(content, dict):
@@ -312,39 +358,46 @@ def _record_report(*, actor: User, incident: Incident, kind: str, content: dict,
     )
     audit.record(actor=actor, action="report.submitted", obj=report, organisation_code=incident.reporting_organisation.code,
                  after={"kind": kind, "incident": incident.pk})
-    _event("report.submitted", incident, actor=actor, payload={"report": kind, "report_id": report.pk})
+    _event("report.submitted", incident, actor=actor, payload={"report": kind, "report_id": report.pk},
+           audience=audience)
     return report
 
 
 # --- Authority clocks -----------------------------------------------------------------
 
-def sync_deadlines(incident: Incident) -> None:
+def sync_deadlines(incident: Incident, *, new: bool = False) -> None:
     """Materialise the NIS2 clocks as rows so the sweeper and the overdue filter can query them.
 
     An intermediate request's row is also the record of the request (Art. 23(4)(c)): it is kept
     even when no clock runs any more (the incident declared not significant), only its answer is updated.
+    ``new``: the incident ``report_incident`` is writing, whose facts are all in memory and which has
+    no rows yet; its rows are then kept as its ``deadlines``.
     """
-    facts = clock_facts(incident)
+    facts = clock_facts_of_new(incident) if new else clock_facts(incident)
     if facts.others_informed_at != incident.others_informed_at:
         # Art. 23(6): informed only while every other affected state (and ENISA) is; a newly affected state reopens it.
         incident.others_informed_at = facts.others_informed_at
         Incident.objects.filter(pk=incident.pk).update(others_informed_at=facts.others_informed_at)
     wanted = {(d.clock.value, d.sequence): d for d in clocks.deadlines(facts, now=timezone.now())}
-    existing = {(d.clock, d.sequence): d for d in incident.deadlines.all()}
+    existing = {} if new else {(d.clock, d.sequence): d for d in incident.deadlines.all()}
     for request in facts.intermediate_requests:
         key = (clocks.Clock.INTERMEDIATE.value, request.sequence)
         if key not in wanted and key in existing:
             row = existing[key]
             row.met_at = clocks.answered_by(request, facts.intermediate_reports)
             row.save(update_fields=["met_at"])
+    added = []
     for (name, sequence), deadline in wanted.items():
         row = existing.get((name, sequence))
         if row is None:
-            Deadline.objects.create(incident=incident, clock=name, sequence=sequence, due_at=deadline.due_at,
-                                    met_at=deadline.met_at)
+            added.append(Deadline(incident=incident, clock=name, sequence=sequence, due_at=deadline.due_at,
+                                  met_at=deadline.met_at))
         elif (row.due_at, row.met_at) != (deadline.due_at, deadline.met_at):
             row.due_at, row.met_at = deadline.due_at, deadline.met_at
             row.save(update_fields=["due_at", "met_at"])
+    Deadline.objects.bulk_create(added)
+    if new:
+        _hold(incident, "deadlines", added, "due_at")
     stale = [row.pk for key, row in existing.items()
              if key not in wanted and row.clock in clocks.NIS2_CLOCKS and row.clock != clocks.Clock.INTERMEDIATE]
     Deadline.objects.filter(pk__in=stale).delete()

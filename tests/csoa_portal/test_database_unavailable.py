@@ -136,7 +136,7 @@ def test_a_write_losing_the_database_before_its_commit_is_not_completed_and_left
     from incidents.models import Incident
 
     client = Client(headers={"Authorization": f"Bearer {de_token}"})
-    with mock.patch("incidents.api.views._detail_response", side_effect=CUT):  # after the service wrote it
+    with mock.patch("incidents.api.views._created_response", side_effect=CUT):  # after the service wrote it
         response = _report(client, "Cut before the commit")
 
     assert_error(response, 503, code="database_unavailable", says="not completed")
@@ -185,7 +185,7 @@ def test_publishing_that_fails_after_the_commit_fails_nothing_else(de_token, cap
     from incidents.models import Incident
 
     client = Client(headers={"Authorization": f"Bearer {de_token}"})
-    with mock.patch("liaison.events.EventAudience.objects.filter", side_effect=CUT):
+    with mock.patch("liaison.events.Event.objects.filter", side_effect=CUT):  # marking them published
         response = _report(client, "Published later")
 
     assert response.status_code == 201, response.content
