@@ -18,7 +18,7 @@ from csoa_portal.api.schema import error_responses
 from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
-from incidents.api import serializers as s
+from incidents.api import listing, serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
 from incidents.models import (
     Attachment, Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TagVocabulary, Task,
@@ -140,12 +140,16 @@ class IncidentListCreateApi(generics.ListAPIView):
 
     summaries = {"get": "List incidents", "post": "Report an incident"}
 
-    serializer_class = s.IncidentListSerializer
+    serializer_class = s.IncidentListSerializer  # the shape; incidents.api.listing renders it from plain rows
     filterset_class = IncidentFilterSet
     ordering = "-id"
 
     def get_queryset(self):
-        return _list_queryset(self.request.user)
+        return selectors.incidents_visible_to(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(listing.render(page))
 
     @extend_schema(request=s.IncidentInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})

@@ -118,12 +118,17 @@ class Incident(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"INC-{self.created_at:%Y}-{self.pk:06d}" if self.pk else "INC-new"
+        return reference_for(self.pk, self.created_at) if self.pk else "INC-new"
 
     @property
     def carries_clocks(self) -> bool:
         """NIS2 Art. 23(3): significant, or not stated (treated as significant)."""
         return self.significance in ("", Significance.SIGNIFICANT)
+
+
+def reference_for(pk: int, created_at) -> str:
+    """An incident's reference from its id and creation time (lists render it from plain rows)."""
+    return f"INC-{created_at:%Y}-{pk:06d}"
 
 
 class IncidentGroupObjectPermission(GroupObjectPermissionBase):
