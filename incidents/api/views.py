@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
@@ -149,7 +150,7 @@ class IncidentListCreateApi(generics.ListAPIView):
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response(listing.render(page))
+        return self.get_paginated_response(listing.render(page, now=timezone.now()))
 
     @extend_schema(request=s.IncidentInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})

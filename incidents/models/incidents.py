@@ -132,12 +132,18 @@ def reference_for(pk: int, created_at) -> str:
 
 
 class IncidentGroupObjectPermission(GroupObjectPermissionBase):
-    """guardian's direct foreign key: list filtering stays one indexed join."""
+    """guardian's direct foreign key: list filtering stays one indexed join.
 
-    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE)
+    A list asks, incident by incident newest first, whether one of a few groups holds the view grant
+    (``incidents.selectors.incidents_visible_to``): the (incident, permission, group) index answers from
+    the index alone. guardian's unique (group, permission, incident) serves a group's grants; the
+    incident's own single-column index would only repeat the first column of the new one.
+    """
+
+    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE, db_index=False)
 
     class Meta(GroupObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["group", "permission", "content_object"])]
+        indexes = [models.Index(fields=["content_object", "permission", "group"], name="incident_grant_idx")]
 
 
 class Share(models.Model):
