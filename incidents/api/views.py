@@ -148,6 +148,13 @@ class IncidentListCreateApi(generics.ListAPIView):
     def get_queryset(self):
         return selectors.incidents_visible_to(self.request.user)
 
+    def filter_queryset(self, queryset):
+        """No filter asked, none applied: django-filter's set (its form, each filter copied) is built only when
+        a parameter names one of its filters; empty, each filter returns the queryset unchanged anyway."""
+        if self.request.query_params.keys().isdisjoint(self.filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
+
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
         return self.get_paginated_response(listing.render(page, now=timezone.now()))
