@@ -98,3 +98,24 @@ def test_an_organisation_sees_only_what_it_was_given_in_the_same_shape(varied, n
 @pytest.fixture
 def de_tool_for(network, token_for):
     return lambda code: Client(HTTP_AUTHORIZATION=f"Bearer {token_for(network['orgs'][code])}")
+
+
+def test_a_filtered_list_over_the_api_reads_no_choices_of_the_pages_select_boxes(varied, de_tool_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = de_tool_for("de-csirt")
+    client.get("/api/v1/incidents/", {"severity": "medium"})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/api/v1/incidents/", {"severity": "medium", "member_state": "DE"})
+    assert response.status_code == 200
+    read = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "incidents_sector" not in read and "incidents_crisislevel" not in read and "incidents_blueprint" not in read
+
+
+def test_the_list_page_still_offers_member_states_sectors_and_crisis_levels(varied, network, login):
+    page = login(network["people"]["de_analyst"]).get("/incidents/", {"severity": "medium"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<option value="DE">' in html and '<option value="energy.electricity">' in html
+    assert '<option value="0">0 — ' in html
