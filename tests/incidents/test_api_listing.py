@@ -119,3 +119,10 @@ def test_the_list_page_still_offers_member_states_sectors_and_crisis_levels(vari
     assert page.status_code == 200
     assert '<option value="DE">' in html and '<option value="energy.electricity">' in html
     assert '<option value="0">0 — ' in html
+
+
+def test_each_relation_of_an_item_is_sorted_by_the_column_its_model_orders_by():
+    from incidents.api.listing import NAMES
+
+    assert {key: relation.field.related_model._meta.ordering for key, relation, _ in NAMES} == {
+        key: [shown] for key, _, shown in NAMES}
