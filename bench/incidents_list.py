@@ -146,6 +146,24 @@ def raw_page(view_perm: int, group_ids: list[int], extra: str = "", params=()) -
     return rows
 
 
+def timed_in_turn(*fns, repeat: int, warmup: int = 3) -> list[list[float]]:
+    """Seconds per call of each function, called in turn (a, b, a, b …) rather than block after block.
+
+    On a shared machine the load drifts within seconds: timed one block after the other, the API
+    and its baseline met different loads and their ratio moved by 2× between runs.
+    """
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, own in zip(fns, samples):
+            start = time.perf_counter()
+            fn()
+            own.append(time.perf_counter() - start)
+    return samples
+
+
 def _throwaway_incident(org, title: str):
     """An incident outside the generated dataset (deleted again by the caller)."""
     from guardian.shortcuts import assign_perm
@@ -259,8 +277,8 @@ def main() -> int:
             body = json.loads(api_call().content)
             expected = [r[0] for r in raw_page(view, group_ids, extra, params)]
             assert [i["id"] for i in body["results"]] == expected, "API and raw SQL disagree on the page"
-            api = common.timed(api_call, repeat=repeat)
-            raw = common.timed(lambda extra=extra, params=params: raw_page(view, group_ids, extra, params), repeat=repeat)
+            api, raw = timed_in_turn(api_call, lambda extra=extra, params=params: raw_page(view, group_ids, extra, params),
+                                     repeat=repeat)
             rows.append(common.summary(f"GET incidents {label} ({code})", api, raw))
             with CaptureQueriesContext(connection) as captured:
                 api_call()

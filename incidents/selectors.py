@@ -66,18 +66,18 @@ def _granted(codename: str) -> QuerySet[IncidentGroupObjectPermission]:
 
 
 def incidents_visible_to(user) -> QuerySet[Incident]:
-    """EXISTS over the direct-FK grant table, with the permission id and the user's few group ids
-    resolved first: PostgreSQL then walks incidents newest first and stops at a page, instead of
-    collecting every visible id (bench/incidents_list.py: 116 ms → 0.5 ms for ENISA at 100,000).
+    """EXISTS over the direct-FK grant table, with the user's few group ids resolved first:
+    PostgreSQL then walks incidents newest first and stops at a page, instead of collecting every
+    visible id (bench/incidents_list.py: 116 ms → 0.5 ms for ENISA at 100,000; as a subquery the
+    groups cost a scan of every grant they hold). The permission's id is a scalar subquery, computed
+    once per query (an InitPlan): the same plan as a literal, one round trip fewer.
     """
     if not getattr(user, "is_authenticated", False):
         return Incident.objects.none()
-    view_id = (
-        Permission.objects.filter(codename=VIEW, content_type__app_label="incidents").values_list("id", flat=True).first()
-    )
+    view_id = Permission.objects.filter(codename=VIEW, content_type__app_label="incidents").values("id")[:1]
     group_ids = list(user.groups.values_list("id", flat=True))
     granted = IncidentGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), permission_id=view_id, group_id__in=group_ids
+        content_object=OuterRef("pk"), permission_id=Subquery(view_id), group_id__in=group_ids
     )
     return Incident.objects.filter(Exists(granted))
 

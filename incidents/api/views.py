@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
@@ -18,7 +19,7 @@ from csoa_portal.api.schema import error_responses
 from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
-from incidents.api import serializers as s
+from incidents.api import listing, serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
 from incidents.models import (
     Attachment, Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TagVocabulary, Task,
@@ -152,12 +153,23 @@ class IncidentListCreateApi(generics.ListAPIView):
 
     summaries = {"get": "List incidents", "post": "Report an incident"}
 
-    serializer_class = s.IncidentListSerializer
+    serializer_class = s.IncidentListSerializer  # the shape; incidents.api.listing renders it from plain rows
     filterset_class = IncidentFilterSet
     ordering = "-id"
 
     def get_queryset(self):
-        return _list_queryset(self.request.user)
+        return selectors.incidents_visible_to(self.request.user)
+
+    def filter_queryset(self, queryset):
+        """No filter asked, none applied: django-filter's set (its form, each filter copied) is built only when
+        a parameter names one of its filters; empty, each filter returns the queryset unchanged anyway."""
+        if self.request.query_params.keys().isdisjoint(self.filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
+        return self.get_paginated_response(listing.render(page, now=timezone.now()))
 
     @extend_schema(request=s.IncidentInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})

@@ -118,7 +118,7 @@ class Incident(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"INC-{self.created_at:%Y}-{self.pk:06d}" if self.pk else "INC-new"
+        return reference_for(self.pk, self.created_at) if self.pk else "INC-new"
 
     @property
     def carries_clocks(self) -> bool:
@@ -126,13 +126,24 @@ class Incident(models.Model):
         return self.significance in ("", Significance.SIGNIFICANT)
 
 
-class IncidentGroupObjectPermission(GroupObjectPermissionBase):
-    """guardian's direct foreign key: list filtering stays one indexed join."""
+def reference_for(pk: int, created_at) -> str:
+    """An incident's reference from its id and creation time (lists render it from plain rows)."""
+    return f"INC-{created_at:%Y}-{pk:06d}"
 
-    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE)
+
+class IncidentGroupObjectPermission(GroupObjectPermissionBase):
+    """guardian's direct foreign key: list filtering stays one indexed join.
+
+    A list asks, incident by incident newest first, whether one of a few groups holds the view grant
+    (``incidents.selectors.incidents_visible_to``): the (incident, permission, group) index answers from
+    the index alone. guardian's unique (group, permission, incident) serves a group's grants; the
+    incident's own single-column index would only repeat the first column of the new one.
+    """
+
+    content_object = models.ForeignKey(Incident, on_delete=models.CASCADE, db_index=False)
 
     class Meta(GroupObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["group", "permission", "content_object"])]
+        indexes = [models.Index(fields=["content_object", "permission", "group"], name="incident_grant_idx")]
 
 
 class Share(models.Model):
