@@ -32,6 +32,7 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,7 +42,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import close_old_connections, models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -258,12 +259,54 @@ def _seal_after_commit_once() -> None:
     """Seal once this transaction commits; one sealer per transaction, however many entries it wrote.
 
     A callback registered earlier in this transaction is discarded only with a savepoint that
-    also holds the current write, so finding it is enough.
+    also holds the current write, so finding it is enough. With ``AUDIT_SEAL_IN_BACKGROUND``
+    (production) the commit only wakes the process's sealer thread: the request does not wait
+    for the chain, and many commits close together cost one sealing.
     """
+    callback = _wake_sealer if settings.AUDIT_SEAL_IN_BACKGROUND else _seal_after_commit
     connection = transaction.get_connection()
-    if any(item[1] is _seal_after_commit for item in connection.run_on_commit):
+    if any(item[1] is callback for item in connection.run_on_commit):
         return
-    transaction.on_commit(_seal_after_commit)
+    transaction.on_commit(callback)
+
+
+class _BackgroundSealer:
+    """One daemon thread per process that seals when a commit wakes it (with its own connection).
+
+    A process that dies while it seals loses nothing: the batch's transaction rolls back and the
+    sweep seals the entries. The thread is started on first use in each process (after a fork too).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._pid, self._event = os.getpid(), threading.Event()
+                self._thread = threading.Thread(target=self._run, args=(self._event,), name="audit-sealer",
+                                                daemon=True)
+                self._thread.start()
+        self._event.set()
+
+    @staticmethod
+    def _run(event: threading.Event) -> None:
+        while True:
+            event.wait()
+            event.clear()
+            close_old_connections()  # before and after, as around a request: CONN_MAX_AGE decides
+            _seal_after_commit()
+            close_old_connections()
+
+
+_background_sealer = _BackgroundSealer()
+
+
+def _wake_sealer() -> None:
+    _background_sealer.wake()
 
 
 def _seal_after_commit() -> None:

@@ -57,6 +57,9 @@ else:
     # clone (tests, embedded mode) needs no setup.
     AUDIT_HMAC_KEY = env.str("AUDIT_HMAC_KEY", default="")
 AUDIT_HMAC_KEY_FILE = Path(env.str("AUDIT_HMAC_KEY_FILE", default=str(BASE_DIR / "var" / "audit_hmac.key")))
+# Production seals the audit chain in a thread of each process, woken by commits, so no request
+# waits for it; development and tests seal right after the commit, in the committing thread.
+AUDIT_SEAL_IN_BACKGROUND = env.bool("AUDIT_SEAL_IN_BACKGROUND", default=PRODUCTION)
 
 PORTAL_MODE = "full" if REDIS_URL else "embedded"
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from csoa_portal import audit
 from csoa_portal.models import AuditEntry
@@ -139,3 +140,18 @@ def test_many_concurrent_writers_leave_nothing_unsealed_and_one_gapless_chain(ca
     report = audit.verify_chain()
     assert (report.ok, report.checked - before, report.pending) == (True, writers * transactions * entries_each, 0)
     assert "sealing the audit log after a commit failed" not in caplog.text
+
+
+def test_in_production_a_commit_wakes_the_sealer_thread_and_the_writer_does_not_seal(settings):
+    settings.AUDIT_SEAL_IN_BACKGROUND = True
+    with CaptureQueriesContext(connection) as writer_queries:
+        entry = _record("test.background")
+    assert not any("audithead" in q["sql"] for q in writer_queries.captured_queries), \
+        "the committing thread sealed the chain itself"
+    deadline = time.monotonic() + 10
+    while AuditEntry.objects.get(pk=entry.pk).seq is None:
+        assert time.monotonic() < deadline, "the sealer thread did not seal the committed entry"
+        time.sleep(0.05)
+    assert any(t.name == "audit-sealer" and t.is_alive() for t in threading.enumerate())
+    report = audit.verify_chain()
+    assert report.ok and report.pending == 0, report
