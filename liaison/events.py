@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.utils import timezone
 
+from csoa_portal import sweep
 from liaison.models import Event, EventAudience, MemberState, Organisation
 from liaison.roles import member_state_group_name, org_group_name, role_group_name
 
@@ -298,15 +299,27 @@ def publish_events(event_ids: list[int], *, audiences: dict[int, list[int]] | No
     return len(event_ids)
 
 
-def publish_pending(*, grace_seconds: float = 2.0, limit: int = 500) -> int:
+def publish_pending(*, grace_seconds: float = 2.0, batch: int = 100) -> int:
     """Publish events whose on-commit publication was lost (process died, Redis down).
 
-    Events younger than the grace period are left to their own on-commit publication.
+    Events younger than the grace period are left to their own on-commit publication. The
+    whole backlog is worked through in batches (``sweep.in_batches``, within its time budget);
+    a batch that could not be published (Redis still down) is passed over, not retried in a loop.
     """
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
-    ids = list(
-        Event.objects.filter(published_at__isnull=True, created_at__lt=cutoff)
-        .order_by("id")
-        .values_list("id", flat=True)[:limit]
-    )
-    return sum(publish_events(ids[i:i + 100]) for i in range(0, len(ids), 100))
+    position, published = 0, 0
+
+    def publish_batch(size: int) -> int:
+        nonlocal position, published
+        ids = list(Event.objects.filter(published_at__isnull=True, created_at__lt=cutoff, id__gt=position)
+                   .order_by("id").values_list("id", flat=True)[:size])
+        if ids:
+            position = ids[-1]
+            sent = publish_events(ids)
+            published += sent
+            if not sent:
+                return 0  # the channel layer is down: the next sweep tries again
+        return len(ids)
+
+    sweep.in_batches(publish_batch, batch=batch)
+    return published

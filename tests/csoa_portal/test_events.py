@@ -79,3 +79,19 @@ def test_event_audience_naming_an_unknown_group_is_refused(network):
         record_event(kind="test.happened", subject_type="test", subject_id="1",
                      audience=Audience(groups=["org:does-not-exist"]))
     assert not Event.objects.filter(kind="test.happened").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_sweep_publishes_a_backlog_larger_than_its_batches_and_stops_while_the_layer_is_down(network):
+    layer = get_channel_layer()
+    audience = Audience(organisations=[network["orgs"]["de-csirt"]])
+    with mock.patch.object(type(layer), "group_send", side_effect=ConnectionError("redis down")) as send:
+        with transaction.atomic():
+            for n in range(120):
+                record_event(kind="test.happened", subject_type="test", subject_id=str(n), audience=audience)
+        Event.objects.filter(kind="test.happened").update(created_at=Event.objects.first().created_at.replace(year=2020))
+        send.reset_mock()
+        assert publish_pending(batch=50) == 0
+        assert send.call_count == 1  # still down: one failed batch, no spinning through the rest
+    assert publish_pending(batch=50) == 120  # three batches in one call
+    assert not Event.objects.filter(kind="test.happened", published_at__isnull=True).exists()
