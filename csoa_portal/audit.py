@@ -83,46 +83,22 @@ def snapshot(instance: models.Model, *, fields=None, exclude=()) -> dict:
     return to_jsonable(data)
 
 
+# The fields an entry's content consists of (the writer's keyed hash and the chain hash both cover them).
+_CONTENT_FIELDS = ("actor_id", "actor_email", "organisation_code", "via", "token_id", "session_ref", "ip_address",
+                   "action", "object_type", "object_id", "object_repr", "before", "after")
+
+
+def _content_fields(entry: AuditEntry) -> dict:
+    return {"created_at": entry.created_at.isoformat(), **{name: getattr(entry, name) for name in _CONTENT_FIELDS}}
+
+
 def _content_payload(entry: AuditEntry) -> dict:
     """What the writer vouches for: the entry's own content, its row id included (a copy is no entry)."""
-    return {
-        "id": entry.id,
-        "created_at": entry.created_at.isoformat(),
-        "actor_id": entry.actor_id,
-        "actor_email": entry.actor_email,
-        "organisation_code": entry.organisation_code,
-        "via": entry.via,
-        "token_id": entry.token_id,
-        "session_ref": entry.session_ref,
-        "ip_address": entry.ip_address,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_repr": entry.object_repr,
-        "before": entry.before,
-        "after": entry.after,
-    }
+    return {"id": entry.id, **_content_fields(entry)}
 
 
 def _entry_payload(entry: AuditEntry) -> dict:
-    payload = {
-        "seq": entry.seq,
-        "created_at": entry.created_at.isoformat(),
-        "actor_id": entry.actor_id,
-        "actor_email": entry.actor_email,
-        "organisation_code": entry.organisation_code,
-        "via": entry.via,
-        "token_id": entry.token_id,
-        "session_ref": entry.session_ref,
-        "ip_address": entry.ip_address,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "object_repr": entry.object_repr,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
-    }
+    payload = {"seq": entry.seq, **_content_fields(entry), "prev_hash": entry.prev_hash}
     # Entries sealed after commit (sealed_at set) also chain their content hash and sealing
     # time; entries chained by their writer before that (and the historical model of
     # migration 0004) hash exactly the fields above.

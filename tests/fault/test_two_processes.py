@@ -10,24 +10,21 @@ and whichever process it is connected to; every escalation that fell due happene
 whichever worker ran it; and the audit chain verifies.
 """
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import F
 from django.utils import timezone
 
 from csoa_portal.audit import verify_chain
 from incidents.models import Escalation, Incident
 from liaison import services as liaison_services
-from liaison.api.serializers import EventSerializer
 from liaison.models import Event
-from liaison.selectors import events_visible_to, newest_event_id
+from liaison.selectors import newest_event_id
 from tests.fault.clients import FeedPoller, StreamClient, StreamClients, settle
 from tests.fault.conftest import needs_full_mode
-from tests.fault.test_redis_restart import Writer
+from tests.fault.test_redis_restart import Writer, _visible
 from tests.fault.workers import wait_for
 
 pytestmark = [needs_full_mode, pytest.mark.full, pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
@@ -43,24 +40,7 @@ def _token(organisation, scopes: str):
 
 
 def _visible_ids(user, after: int) -> list[int]:
-    ids = []
-    while True:
-        batch, position = events_visible_to(user, after=after, limit=1000)
-        ids += [event.id for event in batch]
-        if position == after:
-            return ids
-        after = position
-
-
-def _shaped(user, after: int) -> list[dict]:
-    events = []
-    while True:
-        batch, position = events_visible_to(user, after=after, limit=1000)
-        events += batch
-        if position == after:
-            break
-        after = position
-    return [json.loads(json.dumps(EventSerializer(e).data, cls=DjangoJSONEncoder)) for e in events]
+    return [event["id"] for event in _visible(user, after)]
 
 
 def test_two_web_processes_and_two_workers_deliver_every_event_once_in_order(
@@ -127,7 +107,7 @@ def test_two_web_processes_and_two_workers_deliver_every_event_once_in_order(
 
     assert not problems, "\n".join(problems)
     for client in [*streams, poller]:
-        assert client.events == _shaped(users[client.label], start), client.label
+        assert client.events == _visible(users[client.label], start), client.label
         assert not getattr(client, "errors", []), f"{client.label}: {client.errors}"
     # The same organisation sees the same stream on either process.
     by_label = {c.label: c.ids for c in streams}
