@@ -1,11 +1,13 @@
 """A per-process bound on concurrent writes, queued in arrival order.
 
 Django runs each ASGI request's sync code in a thread of its own (``ThreadSensitiveContext``),
-so 32 concurrent POSTs to one worker are 32 threads sharing one GIL and 32 transactions
-queuing on the audit chain's head row: the request holding the row lock gets a thirty-second
-share of the interpreter, and some requests waited over ten seconds (bench/api_create.py).
-Admitting a few writes at a time and queuing the rest first come, first served keeps the
-lock holder running. Reads, long-polls and websockets are not affected.
+so 32 concurrent POSTs to one worker are 32 threads sharing one GIL: each gets a thirty-second
+share of the interpreter while holding its transaction's row locks open, and some requests
+waited over ten seconds (bench/api_create.py, when writers also queued on the audit chain's
+head row). Admitting a few writes at a time and queuing the rest first come, first served
+keeps the admitted ones running. Reads, long-polls and websockets are not affected. (Production
+serves the API from gunicorn's WSGI threads; this bounds the ASGI server of embedded mode and
+of the websocket process.)
 """
 
 import asyncio

@@ -133,8 +133,7 @@ def report_incident(
     _hold(incident, "level_proposals", [])
     sync_deadlines(incident, new=True)
     _event("incident.created", incident, actor=actor, audience=audience)
-    # Last before the commit: the audit chain's head row stays locked until then, and
-    # concurrent reports queue on it.
+    # Last: the entry's snapshot holds everything written above (the chain is sealed after the commit).
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
                  after={**_snapshot(incident), "tags": tag_names(incident)})
     dispatch_evaluation(incident.pk)
