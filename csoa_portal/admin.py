@@ -128,13 +128,14 @@ class OutboxEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox: what was sent when, what is waiting, and what was given up on with the last error.
 
     Read-only: a row is written by the change it tells about and sent by the outbox (csoa_portal/outbox.py).
+    Who was mailed on which occasion (the key names it), never what: subject and body carry the
+    content of objects the staff member may not read, and the admin is no way around TLP.
     """
 
-    list_display = ("created_at", "recipient", "subject", "sent_at", "attempts", "next_attempt_at", "last_error")
+    list_display = ("created_at", "recipient", "dedupe_key", "sent_at", "attempts", "next_attempt_at", "last_error")
     list_filter = (("sent_at", admin.EmptyFieldListFilter), ("next_attempt_at", admin.EmptyFieldListFilter))
     search_fields = ("recipient", "dedupe_key")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    fields = ("dedupe_key", "recipient", "subject", "body", "html", "created_at", "next_attempt_at", "sent_at",
-              "attempts", "last_error")
+    fields = ("dedupe_key", "recipient", "created_at", "next_attempt_at", "sent_at", "attempts", "last_error")
     readonly_fields = fields

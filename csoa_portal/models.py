@@ -160,8 +160,8 @@ class OutboxEmail(models.Model):
         indexes = [models.Index(fields=["next_attempt_at"], condition=models.Q(sent_at__isnull=True),
                                 name="outbox_email_due")]
 
-    def __str__(self):
-        return f"{self.recipient}: {self.subject}"
+    def __str__(self):  # the occasion, not the subject: it may carry what the reader of a log may not read
+        return f"{self.recipient}: {self.dedupe_key}"
 
     @property
     def gave_up(self) -> bool:

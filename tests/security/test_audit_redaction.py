@@ -176,3 +176,22 @@ def test_a_stricter_observable_stays_redacted_for_an_admin_who_reads_its_inciden
     # Its author's organisation reads it.
     assert audit.readable_entry_ids(analyst, [entries["observables.added_restricted"]]) == {
         entries["observables.added_restricted"].id}
+
+
+def test_admin_outbox_shows_who_was_mailed_never_what(network, auditor, login):
+    from django.contrib.auth.models import Permission
+
+    from csoa_portal.models import OutboxEmail
+    from csoa_portal.outbox import enqueue_email
+
+    auditor.user_permissions.add(Permission.objects.get(codename="view_outboxemail"))
+    enqueue_email(key="test:1:liaison@fr.example", recipient="liaison@fr.example",
+                  subject=f"Alert: {SECRET_TITLE}", body=f"Observable {SECRET_VALUE}")
+    row = OutboxEmail.objects.get()
+    client = login(auditor)
+    for url in (reverse("admin:csoa_portal_outboxemail_changelist"),
+                reverse("admin:csoa_portal_outboxemail_change", args=[row.pk])):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert b"liaison@fr.example" in page.content
+        assert SECRET_TITLE.encode() not in page.content and SECRET_VALUE.encode() not in page.content, url
