@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "liaison",
     "incidents",
     "reserve",
+    "awareness",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("csoa_portal.audit_urls")),
     path("incidents/", include("incidents.urls")),
     path("reserve/", include("reserve.urls")),
+    path("awareness/", include("awareness.urls")),
     path("", include("liaison.urls")),
 ]
 

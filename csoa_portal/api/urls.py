@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("liaison.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("reserve.api.urls")),
+    path("", include("awareness.api.urls")),
 ]

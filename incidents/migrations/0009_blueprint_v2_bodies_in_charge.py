@@ -78,7 +78,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ('incidents', '0008_nis2_art23'),
         ('liaison', '0006_council_presidency'),
-        ('csoa_portal', '0004_audit_hmac_chain'),
+        # audit.record writes through the live AuditEntry model: every audit column must exist first.
+        ('csoa_portal', '0007_outbox'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,3 @@
+"""API of the lessons product (views and its urlpatterns)."""
+
+urlpatterns: list = []

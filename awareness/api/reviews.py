@@ -1,0 +1,3 @@
+"""API of the reviews product (views and its urlpatterns)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API of the sitreps product (views and its urlpatterns)."""
+
+urlpatterns: list = []

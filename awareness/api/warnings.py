@@ -1,0 +1,3 @@
+"""API of the warnings product (views and its urlpatterns)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Tables of the lessons product."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Tables of the reviews product."""
+
+__all__: list[str] = []

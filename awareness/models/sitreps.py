@@ -1,0 +1,3 @@
+"""Tables of the sitreps product."""
+
+__all__: list[str] = []

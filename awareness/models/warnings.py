@@ -1,0 +1,3 @@
+"""Tables of the warnings product."""
+
+__all__: list[str] = []

@@ -1,0 +1,1 @@
+"""Who may see or do what with the reviews product."""

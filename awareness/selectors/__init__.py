@@ -1,0 +1,1 @@
+"""Every read of the app that needs rules, split by product."""

@@ -1,0 +1,1 @@
+"""Reads of the lessons product, through the permission rules."""

@@ -1,0 +1,1 @@
+"""Reads of the reviews product, through the permission rules."""

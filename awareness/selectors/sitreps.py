@@ -1,0 +1,1 @@
+"""Reads of the sitreps product, through the permission rules."""

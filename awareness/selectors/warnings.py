@@ -1,0 +1,1 @@
+"""Reads of the warnings product, through the permission rules."""

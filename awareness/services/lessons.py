@@ -1,0 +1,1 @@
+"""Writes of the lessons product: one function per intent, audited, with its Event."""

@@ -1,0 +1,3 @@
+"""Pages of the lessons product."""
+
+urlpatterns: list = []

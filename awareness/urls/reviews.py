@@ -1,0 +1,3 @@
+"""Pages of the reviews product."""
+
+urlpatterns: list = []

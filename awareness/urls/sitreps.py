@@ -1,0 +1,3 @@
+"""Pages of the sitreps product."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the warnings product."""
+
+urlpatterns: list = []
