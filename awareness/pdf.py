@@ -11,8 +11,6 @@ See docs/printing.md.
 """
 
 import io
-import re
-import unicodedata
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
@@ -54,7 +52,10 @@ MARGIN = 18 * mm
 HEADER_BAND = 14 * mm  # room above and below the frame for the marking
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Past this many columns a table is printed in slices of columns, each a table of its own.
+MAX_COLUMNS = 10
+# Past this many bars a chart is printed as several charts, so every label stays readable.
+MAX_BARS = 40
 
 
 def tlp_marking(code: str) -> tuple[str, colors.Color]:
@@ -72,9 +73,7 @@ def utc_stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _clean(text) -> str:
-    text = unicodedata.normalize("NFC", "" if text is None else str(text))
-    return _CONTROL.sub("", text)
+_clean = pdf_fonts.printable
 
 
 def _text(text) -> str:
@@ -187,27 +186,36 @@ def _column_widths(rows: list[list[str]], total: float) -> list[float]:
     return [floor + spare * weight / sum(weights) for weight in weights]
 
 
-def _table(rows, styles, *, header: bool, widths: list[float] | None = None) -> Table:
-    count = max(len(row) for row in rows)
-    texts = [[_clean(cell) for cell in row] + [""] * (count - len(row)) for row in rows]
-    widths = widths or _column_widths(texts, FRAME_WIDTH)
-    cells = []
-    for index, row in enumerate(texts):
-        style = styles["header_cell"] if header and index == 0 else styles["cell"]
-        cells.append([Paragraph(_text(cell), style) for cell in row])
-    table = Table(cells, colWidths=widths, repeatRows=1 if header else 0, splitInRow=1, hAlign="LEFT")
-    commands = [
+def _table(rows: list[list[str]], styles) -> Table:
+    """A table whose first row is the header, repeated on every page it spans; cells wrap."""
+    widths = _column_widths(rows, FRAME_WIDTH)
+    cells = [[Paragraph(_text(cell), styles["header_cell"] if index == 0 else styles["cell"]) for cell in row]
+             for index, row in enumerate(rows)]
+    table = Table(cells, colWidths=widths, repeatRows=1, splitInRow=1, hAlign="LEFT")
+    table.setStyle(TableStyle([
         ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#9E9E9E")),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E3E8EF")),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#E3E8EF")))
-    table.setStyle(TableStyle(commands))
+    ]))
     return table
+
+
+def _tables(rows: tuple[tuple[str, ...], ...], styles) -> list:
+    """The section's table; a wider one than MAX_COLUMNS in slices of columns, each saying which."""
+    count = max(len(row) for row in rows)
+    texts = [[_clean(cell) for cell in row] + [""] * (count - len(row)) for row in rows]
+    if count <= MAX_COLUMNS:
+        return [_table(texts, styles), Spacer(1, 6)]
+    parts = []
+    for start in range(0, count, MAX_COLUMNS):
+        stop = min(start + MAX_COLUMNS, count)
+        parts.append(Paragraph(f"Columns {start + 1}–{stop} of {count}", styles["note"]))
+        parts += [_table([row[start:stop] for row in texts], styles), Spacer(1, 6)]
+    return parts
 
 
 def _summary(document: PrintDocument, styles) -> list:
@@ -228,35 +236,42 @@ def _summary(document: PrintDocument, styles) -> list:
 
 
 def _map(document: PrintDocument, styles, fonts: pdf_fonts.Fonts) -> list:
-    on_map, unknown, greece = pdf_graphics.sort_states(document.map_states)
+    states = pdf_graphics.sort_states(document.map_states)
     parts = [
         Paragraph("Member states involved", styles["chart_title"]),
-        pdf_graphics.eu_map(on_map, greece=greece, font=fonts.regular, bold=fonts.bold),
+        pdf_graphics.eu_map(states, font=fonts.regular, bold=fonts.bold),
     ]
-    others = sorted((code, pdf_graphics.involvement(value)) for code, value in document.map_states.items()
-                    if pdf_graphics.involvement(value) == pdf_graphics.OTHER and str(code) not in unknown)
-    if others:
-        listed = ", ".join(f"{code} ({document.map_states[code]})" for code, _ in others)
+    if states.other:
+        listed = ", ".join(f"{code} ({value or 'no value'})" for code, value in sorted(states.other.items()))
         parts.append(Paragraph(_text(f"Other involvement: {listed}"), styles["body"]))
-    if unknown:
-        listed = ", ".join(f"{code} ({value})" for code, value in sorted(unknown.items()))
+    if states.unknown:
+        listed = ", ".join(f"{code or '(empty code)'} ({value or 'no value'})" for code, value in sorted(states.unknown.items()))
         parts.append(Paragraph(_text(f"Not on the map (not an EU member state code): {listed}"), styles["body"]))
     return [KeepTogether(parts), Spacer(1, 6)]
 
 
 def _chart(chart: PrintChart, styles, fonts: pdf_fonts.Fonts) -> list:
+    """The chart under its title; more than MAX_BARS bars become several charts, each saying which bars."""
     title = Paragraph(_text(chart.title), styles["chart_title"])
     if not chart.bars:
         return [KeepTogether([title, Paragraph("No data", styles["note"])])]
-    return [KeepTogether([title, pdf_graphics.bar_chart(chart.bars, width=FRAME_WIDTH, font=fonts.regular)])]
+    count, parts = len(chart.bars), []
+    for start in range(0, count, MAX_BARS):
+        stop = min(start + MAX_BARS, count)
+        part = [pdf_graphics.bar_chart(chart.bars[start:stop], width=FRAME_WIDTH, font=fonts.regular)]
+        if count > MAX_BARS:
+            part.insert(0, Paragraph(f"Bars {start + 1}–{stop} of {count}", styles["note"]))
+        if not parts:
+            part.insert(0, title)  # the title stays with the first chart
+        parts.append(KeepTogether(part))
+    return parts
 
 
 def _section(section: PrintSection, styles) -> list:
     parts = [Paragraph(_text(section.heading), styles["heading"])]
     parts += [Paragraph(_text(paragraph), styles["body"]) for paragraph in section.paragraphs]
-    rows = [row for row in section.table if row]
-    if rows:
-        parts += [_table(rows, styles, header=True), Spacer(1, 6)]
+    if any(section.table):
+        parts += _tables(section.table, styles)
     if section.omitted_note:
         parts.append(Paragraph(_text(section.omitted_note), styles["note"]))
     return parts

@@ -8,6 +8,8 @@ and Cyrillic; Debian ships it as ``fonts-dejavu-core``
 See docs/printing.md.
 """
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +34,17 @@ _DEJAVU_FACES = {
     "bold_italic": ("CSoA-DejaVuSans-BoldOblique", "DejaVuSans-BoldOblique.ttf"),
 }
 _FAMILY = "CSoA-DejaVuSans"
+
+# Control characters print nothing useful; lone surrogates cannot even be encoded.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def printable(text) -> str:
+    """Any value as text the PDF can carry: NFC, no control characters, U+FFFD for lone surrogates."""
+    text = "" if text is None else str(text)
+    text = _SURROGATE.sub("\ufffd", text)
+    return _UNPRINTABLE.sub("", unicodedata.normalize("NFC", text))
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,14 @@
 Pure layout with ``reportlab.graphics``: strings drawn here are never parsed as markup.
 """
 
+from dataclasses import dataclass
+
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, Rect, String
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from awareness.pdf_fonts import printable
 
 # The 27 member states on a tile grid, (column west→east, row north→south), roughly where
 # they lie. Greece is "EL" in EU usage and "GR" in ISO 3166; both are accepted.
@@ -40,30 +44,37 @@ def involvement(value: str) -> str:
     return value if value in (AFFECTED, CONTRIBUTED) else OTHER
 
 
-def sort_states(map_states: dict[str, str]) -> tuple[dict[str, str], dict[str, str], str]:
-    """Split the product's states into those on the map (tile code -> involvement) and the unknown ones.
+@dataclass(frozen=True)
+class MapStates:
+    tiles: dict[str, str]  # tile code -> AFFECTED, CONTRIBUTED or OTHER
+    other: dict[str, str]  # the product's code -> its own word, for the states involved otherwise
+    unknown: dict[str, str]  # codes that are not EU member states -> their value: listed, never dropped
+    greece: str  # the label of Greece's tile: the code the product used ("GR" or "EL")
 
-    Also returns the label Greece's tile carries: the code the product used ("GR" or "EL").
-    """
-    on_map: dict[str, str] = {}
+
+def sort_states(map_states: dict[str, str]) -> MapStates:
+    tiles: dict[str, str] = {}
+    other: dict[str, str] = {}
     unknown: dict[str, str] = {}
     greece = "EL"
-    for raw_code, value in map_states.items():
-        code = str(raw_code).strip().upper()
+    for raw_code, raw_value in map_states.items():
+        code, value = printable(raw_code).strip().upper(), printable(raw_value)
         tile = ALIASES.get(code, code)
         if tile not in TILES:
-            unknown[str(raw_code)] = str(value)
+            unknown[printable(raw_code)] = value
             continue
         if tile == "EL":
             greece = code
-        kind = involvement(str(value))
+        kind = involvement(value)
+        if kind == OTHER:
+            other[code] = value
         # The same state given twice (GR and EL): the stronger involvement wins.
-        if _RANK[kind] > _RANK.get(on_map.get(tile), 0):
-            on_map[tile] = kind
-    return on_map, unknown, greece
+        if _RANK[kind] > _RANK.get(tiles.get(tile), 0):
+            tiles[tile] = kind
+    return MapStates(tiles, other, unknown, greece)
 
 
-def eu_map(on_map: dict[str, str], *, greece: str, font: str, bold: str) -> Drawing:
+def eu_map(states: MapStates, *, font: str, bold: str) -> Drawing:
     columns = 1 + max(c for c, _ in TILES.values())
     rows = 1 + max(r for _, r in TILES.values())
     grid_width = columns * (TILE + GAP)
@@ -71,10 +82,10 @@ def eu_map(on_map: dict[str, str], *, greece: str, font: str, bold: str) -> Draw
     width, height = legend_x + 130, rows * (TILE + GAP)
     drawing = Drawing(width, height)
     for code, (column, row) in TILES.items():
-        kind = on_map.get(code)
+        kind = states.tiles.get(code)
         x, y = column * (TILE + GAP), height - (row + 1) * (TILE + GAP)
         drawing.add(Rect(x, y, TILE, TILE, fillColor=FILL[kind], strokeColor=colors.white, strokeWidth=0.5))
-        label = greece if code == "EL" else code
+        label = states.greece if code == "EL" else code
         drawing.add(String(x + TILE / 2, y + TILE / 2 - 3.5, label, fontName=bold, fontSize=9,
                            fillColor=INK[kind], textAnchor="middle"))
     for index, (kind, text) in enumerate(LEGEND):
@@ -97,7 +108,7 @@ def bar_chart(bars: tuple[tuple[str, int], ...], *, width: float, font: str) -> 
     """One bar per label with its value on top; past 8 bars the labels stand upright (rotated 90°)."""
     count = len(bars)
     rotated = count > 8
-    label_size = 8 if count <= 30 else 6 if count <= 60 else 5
+    label_size = 8 if count <= 30 else 7
     label_room = 70 if rotated else 14
     plot_height = 140
     height = plot_height + label_room + 24
@@ -118,7 +129,7 @@ def bar_chart(bars: tuple[tuple[str, int], ...], *, width: float, font: str) -> 
     chart.valueAxis.labelTextFormat = "%d"
     chart.valueAxis.forceZero = True
     slot = chart.width / count
-    labels = [_shorten(str(label), font=font, size=label_size, width=label_room - 6 if rotated else slot - 2)
+    labels = [_shorten(printable(label), font=font, size=label_size, width=label_room - 6 if rotated else slot - 2)
               for label, _ in bars]
     chart.categoryAxis.categoryNames = labels
     chart.categoryAxis.labels.fontName = font
