@@ -72,8 +72,9 @@ def fonts(dirs: tuple[str, ...] = FONT_DIRS) -> Fonts:
                 path = Path(folder) / filename
                 if not path.is_file():
                     path = regular
+                font = TTFont(name, str(path))  # parsed even when registered: proves this folder's file
                 if name not in pdfmetrics.getRegisteredFontNames():
-                    pdfmetrics.registerFont(TTFont(name, str(path)))
+                    pdfmetrics.registerFont(font)
                 names[face] = name
         except (TTFError, OSError):
             continue  # an unreadable or broken file: try the next folder, then Helvetica
