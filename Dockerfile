@@ -2,12 +2,15 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
+# A Unicode font for PDFs in every EU language (Greek, Cyrillic): awareness/pdf_fonts.py finds it.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 
 COPY pyproject.toml README.md ./
 COPY csoa_portal ./csoa_portal
 COPY liaison ./liaison
 COPY incidents ./incidents
 COPY reserve ./reserve
+COPY awareness ./awareness
 RUN pip install .
 COPY manage.py ./
 COPY templates ./templates
