@@ -6,8 +6,11 @@ Full size: 100,000 incidents across the 27 member states' CSIRTs, 1,000,000 obse
 300,000 deadlines, a fifth of the incidents shared with ENISA. Measures, for a national
 analyst's token (de-csirt) and for ENISA's, the first page of GET /api/v1/incidents/ and a
 filtered page, each next to hand-written SQL fetching the same page (rows, member states,
-sectors, deadlines); the number of queries per request; and the time to add 10,000
-observables in one POST, next to one multi-row INSERT of the same rows.
+sectors, deadlines), in process (Django's test client); the first page again over HTTP, served
+by a real server process on loopback (the production command, as bench/api_create.py starts
+it; ``--no-http`` skips it), next to the same SQL in the same run; the number of queries per
+request; and the time to add 10,000 observables in one POST, next to one multi-row INSERT of
+the same rows.
 
 The generated dataset is kept in the bench database (``BENCH_DATABASE_NAME``, default
 csoa_bench) and reused by the next run; bench/list_queries.py, bench/stix_export.py and
@@ -226,10 +229,53 @@ def bench_bulk_add(attempts: int = 3) -> dict:
     return common.summary("POST 10,000 observables in one call", samples, baseline, unit="s")
 
 
+def bench_http(tokens: dict[str, str], view_perm: int, groups: dict[str, list[int]], *, repeat: int) -> list[dict]:
+    """The first page over HTTP from a real server process on loopback, beside the raw SQL, in turn.
+
+    The server is the production command of the API (``bench/api_create.py``'s ``wsgi``: gunicorn,
+    one worker here, persistent database connections, ``DJANGO_ENV=production``) on a random
+    port; one keep-alive client sends one request at a time, so the figure is a request's
+    latency (server, middleware, JSON, the socket), not a throughput.
+    """
+    import http.client
+    import tempfile
+
+    import api_create
+
+    port = common.free_port()
+    log_path = Path(tempfile.mkdtemp(prefix="bench-list-")) / "wsgi.log"
+    common.progress(f"first page over HTTP: starting gunicorn (1 worker, production settings) on port {port}")
+    server = api_create.start_server("wsgi", port, workers=1, threads=2, log_path=log_path)
+    rows = []
+    try:
+        api_create.wait_ready(server, port, log_path)
+        for code, token in tokens.items():
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https", "Accept": "application/json"}
+
+            def over_http(client=client, headers=headers):
+                client.request("GET", "/api/v1/incidents/", headers=headers)
+                response = client.getresponse()
+                content = response.read()
+                assert response.status == 200, content[:300]
+                return content
+
+            expected = [r[0] for r in raw_page(view_perm, groups[code])]
+            assert [i["id"] for i in json.loads(over_http())["results"]] == expected, \
+                "API over HTTP and raw SQL disagree on the page"
+            api, raw = timed_in_turn(over_http, lambda code=code: raw_page(view_perm, groups[code]), repeat=repeat)
+            client.close()
+            rows.append(common.summary(f"GET incidents first page over HTTP ({code})", api, raw))
+    finally:
+        api_create.stop_server(server)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=common.SIZES, default="small")
     parser.add_argument("--repeat", type=int, default=None, help="requests per measurement (default 30 small, 100 full)")
+    parser.add_argument("--no-http", action="store_true", help="skip the first page over HTTP (no server started)")
     args = parser.parse_args()
     size = common.SIZES[args.size]
     repeat = args.repeat or (30 if args.size == "small" else 100)
@@ -256,13 +302,14 @@ def main() -> int:
         n_observables = cursor.fetchone()[0]
 
     view = Permission.objects.get(codename="view_incident", content_type__app_label="incidents").pk
-    rows, queries = [], {}
+    rows, queries, tokens, groups = [], {}, {}, {}
     for code in ["de-csirt", "enisa"]:
         org = Organisation.objects.get(code=code)
         _, raw_token = services.issue_api_token(actor=None, organisation=org, name="bench", scopes="read,write", days=1)
         client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
         principal = services.service_account_for(org)
         group_ids = list(principal.groups.values_list("id", flat=True))
+        tokens[code], groups[code] = raw_token, group_ids
         cases = [
             ("first page", "/api/v1/incidents/", "", ()),
             ("filtered: severity=high&status=open", "/api/v1/incidents/?severity=high&status=open",
@@ -284,6 +331,8 @@ def main() -> int:
                 api_call()
             queries[f"{code} {label}"] = len(captured.captured_queries)
 
+    if not args.no_http:
+        rows.extend(bench_http(tokens, view, groups, repeat=repeat))
     rows.append(bench_bulk_add())
 
     title = f"Incident list ({args.size}: {n_incidents:,} incidents, {n_observables:,} observables; baseline = raw SQL)"

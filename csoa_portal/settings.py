@@ -159,6 +159,20 @@ if DATABASE_URL:
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}_{os.getpid()}")
     }
+    # A read replica for the list API, the event feed and the board (csoa_portal/db_router.py, docs/scaling.md).
+    DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = {
+            **env.db_url_config(DATABASE_REPLICA_URL),
+            **{k: DATABASES["default"][k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS")},
+            "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+            "TEST": {"MIRROR": "default"},
+        }
+        DATABASE_ROUTERS = ["csoa_portal.db_router.ReplicaRouter"]
+        MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                          "csoa_portal.db_router.ReplicaPinMiddleware")
+    # After a write, its user's replica reads stay on the primary this long (read-your-write).
+    DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
 else:
     SQLITE_PATH = Path(env.str("SQLITE_PATH", default=str(BASE_DIR / "var" / "portal.sqlite3")))
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

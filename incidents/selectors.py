@@ -19,6 +19,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
+from csoa_portal.db_router import replica_reads
 from incidents import clocks, escalation
 from incidents.bodies import describe
 from incidents.facts import incident_facts
@@ -492,7 +493,9 @@ def visible_alert_ids(user, ids: set[str]) -> set[str]:
 
 # --- The crisis board ---------------------------------------------------------------------------
 # Each read takes ``visible`` (``incidents_visible_to(user)``, built once per request) and costs
-# a fixed number of queries whatever the number of incidents.
+# a fixed number of queries whatever the number of incidents. The incidents, the map, the charts
+# and the events read a replica when one is configured (``replica_reads``, csoa_portal.db_router);
+# the person's own alerts, which they answer from the board, and the live position stay on the primary.
 
 ACTIVE_STATUSES = (Incident.Status.OPEN, Incident.Status.CONTAINED)
 BOARD_PER_LEVEL = 25
@@ -545,6 +548,7 @@ def filter_by_latest_situation(queryset: QuerySet[Incident], user, criteria: dic
     return queryset
 
 
+@replica_reads
 def board_incidents(user, visible: QuerySet[Incident], *, per_level: int = BOARD_PER_LEVEL):
     """Active incidents, the most recently changed first, at most ``per_level`` per crisis level; and per-level totals.
 
@@ -579,6 +583,7 @@ def board_incidents(user, visible: QuerySet[Incident], *, per_level: int = BOARD
     return list(rows), totals
 
 
+@replica_reads
 def board_map(visible: QuerySet[Incident]) -> dict[str, dict]:
     """Per member state code: the highest crisis level among its active incidents, and how many there are."""
     through = Incident.affected_member_states.through
@@ -591,6 +596,7 @@ def board_map(visible: QuerySet[Incident]) -> dict[str, dict]:
     return {r["memberstate__code"]: {"level": r["level"], "count": r["count"]} for r in rows}
 
 
+@replica_reads
 def board_charts(visible: QuerySet[Incident], *, since) -> tuple[dict[int, int], list[dict]]:
     """Incidents reported since ``since``: how many per current crisis level, and per NIS2 sector (sub-sectors counted in theirs)."""
     recent = visible.filter(created_at__gte=since)
@@ -627,6 +633,7 @@ def own_alerts(user) -> QuerySet[Alert]:
     return alerts_visible_to(user).filter(organisation__group__in=user.groups.values("id"))
 
 
+@replica_reads
 def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
     """The newest events the user may see among the log's last ``window``, newest first, with their actors."""
     ids = list(Event.objects.order_by("-id").values_list("id", flat=True)[:window])

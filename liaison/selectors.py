@@ -12,6 +12,7 @@ from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from csoa_portal.db_router import reading_primary, reads_replica
 from csoa_portal.models import ApiToken
 from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed, label_of
@@ -136,15 +137,44 @@ def _settle(read, after: int) -> tuple[list, int, bool]:
     return rows, horizon, young
 
 
-def settled_horizon(after: int, *, scan: int) -> tuple[int, bool]:
-    """The settled prefix over the next ``scan`` ids after ``after``: (last id, stopped by a young hole)."""
+def _settled_ids(after: int, *, scan: int) -> tuple[list[int], int, bool]:
+    """The ids of the settled prefix over the next ``scan`` ids, its last id, and whether a young hole stopped it.
+
+    Always read on the primary, even inside ``reading_replica()``: a hole is judged by which
+    transactions are open there (``pg_stat_activity`` on a replica shows none of them).
+    """
 
     def read():
         return list(Event.objects.filter(id__gt=after).order_by("id").annotate(read_at=Now())
                     .only("id", "created_at")[:scan])
 
-    _, horizon, young = _settle(read, after)
+    with reading_primary():
+        rows, horizon, young = _settle(read, after)
+    return [r.id for r in rows if r.id <= horizon], horizon, young
+
+
+def settled_horizon(after: int, *, scan: int) -> tuple[int, bool]:
+    """The settled prefix over the next ``scan`` ids after ``after``: (last id, stopped by a young hole)."""
+    _, horizon, young = _settled_ids(after, scan=scan)
     return horizon, young
+
+
+def _replicated_prefix(after: int, ids: list[int]) -> int:
+    """How far along ``ids`` (settled on the primary, in order) the replica read here already holds every event.
+
+    A replica replays the primary's commits in order, so it may lag but never skips: the
+    events it lacks are a tail of the settled prefix, and a reader stops before the first of
+    them instead of moving past it (it would never come back for it).
+    """
+    if not ids or not reads_replica():
+        return ids[-1] if ids else after
+    present = set(Event.objects.filter(id__gt=after, id__lte=ids[-1]).values_list("id", flat=True))
+    reached = after
+    for event_id in ids:
+        if event_id not in present:
+            break
+        reached = event_id
+    return reached
 
 
 def newest_event_id() -> int:
@@ -176,7 +206,8 @@ def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[E
     since the event was written means it is not shown). Returns the visible events and the
     position to resume from, which may be past events the user was not shown.
     """
-    horizon, _ = settled_horizon(after, scan=limit)
+    ids, horizon, _ = _settled_ids(after, scan=limit)
+    horizon = _replicated_prefix(after, ids) if ids else horizon
     if horizon == after:
         return [], after
     in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))

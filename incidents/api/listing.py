@@ -11,10 +11,10 @@ tests/incidents/test_api_listing.py proves both render the same bytes for the sa
 from datetime import datetime, timezone as dt_timezone
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from csoa_portal.db_router import read_connection
 from incidents import clocks
 from incidents.models import Deadline, Incident
 from incidents.models.incidents import reference_for
@@ -66,6 +66,7 @@ def _related(ids: list[int], now) -> tuple[dict[str, dict[int, list[str]]], dict
     (bench/incidents_list.py). The deadlines come first, so PostgreSQL types the other branches'
     empty columns from theirs.
     """
+    connection = read_connection()  # the replica's when the list reads one (csoa_portal.db_router)
     quote = connection.ops.quote_name
     placeholders = ", ".join(["%s"] * len(ids))
     deadline = Deadline._meta

@@ -16,6 +16,7 @@ from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.parsers import JSONParser
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
+from csoa_portal.db_router import reading_replica
 from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
 from incidents import policy, selectors, services
@@ -168,8 +169,9 @@ class IncidentListCreateApi(generics.ListAPIView):
         return super().filter_queryset(queryset)
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
-        return self.get_paginated_response(listing.render(page, now=timezone.now()))
+        with reading_replica(request.user):  # a read replica when one is configured (csoa_portal.db_router)
+            page = self.paginate_queryset(listing.rows(self.filter_queryset(self.get_queryset())))
+            return self.get_paginated_response(listing.render(page, now=timezone.now()))
 
     @extend_schema(request=s.IncidentInputSerializer, parameters=[IDEMPOTENCY],
                    responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})

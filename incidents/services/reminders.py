@@ -7,6 +7,7 @@ late after beat was down, fire each reminder and each overdue alarm exactly once
 
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -73,31 +74,59 @@ def _fire_batch(kind: str, *, now, size: int) -> int:
     return len(rows)
 
 
-def keep_situation_update_clocks(*, now=None) -> int:
-    """At levels with an update interval, a situation update is due that long after the last one."""
+# Where a situation-update sweep stopped at its time budget: the next sweep goes on from there.
+SITUATION_CURSOR = "sweep:situation_update_clocks:after"
+
+
+def keep_situation_update_clocks(*, now=None, batch: int | None = None) -> int:
+    """At levels with an update interval, a situation update is due that long after the last one.
+
+    The incidents that owe one are worked in id order, a committed batch at a time
+    (``csoa_portal.sweep.in_batches``), like the other sweeps: a crisis with thousands of
+    incidents at level 2 no longer recomputes every clock in one long transaction. Each
+    batch recomputes its clocks from what is committed when it runs, so a situation update
+    posted meanwhile is taken into account by this batch or by the next sweep. When the
+    job's time budget runs out, the position is kept (in the cache) and the next sweep
+    resumes after it.
+    """
     now = now or timezone.now()
     levels = {lv.number: lv for lv in active_blueprint().levels.all() if lv.update_interval_minutes}
-    changed = 0
-    incidents = (
-        Incident.objects.filter(crisis_level__in=list(levels), status__in=["open", "contained"])
-        .annotate(
-            last_update=Max("timeline__created_at", filter=Q(timeline__kind=TimelineEntry.Kind.SITUATION)),
-            last_escalation=Max("escalations__created_at"),
-        )
-    )
-    with transaction.atomic():
-        for incident in incidents:
-            due = policy.situation_update_due(
-                since_times=(incident.last_update, incident.last_escalation, incident.created_at),
-                level=levels[incident.crisis_level], mode=incident.ipcr_mode)
-            row, created = Deadline.objects.get_or_create(
-                incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
-            moved = not created and row.due_at != due
-            if moved:  # a new situation update (or level) restarts the clock
-                row.due_at, row.reminded_at, row.overdue_fired_at = due, None, None
-                row.save(update_fields=["due_at", "reminded_at", "overdue_fired_at"])
-            changed += int(created or moved)
-        # Below an interval level (de-escalated, resolved): no situation update is owed any more.
-        Deadline.objects.filter(clock=clocks.Clock.SITUATION_UPDATE, met_at__isnull=True).exclude(
-            incident__in=incidents.values("pk")).delete()
-    return changed
+    owing = Incident.objects.filter(crisis_level__in=list(levels), status__in=["open", "contained"])
+    state = {"after": cache.get(SITUATION_CURSOR) or 0, "changed": 0, "finished": False}
+
+    def one_batch(size: int) -> int:
+        with transaction.atomic():
+            page = list(
+                owing.filter(pk__gt=state["after"])
+                .annotate(
+                    last_update=Max("timeline__created_at", filter=Q(timeline__kind=TimelineEntry.Kind.SITUATION)),
+                    last_escalation=Max("escalations__created_at"),
+                )
+                .order_by("pk")[:size]
+            )
+            for incident in page:
+                due = policy.situation_update_due(
+                    since_times=(incident.last_update, incident.last_escalation, incident.created_at),
+                    level=levels[incident.crisis_level], mode=incident.ipcr_mode)
+                row, created = Deadline.objects.get_or_create(
+                    incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
+                moved = not created and row.due_at != due
+                if moved:  # a new situation update (or level) restarts the clock
+                    row.due_at, row.reminded_at, row.overdue_fired_at = due, None, None
+                    row.save(update_fields=["due_at", "reminded_at", "overdue_fired_at"])
+                state["changed"] += int(created or moved)
+        if page:
+            state["after"] = page[-1].pk
+        state["finished"] = len(page) < size
+        return len(page)
+
+    sweep.in_batches(one_batch, batch=batch)
+    if state["finished"]:
+        cache.delete(SITUATION_CURSOR)
+    else:  # stopped at the time budget: the next sweep goes on after the last incident done
+        cache.set(SITUATION_CURSOR, state["after"], timeout=24 * 3600)
+    # Below an interval level (de-escalated, resolved): no situation update is owed any more. One
+    # statement (its own short transaction), whatever the batches did.
+    Deadline.objects.filter(clock=clocks.Clock.SITUATION_UPDATE, met_at__isnull=True).exclude(
+        incident__in=owing.values("pk")).delete()
+    return state["changed"]

@@ -8,7 +8,7 @@ import asyncio
 
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csoa_portal.api.schema import error_responses
+from csoa_portal.db_router import REPLICA, reading_replica, reads_replica
 from liaison import selectors
 from liaison.api.filtersets import OrganisationFilterSet
 from liaison.events import channel_group_name
@@ -115,20 +116,24 @@ class EventFeedApi(APIView):
         query = EventFeedQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         after, limit, wait = (query.validated_data[name] for name in ("after", "limit", "wait"))
-        events, next_after = selectors.events_visible_to(request.user, after=after, limit=limit)
-        if not events and wait:
-            events, next_after = _long_poll(request.user, after=next_after, limit=limit, wait=wait)
-        prefetch_related_objects(events, "actor")  # one query for every event's actor e-mail
-        return Response(EventFeedSerializer({"results": events, "next_after": next_after}).data)
+        # A read replica when one is configured; the settled prefix is still the primary's (docs/scaling.md).
+        with reading_replica(request.user):
+            events, next_after = selectors.events_visible_to(request.user, after=after, limit=limit)
+            if not events and wait:
+                events, next_after = _long_poll(request.user, after=next_after, limit=limit, wait=wait)
+            prefetch_related_objects(events, "actor")  # one query for every event's actor e-mail
+            return Response(EventFeedSerializer({"results": events, "next_after": next_after}).data)
 
 
 LONG_POLL_RECHECK = 1.0  # seconds between reads of the log while waiting, notified or not
 
 
 def _release_connection() -> None:
-    """Give the database connection back while a long-poll waits (not inside a transaction)."""
+    """Give the database connections back while a long-poll waits (not inside a transaction)."""
     if not connection.in_atomic_block:
         connection.close()
+        if reads_replica():
+            connections[REPLICA].close()
 
 
 def _long_poll(user, *, after: int, limit: int, wait: int) -> tuple[list, int]:
