@@ -183,3 +183,9 @@ def released_warning(pk) -> PublicWarning:
 def due_warning_ids(now) -> list[int]:
     return list(PublicWarning.objects.filter(status=PublicWarning.Status.SCHEDULED, publish_at__lte=now)
                 .order_by("publish_at", "id").values_list("id", flat=True)[:100])
+
+
+def member_state_by_code(code: str):
+    from liaison.models import MemberState
+
+    return MemberState.objects.filter(code=(code or "").upper()).first()
