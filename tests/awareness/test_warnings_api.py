@@ -6,7 +6,10 @@ import pytest
 from django.utils import timezone
 
 from awareness.models import PublicWarning
-from tests.awareness.warnings_support import circulated, cross_border  # noqa: F401
+from tests.awareness import warnings_support
+from tests.awareness.warnings_support import circulated
+
+cross_border = warnings_support.cross_border  # the fixture
 
 pytestmark = pytest.mark.django_db
 

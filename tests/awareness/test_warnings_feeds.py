@@ -10,7 +10,10 @@ from django.utils import timezone
 from freezegun import freeze_time
 
 from awareness.services import warnings as services
-from tests.awareness.warnings_support import circulated, cross_border  # noqa: F401
+from tests.awareness import warnings_support
+from tests.awareness.warnings_support import circulated
+
+cross_border = warnings_support.cross_border  # the fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,10 @@ from csoa_portal import sweep
 from incidents import services as incident_services
 from liaison.models import Event
 from tests import factories
-from tests.awareness.warnings_support import circulated, cross_border, draft  # noqa: F401
+from tests.awareness import warnings_support
+from tests.awareness.warnings_support import circulated, draft
+
+cross_border = warnings_support.cross_border  # the fixture
 
 pytestmark = pytest.mark.django_db
 
