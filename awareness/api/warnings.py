@@ -10,7 +10,7 @@ from datetime import timezone as dt_timezone
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -133,11 +133,28 @@ def _valid(serializer_class, request) -> dict:
     return s.validated_data
 
 
-class WarningList(APIView):
-    @extend_schema(responses={200: WarningSerializer(many=True)}, summary="Public warnings you may see")
-    def get(self, request):
-        rows = selectors.warnings_visible_to(request.user).select_related("drafter_organisation")[:200]
-        return Response({"results": [_data(request, w) for w in rows]})
+class WarningRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    incident_id = serializers.IntegerField()
+    title = serializers.CharField()
+    drafter_organisation = serializers.CharField(source="drafter_organisation.code")
+    status = serializers.CharField()
+    response_deadline = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    publish_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    released_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+
+
+class WarningList(generics.ListAPIView):
+    serializer_class = WarningRowSerializer
+    ordering = "-id"
+
+    def get_queryset(self):
+        return selectors.warnings_visible_to(self.request.user).select_related("drafter_organisation")
+
+    @extend_schema(summary="Public warnings you may see, newest first")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=DraftInput, responses={201: WarningSerializer, **error_responses(400, 403, 404)},
                    summary="Draft a public warning about a cross-border incident")
@@ -149,7 +166,8 @@ class WarningList(APIView):
 
 
 class WarningDetail(APIView):
-    @extend_schema(responses={200: WarningSerializer, **error_responses(404)})
+    @extend_schema(responses={200: WarningSerializer, **error_responses(404)},
+                   summary="One public warning: its text, cited facts, who agreed, your actions")
     def get(self, request, pk):
         return Response(_data(request, selectors.warning_visible_to(request.user, pk)))
 
@@ -161,13 +179,18 @@ class WarningDetail(APIView):
         return Response(_data(request, warning))
 
 
+class FactsPanelSerializer(serializers.Serializer):
+    incident = serializers.IntegerField()
+    facts = FactPanelSerializer(many=True)
+
+
 class WarningFacts(APIView):
-    @extend_schema(responses={200: FactPanelSerializer(many=True), **error_responses(404)},
-                   summary="The facts panel: every fact of the incident you see, CLEAR or not")
-    def get(self, request, incident_id):
-        incident = incident_visible_to(request.user, incident_id)
+    @extend_schema(responses={200: FactsPanelSerializer, **error_responses(404)},
+                   summary="The public-warning facts panel: every fact of the incident you see, CLEAR or not")
+    def get(self, request, pk):
+        incident = incident_visible_to(request.user, pk)
         facts = selectors.citable_facts(request.user, incident)
-        return Response({"results": FactPanelSerializer(facts, many=True).data})
+        return Response(FactsPanelSerializer({"incident": incident.pk, "facts": facts}).data)
 
 
 def _action(input_class, call, summary):
@@ -198,7 +221,7 @@ def _respond(request, warning, data):
 urlpatterns: list = [
     path("warnings/", WarningList.as_view(), name="warning-list"),
     path("warnings/<int:pk>/", WarningDetail.as_view(), name="warning-detail"),
-    path("warnings/facts/<int:incident_id>/", WarningFacts.as_view(), name="warning-facts"),
+    path("incidents/<int:pk>/warning-facts/", WarningFacts.as_view(), name="warning-facts"),
     path("warnings/<int:pk>/circulate/", _action(CirculateInput, lambda r, w, d: services.circulate_warning(
         actor=r.user, warning=w, **d), "Circulate to the concerned member states"), name="warning-circulate"),
     path("warnings/<int:pk>/respond/", _action(RespondInput, _respond,

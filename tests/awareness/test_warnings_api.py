@@ -20,8 +20,8 @@ def _api(client, method, url, data=None):
 
 def test_the_api_facts_panel_marks_clear_and_refuses_non_clear_facts(cross_border, login):
     client = login(cross_border["people"]["de_analyst"])
-    facts = {f["text"]: f for f in _api(client, "get", f"warnings/facts/{cross_border['incident'].pk}/")
-             .json()["results"]}
+    facts = {f["text"]: f for f in _api(client, "get", f"incidents/{cross_border['incident'].pk}/warning-facts/")
+             .json()["facts"]}
     assert facts["203.0.113.5"]["clear"] is True
     assert facts["198.51.100.7"]["clear"] is False and "TLP:AMBER" in facts["198.51.100.7"]["why_not"]
     refused = _api(client, "post", "warnings/", {"incident": cross_border["incident"].pk, "title": "T",
