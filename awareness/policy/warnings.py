@@ -91,8 +91,8 @@ def is_drafter(user, warning) -> bool:
         organisation_id=warning.drafter_organisation_id).exists()
 
 
-EDITABLE = ("draft", "circulated")
-ANSWERABLE = ("circulated",)
+EDITABLE = ("draft", "circulated", "scheduled")
+ANSWERABLE = ("circulated", "scheduled")
 
 
 @dataclass

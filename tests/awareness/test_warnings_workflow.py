@@ -258,3 +258,21 @@ def test_a_released_warning_cannot_be_edited(cross_border):
         services.revise_warning(actor=cross_border["people"]["de_analyst"], warning=warning, title="Changed")
     warning.refresh_from_db()
     assert warning.title.startswith("Rail ticketing")
+
+
+def test_a_state_that_declines_after_scheduling_is_left_out_of_the_release(cross_border):
+    warning = _scheduled(cross_border)
+    _answer(warning, cross_border["people"]["fr_analyst"], "declined")
+    with freeze_time(warning.publish_at):
+        services.release_due_warnings()
+    assert list(WarningParticipation.objects.filter(released_at__isnull=False)
+                .values_list("member_state__code", flat=True)) == ["DE"]
+
+
+def test_revising_a_scheduled_warning_calls_the_release_off(cross_border):
+    warning = _scheduled(cross_border)
+    services.revise_warning(actor=cross_border["people"]["de_analyst"], warning=warning, body="Corrected.")
+    warning.refresh_from_db()
+    assert (warning.status, warning.publish_at) == ("circulated", None)
+    with freeze_time(timezone.now() + timedelta(hours=3)):
+        assert services.release_due_warnings() == 0
