@@ -92,3 +92,27 @@ def test_enisa_sees_the_warning_but_its_state_is_not_concerned(cross_border, log
     answer = client.post(reverse("awareness:warning_respond", args=[warning.pk]), {"response": "agreed"})
     assert answer.status_code == 403
     assert set(warning.participations.values_list("response", flat=True)) == {"pending"}
+
+
+def test_the_list_offers_drafting_and_the_released_page_links_the_public_copy(cross_border, login):
+    from freezegun import freeze_time
+
+    from awareness.services import warnings as services
+
+    people = cross_border["people"]
+    client = login(people["de_analyst"])
+    listing = client.get(reverse("awareness:warning_list")).content.decode()
+    assert f"?incident={cross_border['incident'].pk}" in listing
+    warning = circulated(cross_border)
+    services.respond_to_warning(actor=people["fr_analyst"], warning=warning, response="agreed")
+    services.respond_to_warning(actor=people["de_liaison"], warning=warning, response="agreed")
+    warning = services.schedule_release(actor=people["de_analyst"], warning=warning,
+                                        publish_at=timezone.now() + timedelta(minutes=5))
+    with freeze_time(warning.publish_at):
+        services.release_due_warnings()
+    page = client.get(reverse("awareness:warning_detail", args=[warning.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Released together at" in html and reverse("awareness:warning_public_json", args=[warning.pk]) in html
+    assert "Edit the text" not in html
+    assert warning.reference in client.get(reverse("awareness:warning_list")).content.decode()
