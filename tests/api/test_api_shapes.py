@@ -255,6 +255,15 @@ def _register_provider(r, token_for):
             "/api/v1/reserve-providers/provider-delta/")
 
 
+def _draft_warning(r, token_for):
+    incident = incident_services.report_incident(
+        actor=r["people"]["de_analyst"], organisation=r["orgs"]["de-csirt"], title="Rail DDoS", tlp="clear",
+        aware_at=timezone.now() - timedelta(hours=1),
+        affected_member_states=[factories.member_state("DE"), factories.member_state("FR")])
+    body = {"incident": incident.pk, "title": "Rail outages: what travellers should know"}
+    return verified_client(r["people"]["de_analyst"]), "/api/v1/warnings/", body, "/api/v1/warnings/{new}/"
+
+
 # Schema path of each create -> how to make one: (client, url, body, the Location expected; {new} is the new id).
 CREATES = {
     "/api/v1/incidents/": _report_incident,
@@ -272,6 +281,7 @@ CREATES = {
     "/api/v1/engagements/{id}/work/": _log_work,
     "/api/v1/engagements/{id}/updates/": _post_update,
     "/api/v1/reserve-providers/": _register_provider,
+    "/api/v1/warnings/": _draft_warning,
 }
 
 
