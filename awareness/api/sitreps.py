@@ -8,21 +8,22 @@ from django.http import HttpResponse
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from awareness.models import SituationReport
 from awareness.policy import sitreps as policy
 from awareness.selectors import sitreps as selectors
 from awareness.services import sitreps as services
+from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.schema import error_responses
 from incidents.vocabulary import TLP
 
-MAX_LIST = 200
 
 
-class ReportInputSerializer(serializers.Serializer):
+class SitrepInputSerializer(serializers.Serializer):
     incident = serializers.IntegerField(required=False, help_text="The primary incident (on creation only).")
     related_incidents = serializers.ListField(child=serializers.IntegerField(), required=False)
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
@@ -52,7 +53,7 @@ def _fields(data: dict) -> dict:
 
 
 def _refuse_unknown(request):
-    known = set(ReportInputSerializer().fields)
+    known = set(SitrepInputSerializer().fields)
     unknown = sorted(set(request.data) - known) if hasattr(request.data, "keys") else []
     if unknown:
         raise ValidationError({unknown[0]: ["Not a field of a situation report."]})
@@ -104,29 +105,63 @@ def _row(report) -> dict:
             "superseded": report.superseded_at is not None}
 
 
+class IncidentRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+
+
+class SitrepRowSerializer(serializers.Serializer):
+    """One report in the list (read the report itself for its content)."""
+
+    id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SituationReport.Status.choices)
+    level = serializers.IntegerField()
+    tlp = serializers.ChoiceField(choices=TLP.choices)
+    title = serializers.CharField()
+    incident = IncidentRefSerializer()
+    author_organisation = serializers.CharField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    superseded = serializers.BooleanField()
+
+    def to_representation(self, instance):
+        return _row(instance)
+
+
+class SitrepPagination(CodeCursorPagination):
+    ordering = "-id"
+
+
 def _detail(request, report):
     reader = selectors.report_for_reader(report=report, user=request.user)
     return report_json(reader, request.user)
 
 
-class ReportListApi(APIView):
-    """Situation reports you may read (newest first); POST drafts one on an incident at level 2 or 3."""
+class ReportListApi(generics.ListAPIView):
+    """Situation reports you may read (newest first, ``?incident=`` for one incident's); POST drafts one on an
+    incident at level 2 or 3."""
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(401)})
-    def get(self, request):
-        reports = selectors.reports_visible_to(request.user).order_by("-created_at", "-id")
-        incident = request.query_params.get("incident")
+    summaries = {"get": "List the situation reports you may read", "post": "Draft a situation report"}
+    serializer_class = SitrepRowSerializer
+    pagination_class = SitrepPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return SituationReport.objects.none()
+        reports = selectors.reports_visible_to(self.request.user)
+        incident = self.request.query_params.get("incident")
         if incident is not None:
             if not incident.isdigit():
                 raise ValidationError({"incident": ["Give an incident id."]})
             reports = reports.filter(incident_id=int(incident))
-        return Response({"results": [_row(r) for r in reports[:MAX_LIST]]})
+        return reports
 
-    @extend_schema(request=ReportInputSerializer,
+    @extend_schema(request=SitrepInputSerializer,
                    responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)})
     def post(self, request):
         _refuse_unknown(request)
-        data = ReportInputSerializer(data=request.data)
+        data = SitrepInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = _fields(data.validated_data)
         if "incident" not in fields:
@@ -141,16 +176,18 @@ class ReportListApi(APIView):
 class ReportDetailApi(APIView):
     """Your version of a report; PATCH changes a draft."""
 
+    summaries = {"get": "Read a situation report (your version)", "patch": "Change a draft situation report"}
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(401, 404)})
     def get(self, request, pk):
         return Response(_detail(request, selectors.report_visible_to(request.user, pk)))
 
-    @extend_schema(request=ReportInputSerializer, responses={200: OpenApiTypes.OBJECT,
+    @extend_schema(request=SitrepInputSerializer, responses={200: OpenApiTypes.OBJECT,
                                                              **error_responses(400, 401, 403, 404)})
     def patch(self, request, pk):
         report = selectors.report_visible_to(request.user, pk)
         _refuse_unknown(request)
-        data = ReportInputSerializer(data=request.data, partial=True)
+        data = SitrepInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         fields = _fields(data.validated_data)
         if "incident" in fields:
@@ -159,16 +196,21 @@ class ReportDetailApi(APIView):
         return Response(_detail(request, report))
 
 
-def _action_view(service, summary: str):
+def _action_view(service, summary: str, *, creates: bool = False):
     class ActionApi(APIView):
         __doc__ = summary
+        summaries = {"post": summary.rstrip(".")}
 
-        @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)})
+        @extend_schema(request=None, responses={(201 if creates else 200): OpenApiTypes.OBJECT,
+                                                **error_responses(400, 401, 403, 404)})
         def post(self, request, pk):
             report = selectors.report_visible_to(request.user, pk)
             result = service(actor=request.user, report=report)
-            code = status.HTTP_201_CREATED if result.pk != report.pk else status.HTTP_200_OK
-            return Response(_detail(request, result), status=code)
+            response = Response(_detail(request, result))
+            if result.pk != report.pk:  # a correction: a new version
+                response.status_code = status.HTTP_201_CREATED
+                response["Location"] = request.build_absolute_uri(reverse("api:sitrep-detail", args=[result.pk]))
+            return response
 
     ActionApi.__name__ = ActionApi.__qualname__ = f"Report{service.__name__.title().replace('_', '')}Api"
     return ActionApi
@@ -176,6 +218,8 @@ def _action_view(service, summary: str):
 
 class ReportPdfApi(APIView):
     """Your version of a report as PDF."""
+
+    summaries = {"get": "A situation report as PDF (your version)"}
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, **error_responses(401, 404)})
     def get(self, request, pk):
@@ -199,7 +243,7 @@ urlpatterns: list = [
     path("sitreps/<int:pk>/publish/", _action_view(services.publish_report, "Publish a reviewed report (four eyes).")
          .as_view(), name="sitrep-publish"),
     path("sitreps/<int:pk>/correct/", _action_view(services.correct_report,
-                                                   "Draft a correction of a published report (a new version).")
+                                                   "Draft a correction of a published report (a new version).", creates=True)
          .as_view(), name="sitrep-correct"),
     path("sitreps/<int:pk>/pdf/", ReportPdfApi.as_view(), name="sitrep-pdf"),
 ]

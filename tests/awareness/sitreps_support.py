@@ -12,7 +12,6 @@ ENISA sees everything; CERT-Bund sees P and R2 (not FR's update); CERT.PT sees P
 
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -24,8 +23,8 @@ DE_R2_TEXT = "DE-R2-SUBSTATIONS"
 PT_TEXT = "PT-PORTS-NORMAL"
 
 
-@pytest.fixture
-def crisis(network):
+def make_crisis(network) -> dict:
+    """Build the crisis on the test network (each test module wraps it in its ``crisis`` fixture)."""
     orgs, people = dict(network["orgs"]), dict(network["people"])
     orgs["ie-authority"] = f.organisation("ie-authority", "crisis_authority", "IE", "NCSC Ireland crisis")
     people["ie_chair"] = f.person("chair@ie-authority.example", orgs["ie-authority"], ["liaison_officer"])

@@ -6,9 +6,14 @@ from django.utils.dateparse import parse_datetime
 
 from awareness.models import SituationReport
 from incidents.models import Incident
-from tests.awareness.sitreps_support import FR_SECRET, PT_TEXT, crisis, draft, published  # noqa: F401
+from tests.awareness.sitreps_support import FR_SECRET, PT_TEXT, draft, published, make_crisis
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crisis(network):
+    return make_crisis(network)
 
 API = "/api/v1/sitreps/"
 

@@ -11,9 +11,14 @@ from awareness.services.sitreps import remind_due_reports
 from csoa_portal import sweep
 from liaison.models import Event
 from liaison.selectors import inbox_for
-from tests.awareness.sitreps_support import crisis, published  # noqa: F401
+from tests.awareness.sitreps_support import published, make_crisis
 
 pytestmark = [pytest.mark.django_db, pytest.mark.freeze_time("2026-10-01T08:00:00Z")]
+
+
+@pytest.fixture
+def crisis(network):
+    return make_crisis(network)
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=dt_timezone.utc)  # level 2: a report every 12 hours
 
 

@@ -8,9 +8,14 @@ from django.http import Http404
 
 from awareness.selectors.sitreps import REPORT_NOTE, SECTION_NOTE, print_document, report_for_reader
 from incidents import services as incident_services
-from tests.awareness.sitreps_support import DE_R2_TEXT, FR_SECRET, PT_TEXT, crisis, published  # noqa: F401
+from tests.awareness.sitreps_support import DE_R2_TEXT, FR_SECRET, PT_TEXT, published, make_crisis
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crisis(network):
+    return make_crisis(network)
 
 
 def _contributions(reader) -> dict[str, str]:

@@ -11,9 +11,14 @@ from csoa_portal.models import AuditEntry
 from incidents import services as incident_services
 from incidents.models import Incident
 from liaison.models import Event
-from tests.awareness.sitreps_support import FR_SECRET, crisis, draft, published  # noqa: F401
+from tests.awareness.sitreps_support import FR_SECRET, draft, published, make_crisis
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def crisis(network):
+    return make_crisis(network)
 
 
 def _state(report):

@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from awareness.models import SituationReport
 from incidents import services as incident_services
 from incidents.models import Alert, LevelProposal
 from liaison.models import Event, EventAudience
@@ -44,7 +45,7 @@ COLLECTIONS = {
     "incidents": "incident", "shares": "share", "alerts": "alert", "assistance-requests": "request",
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
     "organisations": "organisation", "level-proposals": "level_proposal", "observables": "observable",
-    "attachments": "attachment", "tasks": "task",
+    "attachments": "attachment", "tasks": "task", "sitreps": "sitrep",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -141,6 +142,9 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
     incident_services.update_incident(actor=de, incident=incident, tags=["zeppelin-kit"])
     request = reserve_factories.request_in(RequestStatus.DEPLOYED, reserve)
     engagement = Engagement.objects.filter(request=request).first()
+    sitrep = SituationReport.objects.create(  # a draft of de-csirt's on the national incident: not pt-csirt's
+        incident=incident, number=1, level=2, author_organisation=reserve["orgs"]["de-csirt"], author=de, tlp="amber",
+        audience=["org:fr-csirt"])
     newest = Event.objects.order_by("-id").first()
     assert not EventAudience.objects.filter(event=newest, group__in=outsider["user"].groups.all()).exists()
     return {
@@ -148,6 +152,7 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
         "engagement": engagement.pk, "provider": reserve["profiles"]["beta"].organisation.code, "event": newest.pk,
         "escalated": escalated.pk, "level_proposal": proposal.pk, "observable": observable.pk,
         "attachment": entry.attachments.get().pk, "task": task.pk, "tag": "zeppelin-kit",
+        "sitrep": sitrep.pk,
     }
 
 
