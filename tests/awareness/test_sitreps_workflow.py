@@ -169,3 +169,18 @@ def test_the_default_audience_is_who_sees_the_incident_within_the_reports_tlp(cr
     assert report.tlp == "amber+strict"  # the strictest of the incidents it covers
     assert set(report.audience) == {"org:de-csirt", "org:enisa", "org:fr-csirt", "org:pt-csirt", "org:ie-authority"}
     assert FR_SECRET  # the FR update on the related incident is still filtered per reader (test_sitreps_redaction)
+
+
+def test_the_menu_and_the_event_feed_follow_who_may_read(crisis):
+    from liaison.events import visible_subject_ids
+    from liaison.menu import menu_for
+
+    people = crisis["people"]
+    report = published(crisis)
+    labels = lambda person: [link["label"] for link in menu_for(people[person])]  # noqa: E731
+    assert "Situation reports" in labels("enisa_liaison") and "Situation reports" in labels("pt_analyst")
+    assert "Situation reports" not in labels("provider")
+    assert visible_subject_ids(people["pt_analyst"], "situationreport", {str(report.pk)}) == {str(report.pk)}
+    share = crisis["primary"].shares.get(group__name="org:pt-csirt")
+    incident_services.unshare_incident(actor=people["de_analyst"], share=share)
+    assert visible_subject_ids(people["pt_analyst"], "situationreport", {str(report.pk)}) == set()
