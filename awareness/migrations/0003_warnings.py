@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('awareness', '0001_initial'),
+        ('awareness', '0002_sitreps'),
         ('incidents', '0013_list_indexes'),
         ('liaison', '0007_event_subject_ids'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -262,6 +262,22 @@ def _draft_warning(r, token_for):
         affected_member_states=[factories.member_state("DE"), factories.member_state("FR")])
     body = {"incident": incident.pk, "title": "Rail outages: what travellers should know"}
     return verified_client(r["people"]["de_analyst"]), "/api/v1/warnings/", body, "/api/v1/warnings/{new}/"
+def _draft_sitrep(r, token_for):
+    presidency, _ = _crisis_bodies()
+    body = {"incident": _level_2_incident(r).pk, "title": "SITREP 1"}
+    return verified_client(presidency), "/api/v1/sitreps/", body, "/api/v1/sitreps/{new}/"
+
+
+def _correct_sitrep(r, token_for):
+    from awareness.services import sitreps as sitrep_services
+
+    presidency, _ = _crisis_bodies()
+    other = factories.person("crisis@ie-authority.example", presidency.memberships.get().organisation,
+                             ["crisis_manager"])
+    report = sitrep_services.draft_report(actor=presidency, incident=_level_2_incident(r))
+    sitrep_services.submit_report(actor=presidency, report=report)
+    sitrep_services.publish_report(actor=other, report=report)
+    return verified_client(other), f"/api/v1/sitreps/{report.pk}/correct/", {}, "/api/v1/sitreps/{new}/"
 
 
 # Schema path of each create -> how to make one: (client, url, body, the Location expected; {new} is the new id).
@@ -282,6 +298,8 @@ CREATES = {
     "/api/v1/engagements/{id}/updates/": _post_update,
     "/api/v1/reserve-providers/": _register_provider,
     "/api/v1/warnings/": _draft_warning,
+    "/api/v1/sitreps/": _draft_sitrep,
+    "/api/v1/sitreps/{id}/correct/": _correct_sitrep,
 }
 
 

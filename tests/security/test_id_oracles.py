@@ -30,6 +30,7 @@ from django.test import Client
 from django.utils import timezone
 
 from awareness.services import warnings as warning_services
+from awareness.models import SituationReport
 from incidents import services as incident_services
 from incidents.models import Alert, LevelProposal
 from liaison.models import Event, EventAudience
@@ -45,7 +46,7 @@ COLLECTIONS = {
     "incidents": "incident", "shares": "share", "alerts": "alert", "assistance-requests": "request",
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
     "organisations": "organisation", "level-proposals": "level_proposal", "observables": "observable",
-    "attachments": "attachment", "tasks": "task", "warnings": "warning",
+    "attachments": "attachment", "tasks": "task", "warnings": "warning", "sitreps": "sitrep",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -145,6 +146,9 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
     # A public warning about the escalated incident: pt-csirt's state is not concerned, so it never sees it.
     warning = warning_services.draft_warning(actor=de, incident=escalated, title="Wiper: what to do")
     warning_services.circulate_warning(actor=de, warning=warning, response_deadline=timezone.now() + timedelta(days=1))
+    sitrep = SituationReport.objects.create(  # a draft of de-csirt's on the national incident: not pt-csirt's
+        incident=incident, number=1, level=2, author_organisation=reserve["orgs"]["de-csirt"], author=de, tlp="amber",
+        audience=["org:fr-csirt"])
     newest = Event.objects.order_by("-id").first()
     assert not EventAudience.objects.filter(event=newest, group__in=outsider["user"].groups.all()).exists()
     return {
@@ -153,6 +157,7 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
         "escalated": escalated.pk, "level_proposal": proposal.pk, "observable": observable.pk,
         "attachment": entry.attachments.get().pk, "task": task.pk, "tag": "zeppelin-kit",
         "warning": warning.pk,
+        "sitrep": sitrep.pk,
     }
 
 
