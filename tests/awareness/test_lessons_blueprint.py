@@ -10,11 +10,15 @@ from awareness.services import lessons as services
 from incidents.models import Blueprint
 from liaison.models import Event
 from reserve.workflow import RequestStatus
-from tests.awareness.reviews_support import review_in, review_network, significant_incident  # noqa: F401
-from tests.reserve.conftest import reserve  # noqa: F401
+from tests.awareness import reviews_support
+from tests.awareness.reviews_support import review_in
+from tests.reserve import conftest as reserve_conftest
 from tests.reserve.factories import request_in
 
 pytestmark = pytest.mark.django_db
+
+review_network, significant_incident = reviews_support.review_network, reviews_support.significant_incident
+reserve = reserve_conftest.reserve
 
 ACK = {"level": 2, "field": "ack_minutes", "value": 45}
 THRESHOLD = {"rule": "l2-large-scale", "fact": "affected_member_states", "value": 3}

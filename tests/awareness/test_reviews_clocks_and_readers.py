@@ -9,7 +9,10 @@ from awareness.selectors import reviews as selectors
 from awareness.services import reviews as services
 from csoa_portal import sweep
 from liaison.models import Event
-from tests.awareness.reviews_support import review_in, review_network, significant_incident  # noqa: F401
+from tests.awareness import reviews_support
+from tests.awareness.reviews_support import review_in
+
+review_network, significant_incident = reviews_support.review_network, reviews_support.significant_incident
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,10 @@ import pytest
 
 from awareness.documents import PrintDocument
 from awareness.models import IncidentReview
-from tests.awareness.reviews_support import review_in, review_network, significant_incident  # noqa: F401
+from tests.awareness import reviews_support
+from tests.awareness.reviews_support import review_in
+
+review_network, significant_incident = reviews_support.review_network, reviews_support.significant_incident
 
 pytestmark = pytest.mark.django_db
 

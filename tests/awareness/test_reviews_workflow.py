@@ -8,7 +8,10 @@ from awareness.models import IncidentReview, ReviewAgreement, ReviewSection
 from awareness.services import reviews as services
 from liaison.models import Event
 from tests import factories
-from tests.awareness.reviews_support import incident_of, review_in, review_network, significant_incident  # noqa: F401
+from tests.awareness import reviews_support
+from tests.awareness.reviews_support import incident_of, review_in
+
+review_network, significant_incident = reviews_support.review_network, reviews_support.significant_incident
 
 pytestmark = pytest.mark.django_db
 
