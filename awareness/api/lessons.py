@@ -13,9 +13,11 @@ from rest_framework.views import APIView
 from awareness.models import LessonProposal
 from awareness.selectors import lessons as selectors
 from awareness.services import lessons as services
+from csoa_portal.api.idempotency import idempotent
+from csoa_portal.api.responses import created
 
 
-class ProposeInput(serializers.Serializer):
+class LessonProposeInput(serializers.Serializer):
     source_kind = serializers.CharField()
     source_id = serializers.CharField()
     target = serializers.CharField()
@@ -23,12 +25,12 @@ class ProposeInput(serializers.Serializer):
     rationale = serializers.CharField()
 
 
-class DecisionInput(serializers.Serializer):
+class LessonDecisionInput(serializers.Serializer):
     accept = serializers.BooleanField()
     reason = serializers.CharField()
 
 
-class DraftInput(serializers.Serializer):
+class BlueprintDraftInput(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
@@ -46,18 +48,21 @@ def _detail(request, pk, code=status.HTTP_200_OK):
 
 
 class LessonListApi(APIView):
-    @extend_schema(summary="Lessons learned you see", responses={200: None})
+    @extend_schema(summary="Lessons learned you see", operation_id="lessons_list", responses={200: None})
     def get(self, request):
         state = request.query_params.get("state")
         rows = selectors.lesson_queue(request.user, state=state if state in LessonProposal.State.values else None)
         return Response({"results": [lesson_data(row) for row in rows]})
 
-    @extend_schema(summary="Propose a lesson for the Blueprint", request=ProposeInput, responses={201: None})
+    @extend_schema(summary="Propose a lesson for the Blueprint", request=LessonProposeInput, responses={201: None})
     def post(self, request):
-        body = ProposeInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        lesson = services.propose_lesson(actor=request.user, **body.validated_data)
-        return _detail(request, lesson.pk, status.HTTP_201_CREATED)
+        def perform():
+            body = LessonProposeInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            lesson = services.propose_lesson(actor=request.user, **body.validated_data)
+            return created(request, _detail(request, lesson.pk), "lesson-detail", pk=lesson.pk)
+
+        return idempotent(request, perform)
 
 
 class LessonDetailApi(APIView):
@@ -67,32 +72,38 @@ class LessonDetailApi(APIView):
 
 
 class LessonDecisionApi(APIView):
-    @extend_schema(summary="Accept or reject a lesson (ENISA)", request=DecisionInput, responses={200: None})
+    @extend_schema(summary="Accept or reject a lesson (ENISA)", request=LessonDecisionInput, responses={200: None})
     def post(self, request, pk):
         lesson = selectors.lesson_visible_to(request.user, pk)
-        body = DecisionInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.decide_lesson(actor=request.user, lesson=lesson, **body.validated_data)
-        return _detail(request, pk)
+        def perform():
+            body = LessonDecisionInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            services.decide_lesson(actor=request.user, lesson=lesson, **body.validated_data)
+            return _detail(request, pk)
+
+        return idempotent(request, perform)
 
 
 class BlueprintDraftApi(APIView):
-    @extend_schema(summary="Build the next Blueprint draft from the accepted lessons", request=DraftInput,
+    @extend_schema(summary="Build the next Blueprint draft from the accepted lessons", request=BlueprintDraftInput,
                    responses={201: None})
     def post(self, request):
-        body = DraftInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        draft = services.build_blueprint_draft(actor=request.user, title=body.validated_data["title"])
-        return Response({"version": draft.version, "title": draft.title, "is_active": draft.is_active,
-                         "lessons": list(draft.answered_lessons.values_list("pk", flat=True))},
-                        status=status.HTTP_201_CREATED)
+        def perform():
+            body = BlueprintDraftInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            draft = services.build_blueprint_draft(actor=request.user, title=body.validated_data["title"])
+            return created(request, Response({
+                "id": draft.pk, "version": draft.version, "title": draft.title, "is_active": draft.is_active,
+                "lessons": list(draft.answered_lessons.values_list("pk", flat=True))}), "lesson-blueprint-versions")
+
+        return idempotent(request, perform)
 
 
 class BlueprintVersionsApi(APIView):
     @extend_schema(summary="Blueprint versions and the lessons they answer", responses={200: None})
     def get(self, request):
         return Response({"results": [
-            {"version": v.blueprint.version, "title": v.blueprint.title, "is_active": v.blueprint.is_active,
+            {"id": v.blueprint.pk, "version": v.blueprint.version, "title": v.blueprint.title, "is_active": v.blueprint.is_active,
              "lessons": [lesson_data(row) for row in v.lessons], "other_lessons": v.others}
             for v in selectors.blueprint_versions(request.user)]})
 

@@ -14,6 +14,8 @@ from rest_framework.views import APIView
 from awareness.policy import reviews as policy
 from awareness.selectors import reviews as selectors
 from awareness.services import reviews as services
+from csoa_portal.api.idempotency import idempotent
+from csoa_portal.api.responses import created
 from incidents.selectors import incident_visible_to
 from liaison.models import MemberState
 
@@ -23,13 +25,13 @@ class ReviewRequestInput(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class AgreementInput(serializers.Serializer):
+class ReviewAgreementInput(serializers.Serializer):
     member_state = serializers.SlugRelatedField(slug_field="code", queryset=MemberState.objects.all(), required=False)
     agree = serializers.BooleanField()
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class SectionInput(serializers.Serializer):
+class ReviewSectionInput(serializers.Serializer):
     kind = serializers.CharField()
     text = serializers.CharField()
     confidential = serializers.BooleanField(default=False)
@@ -37,7 +39,7 @@ class SectionInput(serializers.Serializer):
                                                 allow_null=True, default=None)
 
 
-class CommentInput(serializers.Serializer):
+class ReviewCommentInput(serializers.Serializer):
     member_state = serializers.SlugRelatedField(slug_field="code", queryset=MemberState.objects.all(), required=False)
     text = serializers.CharField()
 
@@ -74,7 +76,7 @@ def _detail(request, pk, code=status.HTTP_200_OK):
 
 
 class ReviewListApi(APIView):
-    @extend_schema(summary="Incident reviews you see", responses={200: None})
+    @extend_schema(summary="Incident reviews you see", operation_id="reviews_list", responses={200: None})
     def get(self, request):
         reviews = selectors.reviews_visible_to(request.user).select_related("incident", "requester_organisation")
         return Response({"results": [{"id": r.pk, "reference": r.reference, "incident": r.incident.reference,
@@ -83,11 +85,15 @@ class ReviewListApi(APIView):
 
     @extend_schema(summary="Request an incident review (CSoA Art. 21)", request=ReviewRequestInput, responses={201: None})
     def post(self, request):
-        body = ReviewRequestInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        incident = incident_visible_to(request.user, body.validated_data["incident"])
-        review = services.request_review(actor=request.user, incident=incident, reason=body.validated_data["reason"])
-        return _detail(request, review.pk, status.HTTP_201_CREATED)
+        def perform():
+            body = ReviewRequestInput(data=request.data)
+            body.is_valid(raise_exception=True)
+            incident = incident_visible_to(request.user, body.validated_data["incident"])
+            review = services.request_review(actor=request.user, incident=incident,
+                                             reason=body.validated_data["reason"])
+            return created(request, _detail(request, review.pk), "review-detail", pk=review.pk)
+
+        return idempotent(request, perform)
 
 
 class ReviewDetailApi(APIView):
@@ -101,13 +107,17 @@ def _action(input_class, perform, summary: str):
         @extend_schema(summary=summary, request=input_class, responses={200: None})
         def post(self, request, pk):
             review = selectors.review_visible_to(request.user, pk)
-            data = {}
-            if input_class is not None:
-                body = input_class(data=request.data)
-                body.is_valid(raise_exception=True)
-                data = dict(body.validated_data)
-            perform(request.user, review, data)
-            return _detail(request, pk)
+
+            def run():
+                data = {}
+                if input_class is not None:
+                    body = input_class(data=request.data)
+                    body.is_valid(raise_exception=True)
+                    data = dict(body.validated_data)
+                perform(request.user, review, data)
+                return _detail(request, pk)
+
+            return idempotent(request, run)
 
     ReviewActionApi.__name__ = ReviewActionApi.__qualname__ = f"Review{summary.title().replace(' ', '')[:40]}Api"
     return ReviewActionApi.as_view()
@@ -116,14 +126,14 @@ def _action(input_class, perform, summary: str):
 urlpatterns: list = [
     path("reviews/", ReviewListApi.as_view(), name="review-list"),
     path("reviews/<int:pk>/", ReviewDetailApi.as_view(), name="review-detail"),
-    path("reviews/<int:pk>/agreement/", _action(AgreementInput, lambda user, review, d: services.answer_agreement(
+    path("reviews/<int:pk>/agreement/", _action(ReviewAgreementInput, lambda user, review, d: services.answer_agreement(
         actor=user, review=review, agree=d["agree"], member_state=d.get("member_state"), note=d["note"]),
         "Agree to or refuse a review"), name="review-agreement"),
-    path("reviews/<int:pk>/sections/", _action(SectionInput, lambda user, review, d: services.add_section(
+    path("reviews/<int:pk>/sections/", _action(ReviewSectionInput, lambda user, review, d: services.add_section(
         actor=user, review=review, **d), "Add a section to the draft"), name="review-sections"),
     path("reviews/<int:pk>/circulate/", _action(None, lambda user, review, d: services.circulate_draft(
         actor=user, review=review), "Send the draft for comments"), name="review-circulate"),
-    path("reviews/<int:pk>/comments/", _action(CommentInput, lambda user, review, d: services.add_comment(
+    path("reviews/<int:pk>/comments/", _action(ReviewCommentInput, lambda user, review, d: services.add_comment(
         actor=user, review=review, text=d["text"], member_state=d.get("member_state")), "Comment on the draft"),
         name="review-comments"),
     path("reviews/<int:pk>/deliver/", _action(None, lambda user, review, d: services.deliver_review(

@@ -255,6 +255,32 @@ def _register_provider(r, token_for):
             "/api/v1/reserve-providers/provider-delta/")
 
 
+def _request_review(r, token_for):
+    from tests.awareness.reviews_support import incident_of
+
+    incident = incident_of(r)
+    return (verified_client(r["people"]["ec_decision"]), "/api/v1/reviews/", {"incident": incident.pk, "reason": "x"},
+            "/api/v1/reviews/{new}/")
+
+
+def _propose_lesson(r, token_for):
+    request = rf.request_in(RequestStatus.REPORTED, r)
+    body = {"source_kind": "reserve_after_action", "source_id": str(request.report.pk), "target": "other",
+            "rationale": "Segment earlier"}
+    return verified_client(r["people"]["de_analyst"]), "/api/v1/lessons/", body, "/api/v1/lessons/{new}/"
+
+
+def _build_blueprint_draft(r, token_for):
+    from awareness.services import lessons
+
+    request = rf.request_in(RequestStatus.REPORTED, r)
+    lesson = lessons.propose_lesson(actor=r["people"]["de_analyst"], source_kind="reserve_after_action",
+                                    source_id=request.report.pk, target="other", rationale="Segment earlier")
+    lessons.decide_lesson(actor=r["people"]["enisa_triage"], lesson=lesson, accept=True, reason="Yes")
+    return (verified_client(r["people"]["enisa_admin"]), "/api/v1/lessons/blueprint-draft/", {},
+            "/api/v1/lessons/blueprint-versions/")
+
+
 # Schema path of each create -> how to make one: (client, url, body, the Location expected; {new} is the new id).
 CREATES = {
     "/api/v1/incidents/": _report_incident,
@@ -272,6 +298,9 @@ CREATES = {
     "/api/v1/engagements/{id}/work/": _log_work,
     "/api/v1/engagements/{id}/updates/": _post_update,
     "/api/v1/reserve-providers/": _register_provider,
+    "/api/v1/reviews/": _request_review,
+    "/api/v1/lessons/": _propose_lesson,
+    "/api/v1/lessons/blueprint-draft/": _build_blueprint_draft,
 }
 
 
