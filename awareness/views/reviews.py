@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from awareness.models import ReviewSection
+from awareness.policy import lessons as lesson_policy
 from awareness.policy import reviews as policy
 from awareness.selectors import reviews as selectors
 from awareness.services import reviews as services
@@ -55,7 +56,9 @@ def _render_detail(request, review, *, status=200, errors=(), **forms_):
     actions = policy.actions_for(request.user, review)
     context = {
         "review": review, "actions": actions, "report": selectors.report_for(request.user, review),
-        "clocks": selectors.clocks_of(review), "agreements": list(review.agreements.all()), "errors": list(errors),
+        "clocks": selectors.clocks_of(review),
+        "may_propose_lesson": review.state == review.State.DELIVERED and lesson_policy.proposing_organisation(
+            request.user) is not None and policy.may_read_sections(request.user, review), "agreements": list(review.agreements.all()), "errors": list(errors),
         "answer_form": forms_.get("answer_form") or AnswerForm(),
         "section_form": forms_.get("section_form") or SectionForm(),
         "comment_form": forms_.get("comment_form") or CommentForm(),

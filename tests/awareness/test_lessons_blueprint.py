@@ -162,3 +162,28 @@ def test_lessons_over_the_api_and_outsiders_get_404(review_network, delivered, l
     assert again.status_code == 400
     built = login(p["enisa_admin"]).post("/api/v1/lessons/blueprint-draft/", {}, content_type="application/json")
     assert built.status_code == 201 and built.json()["lessons"] == [lesson_id]
+
+
+def test_a_lesson_is_proposed_and_decided_on_the_pages(review_network, delivered, login):
+    p = review_network["people"]
+    fr = login(p["fr_analyst"])
+    review_page = fr.get(f"/awareness/reviews/{delivered.pk}/").content.decode()
+    assert "Propose a lesson for the Blueprint" in review_page
+    url = f"/awareness/lessons/new/?source_kind=incident_review&source_id={delivered.pk}"
+    assert fr.get(url).status_code == 200
+    bad = fr.post("/awareness/lessons/new/", {"source_kind": "incident_review", "source_id": delivered.pk,
+                                              "target": "level_deadlines", "rationale": "Faster",
+                                              "change": '{"level": 2, "field": "ack_minutes", "value": -5}'})
+    assert bad.status_code == 400 and "out of range" in bad.content.decode()
+    assert not LessonProposal.objects.exists()
+    assert login(p["pt_analyst"]).get(url).status_code == 404
+    assert fr.post("/awareness/lessons/new/", {"source_kind": "incident_review", "source_id": delivered.pk,
+                                               "target": "level_deadlines", "rationale": "Faster",
+                                               "change": '{"level": 2, "field": "ack_minutes", "value": 45}'}
+                   ).status_code == 302
+    lesson = LessonProposal.objects.get()
+    enisa = login(p["enisa_triage"])
+    assert enisa.post(f"/awareness/lessons/{lesson.pk}/decide/", {"accept": "no", "reason": "Too fast"}).status_code == 302
+    assert LessonProposal.objects.get().state == "rejected"
+    assert enisa.post(f"/awareness/lessons/{lesson.pk}/decide/", {"accept": "yes", "reason": "x"}).status_code == 400
+    assert "Lesson" in enisa.get("/awareness/lessons/").content.decode()
