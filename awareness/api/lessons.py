@@ -15,6 +15,7 @@ from awareness.selectors import lessons as selectors
 from awareness.services import lessons as services
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.responses import created
+from csoa_portal.api.schema import error_responses
 
 
 class LessonProposeInput(serializers.Serializer):
@@ -48,13 +49,13 @@ def _detail(request, pk, code=status.HTTP_200_OK):
 
 
 class LessonListApi(APIView):
-    @extend_schema(summary="Lessons learned you see", operation_id="lessons_list", responses={200: None})
+    @extend_schema(summary="Lessons learned you see", operation_id="lessons_list", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request):
         state = request.query_params.get("state")
         rows = selectors.lesson_queue(request.user, state=state if state in LessonProposal.State.values else None)
         return Response({"results": [lesson_data(row) for row in rows]})
 
-    @extend_schema(summary="Propose a lesson for the Blueprint", request=LessonProposeInput, responses={201: None})
+    @extend_schema(summary="Propose a lesson for the Blueprint", request=LessonProposeInput, responses={201: None, **error_responses(400, 401, 403, 404)})
     def post(self, request):
         def perform():
             body = LessonProposeInput(data=request.data)
@@ -66,13 +67,13 @@ class LessonListApi(APIView):
 
 
 class LessonDetailApi(APIView):
-    @extend_schema(summary="Read a lesson", responses={200: None})
+    @extend_schema(summary="Read a lesson", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request, pk):
         return _detail(request, pk)
 
 
 class LessonDecisionApi(APIView):
-    @extend_schema(summary="Accept or reject a lesson (ENISA)", request=LessonDecisionInput, responses={200: None})
+    @extend_schema(summary="Accept or reject a lesson (ENISA)", request=LessonDecisionInput, responses={200: None, **error_responses(400, 401, 403, 404)})
     def post(self, request, pk):
         lesson = selectors.lesson_visible_to(request.user, pk)
         def perform():
@@ -86,7 +87,7 @@ class LessonDecisionApi(APIView):
 
 class BlueprintDraftApi(APIView):
     @extend_schema(summary="Build the next Blueprint draft from the accepted lessons", request=BlueprintDraftInput,
-                   responses={201: None})
+                   responses={201: None, **error_responses(400, 401, 403, 404)})
     def post(self, request):
         def perform():
             body = BlueprintDraftInput(data=request.data)
@@ -100,7 +101,7 @@ class BlueprintDraftApi(APIView):
 
 
 class BlueprintVersionsApi(APIView):
-    @extend_schema(summary="Blueprint versions and the lessons they answer", responses={200: None})
+    @extend_schema(summary="Blueprint versions and the lessons they answer", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request):
         return Response({"results": [
             {"id": v.blueprint.pk, "version": v.blueprint.version, "title": v.blueprint.title, "is_active": v.blueprint.is_active,

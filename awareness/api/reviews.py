@@ -16,6 +16,7 @@ from awareness.selectors import reviews as selectors
 from awareness.services import reviews as services
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.responses import created
+from csoa_portal.api.schema import error_responses
 from incidents.selectors import incident_visible_to
 from liaison.models import MemberState
 
@@ -76,14 +77,14 @@ def _detail(request, pk, code=status.HTTP_200_OK):
 
 
 class ReviewListApi(APIView):
-    @extend_schema(summary="Incident reviews you see", operation_id="reviews_list", responses={200: None})
+    @extend_schema(summary="Incident reviews you see", operation_id="reviews_list", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request):
         reviews = selectors.reviews_visible_to(request.user).select_related("incident", "requester_organisation")
         return Response({"results": [{"id": r.pk, "reference": r.reference, "incident": r.incident.reference,
                                       "requester": r.requester_organisation.code, "state": r.state,
                                       "created_at": r.created_at} for r in reviews[:200]]})
 
-    @extend_schema(summary="Request an incident review (CSoA Art. 21)", request=ReviewRequestInput, responses={201: None})
+    @extend_schema(summary="Request an incident review (CSoA Art. 21)", request=ReviewRequestInput, responses={201: None, **error_responses(400, 401, 403, 404)})
     def post(self, request):
         def perform():
             body = ReviewRequestInput(data=request.data)
@@ -97,14 +98,14 @@ class ReviewListApi(APIView):
 
 
 class ReviewDetailApi(APIView):
-    @extend_schema(summary="Read an incident review as you may read it", responses={200: None})
+    @extend_schema(summary="Read an incident review as you may read it", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request, pk):
         return _detail(request, pk)
 
 
 def _action(input_class, perform, summary: str):
     class ReviewActionApi(APIView):
-        @extend_schema(summary=summary, request=input_class, responses={200: None})
+        @extend_schema(summary=summary, request=input_class, responses={200: None, **error_responses(400, 401, 403, 404)})
         def post(self, request, pk):
             review = selectors.review_visible_to(request.user, pk)
 

@@ -41,20 +41,11 @@ WHO_REQUESTS = ("the Commission (decision-maker, crisis manager) or EU-CyCLONe t
                 "Presidency's crisis management authority)")
 
 
-def memberships_of(user):
+def memberships_of(user) -> list:
+    """The person's memberships of active organisations, read afresh (a live connection's person may lose one)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    cached = getattr(user, "_review_seats", None)
-    if cached is None:
-        cached = list(user.memberships.filter(organisation__is_active=True).select_related(
-            "organisation__member_state"))
-        user._review_seats = cached
-    return cached
-
-
-def forget(user) -> None:
-    """Drop the memberships read for this person (tests that change them in between)."""
-    user.__dict__.pop("_review_seats", None)
+    return list(user.memberships.filter(organisation__is_active=True).select_related("organisation__member_state"))
 
 
 def requester_body(user) -> tuple[str, object] | None:

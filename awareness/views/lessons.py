@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -70,7 +71,10 @@ def lesson_list(request):
 @require_http_methods(["GET", "POST"])
 def lesson_new(request):
     data = request.POST if request.method == "POST" else request.GET
-    source, obj = policy.readable_source(request.user, data.get("source_kind", ""), data.get("source_id", ""))
+    try:
+        source, obj = policy.readable_source(request.user, data.get("source_kind", ""), data.get("source_id", ""))
+    except ValidationError:  # not a kind of source: a page about no such thing
+        raise Http404("No such source.") from None
     form = ProposeForm(request.POST or None, initial={"source_kind": source.kind, "source_id": obj.pk})
     if request.method == "POST" and form.is_valid():
         try:
