@@ -110,3 +110,19 @@ def test_outsiders_do_not_know_a_review_exists(review_network, significant_incid
     for url in (f"/awareness/reviews/{review.pk}/", f"/api/v1/reviews/{review.pk}/",
                 f"/awareness/reviews/{review.pk}/pdf/", f"/awareness/reviews/{review.pk + 99}/"):
         assert login(p["pt_analyst"]).get(url).status_code == 404, url
+
+
+def test_the_inbox_and_the_live_stream_follow_who_may_see_the_review(review_network, significant_incident):
+    from liaison.events import visible_subject_ids
+    from liaison.selectors import inbox_for
+
+    p = review_network["people"]
+    review = review_in("agreement", review_network, significant_incident)
+    def reviews_in_inbox(user):
+        return [(e.kind, e.subject_id) for e in inbox_for(user)[0] if e.subject_type == "incident_review"]
+
+    assert reviews_in_inbox(p["fr_analyst"]) == [("review.requested", str(review.pk))]
+    assert reviews_in_inbox(p["pt_analyst"]) == []
+    assert reviews_in_inbox(p["ec_decision"]) == []  # the requester is told of answers, not of its own request
+    assert visible_subject_ids(p["pt_analyst"], "incident_review", {str(review.pk)}) == set()
+    assert visible_subject_ids(p["fr_analyst"], "incident_review", {str(review.pk)}) == {str(review.pk)}
