@@ -124,9 +124,3 @@ def print_document(user, review: IncidentReview) -> PrintDocument:
         omitted_note=report.omitted_note,
     )
 
-
-def reviews_waiting_for(user) -> list[IncidentReview]:
-    """Open reviews where the person has something to do (the list's first section)."""
-    return [r for r in reviews_visible_to(user).filter(state__in=["agreement", "drafting", "comments"])
-            .prefetch_related("agreements__member_state")[:50] if policy.actions_for(user, r).as_list()
-            not in ([], ["pdf"])]
