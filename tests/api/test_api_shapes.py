@@ -278,6 +278,30 @@ def _correct_sitrep(r, token_for):
     sitrep_services.submit_report(actor=presidency, report=report)
     sitrep_services.publish_report(actor=other, report=report)
     return verified_client(other), f"/api/v1/sitreps/{report.pk}/correct/", {}, "/api/v1/sitreps/{new}/"
+def _request_review(r, token_for):
+    from tests.awareness.reviews_support import incident_of
+
+    incident = incident_of(r)
+    return (verified_client(r["people"]["ec_decision"]), "/api/v1/reviews/", {"incident": incident.pk, "reason": "x"},
+            "/api/v1/reviews/{new}/")
+
+
+def _propose_lesson(r, token_for):
+    request = rf.request_in(RequestStatus.REPORTED, r)
+    body = {"source_kind": "reserve_after_action", "source_id": str(request.report.pk), "target": "other",
+            "rationale": "Segment earlier"}
+    return verified_client(r["people"]["de_analyst"]), "/api/v1/lessons/", body, "/api/v1/lessons/{new}/"
+
+
+def _build_blueprint_draft(r, token_for):
+    from awareness.services import lessons
+
+    request = rf.request_in(RequestStatus.REPORTED, r)
+    lesson = lessons.propose_lesson(actor=r["people"]["de_analyst"], source_kind="reserve_after_action",
+                                    source_id=request.report.pk, target="other", rationale="Segment earlier")
+    lessons.decide_lesson(actor=r["people"]["enisa_triage"], lesson=lesson, accept=True, reason="Yes")
+    return (verified_client(r["people"]["enisa_admin"]), "/api/v1/lessons/blueprint-draft/", {},
+            "/api/v1/lessons/blueprint-versions/")
 
 
 # Schema path of each create -> how to make one: (client, url, body, the Location expected; {new} is the new id).
@@ -300,6 +324,9 @@ CREATES = {
     "/api/v1/warnings/": _draft_warning,
     "/api/v1/sitreps/": _draft_sitrep,
     "/api/v1/sitreps/{id}/correct/": _correct_sitrep,
+    "/api/v1/reviews/": _request_review,
+    "/api/v1/lessons/": _propose_lesson,
+    "/api/v1/lessons/blueprint-draft/": _build_blueprint_draft,
 }
 
 

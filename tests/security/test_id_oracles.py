@@ -46,7 +46,8 @@ COLLECTIONS = {
     "incidents": "incident", "shares": "share", "alerts": "alert", "assistance-requests": "request",
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
     "organisations": "organisation", "level-proposals": "level_proposal", "observables": "observable",
-    "attachments": "attachment", "tasks": "task", "warnings": "warning", "sitreps": "sitrep",
+    "attachments": "attachment", "tasks": "task", "warnings": "warning", "sitreps": "sitrep", "reviews": "review",
+    "lessons": "lesson",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -149,6 +150,7 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
     sitrep = SituationReport.objects.create(  # a draft of de-csirt's on the national incident: not pt-csirt's
         incident=incident, number=1, level=2, author_organisation=reserve["orgs"]["de-csirt"], author=de, tlp="amber",
         audience=["org:fr-csirt"])
+    review, lesson = _review_and_lesson(reserve, escalated, request)
     newest = Event.objects.order_by("-id").first()
     assert not EventAudience.objects.filter(event=newest, group__in=outsider["user"].groups.all()).exists()
     return {
@@ -158,7 +160,26 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
         "attachment": entry.attachments.get().pk, "task": task.pk, "tag": "zeppelin-kit",
         "warning": warning.pk,
         "sitrep": sitrep.pk,
+        "review": review.pk, "lesson": lesson.pk,
     }
+
+
+def _review_and_lesson(reserve, escalated, request):  # noqa: F811
+    """An incident review PT is not concerned by (the Commission's, on the escalated incident) and a lesson of
+    de-csirt from the request's summary report: neither is pt-csirt's to know."""
+    from awareness.services import lessons, reviews
+    from reserve import services as reserve_services
+
+    p = reserve["people"]
+    incident_services.share_incident(actor=p["de_analyst"], incident=escalated, organisations=[reserve["orgs"]["ec"]])
+    review = reviews.request_review(actor=p["ec_decision"], incident=escalated, reason="Cross-border wiper")
+    reserve_services.close_deployment(actor=p["de_analyst"], request=request)
+    reserve_services.submit_report(actor=p["de_analyst"], request=request, service_provided="Forensics",
+                                   results="Restored", lessons_learned="Segment earlier")
+    request.refresh_from_db()
+    lesson = lessons.propose_lesson(actor=p["de_analyst"], source_kind="reserve_after_action",
+                                    source_id=request.report.pk, target="other", rationale="Segment earlier")
+    return review, lesson
 
 
 def _value(parameter: dict, kind: str, invisible: dict, *, missing: bool):
