@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from csoa_portal import display
 from csoa_portal.views import PageRefused
-from incidents import bodies, clocks, policy, selectors, services, stix, summaries
+from incidents import bodies, clocks, policy, related, selectors, services, stix, summaries
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
@@ -337,6 +337,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
     shares = list(incident.shares.select_related("shared_by")) if capabilities.see_recipients else []
     context = {
         "incident": incident,
+        "related_links": related.related_links(user, incident),
         "affected": affected,
         "sectors": list(incident.sectors.all()),
         "capabilities": capabilities,

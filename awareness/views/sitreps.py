@@ -59,7 +59,11 @@ def _apply_errors(form, exc: ValidationError) -> None:
 @login_required
 @require_GET
 def report_list(request):
-    reports = selectors.reports_visible_to(request.user).order_by("-created_at", "-id")[:200]
+    reports = selectors.reports_visible_to(request.user).order_by("-created_at", "-id")
+    incident_id = request.GET.get("incident", "")
+    if incident_id.isdigit():  # from the incident page's link: that incident's reports (none if not visible)
+        reports = reports.filter(incident_id=int(incident_id))
+    reports = reports[:200]
     return render(request, "awareness/sitreps/list.html", {"reports": reports,
                                                            "may_draft": policy.may_draft_any(request.user)})
 
