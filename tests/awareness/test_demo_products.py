@@ -65,6 +65,7 @@ def test_the_demo_people_see_the_reports_as_their_rights_allow(demo):
     for drafter in (CHAIR, ENISA):
         page = _page(drafter, listing).content.decode()
         assert PUBLISHED_TITLE in page and REVIEW_TITLE in page
+        assert f"Draft a report on {demo.reference}" in page  # the next report starts from the list
     # The chair reviews ENISA's report: the page offers to publish it; ENISA is told another person must.
     review_page = _page(CHAIR, reverse("awareness:sitrep-detail", args=[in_review.pk])).content.decode()
     assert "Publish</button>" in review_page
@@ -74,7 +75,7 @@ def test_the_demo_people_see_the_reports_as_their_rights_allow(demo):
     # A reader of the audience (the French crisis authority, alerted and shared with) reads the published one only.
     reader = "liaison@fr-authority.demo"
     page = _page(reader, listing).content.decode()
-    assert PUBLISHED_TITLE in page and REVIEW_TITLE not in page
+    assert PUBLISHED_TITLE in page and REVIEW_TITLE not in page and "Draft a report" not in page
     detail = _page(reader, reverse("awareness:sitrep-detail", args=[published.pk]))
     assert detail.status_code == 200 and "TLP:AMBER" in detail.content.decode()
     assert _page(reader, reverse("awareness:sitrep-detail", args=[in_review.pk])).status_code == 404
