@@ -46,3 +46,10 @@ def register() -> None:
         return []
 
     register_menu("awareness.sitreps", menu, order=40)
+
+
+def load_demo(stdout=None) -> int:
+    """Called by AwarenessConfig.load_demo: the demo crisis's situation reports (awareness.demo)."""
+    from awareness.demo import load_sitreps
+
+    return load_sitreps(stdout=stdout)

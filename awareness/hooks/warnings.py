@@ -58,3 +58,10 @@ def register() -> None:
         audit.register_read_check(f"awareness.{model}", audit.via_parent(f"awareness.{model}", "warning_id",
                                                                          selectors.visible_warning_ids))
     register_menu("awareness-warnings", _menu, order=40)
+
+
+def load_demo(stdout=None) -> int:
+    """Called by AwarenessConfig.load_demo: a circulated public warning on the demo crisis (awareness.demo)."""
+    from awareness.demo import load_warning
+
+    return load_warning(stdout=stdout)

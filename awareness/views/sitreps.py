@@ -12,6 +12,8 @@ from awareness.policy import sitreps as policy
 from awareness.selectors import sitreps as selectors
 from awareness.services import sitreps as services
 from csoa_portal.views import PageRefused
+from incidents.models import Incident
+from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import TLP
 from liaison.selectors import group_labels
 
@@ -27,7 +29,8 @@ TEXT_HELP = {
 class ReportForm(forms.Form):
     title = forms.CharField(max_length=200, required=False)
     related_incidents = forms.CharField(required=False, help_text="Ids of related incidents, separated by commas.")
-    tlp = forms.ChoiceField(choices=TLP.choices)
+    tlp = forms.ChoiceField(choices=TLP.choices, label="TLP",
+                            help_text="At least as strict as the incidents the report covers.")
     audience = forms.MultipleChoiceField(choices=(), widget=forms.CheckboxSelectMultiple,
                                          help_text="Who receives the published report.")
     summary_what = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="What")
@@ -56,6 +59,19 @@ def _apply_errors(form, exc: ValidationError) -> None:
         form.add_error(name if name in form.fields else None, errors)
 
 
+DRAFTABLE_SHOWN = 50
+
+
+def _draftable_incidents(user) -> list[Incident]:
+    """The live incidents at level 2 or 3 on which the person may draft a report (the list offers each)."""
+    if not policy.may_draft_any(user):
+        return []
+    candidates = (incidents_visible_to(user).filter(crisis_level__gte=policy.MIN_LEVEL)
+                  .exclude(status__in=[Incident.Status.RESOLVED, Incident.Status.CLOSED])
+                  .select_related("reporting_organisation").order_by("-crisis_level", "-updated_at", "-id"))
+    return [incident for incident in candidates[:DRAFTABLE_SHOWN] if policy.may_draft(user, incident)]
+
+
 @login_required
 @require_GET
 def report_list(request):
@@ -65,7 +81,8 @@ def report_list(request):
         reports = reports.filter(incident_id=int(incident_id))
     reports = reports[:200]
     return render(request, "awareness/sitreps/list.html", {"reports": reports,
-                                                           "may_draft": policy.may_draft_any(request.user)})
+                                                           "may_draft": policy.may_draft_any(request.user),
+                                                           "draftable": _draftable_incidents(request.user)})
 
 
 @login_required
