@@ -21,6 +21,7 @@ class AwarenessConfig(AppConfig):
         for product in PRODUCTS:
             import_module(f"awareness.hooks.{product}").register()
         import_module("awareness.hooks.incident_page").register()
+        import_module("awareness.hooks.menu").register()
 
     def load_demo(self, stdout=None):
         """Called by liaison's load_demo: each product's demo objects, where it has some."""

@@ -26,7 +26,7 @@ def register() -> None:
     from csoa_portal import audit
     from liaison.events import register_subject_check, register_subject_url, visible_subject_ids
     from liaison.inbox import register_inbox_kinds
-    from liaison.menu import register_menu
+    from awareness.hooks.menu import register_menu
 
     from awareness.selectors.reviews import visible_review_ids
     from awareness.services.reviews import SUBJECT, register_sweep

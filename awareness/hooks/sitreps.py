@@ -29,7 +29,8 @@ def register() -> None:
     from csoa_portal import audit, sweep
     from liaison.events import register_subject_check, register_subject_url, visible_subject_ids
     from liaison.inbox import register_inbox_kinds
-    from liaison.menu import MenuLink, register_menu
+    from awareness.hooks.menu import register_menu
+    from liaison.menu import MenuLink
 
     register_subject_check("situationreport", selectors.visible_report_ids)
     register_subject_url("situationreport", lambda pk: reverse("awareness:sitrep-detail", args=[pk]))

@@ -47,7 +47,7 @@ def register() -> None:
     from csoa_portal import audit, sweep
     from liaison.events import register_subject_check, register_subject_url
     from liaison.inbox import register_inbox_kinds
-    from liaison.menu import register_menu
+    from awareness.hooks.menu import register_menu
 
     register_subject_check("publicwarning", selectors.visible_warning_ids)
     register_subject_url("publicwarning", _url)

@@ -1,7 +1,10 @@
 """``/awareness/``: each product's pages."""
 
+from django.urls import path
+
 from awareness.urls import lessons, reviews, sitreps, warnings
+from awareness.views.index import index
 
 app_name = "awareness"
 
-urlpatterns = [*sitreps.urlpatterns, *warnings.urlpatterns, *reviews.urlpatterns, *lessons.urlpatterns]
+urlpatterns = [path("", index, name="index"), *sitreps.urlpatterns, *warnings.urlpatterns, *reviews.urlpatterns, *lessons.urlpatterns]

@@ -172,14 +172,19 @@ def test_the_default_audience_is_who_sees_the_incident_within_the_reports_tlp(cr
 
 
 def test_the_menu_and_the_event_feed_follow_who_may_read(crisis):
+    from awareness.hooks.menu import product_links
     from liaison.events import visible_subject_ids
     from liaison.menu import menu_for
 
     people = crisis["people"]
     report = published(crisis)
-    labels = lambda person: [link["label"] for link in menu_for(people[person])]  # noqa: E731
+    labels = lambda person: [link.label for link in product_links(people[person])]  # noqa: E731
     assert "Situation reports" in labels("enisa_liaison") and "Situation reports" in labels("pt_analyst")
     assert "Situation reports" not in labels("provider")
+    # The main menu has one entry for all the products, and none for those who may use none of them.
+    main = lambda person: [link["label"] for link in menu_for(people[person])]  # noqa: E731
+    assert main("pt_analyst").count("Crisis products") == 1 and "Situation reports" not in main("pt_analyst")
+    assert "Crisis products" not in main("provider")
     assert visible_subject_ids(people["pt_analyst"], "situationreport", {str(report.pk)}) == {str(report.pk)}
     share = crisis["primary"].shares.get(group__name="org:pt-csirt")
     incident_services.unshare_incident(actor=people["de_analyst"], share=share)

@@ -28,6 +28,7 @@ def test_the_chair_drafts_enisa_publishes_and_the_pdf_is_marked_on_every_page(
     # The chair (the Council Presidency's crisis authority) finds the level-2 incident on the reports page.
     chair = new_page()
     login_in_browser(chair, live_server_url, people["ie_chair"])
+    chair.get_by_role("link", name="Crisis products", exact=True).click()
     chair.get_by_role("link", name="Situation reports", exact=True).click()
     chair.get_by_role("link", name=f"Draft a report on {primary.reference}").click()
     expect(chair.locator("h1")).to_contain_text(f"New situation report on {primary.reference}")
@@ -53,6 +54,7 @@ def test_the_chair_drafts_enisa_publishes_and_the_pdf_is_marked_on_every_page(
     # ENISA, EU-CyCLONe's secretariat, reviews and publishes it.
     enisa = new_page()
     login_in_browser(enisa, live_server_url, people["enisa_liaison"])
+    enisa.get_by_role("link", name="Crisis products", exact=True).click()
     enisa.get_by_role("link", name="Situation reports", exact=True).click()
     row = enisa.locator("tr", has_text=TITLE)
     expect(row).to_contain_text("In review")

@@ -1,0 +1,35 @@
+"""One main-menu entry for the whole app: the products a person may use, gathered behind it.
+
+Four product links (situation reports, public warnings, reviews, lessons) would push the top
+bar past one line for the most crowded bars (tests/e2e/test_layout.py); each product registers
+here with the same signature as ``liaison.menu.register_menu``, and the main menu gets one link,
+"Crisis products", to ``/awareness/``, which lists them.
+"""
+
+from collections.abc import Callable
+
+from django.urls import reverse
+
+from liaison import menu as main_menu
+
+_PRODUCTS: dict[str, tuple[int, Callable]] = {}
+
+
+def register_menu(name: str, links_for: Callable, *, order: int) -> None:
+    _PRODUCTS[name] = (order, links_for)
+
+
+def product_links(user) -> list[main_menu.MenuLink]:
+    return [link for _, links_for in sorted(_PRODUCTS.values(), key=lambda entry: entry[0])
+            for link in links_for(user)]
+
+
+def _entry(user) -> list[main_menu.MenuLink]:
+    links = product_links(user)
+    if not links:
+        return []
+    return [main_menu.MenuLink("Crisis products", reverse("awareness:index"), ", ".join(link.label for link in links))]
+
+
+def register() -> None:
+    main_menu.register_menu("awareness", _entry, order=40)
