@@ -142,6 +142,9 @@ def test_the_pdf_is_served_as_a_named_pdf_attachment(crisis, login, path):
     assert response["Content-Disposition"] == (
         f'attachment; filename="sitrep-{crisis["primary"].pk}-{report.number}-v{report.version}.pdf"')
     assert response.content.startswith(b"%PDF-")
+    # The reader's own version of a TLP-marked report: kept by no shared cache, nor on the browser's disk
+    # (as the portal serves every restricted download: attachments, STIX exports).
+    assert response["Cache-Control"] == "private, no-store"
 
 
 @PATHS
