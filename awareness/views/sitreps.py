@@ -155,6 +155,7 @@ def report_pdf(request, pk):
     response = HttpResponse(render_pdf(document), content_type="application/pdf")
     response["Content-Disposition"] = (f'attachment; filename="sitrep-{report.incident_id}-{report.number}'
                                        f'-v{report.version}.pdf"')
+    response["Cache-Control"] = "private, no-store"  # the reader's own TLP-marked version
     return response
 
 
