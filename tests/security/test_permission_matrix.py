@@ -279,7 +279,8 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
 
 def test_the_recipients_see_the_products_addressed_to_them_and_no_confidential_part(network, world, login, token_for):
     """Control on the other insiders: fr-csirt reads the report, the warnings and the review, but not DE's confidential
-    section of the review (it stays with its source state and ENISA), nor de-csirt's lesson."""
+    section of the review (it stays with its source state and ENISA), nor the reviewed incident's title (not shared
+    with fr-csirt), nor de-csirt's lesson."""
     ids = _ids(world)
     page = login(network["people"]["fr_analyst"])  # an analyst: answers warnings for FR
     api = Client(headers={"Authorization": f"Bearer {token_for(network['orgs']['fr-csirt'], 'read')}"})
@@ -291,9 +292,13 @@ def test_the_recipients_see_the_products_addressed_to_them_and_no_confidential_p
     assert [route for route, text in read.items() if MARKER not in text] == []
     assert [route for route, text in read.items() if "reviews" in route and "joint response" not in text] == []
     assert [route for route, text in read.items() if "unpatched VPN" in text] == []
+    # FR takes part in the review by law, but the incident was never shared with it: its reference, not its title.
+    assert [route for route, text in read.items() if "wiper at a TSO" in text] == []
     assert page.get(fill("/awareness/lessons/<int:pk>/", ids)).status_code == 404
     de = login(network["people"]["de_analyst"])
-    assert "unpatched VPN" in body(de.get(fill("/awareness/reviews/<int:pk>/", ids))), "control: DE reads its own"
+    for route in ("/awareness/reviews/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/"):
+        text = body(de.get(fill(route, ids)))
+        assert "unpatched VPN" in text and "wiper at a TSO" in text, f"control: DE reads its own on {route}"
 
 
 def _admin_urls():
