@@ -15,6 +15,7 @@ from django.utils import timezone
 from awareness.documents import PrintDocument, PrintSection
 from awareness.models import IncidentReview, ReviewAgreement, ReviewClock, ReviewComment, ReviewSection
 from awareness.policy import reviews as policy
+from incidents.selectors import incidents_visible_to
 
 OMITTED = "Parts of this report are confidential to the member state they come from and were left out for you."
 
@@ -93,6 +94,14 @@ def report_for(user, review: IncidentReview) -> ReviewReport:
     return ReviewReport(review=review, readable=True, parts=tuple(parts), comments=comments, omitted=omitted_any)
 
 
+def incident_heading(user, review: IncidentReview) -> str:
+    """"INC-… — title" for a person who sees the incident; its reference alone for a state concerned (or the
+    requester) who takes part in the review without the incident having been shared with them (TLP still holds)."""
+    if incidents_visible_to(user).filter(pk=review.incident_id).exists():
+        return f"{review.incident.reference} — {review.incident.title}"
+    return review.incident.reference
+
+
 def print_document(user, review: IncidentReview) -> PrintDocument:
     """The printable report for this reader (``awareness.pdf.render_pdf`` lays it out)."""
     report = report_for(user, review)
@@ -113,7 +122,7 @@ def print_document(user, review: IncidentReview) -> PrintDocument:
     delivered = review.delivered_at.strftime("%Y-%m-%d %H:%M UTC") if review.delivered_at else "not yet delivered"
     return PrintDocument(
         title=f"Incident review {review.reference}",
-        subtitle=f"{review.incident.reference} — {review.incident.title}",
+        subtitle=incident_heading(user, review),
         tlp="amber",
         generated_at=report.generated_at,
         summary=(("Requested by", f"{review.requester_organisation.name} ({review.get_requester_body_display()})"),

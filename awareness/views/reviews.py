@@ -56,6 +56,7 @@ def _render_detail(request, review, *, status=200, errors=(), **forms_):
     actions = policy.actions_for(request.user, review)
     context = {
         "review": review, "actions": actions, "report": selectors.report_for(request.user, review),
+        "incident_heading": selectors.incident_heading(request.user, review),
         "clocks": selectors.clocks_of(review),
         "may_propose_lesson": review.state == review.State.DELIVERED and lesson_policy.proposing_organisation(
             request.user) is not None and policy.may_read_sections(request.user, review), "agreements": list(review.agreements.all()), "errors": list(errors),

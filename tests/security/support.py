@@ -46,5 +46,19 @@ def fill(route: str, ids: dict, *, missing: bool = False) -> str | None:
 
 
 def body(response) -> str:
+    """The response's text; for a PDF, the text of its pages (a marker in a PDF is drawn, not written as bytes)."""
     content = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.get("Content-Type", "").startswith("application/pdf"):
+        return pdf_text(content)
     return content.decode(errors="replace")
+
+
+def pdf_text(content: bytes) -> str:
+    """Every page's extracted text, plus the document's metadata (title, subject, keywords)."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(content))
+    metadata = " ".join(str(value) for value in (reader.metadata or {}).values())
+    return "\n".join([metadata, *(page.extract_text() or "" for page in reader.pages)])

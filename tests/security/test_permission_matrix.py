@@ -28,7 +28,8 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents import services as incident_services
-from incidents.models import Alert
+from incidents.models import Alert, Incident
+from tests import factories
 from tests.conftest import verified_client
 from tests.factories import member_state
 from tests.security.support import api_get_routes, body, fill, page_routes
@@ -45,6 +46,82 @@ def _reserve_request(network, incident):
         actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
         **content([incident], affected_entity=f"{MARKER} Stadtwerke", impact_description=f"{MARKER} grid down"),
     )
+
+
+def _situation_report(network, incident):
+    """A published situation report on the incident: ENISA (EU-CyCLONe's secretariat) drafts, another publishes."""
+    from awareness.services import sitreps as sitrep_services
+
+    people, orgs = network["people"], network["orgs"]
+    liaison = factories.person("liaison@enisa.example", orgs["enisa"], ["liaison_officer"])
+    crisis = factories.person("crisis@enisa.example", orgs["enisa"], ["crisis_manager"])
+    incident_services.share_incident(actor=people["de_analyst"], incident=incident, organisations=[orgs["enisa"]])
+    if incident.crisis_level < 2:  # the escalation is proven elsewhere; a report needs level 2
+        Incident.objects.filter(pk=incident.pk).update(crisis_level=2)
+        incident.refresh_from_db()
+    report = sitrep_services.draft_report(actor=liaison, incident=incident, assessment=f"{MARKER} grid assessment",
+                                          next_steps=f"{MARKER} next steps")
+    sitrep_services.submit_report(actor=liaison, report=report)
+    return sitrep_services.publish_report(actor=crisis, report=report)
+
+
+def _public_warnings(network):
+    """On a cross-border TLP:CLEAR incident of de-csirt (DE, FR): a circulated warning with the marker in its text,
+    and a released one whose public text is clean but whose FR answer (changes proposed, not released) carries it."""
+    from freezegun import freeze_time
+
+    from awareness.services import warnings as warning_services
+
+    people, de = network["people"], network["people"]["de_analyst"]
+    incident = incident_services.report_incident(
+        actor=de, organisation=network["orgs"]["de-csirt"], title="DDoS on rail ticketing", aware_at=timezone.now(),
+        tlp="clear", severity="high", affected_member_states=[member_state("DE"), member_state("FR")],
+        cross_border_impact=True,
+    )
+    deadline = timezone.now() + timedelta(hours=24)
+    circulated = warning_services.circulate_warning(actor=de, response_deadline=deadline, warning=warning_services.draft_warning(
+        actor=de, incident=incident, title=f"{MARKER} rail outages", body=f"{MARKER} booking systems down",
+        recommendations=f"{MARKER} book at the station"))
+    released = warning_services.circulate_warning(actor=de, response_deadline=deadline, warning=warning_services.draft_warning(
+        actor=de, incident=incident, title="Rail outages: what travellers should know", body="Booking is down."))
+    warning_services.respond_to_warning(actor=de, warning=released, response="agreed")
+    warning_services.respond_to_warning(actor=people["fr_analyst"], warning=released, response="changes_proposed",
+                                        proposed_text=f"{MARKER} say who did it", comment=f"{MARKER} our source")
+    publish_at = timezone.now() + timedelta(minutes=5)
+    warning_services.schedule_release(actor=de, warning=released, publish_at=publish_at)
+    with freeze_time(publish_at):
+        assert warning_services.release_due_warnings() == 1
+    released.refresh_from_db()
+    return circulated, released
+
+
+def _review_and_lesson(network):
+    """A delivered review (CSoA Art. 21) of a DE+FR incident, with DE's confidential section; DE's lesson from it."""
+    from awareness.services import lessons as lesson_services
+    from awareness.services import reviews as review_services
+    from tests.awareness.reviews_support import incident_of
+
+    people = dict(network["people"])
+    people["ec_decision"] = factories.person("decision@ec.example", network["orgs"]["ec"], ["decision_maker"])
+    factories.presidency("DE")
+    incident = incident_of({"orgs": network["orgs"], "people": people}, title=f"{MARKER} wiper at a TSO")
+    review = review_services.request_review(actor=people["ec_decision"], incident=incident, reason=f"{MARKER} reason")
+    for analyst in ("de_analyst", "fr_analyst"):
+        review_services.answer_agreement(actor=people[analyst], review=review, agree=True)
+    enisa = people["enisa_triage"]
+    review_services.add_section(actor=enisa, review=review, kind="causes", text=f"{MARKER} DE: unpatched VPN",
+                                confidential=True, source_state=member_state("DE"))
+    review_services.add_section(actor=enisa, review=review, kind="response", text=f"{MARKER} joint response")
+    review_services.add_section(actor=enisa, review=review, kind="lessons", text=f"{MARKER} acknowledge faster")
+    review_services.circulate_draft(actor=enisa, review=review)
+    for analyst in ("de_analyst", "fr_analyst"):
+        review_services.add_comment(actor=people[analyst], review=review, text=f"{MARKER} agreed")
+    review_services.deliver_review(actor=enisa, review=review)
+    review.refresh_from_db()
+    lesson = lesson_services.propose_lesson(
+        actor=people["de_analyst"], source_kind="incident_review", source_id=review.pk, target="level_deadlines",
+        change={"level": 2, "field": "ack_minutes", "value": 45}, rationale=f"{MARKER} alerts were acknowledged late")
+    return review, lesson
 
 
 @pytest.fixture
@@ -70,9 +147,13 @@ def world(network, settings, tmp_path, django_capture_on_commit_callbacks):
     task = incident_services.create_task(actor=de, incident=incident, title=f"{MARKER} call the DSO")
     alert = Alert.objects.filter(incident=incident).first()
     assert alert is not None, "the level-2 escalation raised no alert"
+    circulated, released = _public_warnings(network)
+    review, lesson = _review_and_lesson(network)
     return {
         "incident": incident, "share": share, "attachment": entry.attachments.get(), "alert": alert,
         "request": _reserve_request(network, incident), "observable": observable, "task": task,
+        "sitrep": _situation_report(network, incident), "warning": circulated, "released_warning": released,
+        "review": review, "lesson": lesson,
     }
 
 
@@ -84,6 +165,8 @@ def _ids(world) -> dict[str, object]:
         "share_id": world["share"].pk, "attachment_id": world["attachment"].pk, "alert_id": world["alert"].pk,
         "kind": "early_warning", "part": "levels", "code": "de-csirt",
         "observable_id": world["observable"].pk, "task_id": world["task"].pk, "tasks": world["task"].pk,
+        "sitreps": world["sitrep"].pk, "warnings": world["warning"].pk, "reviews": world["review"].pk,
+        "lessons": world["lesson"].pk, "incident_pk": world["review"].incident_id,
     }
 
 
@@ -91,8 +174,18 @@ QUERIES = {"/api/v1/observables/search/": {"value": "198.51.100.77"}, "/api/v1/e
            "/incidents/search/": {"q": "198.51.100.77"}, "/incidents/": {"q": "wiper"}}
 
 
-def _leaks(client, urls_and_missing, ids) -> list:
-    """Every (url, status) where the outsider learns something: a marker, or an answer a missing id would not get."""
+# A released warning's public copy answers anyone (its text went public); the marker must still not be in it.
+PUBLIC_WHEN_RELEASED = {"/awareness/warnings/<int:pk>/public.json"}
+
+
+def _released(ids, world) -> dict:
+    """The parameters again, with the released warning in place of the circulated one."""
+    return dict(ids, warnings=world["released_warning"].pk)
+
+
+def _leaks(client, urls_and_missing, ids, *, public=frozenset()) -> list:
+    """Every (url, status) where the outsider learns something: a marker, or an answer a missing id would not get
+    (except on the ``public`` routes, which answer anyone by design)."""
     leaks = []
     for route in urls_and_missing:
         url = fill(route, ids)
@@ -102,7 +195,7 @@ def _leaks(client, urls_and_missing, ids) -> list:
         if MARKER in body(response):
             leaks.append((url, response.status_code, "marker in body"))
         missing = fill(route, ids, missing=True)
-        if missing != url and client.get(missing).status_code != response.status_code:
+        if route not in public and missing != url and client.get(missing).status_code != response.status_code:
             leaks.append((url, response.status_code, "answers unlike a missing id"))
     return leaks
 
@@ -116,9 +209,14 @@ def test_no_api_read_tells_an_unrelated_organisation_about_the_subjects(network,
     ids = _ids(world)
     covered = [route for route in operations if fill(route, ids)]
     assert len(covered) >= 20 and any("assistance-requests/{id}" in r for r in covered)
+    assert {"/api/v1/sitreps/{id}/", "/api/v1/sitreps/{id}/pdf/", "/api/v1/warnings/{id}/", "/api/v1/reviews/{id}/",
+            "/api/v1/lessons/{id}/"} <= set(covered)
+    warning_routes = [route for route in operations if "/warnings/" in route]
 
     assert _leaks(token, operations, ids) == []
     assert _leaks(session, operations, ids) == []
+    assert _leaks(token, warning_routes, _released(ids, world)) == []
+    assert _leaks(session, warning_routes, _released(ids, world)) == []
 
 
 def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_for):
@@ -130,7 +228,11 @@ def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_f
     assert {"/api/v1/incidents/", "/api/v1/incidents/{id}/", "/api/v1/events/", "/api/v1/observables/search/",
             "/api/v1/incidents/{id}/timeline/", "/api/v1/assistance-requests/{id}/",
             "/api/v1/incidents/{id}/observables/{observable_id}/", "/api/v1/incidents/{id}/attachments/{attachment_id}/",
-            "/api/v1/incidents/{id}/tasks/", "/api/v1/tasks/{id}/"} <= set(seen)
+            "/api/v1/incidents/{id}/tasks/", "/api/v1/tasks/{id}/",
+            "/api/v1/sitreps/{id}/", "/api/v1/sitreps/{id}/pdf/", "/api/v1/warnings/", "/api/v1/warnings/{id}/",
+            "/api/v1/reviews/{id}/", "/api/v1/lessons/", "/api/v1/lessons/{id}/"} <= set(seen)
+    released = fill("/api/v1/warnings/{id}/", _released(ids, world))
+    assert MARKER in body(client.get(released)), "the drafter reads FR's proposed changes to the released warning"
 
 
 @pytest.mark.parametrize("outsider", OUTSIDERS)
@@ -138,8 +240,23 @@ def test_no_page_tells_an_unrelated_organisation_about_the_subjects(network, wor
     routes = list(page_routes())
     ids = _ids(world)
     assert any(r.startswith("/incidents/<int:pk>/") for r in routes) and "/incidents/board/" in routes
+    assert {"/awareness/sitreps/<int:pk>/pdf/", "/awareness/warnings/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/",
+            "/awareness/lessons/<int:pk>/", "/awareness/reviews/request/<int:incident_pk>/"} <= {
+        route for route in routes if fill(route, ids)}
+    client = login(network["people"][outsider])
 
-    assert _leaks(login(network["people"][outsider]), routes, ids) == []
+    assert _leaks(client, routes, ids) == []
+    assert _leaks(client, [r for r in routes if "/warnings/" in r], _released(ids, world),
+                  public=PUBLIC_WHEN_RELEASED) == []
+
+
+def test_a_released_warning_is_public_without_what_its_authorities_said(network, world, login):
+    """The exemption above is real: the public copy answers an outsider, and holds only the released text."""
+    public = fill("/awareness/warnings/<int:pk>/public.json", _released(_ids(world), world))
+    for client in (Client(), login(network["people"]["pt_analyst"])):
+        response = client.get(public)
+        assert response.status_code == 200 and response.json()["title"].startswith("Rail outages")
+        assert MARKER not in body(response)
 
 
 def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
@@ -150,9 +267,38 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
     assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/incidents/<int:pk>/stix/",
             "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/",
             "/incidents/<int:pk>/observables/<int:observable_id>/edit/", "/incidents/<int:pk>/tasks/<int:task_id>/",
+            "/awareness/sitreps/<int:pk>/", "/awareness/sitreps/<int:pk>/pdf/", "/awareness/warnings/",
+            "/awareness/warnings/<int:pk>/", "/awareness/reviews/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/",
+            "/awareness/lessons/", "/awareness/lessons/<int:pk>/",
             "/"} <= seen  # the dashboard: "Your tasks"
+    released = fill("/awareness/warnings/<int:pk>/", _released(ids, world))
+    assert MARKER in body(client.get(released)), "the drafter reads FR's proposed changes to the released warning"
     recipient = login(network["people"]["fr_analyst"]).get("/")
     assert MARKER in body(recipient), "the recipient's inbox names the shared incident"
+
+
+def test_the_recipients_see_the_products_addressed_to_them_and_no_confidential_part(network, world, login, token_for):
+    """Control on the other insiders: fr-csirt reads the report, the warnings and the review, but not DE's confidential
+    section of the review (it stays with its source state and ENISA), nor the reviewed incident's title (not shared
+    with fr-csirt), nor de-csirt's lesson."""
+    ids = _ids(world)
+    page = login(network["people"]["fr_analyst"])  # an analyst: answers warnings for FR
+    api = Client(headers={"Authorization": f"Bearer {token_for(network['orgs']['fr-csirt'], 'read')}"})
+    read = {route: body(client.get(fill(route, ids))) for client, routes in (
+        (page, ["/awareness/sitreps/<int:pk>/", "/awareness/sitreps/<int:pk>/pdf/", "/awareness/warnings/<int:pk>/",
+                "/awareness/reviews/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/", "/api/v1/warnings/{id}/"]),
+        (api, ["/api/v1/sitreps/{id}/", "/api/v1/sitreps/{id}/pdf/", "/api/v1/reviews/{id}/"])) for route in routes}
+
+    assert [route for route, text in read.items() if MARKER not in text] == []
+    assert [route for route, text in read.items() if "reviews" in route and "joint response" not in text] == []
+    assert [route for route, text in read.items() if "unpatched VPN" in text] == []
+    # FR takes part in the review by law, but the incident was never shared with it: its reference, not its title.
+    assert [route for route, text in read.items() if "wiper at a TSO" in text] == []
+    assert page.get(fill("/awareness/lessons/<int:pk>/", ids)).status_code == 404
+    de = login(network["people"]["de_analyst"])
+    for route in ("/awareness/reviews/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/"):
+        text = body(de.get(fill(route, ids)))
+        assert "unpatched VPN" in text and "wiper at a TSO" in text, f"control: DE reads its own on {route}"
 
 
 def _admin_urls():
