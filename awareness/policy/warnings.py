@@ -82,6 +82,17 @@ def authority_seats(user) -> dict[int, list[int]]:
     return seats
 
 
+def reading_state_ids(user) -> set[int]:
+    """Member states whose authorities (national CSIRT, crisis authority) the person belongs to, in any role:
+    everyone of a concerned authority reads its circulated warnings (its SOC tooling's token too), even those
+    who may not answer for it (``authority_seats``)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    return set(user.memberships.filter(
+        organisation__is_active=True, organisation__kind__in=PARTICIPANT_KINDS,
+        organisation__member_state__isnull=False).values_list("organisation__member_state_id", flat=True))
+
+
 def is_enisa(user) -> bool:
     return any(seat.kind == OrganisationKind.ENISA for seat in seats_of(user))
 

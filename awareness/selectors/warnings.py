@@ -32,7 +32,7 @@ def warnings_visible_to(user) -> QuerySet[PublicWarning]:
     shown = ~Q(status=PublicWarning.Status.DRAFT)
     if policy.is_enisa(user):
         seen |= shown
-    state_ids = list(policy.authority_seats(user))
+    state_ids = list(policy.reading_state_ids(user))
     if state_ids:
         concerned = WarningParticipation.objects.filter(warning=OuterRef("pk"), member_state_id__in=state_ids)
         seen |= shown & Q(Exists(concerned))

@@ -9,10 +9,11 @@ import pytest
 from liaison.inbox import inbox_kinds, register_inbox_kinds
 from liaison.selectors import inbox_for
 from reserve.workflow import RequestStatus
-from tests.reserve.conftest import reserve  # noqa: F401 (the Reserve's network fixture)
+from tests.reserve import conftest as reserve_conftest
 from tests.reserve.factories import request_in
 
 pytestmark = pytest.mark.django_db
+reserve = reserve_conftest.reserve  # the Reserve's network fixture
 
 
 def _inbox(person) -> list[tuple[str, str]]:
