@@ -6,6 +6,22 @@ from csoa_portal import tokens
 from csoa_portal.context import update_origin
 from csoa_portal.middleware import client_ip
 
+# Checks run once a caller is known (``check(request, user)``, raising an APIException to refuse): registered by
+# the apps from their AppConfig.ready (liaison: the X-Exercise header must name an exercise the caller takes part in).
+_after_authentication: list = []
+
+
+def register_after_authentication(check) -> None:
+    if check not in _after_authentication:
+        _after_authentication.append(check)
+
+
+def _authenticated(request, result):
+    if result is not None:
+        for check in _after_authentication:
+            check(request, result[0])
+    return result
+
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     """``Authorization: Bearer csoa_…``; the request acts as the organisation's service account."""
@@ -26,7 +42,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         except tokens.TokenError as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         update_origin(via="token", token_id=token.pk, organisation_code=token.organisation.code, session_ref="")
-        return token.principal, token
+        return _authenticated(request, (token.principal, token))
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="csoa-portal"'
@@ -43,4 +59,4 @@ class VerifiedSessionAuthentication(authentication.SessionAuthentication):
         is_verified = getattr(request._request.user, "is_verified", None)
         if user.is_service_account or not (is_verified and is_verified()):
             return None
-        return result
+        return _authenticated(request, result)

@@ -77,12 +77,27 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(settings.OUTBOX_RETRY_SECONDS * 2 ** max(attempts - 1, 0), 3600))
 
 
-def enqueue_emails(mails: list[Mail]) -> int:
+# Filters every e-mail passes before it is written (``filter(mails, exercise) -> mails``), registered by the apps
+# from their AppConfig.ready: liaison marks an exercise's e-mail and keeps it to the exercise's participants.
+_mail_filters: list = []
+
+
+def register_mail_filter(mail_filter) -> None:
+    if mail_filter not in _mail_filters:
+        _mail_filters.append(mail_filter)
+
+
+def enqueue_emails(mails: list[Mail], *, exercise=None) -> int:
     """Write the e-mails in the caller's transaction; send them once it commits.
+
+    ``exercise``: the id of the exercise the e-mails are about, when the caller knows it from the object (a
+    task, the sweep); None leaves it to the work's context (``liaison.exercises``).
 
     A key already in the outbox is skipped (``INSERT … ON CONFLICT DO NOTHING``). Returns how
     many rows the call asked for (duplicates included), like a send would.
     """
+    for mail_filter in _mail_filters:
+        mails = mail_filter(list(mails), exercise)
     if not mails:
         return 0
     unique = {_column_key(m.key): m for m in mails}
@@ -96,8 +111,9 @@ def enqueue_emails(mails: list[Mail]) -> int:
     return len(unique)
 
 
-def enqueue_email(*, key: str, recipient: str, subject: str, body: str, html: str = "") -> int:
-    return enqueue_emails([Mail(key=key, recipient=recipient, subject=subject, body=body, html=html)])
+def enqueue_email(*, key: str, recipient: str, subject: str, body: str, html: str = "", exercise=None) -> int:
+    return enqueue_emails([Mail(key=key, recipient=recipient, subject=subject, body=body, html=html)],
+                          exercise=exercise)
 
 
 def _dispatch(keys: list[str]) -> None:

@@ -106,6 +106,8 @@ MIDDLEWARE = [
     "csoa_portal.middleware.InputGuardMiddleware",
     "csoa_portal.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: the exercise this request works in (None: live work), set once (liaison.exercises).
+    "liaison.middleware.ExerciseMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -128,6 +130,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "liaison.context_processors.network",
+                "liaison.context_processors.exercise",
             ],
         },
     },

@@ -6,6 +6,9 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
+        from liaison.services import follow_blueprint_versions
+
+        follow_blueprint_versions(lambda version: self.get_model("Blueprint").objects.filter(version=version).exists())
         from django.urls import reverse
 
         from csoa_portal import sweep

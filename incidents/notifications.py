@@ -43,8 +43,8 @@ def _mails(key: str, group_ids: list[int], subject: str, body: str) -> list[Mail
     return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in recipients_of(group_ids)]
 
 
-def _enqueue(key: str, group_ids: list[int], subject: str, body: str) -> int:
-    return enqueue_emails(_mails(key, group_ids, subject, body))
+def _enqueue(key: str, group_ids: list[int], subject: str, body: str, *, exercise=None) -> int:
+    return enqueue_emails(_mails(key, group_ids, subject, body), exercise=exercise)
 
 
 def email_new_recipients(*, incident_id: int, group_ids: list[int], key: str = "") -> int:
@@ -60,7 +60,7 @@ def email_new_recipients(*, incident_id: int, group_ids: list[int], key: str = "
         f"Open it after logging in: {link}\n\n"
         "You receive this because e-mail notifications are on in your profile."
     )
-    return _enqueue(key or occasion(f"share:{incident_id}"), group_ids, subject, body)
+    return _enqueue(key or occasion(f"share:{incident_id}"), group_ids, subject, body, exercise=incident.exercise_id)
 
 
 ALERT_SUBJECTS = {
@@ -77,7 +77,7 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
     """
     from incidents.models import Alert
 
-    mails: list[Mail] = []  # one insert and one task for the whole escalation
+    mails: dict[int | None, list[Mail]] = {}  # one insert and one task for the whole escalation (per exercise)
     from incidents.selectors import alert_disclosure
 
     alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
@@ -101,13 +101,13 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
                else "/incidents/board/#board-alerts\n")
             + f"Answer by: {due}."
         )
-        mails += _mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body)
-    return enqueue_emails(mails)
+        mails.setdefault(alert.incident.exercise_id, []).extend(_mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body))
+    return sum(enqueue_emails(batch, exercise=exercise) for exercise, batch in mails.items())
 
 
-def email_notice(*, group_ids: list[int], subject: str, body: str, key: str = "") -> int:
+def email_notice(*, group_ids: list[int], subject: str, body: str, key: str = "", exercise=None) -> int:
     """A notice without incident content (reference, obligation, whom to ask) to the people of these groups.
 
     ``key`` names the occasion (``notice:level_proposal:<id>``): the same notice is mailed once.
     """
-    return _enqueue(key or occasion("notice"), group_ids, subject, body)
+    return _enqueue(key or occasion("notice"), group_ids, subject, body, exercise=exercise)

@@ -40,6 +40,7 @@ from incidents.models import (
 )
 from incidents.tags import tlp_tag
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
+from liaison.exercises import in_current
 from liaison.models import Event, MemberState, Organisation, User
 from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start, time_zone_of
@@ -80,7 +81,7 @@ def incidents_visible_to(user) -> QuerySet[Incident]:
     granted = IncidentGroupObjectPermission.objects.filter(
         content_object=OuterRef("pk"), permission_id=Subquery(view_id), group_id__in=group_ids
     )
-    return Incident.objects.filter(Exists(granted))
+    return in_current(Incident.objects.filter(Exists(granted)))
 
 
 def incident_visible_to(user, incident_id) -> Incident:
@@ -316,7 +317,8 @@ def observable_entries_visible_to(user) -> QuerySet[Observable]:
     """``observables_visible_to`` across incidents ("who else saw this?"); visibility of the incident is not checked here."""
     stricter = [Q(tlp=label, incident__tlp__in=TLP.values[:rank]) for rank, label in enumerate(TLP.values) if rank]
     own = user.groups.filter(organisation__isnull=False).values("organisation")
-    return Observable.objects.exclude(reduce(or_, stricter) & ~Q(incident__reporting_organisation__in=own))
+    return in_current(Observable.objects.exclude(reduce(or_, stricter) & ~Q(incident__reporting_organisation__in=own)),
+                      "incident__exercise")
 
 
 def user_in_organisation(user, organisation_id: int) -> bool:
@@ -473,7 +475,8 @@ def escalation_preview(incident: Incident, changes: dict, *, now=None) -> Escala
 def alerts_visible_to(user) -> QuerySet[Alert]:
     """Alerts addressed to the user's organisations, and those of incidents the user may see."""
     own = Q(organisation__group__in=user.groups.values("id"))
-    return Alert.objects.filter(own | Q(incident__in=incidents_visible_to(user).values("pk")))
+    return in_current(Alert.objects.filter(own | Q(incident__in=incidents_visible_to(user).values("pk"))),
+                      "incident__exercise")
 
 
 def alert_links(user, ids: set[str]) -> dict[str, str]:
@@ -515,7 +518,7 @@ def timeline_entries_visible_to(user) -> QuerySet[TimelineEntry]:
     """``timeline_visible_to`` across incidents (for prefetching): a stricter entry stays with its organisation."""
     stricter = [Q(tlp=label, incident__tlp__in=TLP.values[:rank]) for rank, label in enumerate(TLP.values) if rank]
     own = user.groups.filter(organisation__isnull=False).values("organisation")
-    return TimelineEntry.objects.exclude(reduce(or_, stricter) & ~Q(organisation__in=own))
+    return in_current(TimelineEntry.objects.exclude(reduce(or_, stricter) & ~Q(organisation__in=own)), "incident__exercise")
 
 
 def _latest_situation(user) -> QuerySet[TimelineEntry]:
@@ -650,7 +653,8 @@ def board_events(user, *, window: int = 1000, limit: int = 15) -> list[Event]:
 
 def open_level_proposals() -> QuerySet[LevelProposal]:
     """Levels proposed and not yet decided (the deciders are the policy's answer: ``policy.proposals_to_decide``)."""
-    return LevelProposal.objects.filter(state=LevelProposal.State.OPEN).order_by("-created_at", "-id")
+    return in_current(LevelProposal.objects.filter(state=LevelProposal.State.OPEN), "incident__exercise").order_by(
+        "-created_at", "-id")
 
 
 # --- Tags -----------------------------------------------------------------------------------------

@@ -13,6 +13,15 @@ class LiaisonConfig(AppConfig):
         from liaison.events import publish_pending
 
         sweep.register("publish_pending_events", publish_pending)
+        # Exercises: e-mail of an exercise is marked and kept to its participants; the API's X-Exercise header
+        # is checked once the caller is known (liaison.exercises, liaison.middleware).
+        from csoa_portal.authentication import register_after_authentication
+        from csoa_portal.outbox import register_mail_filter
+        from liaison.exercises import mark_mails
+        from liaison.middleware import check_api_exercise
+
+        register_mail_filter(mark_mails)
+        register_after_authentication(check_api_exercise)
         # Infrastructure only: keep the network-admins group's permissions current after migrate.
         post_migrate.connect(signals.ensure_network_admin_permissions, sender=self)
         # Infrastructure only: open websockets re-read their user's groups when these change.

@@ -105,6 +105,7 @@ class StreamEvent:
     subject_id: str
     audience_ids: frozenset[int]
     frame: str
+    exercise_id: int | None = None
 
 
 def _load(after: int, limit: int) -> tuple[list[StreamEvent], int, bool]:
@@ -115,6 +116,7 @@ def _load(after: int, limit: int) -> tuple[list[StreamEvent], int, bool]:
             subject_type=e.subject_type,
             subject_id=e.subject_id,
             audience_ids=e.audience_ids,
+            exercise_id=e.exercise_id,
             frame=json.dumps({"type": "event", "event": EventSerializer(e).data}, cls=DjangoJSONEncoder),
         )
         for e in events
@@ -351,7 +353,7 @@ class Fanout:
             if consumer.cursor is None or consumer.closing or wanted <= consumer.cursor:
                 continue  # not started, going, or already past the news
             if reached and consumer.claim(self.tail):
-                key = (consumer.cursor, consumer.group_ids,
+                key = (consumer.cursor, consumer.exercise_id, consumer.group_ids,
                        tuple(sorted(consumer.gained_since.items())) if consumer.gained_since else ())
                 readers.setdefault(key, []).append(consumer)
             else:
@@ -585,6 +587,18 @@ def parse_after(scope) -> tuple[int | None, str | None]:
     return int(values[0]), None
 
 
+def parse_exercise(scope) -> tuple[int | None, str | None]:
+    """The exercise from the query string: (id, None), (None, None) for live work, or (None, why)."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("exercise", [])
+    if len(values) > 1:
+        return None, "Give 'exercise' once."
+    if not values or values[0] == "":
+        return None, None
+    if not AFTER_RE.fullmatch(values[0]):
+        return None, "'exercise' must be the id of an exercise you take part in (absent: live work)."
+    return int(values[0]), None
+
+
 class EventStreamConsumer(AsyncWebsocketConsumer):
     """Sends each event the connection's user may see, in id order, once, from ``after`` on."""
 
@@ -605,6 +619,7 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         self.tail, self.checks, self.notifier = _shared_for_loop()
         self.user = self.scope.get("user")
         self.cursor: int | None = None
+        self.exercise_id: int | None = None  # the exercise followed (None: live work)
         self.closing = False
         self.group_ids: frozenset[int] = frozenset()  # set by the Notifier, under its lock
         self.groups_read = self.groups_applied = 0  # group reads begun / newest applied (older ones lose)
@@ -637,6 +652,15 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
         after, error = parse_after(self.scope)
         if error:
             return await self.fail(BAD_REQUEST, "bad_request", error)
+        # ``?exercise=<id>``: the exercise's stream (absent: live work); refused unless the user takes part.
+        self.exercise_id, error = parse_exercise(self.scope)
+        if error:
+            return await self.fail(BAD_REQUEST, "bad_request", error)
+        if self.exercise_id is not None:
+            try:
+                await db_sync_to_async(selectors.exercise_for)(self.user, self.exercise_id)
+            except selectors.ExerciseRefused as refused:
+                return await self.fail(FORBIDDEN, "forbidden", str(refused))
         if after is not None:
             newest = await db_sync_to_async(selectors.newest_event_id)()
             if after > newest:
@@ -806,6 +830,8 @@ class EventStreamConsumer(AsyncWebsocketConsumer):
 
     def addressed(self, event: StreamEvent) -> bool:
         """Is one of the user's groups in the event's audience (a group gained while connected: since then)?"""
+        if event.exercise_id != self.exercise_id:  # live work and each exercise are separate streams
+            return False
         groups = event.audience_ids & self.group_ids
         if not groups or not self.gained_since:
             return bool(groups)

@@ -30,3 +30,23 @@ def _menu(user, path: str):
         return computed[0]
 
     return menu
+
+
+def exercise(request):
+    """The exercise being worked in (the banner on every page) and the top bar's switch."""
+    from liaison.exercises import banner
+    from liaison.selectors import exercises_to_switch_to
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    current = getattr(request, "exercise", None)
+    choices = []
+
+    def switch_choices():  # read only when a page draws the top bar
+        if not choices:
+            choices.append(exercises_to_switch_to(user))
+        return choices[0]
+
+    return {"current_exercise": current, "exercise_banner": banner(current) if current else "",
+            "exercise_choices": switch_choices}

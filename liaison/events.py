@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from csoa_portal import sweep
+from liaison.exercises import current_exercise_id, exercise_of
 from liaison.models import Event, EventAudience, MemberState, Organisation
 from liaison.roles import member_state_group_name, org_group_name, role_group_name
 
@@ -220,7 +221,9 @@ def record_events(items: list[NewEvent]) -> list[Event]:
         if item.subject is not None:
             subject_type = subject_type or item.subject._meta.model_name
             subject_id = subject_id or str(item.subject.pk)
+        exercise_id = exercise_of(item.subject)  # an object of work: its own exercise; otherwise the context's
         events.append(Event(
+            exercise_id=current_exercise_id() if exercise_id is ... else exercise_id,
             kind=item.kind,
             subject_type=subject_type,
             subject_id=str(subject_id),

@@ -136,3 +136,34 @@ class TokenOrganisationForm(forms.Form):
     def __init__(self, *args, queryset, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = queryset
+
+
+class ExerciseForm(forms.Form):
+    """An exercise's plan: the service (``create_exercise``/``update_exercise``) checks the rest."""
+
+    organisation = forms.ModelChoiceField(queryset=None, label="Run by")
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=[])
+    starts_at = forms.DateTimeField(label="Starts (UTC)", help_text="e.g. 2026-06-10 08:00")
+    ends_at = forms.DateTimeField(label="Ends (UTC)")
+    participants = forms.ModelMultipleChoiceField(queryset=None, help_text="The organisations that take part.")
+    controllers = forms.ModelMultipleChoiceField(queryset=None, required=False,
+                                                 help_text="People of participating organisations who run it.")
+    blueprint_version = forms.IntegerField(min_value=1, required=False,
+                                           help_text="Empty: the active Blueprint; or the number of a draft to test.")
+
+    def __init__(self, *args, owners, **kwargs):
+        from liaison.models import Exercise, Organisation, User
+
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(pk__in=[o.pk for o in owners])
+        self.fields["kind"].choices = Exercise.Kind.choices
+        self.fields["participants"].queryset = Organisation.objects.filter(is_active=True).order_by("code")
+        self.fields["controllers"].queryset = User.objects.filter(is_active=True, is_service_account=False,
+                                                                  memberships__isnull=False).distinct()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
+            self.add_error("ends_at", "The exercise ends after it starts.")
+        return data

@@ -253,6 +253,8 @@ class Event(models.Model):
     payload = models.JSONField(default=dict)
     audience = models.ManyToManyField(Group, through="EventAudience", related_name="events")
     published_at = models.DateTimeField(null=True, blank=True)
+    # The exercise it happened in (null: live work); readers follow liaison.exercises.in_current.
+    exercise = models.ForeignKey("Exercise", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering = ["id"]
@@ -284,3 +286,53 @@ class InboxCursor(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="inbox_cursor")
     last_read_event_id = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(default=now)
+
+
+class Exercise(models.Model):
+    """A drill run in the real portal (Cyber Europe, Blue OLEx, CySOPex, a national drill).
+
+    Every root object of work (incident, Reserve request, situation report, public warning,
+    review, lesson, Event) carries ``exercise`` (null: live work); reads filter on it through
+    ``liaison.exercises.in_current`` so exercise and live work never meet (docs/exercises.md).
+    """
+
+    class Kind(models.TextChoices):
+        CYBER_EUROPE = "cyber_europe", "Cyber Europe"
+        BLUE_OLEX = "blue_olex", "Blue OLEx"
+        CYSOPEX = "cysopex", "CySOPex"
+        NATIONAL = "national", "National drill"
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        RUNNING = "running", "Running"
+        ENDED = "ended", "Ended"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLANNED)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="owned_exercises",
+                                     help_text="Who runs it: ENISA, or a national authority for a national drill.")
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    participants = models.ManyToManyField(Organisation, related_name="exercises")
+    controllers = models.ManyToManyField(User, related_name="controlled_exercises", blank=True)
+    blueprint_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The Blueprint version it runs on (empty: the active one).")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["-starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                   name="exercise_ends_after_start"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The exercise ends after it starts."})

@@ -32,3 +32,40 @@ def may_issue_token(actor, organisation) -> bool:
     if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.is_service_account:
         return False
     return Membership.objects.filter(user=actor, organisation=organisation, role=Role.ORG_ADMIN).exists()
+
+
+# --- Exercises --------------------------------------------------------------------------------
+
+EXERCISE_MANAGER_ROLES = frozenset({Role.CRISIS_MANAGER, Role.ORG_ADMIN})
+
+
+def exercise_owner_organisations(user) -> list:
+    """The organisations this person may run exercises for: ENISA (any kind of exercise), or a national
+    authority (national drills), where they are a crisis manager or organisation admin."""
+    from liaison.roles import MEMBER_STATE_AUTHORITY_KINDS, OrganisationKind
+
+    if not getattr(user, "is_authenticated", False) or user.is_service_account:
+        return []
+    kinds = MEMBER_STATE_AUTHORITY_KINDS | {OrganisationKind.ENISA}
+    return [m.organisation for m in Membership.objects.filter(
+        user=user, role__in=EXERCISE_MANAGER_ROLES, organisation__kind__in=kinds, organisation__is_active=True,
+    ).select_related("organisation__member_state").order_by("organisation__code")]
+
+
+def may_create_exercises(user) -> bool:
+    return bool(exercise_owner_organisations(user))
+
+
+def may_manage_exercise(user, exercise) -> bool:
+    """Edit, archive, delete: crisis managers and organisation admins of the organisation that runs it."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Membership.objects.filter(user=user, organisation_id=exercise.organisation_id,
+                                     role__in=EXERCISE_MANAGER_ROLES).exists()
+
+
+def takes_part(user, exercise) -> bool:
+    """A person works in an exercise when one of their organisations participates and it is not archived."""
+    if not getattr(user, "is_authenticated", False) or exercise.status == exercise.Status.ARCHIVED:
+        return False
+    return exercise.participants.filter(memberships__user=user).exists()

@@ -8,15 +8,16 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import connection
-from django.db.models import Exists, Max, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Q, Max, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from csoa_portal.db_router import reading_primary, reads_replica
 from csoa_portal.models import ApiToken
+from liaison.exercises import in_current, using_exercise
 from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed, label_of
-from liaison.models import CouncilPresidency, Event, EventAudience, InboxCursor, MemberState, Membership, Organisation, User
+from liaison.models import CouncilPresidency, Event, EventAudience, Exercise, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import is_network_admin
 from liaison.roles import Role
 
@@ -212,7 +213,7 @@ def events_visible_to(user, *, after: int = 0, limit: int = 100) -> tuple[list[E
         return [], after
     in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))
     scanned = list(
-        Event.objects.filter(id__gt=after, id__lte=horizon).filter(Exists(in_audience)).order_by("id")
+        in_current(Event.objects.filter(id__gt=after, id__lte=horizon)).filter(Exists(in_audience)).order_by("id")
     )
     by_type: dict[str, set[str]] = {}
     for event in scanned:
@@ -294,15 +295,20 @@ def stream_visibility(requests: list[tuple[User, StreamCredential, list[Event]]]
         if user.pk in active and credential in live:
             mine = groups.get(user.pk, set())
             wanted.setdefault(user.pk, (user, {}))[1].update({e.id: e for e in events if e.audience_ids & mine})
-    by_type: dict[str, set[str]] = {}
+    by_type: dict[tuple[str, int | None], set[str]] = {}
     for _, events in wanted.values():
         for event in events.values():
-            by_type.setdefault(event.subject_type, set()).add(event.subject_id)
+            by_type.setdefault((event.subject_type, event.exercise_id), set()).add(event.subject_id)
     users = {user_id: (user, groups.get(user_id, set())) for user_id, (user, _) in wanted.items()}
-    # One check per subject type for all users; each keeps only the answers for its own events.
-    allowed = {t: visible_subject_ids_for_users(users, t, ids) for t, ids in by_type.items()}
+    # One check per subject type (and exercise: each subject is checked in its own) for all users; each keeps
+    # only the answers for its own events.
+    allowed = {}
+    for (subject_type, exercise_id), ids in by_type.items():
+        with using_exercise(exercise_id):
+            allowed[subject_type, exercise_id] = visible_subject_ids_for_users(users, subject_type, ids)
     seen: dict[int, set[int]] = {
-        user_id: {e.id for e in events.values() if e.subject_id in allowed[e.subject_type][user_id]}
+        user_id: {e.id for e in events.values()
+                  if e.subject_id in allowed[e.subject_type, e.exercise_id][user_id]}
         for user_id, (_, events) in wanted.items()
     }
     return [
@@ -335,7 +341,7 @@ def inbox_for(user, *, limit: int = 20) -> tuple[list[Event], int]:
     names = set(user.groups.values_list("name", flat=True))
     in_audience = EventAudience.objects.filter(event=OuterRef("pk"), group__in=user.groups.values("id"))
     candidates = list(
-        Event.objects.filter(kind__in=inbox_kinds())
+        in_current(Event.objects.filter(kind__in=inbox_kinds()))
         .filter(Exists(in_audience))
         .select_related("actor")
         .order_by("-id")[:INBOX_SCAN]
@@ -423,3 +429,43 @@ def presidency_on(day) -> CouncilPresidency | None:
     """The Council Presidency on ``day`` (a date), or None when ENISA has not recorded one."""
     return (CouncilPresidency.objects.select_related("member_state")
             .filter(starts_on__lte=day, ends_on__gte=day).first())
+
+
+# --- Exercises ------------------------------------------------------------------------------------
+
+
+class ExerciseRefused(Exception):
+    """The person may not work in that exercise (it does not exist, they do not take part, or it is archived)."""
+
+
+def exercise_for(user, exercise_id) -> Exercise:
+    """The exercise, if this person takes part in it; else ``ExerciseRefused``, the same for one that does not
+    exist (the answer tells nothing of other organisations' exercises)."""
+    from liaison.policy import takes_part
+
+    try:
+        exercise = Exercise.objects.get(pk=int(exercise_id))
+    except (Exercise.DoesNotExist, ValueError, TypeError):
+        exercise = None
+    if exercise is None or not takes_part(user, exercise):
+        raise ExerciseRefused(f"You do not take part in exercise {exercise_id}: it is not one of your "
+                              "organisations' exercises, has been archived, or does not exist.")
+    return exercise
+
+
+def exercises_to_switch_to(user) -> list[Exercise]:
+    """The planned and running exercises one of the person's organisations takes part in (the switch's choices)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(Exercise.objects.filter(
+        participants__memberships__user=user,
+        status__in=[Exercise.Status.PLANNED, Exercise.Status.RUNNING]).distinct().order_by("starts_at", "id"))
+
+
+def exercises_visible_to(user):
+    """Exercises the person takes part in or runs (any status), for the exercises page."""
+    if not getattr(user, "is_authenticated", False):
+        return Exercise.objects.none()
+    org_ids = list(user.memberships.values_list("organisation_id", flat=True))
+    return (Exercise.objects.filter(Q(participants__in=org_ids) | Q(organisation__in=org_ids)).distinct()
+            .select_related("organisation").order_by("-starts_at", "id"))

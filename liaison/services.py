@@ -14,7 +14,8 @@ from csoa_portal import audit, tokens
 from csoa_portal.models import ApiToken
 from liaison.events import Audience, record_event
 from liaison.groups import sync_user_groups
-from liaison.models import CouncilPresidency, InboxCursor, MemberState, Membership, Organisation, User
+from liaison import policy
+from liaison.models import CouncilPresidency, Exercise, InboxCursor, MemberState, Membership, Organisation, User
 from liaison.policy import may_issue_token
 from liaison.roles import (
     ROLE_ALLOWED_KINDS,
@@ -442,3 +443,172 @@ def mark_inbox_read(*, actor: User, up_to_event_id: int) -> None:
     InboxCursor.objects.update_or_create(
         user=actor, defaults={"last_read_event_id": max(0, int(up_to_event_id)), "updated_at": dj_timezone.now()}
     )
+
+
+# --- Exercises ---------------------------------------------------------------------------------
+
+
+def _exercise_event(**fields) -> None:
+    """Running exercises is network administration: its Events are live work, whatever the actor works in."""
+    from liaison.exercises import using_exercise
+
+    with using_exercise(None):
+        record_event(**fields)
+
+
+def _exercise_audience(exercise: Exercise) -> Audience:
+    return Audience(organisations=list(exercise.participants.all()) + [exercise.organisation])
+
+
+def _check_exercise(*, exercise: Exercise, participants, controllers) -> None:
+    """The exercise, its participants and controllers are all valid, or ValidationError naming the field."""
+    exercise.full_clean(exclude=["participants", "controllers"])
+    owner = exercise.organisation
+    if owner.kind != OrganisationKind.ENISA and exercise.kind != Exercise.Kind.NATIONAL:
+        raise ValidationError({"kind": "Only ENISA runs Cyber Europe, Blue OLEx and CySOPex; a national authority "
+                                       "runs national drills."})
+    codes = sorted(str(o) for o in participants if not getattr(o, "pk", None) or not o.is_active)
+    if codes:
+        raise ValidationError({"participants": f"Not an active organisation of the network: {', '.join(codes)}."})
+    if exercise.kind == Exercise.Kind.NATIONAL:
+        foreign = sorted(o.code for o in participants
+                         if o.kind != OrganisationKind.ENISA and o.member_state_id != owner.member_state_id)
+        if foreign:
+            raise ValidationError({"participants": "A national drill takes organisations of its member state (and "
+                                                   f"ENISA) only, not {', '.join(foreign)}."})
+    orgs = {o.pk for o in participants} | {owner.pk}
+    outside = sorted(u.email for u in controllers
+                     if not Membership.objects.filter(user=u, organisation_id__in=orgs).exists())
+    if outside:
+        raise ValidationError({"controllers": "Controllers work for a participating organisation: "
+                                              f"{', '.join(outside)} does not."})
+    if exercise.blueprint_version is not None and not blueprint_version_exists(exercise.blueprint_version):
+        raise ValidationError({"blueprint_version": f"There is no Blueprint version {exercise.blueprint_version}."})
+
+
+_blueprint_versions: list = []
+
+
+def follow_blueprint_versions(exists) -> None:
+    """``exists(version) -> bool``: the incidents app says which Blueprint versions there are (liaison cannot ask)."""
+    _blueprint_versions[:] = [exists]
+
+
+def blueprint_version_exists(version: int) -> bool:
+    return all(exists(version) for exists in _blueprint_versions)
+
+
+def _exercise_after(exercise: Exercise) -> dict:
+    return {**audit.snapshot(exercise), "participants": sorted(exercise.participants.values_list("code", flat=True)),
+            "controllers": sorted(exercise.controllers.values_list("email", flat=True))}
+
+
+@transaction.atomic
+def create_exercise(*, actor, organisation: Organisation, name: str, kind: str, starts_at, ends_at,
+                    participants, controllers=(), blueprint_version: int | None = None) -> Exercise:
+    """A new exercise run by ``organisation`` (which always takes part); planned until it is started."""
+    if actor is not None and organisation not in policy.exercise_owner_organisations(actor):
+        raise PermissionDenied("Crisis managers and organisation admins of ENISA (or of a national authority, for "
+                               "a national drill) create exercises.")
+    participants, controllers = list(participants), list(controllers)
+    exercise = Exercise(organisation=organisation, name=(name or "").strip(), kind=kind, starts_at=starts_at,
+                        ends_at=ends_at, blueprint_version=blueprint_version,
+                        created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    _check_exercise(exercise=exercise, participants=participants, controllers=controllers)
+    exercise.save()
+    exercise.participants.set({*participants, organisation})
+    exercise.controllers.set(controllers)
+    audit.record(actor=actor, action="exercise.created", obj=exercise, after=_exercise_after(exercise))
+    _exercise_event(kind="exercise.created", subject=exercise, actor=actor,
+                 payload={"name": exercise.name, "kind": exercise.kind}, audience=_exercise_audience(exercise))
+    return exercise
+
+
+def _managed(actor, exercise: Exercise) -> None:
+    if actor is not None and not policy.may_manage_exercise(actor, exercise):
+        raise PermissionDenied("Only the crisis managers and organisation admins of the organisation that runs "
+                               "this exercise change it.")
+
+
+@transaction.atomic
+def update_exercise(*, actor, exercise: Exercise, name: str, kind: str, starts_at, ends_at, participants,
+                    controllers=(), blueprint_version: int | None = None, status: str | None = None) -> Exercise:
+    exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
+    _managed(actor, exercise)
+    before = _exercise_after(exercise)
+    participants, controllers = list(participants), list(controllers)
+    exercise.name, exercise.kind, exercise.starts_at, exercise.ends_at = (name or "").strip(), kind, starts_at, ends_at
+    exercise.blueprint_version = blueprint_version
+    if status is not None:
+        exercise.status = status
+    _check_exercise(exercise=exercise, participants=participants, controllers=controllers)
+    exercise.save()
+    exercise.participants.set({*participants, exercise.organisation})
+    exercise.controllers.set(controllers)
+    audit.record(actor=actor, action="exercise.updated", obj=exercise, before=before, after=_exercise_after(exercise))
+    _exercise_event(kind="exercise.updated", subject=exercise, actor=actor,
+                 payload={"name": exercise.name, "status": exercise.status}, audience=_exercise_audience(exercise))
+    return exercise
+
+
+@transaction.atomic
+def archive_exercise(*, actor, exercise: Exercise) -> Exercise:
+    """Archived: nobody works in it any more (its data stays until it is deleted)."""
+    exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
+    _managed(actor, exercise)
+    before = audit.snapshot(exercise)
+    exercise.status = Exercise.Status.ARCHIVED
+    exercise.save(update_fields=["status"])
+    audit.record(actor=actor, action="exercise.archived", obj=exercise, before=before, after=audit.snapshot(exercise))
+    _exercise_event(kind="exercise.archived", subject=exercise, actor=actor, payload={"name": exercise.name},
+                 audience=_exercise_audience(exercise))
+    return exercise
+
+
+def _exercise_models() -> list:
+    """The models with an ``exercise`` key, the apps furthest left first (they point at those to their right)."""
+    from django.apps import apps
+
+    order = ["awareness", "reserve", "incidents", "liaison"]
+    found = [m for m in apps.get_models() if any(f.name == "exercise" for f in m._meta.concrete_fields)]
+    return sorted(found, key=lambda m: order.index(m._meta.app_label) if m._meta.app_label in order else -1)
+
+
+def _delete_exercise_rows(queryset, exercise_id: int, depth: int = 0) -> None:
+    """Delete the rows; what protects them is deleted first, if it is of the same exercise (else refuse)."""
+    from django.db.models import ProtectedError
+
+    from liaison.exercises import exercise_of
+
+    while True:
+        try:
+            queryset.delete()
+            return
+        except ProtectedError as protected:
+            blockers = list(protected.protected_objects)
+            live = [b for b in blockers if exercise_of(b) != exercise_id]
+            if live or depth > 10:
+                raise ValidationError({"exercise": "Live work refers to this exercise's objects "
+                                                   f"({', '.join(sorted({str(b) for b in live})[:5])}); nothing "
+                                                   "was deleted."}) from None
+            for blocker in blockers:
+                _delete_exercise_rows(type(blocker).objects.filter(pk=blocker.pk), exercise_id, depth + 1)
+
+
+@transaction.atomic
+def delete_exercise(*, actor, exercise: Exercise) -> None:
+    """The exercise and everything done in it; live work is never touched. The audit chain keeps its entries."""
+    exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
+    _managed(actor, exercise)
+    before = _exercise_after(exercise)
+    audience = _exercise_audience(exercise)
+    counts = {}
+    for model in _exercise_models():
+        rows = model.objects.filter(exercise=exercise)
+        counts[model._meta.label] = rows.count()
+        _delete_exercise_rows(rows, exercise.pk)
+    audit.record(actor=actor, action="exercise.deleted", obj=exercise, before=before, after={"deleted": counts})
+    pk, name = exercise.pk, exercise.name
+    exercise.delete()
+    _exercise_event(kind="exercise.deleted", subject_type="exercise", subject_id=str(pk), actor=actor,
+                 payload={"name": name}, audience=audience)

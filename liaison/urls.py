@@ -22,6 +22,12 @@ urlpatterns = [
         views.role_remove,
         name="role_remove",
     ),
+    path("exercises/", views.exercises, name="exercises"),
+    path("exercises/switch/", views.exercise_switch, name="exercise_switch"),
+    path("exercises/new/", views.exercise_create, name="exercise_create"),
+    path("exercises/<int:pk>/edit/", views.exercise_edit, name="exercise_edit"),
+    path("exercises/<int:pk>/archive/", views.exercise_archive, name="exercise_archive"),
+    path("exercises/<int:pk>/delete/", views.exercise_delete, name="exercise_delete"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
 ]

@@ -20,7 +20,9 @@ from csoa_portal.models import ApiToken
 from csoa_portal.views import PageRefused
 from liaison import policy, selectors, services
 from liaison.dashboard import panels_for
+from liaison.exercises import SESSION_KEY as EXERCISE_SESSION_KEY
 from liaison.forms import (
+    ExerciseForm,
     MemberStateForm,
     OrganisationFilterForm,
     OrganisationForm,
@@ -391,3 +393,109 @@ def token_revoke(request, token_id):
         messages.success(request, f"Token “{token.name}” revoked: SOC tooling using it is refused from now on.")
         return redirect(f"{reverse('liaison:tokens')}?org={token.organisation.code}")
     return render(request, "liaison/token_revoke.html", {"token": token})
+
+
+# --- Exercises --------------------------------------------------------------------------------
+
+EXERCISE_MANAGERS = ("Crisis managers and organisation admins of ENISA (or of a national authority, for a "
+                     "national drill).")
+
+
+@login_required
+@require_POST
+def exercise_switch(request):
+    """The top bar's switch: live work, or an exercise the person takes part in (else 403, nothing changed)."""
+    chosen = (request.POST.get("exercise") or "").strip()
+    if not chosen:
+        request.session.pop(EXERCISE_SESSION_KEY, None)
+        messages.info(request, "You are working in live work.")
+        return redirect("liaison:dashboard")
+    try:
+        exercise = selectors.exercise_for(request.user, chosen)
+    except selectors.ExerciseRefused as refused:
+        raise PageRefused(str(refused), who_can="The people of the exercise's participating organisations.") from None
+    request.session[EXERCISE_SESSION_KEY] = exercise.pk
+    messages.warning(request, f"You are now working in the exercise {exercise.name}: nothing you do here is live.")
+    return redirect("liaison:dashboard")
+
+
+@login_required
+def exercises(request):
+    return render(request, "liaison/exercises.html", {
+        "exercises": selectors.exercises_visible_to(request.user),
+        "may_create": policy.may_create_exercises(request.user),
+    })
+
+
+def _managed_exercise(request, pk):
+    exercise = get_object_or_404(selectors.exercises_visible_to(request.user), pk=pk)
+    if not policy.may_manage_exercise(request.user, exercise):
+        raise PageRefused("Only the organisation that runs this exercise changes it.", who_can=EXERCISE_MANAGERS)
+    return exercise
+
+
+def _exercise_fields(data) -> dict:
+    return {key: data[key] for key in ("name", "kind", "starts_at", "ends_at", "participants", "controllers",
+                                       "blueprint_version")}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exercise_create(request):
+    owners = policy.exercise_owner_organisations(request.user)
+    if not owners:
+        raise PageRefused("You do not run exercises.", who_can=EXERCISE_MANAGERS)
+    form = ExerciseForm(request.POST or None, owners=owners, initial={"organisation": owners[0]})
+    if request.method == "POST" and form.is_valid():
+        try:
+            exercise = services.create_exercise(actor=request.user, organisation=form.cleaned_data["organisation"],
+                                                **_exercise_fields(form.cleaned_data))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Exercise {exercise.name} planned.")
+            return redirect("liaison:exercises")
+    return _render_form(request, "liaison/exercise_form.html", {"form": form}, form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def exercise_edit(request, pk):
+    exercise = _managed_exercise(request, pk)
+    initial = {"organisation": exercise.organisation, "name": exercise.name, "kind": exercise.kind,
+               "starts_at": exercise.starts_at, "ends_at": exercise.ends_at,
+               "participants": exercise.participants.all(), "controllers": exercise.controllers.all(),
+               "blueprint_version": exercise.blueprint_version}
+    form = ExerciseForm(request.POST or None, owners=[exercise.organisation], initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_exercise(actor=request.user, exercise=exercise, **_exercise_fields(form.cleaned_data))
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Exercise {exercise.name} saved.")
+            return redirect("liaison:exercises")
+    return _render_form(request, "liaison/exercise_form.html", {"form": form, "exercise": exercise}, form)
+
+
+@login_required
+@require_POST
+def exercise_archive(request, pk):
+    exercise = services.archive_exercise(actor=request.user, exercise=_managed_exercise(request, pk))
+    messages.success(request, f"Exercise {exercise.name} archived: nobody works in it any more.")
+    return redirect("liaison:exercises")
+
+
+@login_required
+@require_POST
+def exercise_delete(request, pk):
+    exercise = _managed_exercise(request, pk)
+    try:
+        services.delete_exercise(actor=request.user, exercise=exercise)
+    except ValidationError as error:
+        messages.error(request, "; ".join(error.messages))
+        return redirect("liaison:exercises")
+    if request.session.get(EXERCISE_SESSION_KEY) == exercise.pk:
+        request.session.pop(EXERCISE_SESSION_KEY, None)
+    messages.success(request, f"Exercise {exercise.name} and everything done in it deleted; live work is untouched.")
+    return redirect("liaison:exercises")

@@ -109,4 +109,4 @@ def email_about_request(*, request_id: int, group_names: list[str], kind: str, e
     )
     key = key or occasion(f"reserve:{request_id}:{kind}")
     return enqueue_emails([Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body)
-                           for email in recipients_of(group_ids)])
+                           for email in recipients_of(group_ids)], exercise=request.exercise_id)

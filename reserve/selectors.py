@@ -40,6 +40,7 @@ from django.utils import timezone
 from incidents.models import Incident, Sector
 from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import Severity
+from liaison.exercises import in_current
 from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
 from liaison.roles import OrganisationKind
@@ -164,7 +165,7 @@ def requests_visible_to(user) -> QuerySet[AssistanceRequest]:
     granted = AssistanceRequestGroupObjectPermission.objects.filter(
         content_object=OuterRef("pk"), permission_id=_view_permission_id(), group_id__in=group_ids
     )
-    return AssistanceRequest.objects.filter(Exists(granted))
+    return in_current(AssistanceRequest.objects.filter(Exists(granted)))
 
 
 def request_visible_to(user, request_id) -> AssistanceRequest:
@@ -207,7 +208,7 @@ def engagements_visible_to(user) -> QuerySet[Engagement]:
     granted = AssistanceRequestGroupObjectPermission.objects.filter(
         content_object=OuterRef("request_id"), permission_id=_view_permission_id(), group_id__in=non_provider
     )
-    return Engagement.objects.filter(Q(provider__group_id__in=group_ids) | Exists(granted))
+    return in_current(Engagement.objects.filter(Q(provider__group_id__in=group_ids) | Exists(granted)), "request__exercise")
 
 
 def engagement_visible_to(user, engagement_id) -> Engagement:
@@ -374,7 +375,7 @@ def _sector_names(sector) -> dict[str, str]:
 
 def booked_person_days(provider_org_id: int, capacity: ProviderCapacity, *, exclude_engagement=None) -> int:
     """Person-days of the provider's engagements (offered, accepted, completed) whose window starts in the period."""
-    engagements = Engagement.objects.filter(
+    engagements = in_current(Engagement.objects, "request__exercise").filter(
         provider_id=provider_org_id, status__in=BOOKING,
         window_start__gte=capacity.period_start, window_start__lte=capacity.period_end,
     )
@@ -433,7 +434,8 @@ def candidates_for(window_start: date, profiles=None) -> list[matching.Candidate
         capacity.setdefault(profile_id, (start, end, days))
     booked = _booked_in_periods(dict(zip(ids, org_ids, strict=True)), capacity)
     past = dict(
-        Engagement.objects.filter(provider_id__in=org_ids, status__in=[EngagementStatus.ACCEPTED, EngagementStatus.COMPLETED])
+        in_current(Engagement.objects, "request__exercise")
+        .filter(provider_id__in=org_ids, status__in=[EngagementStatus.ACCEPTED, EngagementStatus.COMPLETED])
         .values_list("provider_id").annotate(n=Count("id")).order_by()
     )
     candidates = []
@@ -461,7 +463,7 @@ def _booked_in_periods(orgs: dict[int, int], periods: dict[int, tuple[date, date
         return {}
     lo, hi = min(start for start, _, _ in periods.values()), max(end for _, end, _ in periods.values())
     rows = (
-        Engagement.objects.filter(provider_id__in={orgs[pk] for pk in periods}, status__in=BOOKING,
+        in_current(Engagement.objects, "request__exercise").filter(provider_id__in={orgs[pk] for pk in periods}, status__in=BOOKING,
                                   window_start__gte=lo, window_start__lte=hi)
         .values_list("provider_id", "window_start").annotate(n=Sum("person_days")).order_by()
     )
@@ -523,7 +525,7 @@ def capacity_overview(*, on: date | None = None) -> list[dict]:
     on = on or timezone.localdate()
     period = ProviderCapacity.objects.filter(provider=OuterRef("pk"), period_start__lte=on, period_end__gte=on)
     booked = (
-        Engagement.objects.filter(provider_id=OuterRef("organisation_id"), status__in=BOOKING,
+        in_current(Engagement.objects, "request__exercise").filter(provider_id=OuterRef("organisation_id"), status__in=BOOKING,
                                   window_start__gte=OuterRef("period_start"), window_start__lte=OuterRef("period_end"))
         .order_by().values("provider_id").annotate(n=Sum("person_days")).values("n")
     )
@@ -575,7 +577,8 @@ APPROVED = (RequestStatus.APPROVED, RequestStatus.DEPLOYED, RequestStatus.CLOSED
 
 def incident_reserve_facts(incident) -> dict:
     """The engine's reserve_requested / reserve_approved facts for an incident (DOMAIN.md level 2 rule)."""
-    statuses = set(AssistanceRequest.objects.filter(incidents=incident).values_list("status", flat=True))
+    statuses = set(AssistanceRequest.objects.filter(incidents=incident, exercise_id=incident.exercise_id)
+                   .values_list("status", flat=True))
     return {"reserve_requested": bool(statuses & set(REQUESTED)), "reserve_approved": bool(statuses & set(APPROVED))}
 
 
@@ -618,7 +621,7 @@ def requests_waiting(user, status: str) -> Work:
 
 def _own_provider_engagements(user) -> QuerySet[Engagement]:
     """Engagements of the providers the person works for (their staff's view: never another provider's)."""
-    return Engagement.objects.filter(provider__group__in=user.groups.values("id")).select_related(
+    return in_current(Engagement.objects, "request__exercise").filter(provider__group__in=user.groups.values("id")).select_related(
         "provider", "request__requester_organisation")
 
 

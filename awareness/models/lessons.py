@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from liaison.exercises import exercise_key
+
 __all__ = ["LessonProposal"]
 
 
@@ -44,6 +46,9 @@ class LessonProposal(models.Model):
     # Discarding a draft (incidents' delete_blueprint_drafts) puts its lessons back in the queue for the next one.
     answered_in = models.ForeignKey("incidents.Blueprint", null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="answered_lessons")
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from liaison.exercises import exercise_key
+
 __all__ = ["IncidentReview", "ReviewAgreement", "ReviewSection", "ReviewComment", "ReviewClock"]
 
 
@@ -38,6 +40,9 @@ class IncidentReview(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     delivered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+")
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-created_at", "-id"]

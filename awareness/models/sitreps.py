@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from liaison.exercises import exercise_key
+
 from incidents.vocabulary import TLP
 
 __all__ = ["SituationReport", "SitrepReminder"]
@@ -54,6 +56,9 @@ class SituationReport(models.Model):
     snapshot = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-incident_id", "-number", "-version"]

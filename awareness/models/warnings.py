@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
 
+from liaison.exercises import exercise_key
+
 __all__ = ["PublicWarning", "WarningFact", "WarningParticipation"]
 
 
@@ -42,6 +44,9 @@ class PublicWarning(models.Model):
     release_problem = models.TextField(blank=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-id"]

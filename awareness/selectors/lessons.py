@@ -8,6 +8,7 @@ from django.http import Http404
 from awareness.models import LessonProposal
 from awareness.policy import lessons as policy
 from incidents.models import Blueprint
+from liaison.exercises import in_current
 
 
 def lessons_visible_to(user) -> QuerySet[LessonProposal]:
@@ -15,8 +16,8 @@ def lessons_visible_to(user) -> QuerySet[LessonProposal]:
     if not getattr(user, "is_authenticated", False):
         return LessonProposal.objects.none()
     if policy.sees_all_lessons(user):
-        return LessonProposal.objects.all()
-    return LessonProposal.objects.filter(organisation__memberships__user=user).distinct()
+        return in_current(LessonProposal.objects.all())
+    return in_current(LessonProposal.objects.filter(organisation__memberships__user=user).distinct())
 
 
 def lesson_visible_to(user, lesson_id) -> LessonProposal:
@@ -50,7 +51,7 @@ def lesson_queue(user, *, state: str | None = None) -> list[LessonRow]:
 
 def awaiting_draft() -> QuerySet[LessonProposal]:
     """Accepted lessons no Blueprint draft answers yet, in the order they were accepted."""
-    return LessonProposal.objects.filter(state=LessonProposal.State.ACCEPTED, answered_in__isnull=True).order_by(
+    return in_current(LessonProposal.objects.filter(state=LessonProposal.State.ACCEPTED, answered_in__isnull=True)).order_by(
         "decided_at", "id")
 
 
@@ -65,7 +66,7 @@ def blueprint_versions(user) -> list[VersionRow]:
     """Each Blueprint version with the lessons it answers ("the rolling annex")."""
     visible = set(lessons_visible_to(user).values_list("pk", flat=True))
     answered: dict[int, list] = {}
-    for lesson in LessonProposal.objects.filter(answered_in__isnull=False).select_related("organisation"):
+    for lesson in in_current(LessonProposal.objects.filter(answered_in__isnull=False)).select_related("organisation"):
         answered.setdefault(lesson.answered_in_id, []).append(lesson)
     rows = []
     for blueprint in Blueprint.objects.order_by("-version"):

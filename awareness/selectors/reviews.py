@@ -16,6 +16,7 @@ from awareness.documents import PrintDocument, PrintSection
 from awareness.models import IncidentReview, ReviewAgreement, ReviewClock, ReviewComment, ReviewSection
 from awareness.policy import reviews as policy
 from incidents.selectors import incidents_visible_to
+from liaison.exercises import in_current
 
 OMITTED = "Parts of this report are confidential to the member state they come from and were left out for you."
 
@@ -25,11 +26,11 @@ def reviews_visible_to(user) -> QuerySet[IncidentReview]:
     if not getattr(user, "is_authenticated", False) or not user.memberships.exists():
         return IncidentReview.objects.none()
     if policy.is_enisa(user):
-        return IncidentReview.objects.all()
+        return in_current(IncidentReview.objects.all())
     org_ids = [m.organisation_id for m in policy.memberships_of(user)]
     states = policy.reader_state_ids(user)
     concerned = ReviewAgreement.objects.filter(review=OuterRef("pk"), member_state_id__in=states)
-    return IncidentReview.objects.filter(Q(requester_organisation_id__in=org_ids) | Exists(concerned))
+    return in_current(IncidentReview.objects.filter(Q(requester_organisation_id__in=org_ids) | Exists(concerned)))
 
 
 def review_visible_to(user, review_id) -> IncidentReview:

@@ -26,6 +26,7 @@ from incidents.vocabulary import SITUATION_TAXONOMY, TLP, ImpactSeverity, Threat
 from liaison.models import MemberState
 from reserve.models import AssistanceRequest
 from reserve.selectors import requests_visible_to
+from liaison.exercises import in_current
 
 SECTION_NOTE = "Some information in this section was left out because of its sharing restrictions."
 REPORT_NOTE = "Some information in this report was left out because of its sharing restrictions."
@@ -51,7 +52,7 @@ def reports_visible_to(user) -> QuerySet[SituationReport]:
         return SituationReport.objects.none()
     names = list(user.groups.values_list("name", flat=True))
     seen = incidents_visible_to(user).filter(pk=OuterRef("incident_id"))
-    candidates = SituationReport.objects.filter(Exists(seen)).select_related(
+    candidates = in_current(SituationReport.objects.filter(Exists(seen))).select_related(
         "incident__reporting_organisation", "author_organisation", "author")
     addressed = Q(status=SituationReport.Status.PUBLISHED) & Q(
         pk__in=[pk for pk, audience in candidates.filter(status=SituationReport.Status.PUBLISHED)

@@ -17,6 +17,7 @@ from incidents.selectors import incidents_visible_to, observables_visible_to, ti
 from incidents.vocabulary import TLP
 from liaison.models import Organisation
 from liaison.roles import OrganisationKind
+from liaison.exercises import in_current
 
 CLEAR = TLP.CLEAR
 
@@ -36,7 +37,7 @@ def warnings_visible_to(user) -> QuerySet[PublicWarning]:
     if state_ids:
         concerned = WarningParticipation.objects.filter(warning=OuterRef("pk"), member_state_id__in=state_ids)
         seen |= shown & Q(Exists(concerned))
-    return PublicWarning.objects.filter(seen)
+    return in_current(PublicWarning.objects.filter(seen))
 
 
 def warning_visible_to(user, pk) -> PublicWarning:
@@ -163,8 +164,9 @@ def fact_now(key: str, incident: Incident) -> Fact | None:
 
 def released_participations(*, limit: int = 50) -> list[WarningParticipation]:
     """Every participating authority's released version, newest first: the public feeds' items."""
+    # The public never sees an exercise's warnings, whatever the reader's context.
     return list(WarningParticipation.objects.filter(
-        released_at__isnull=False, warning__status=PublicWarning.Status.RELEASED).select_related(
+        warning__exercise__isnull=True, released_at__isnull=False, warning__status=PublicWarning.Status.RELEASED).select_related(
         "warning", "member_state", "responding_organisation").order_by("-released_at", "-warning_id",
                                                                         "member_state__code")[:limit])
 
@@ -172,7 +174,7 @@ def released_participations(*, limit: int = 50) -> list[WarningParticipation]:
 def released_warning(pk) -> PublicWarning:
     """A released warning for anyone, signed in or not; 404 before release, exactly like a missing one."""
     try:
-        return PublicWarning.objects.filter(status=PublicWarning.Status.RELEASED).prefetch_related(
+        return PublicWarning.objects.filter(status=PublicWarning.Status.RELEASED, exercise__isnull=True).prefetch_related(
             Prefetch("participations", WarningParticipation.objects.filter(released_at__isnull=False).select_related(
                 "member_state", "responding_organisation")),
             Prefetch("facts", WarningFact.objects.order_by("id"))).get(pk=pk)

@@ -19,6 +19,7 @@ from incidents.services import blueprints
 from liaison.events import Audience, NewEvent, record_event, record_events
 from liaison.models import Organisation
 from liaison.roles import OrganisationKind, org_group_name
+from liaison.exercises import current_exercise_id
 
 SUBJECT = "lesson_proposal"
 
@@ -53,7 +54,7 @@ def propose_lesson(*, actor, source_kind: str, source_id, target: str, rationale
         raise ValidationError({"target" if target not in LessonProposal.Target.values else "change": problems})
     lesson = LessonProposal.objects.create(source_kind=source_kind, source_id=str(source_id), target=target,
                                            change=change, rationale=rationale.strip(), proposed_by=actor,
-                                           organisation=organisation)
+                                           organisation=organisation, exercise_id=current_exercise_id())
     audit.record(actor=actor, action="lesson.proposed", obj=lesson, after=audit.snapshot(lesson))
     record_event(kind="lesson.proposed", subject=lesson, subject_type=SUBJECT, actor=actor, audience=_audience(lesson),
                  payload=_payload(lesson, recipient_groups=_enisa_groups()))

@@ -99,7 +99,8 @@ def request_review(*, actor, incident, reason: str) -> IncidentReview:
     kind, organisation = body
     now = timezone.now()
     review = IncidentReview.objects.create(incident=incident, requested_by=actor, requester_organisation=organisation,
-                                           requester_body=kind, reason=reason.strip(), created_at=now)
+                                           requester_body=kind, reason=reason.strip(), created_at=now,
+                                           exercise_id=incident.exercise_id)
     ReviewAgreement.objects.bulk_create([ReviewAgreement(review=review, member_state=s) for s in states])
     clock = _open_clock(review, "agreement", start=now)
     audit.record(actor=actor, action="review.requested", obj=review,

@@ -159,7 +159,7 @@ def draft_report(*, actor: User, incident: Incident, related_incidents=(), title
     tlp = _clean_tlp(tlp or max([incident.tlp, *(i.tlp for i in related)], key=TLP.rank), [incident, *related])
     number = (SituationReport.objects.filter(incident=incident).aggregate(n=Max("number"))["n"] or 0) + 1
     report = SituationReport(
-        incident=incident, number=number, version=1, level=incident.crisis_level, author_organisation=organisation,
+        exercise_id=incident.exercise_id, incident=incident, number=number, version=1, level=incident.crisis_level, author_organisation=organisation,
         author=actor, tlp=tlp, title=_clean_title(title or ""),
         audience=_clean_audience(audience, incident=incident, tlp=tlp, author_org=organisation),
         **{f: _clean_text(f, texts.get(f, "")) for f in TEXT_FIELDS})
@@ -304,7 +304,7 @@ def correct_report(*, actor: User, report: SituationReport) -> SituationReport:
     version = SituationReport.objects.filter(incident_id=report.incident_id, number=report.number).aggregate(
         v=Max("version"))["v"] + 1
     correction = SituationReport(
-        incident=report.incident, number=report.number, version=version, corrects=report, level=report.level,
+        exercise_id=report.exercise_id, incident=report.incident, number=report.number, version=version, corrects=report, level=report.level,
         author_organisation=organisation, author=actor, tlp=report.tlp, audience=list(report.audience),
         title=report.title, **{f: getattr(report, f) for f in TEXT_FIELDS})
     correction.save()

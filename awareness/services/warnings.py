@@ -153,7 +153,7 @@ def draft_warning(*, actor: User, incident: Incident, title: str, body: str = ""
         raise ValidationError({"language": f"Unknown language code {language!r} (ISO 639-1, e.g. en)."})
     now = timezone.now()
     warning = PublicWarning(
-        incident=incident, title=_clean_text(title, "title", required=True, limit=MAX_TITLE),
+        exercise_id=incident.exercise_id, incident=incident, title=_clean_text(title, "title", required=True, limit=MAX_TITLE),
         body=_clean_text(body, "body"), recommendations=_clean_text(recommendations, "recommendations"),
         language=language, drafter_organisation=organisation or Organisation.objects.get(pk=org_ids[0]),
         drafted_by=actor, created_at=now, updated_at=now)
@@ -243,7 +243,7 @@ def circulate_warning(*, actor: User, warning: PublicWarning, response_deadline)
              body=(f"{warning.drafter_organisation.name} asks {org.name} to agree to the synchronised public warning "
                    f"{warning.reference}, or propose changes, or decline, by {display.when(warning.response_deadline)}."
                    f"\n\nOpen it in the portal: {link}\n"))
-        for org in authorities if org.contact_email])
+        for org in authorities if org.contact_email], exercise=warning.exercise_id)
     return warning
 
 

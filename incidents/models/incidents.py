@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase
 
+from liaison.exercises import exercise_key
+
 from incidents.observables import ObservableType
 from incidents.vocabulary import (
     TLP,
@@ -108,6 +110,9 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(default=now, db_index=True)
     # The STIX id of the exported ``incident`` (incidents/stix.py): a UUIDv4 drawn once, so re-exports agree.
     stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-id"]

@@ -23,6 +23,7 @@ from incidents.services.alerts import raise_alerts
 from incidents.services.common import _event
 from liaison.events import Audience, record_event
 from liaison.models import User
+from liaison.exercises import using_exercise
 
 # Where the refusal's rule comes from: the 2025 Blueprint (Council Recommendation) and NIS2 Art. 16.
 BLUEPRINT_SOURCE = "EU Cyber Crisis Management Blueprint (Council Recommendation, 2025)"
@@ -97,6 +98,7 @@ def _open_proposal(*, incident: Incident, blueprint: Blueprint, level: int, expl
                      audience=Audience(organisations=deciders))
         notifications.email_notice(
             group_ids=[o.group_id for o in deciders], key=f"notice:level_proposal:{proposal.pk}",
+            exercise=incident.exercise_id,
             subject=f"[CSoA Portal] Level {level} proposed for {incident.reference}: your decision",
             body=f"{explanation}\n\nDeclare it or decline it, with a reason, on your crisis board: "
                  f"{settings.PORTAL_BASE_URL}/incidents/board/#proposals")
@@ -129,16 +131,17 @@ def evaluate_incident(*, incident_id: int, now=None, skip_locked: bool = False) 
         )
         if incident is None:
             return None
-        blueprint = active_blueprint()
-        # After a de-escalation only new facts that match a rule count (the decision holds against notes).
-        decision = escalation.evaluate(incident_facts(incident, now=now), blueprint_spec(blueprint),
-                                       held=incident.deescalation_facts)
-        _engine_proposal(incident, blueprint, decision)
-        if decision.level > incident.crisis_level:
-            return _record(incident=incident, blueprint=blueprint, to_level=decision.level,
-                           explanation=decision.explanation, rules=[r.code for r in decision.matched])
-        Incident.objects.filter(pk=incident.pk).update(evaluated_version=incident.version)
-        return None
+        with using_exercise(incident.exercise_id):  # what the escalation causes stays in the incident's exercise
+            blueprint = active_blueprint()
+            # After a de-escalation only new facts that match a rule count (the decision holds against notes).
+            decision = escalation.evaluate(incident_facts(incident, now=now), blueprint_spec(blueprint),
+                                           held=incident.deescalation_facts)
+            _engine_proposal(incident, blueprint, decision)
+            if decision.level > incident.crisis_level:
+                return _record(incident=incident, blueprint=blueprint, to_level=decision.level,
+                               explanation=decision.explanation, rules=[r.code for r in decision.matched])
+            Incident.objects.filter(pk=incident.pk).update(evaluated_version=incident.version)
+            return None
 
 
 def evaluate_pending(*, batch: int = 200, budget_seconds: float | None = None) -> int:

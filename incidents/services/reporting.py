@@ -32,6 +32,7 @@ from incidents.services.tags import apply_tags, resolve_tags
 from incidents.vocabulary import TLP, Severity, Significance, SignificanceGround
 from liaison.events import Audience
 from liaison.models import Organisation, User
+from liaison.exercises import current_exercise_id
 
 
 @transaction.atomic
@@ -77,6 +78,7 @@ def report_incident(
         raise ValidationError({"aware_at": "The time of awareness cannot be in the future."})
     now = timezone.now()
     incident = Incident(
+        exercise_id=current_exercise_id(),
         title=(title or "").strip(),
         description=description,
         reporting_organisation=organisation,

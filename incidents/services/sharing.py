@@ -284,7 +284,7 @@ def _red_notices(incident: Incident, notices: list[CrossBorderNotice], *, actor:
     link = f"{settings.PORTAL_BASE_URL}/"
     for notice in notices:
         notifications.email_notice(
-            group_ids=[notice.organisation.group_id], key=f"notice:art23_6:{notice.pk}",
+            group_ids=[notice.organisation.group_id], key=f"notice:art23_6:{notice.pk}", exercise=incident.exercise_id,
             subject=f"[CSoA Portal] NIS2 Art. 23(6): {incident.reference} concerns your member state "
                     f"({TLP(incident.tlp).label})",
             body=ART_23_6_OBLIGATION.format(state=state) + f"\n\nThe incident is {TLP(incident.tlp).label}: its "

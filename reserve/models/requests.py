@@ -11,6 +11,8 @@ from django.db import models
 from django.utils.timezone import now
 from guardian.models import GroupObjectPermissionBase
 
+from liaison.exercises import exercise_key
+
 from incidents.vocabulary import EntityType
 from reserve.vocabulary import (
     ClearanceLevel,
@@ -73,6 +75,9 @@ class AssistanceRequest(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now, db_index=True)
+
+    # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
+    exercise = exercise_key()
 
     class Meta:
         ordering = ["-id"]

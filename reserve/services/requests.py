@@ -34,6 +34,7 @@ from reserve.services.common import (
 from reserve.services.deadlines import meet_clock, start_response_clock
 from reserve.vocabulary import Clock, normalise_languages, normalise_services
 from reserve.workflow import RequestStatus
+from liaison.exercises import current_exercise_id
 
 # What the requester writes (CSoA Art. 15(4)); everything else moves only through the workflow.
 CONTENT_FIELDS = (
@@ -194,7 +195,8 @@ def create_request(*, actor: User, organisation: Organisation, **content) -> Ass
     if refusal:
         raise ValidationError({"organisation": refusal})
     now = timezone.now()
-    request = AssistanceRequest(requester_organisation=organisation, created_by=actor, created_at=now, updated_at=now)
+    request = AssistanceRequest(requester_organisation=organisation, created_by=actor, created_at=now, updated_at=now,
+                                exercise_id=current_exercise_id())
     linked = _apply(request, content, actor)
     request.save()
     if linked is not None:

@@ -50,7 +50,12 @@
   function streamUrl() {
     var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     var url = scheme + "//" + window.location.host + status.getAttribute("data-live-path");
-    return last === null ? url : url + "?after=" + last;
+    // In an exercise the page follows the exercise's own stream (data-live-exercise), never live work's.
+    var exercise = status.getAttribute("data-live-exercise");
+    var query = [];
+    if (last !== null) { query.push("after=" + last); }
+    if (exercise) { query.push("exercise=" + encodeURIComponent(exercise)); }
+    return query.length ? url + "?" + query.join("&") : url;
   }
 
   function connect() {
