@@ -48,5 +48,8 @@ def exercise(request):
             choices.append(exercises_to_switch_to(user))
         return choices[0]
 
+    def exercises_link():  # the menu's link: for those taking part in one (those who run them: the Network page)
+        return bool(current) or bool(switch_choices())
+
     return {"current_exercise": current, "exercise_banner": banner(current) if current else "",
-            "exercise_choices": switch_choices}
+            "exercise_choices": switch_choices, "exercises_link": exercises_link}

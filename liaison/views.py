@@ -122,7 +122,8 @@ def directory(request):
     return render(
         request,
         "liaison/directory.html",
-        {"state_groups": groups, "form": form, "page": page, "query": query.urlencode()},
+        {"state_groups": groups, "form": form, "page": page, "query": query.urlencode(),
+         "may_run_exercises": policy.may_create_exercises(request.user)},
         status=400 if form.errors else 200,  # an unknown member state or kind names the field
     )
 

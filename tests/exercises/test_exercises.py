@@ -127,3 +127,15 @@ def test_deleting_an_exercise_deletes_its_work_and_never_live_work(people):
     from csoa_portal.models import AuditEntry
     assert AuditEntry.objects.filter(action="exercise.deleted").exists()
     assert AuditEntry.objects.filter(object_id=str(drill.pk), action__startswith="incident.").exists()
+
+
+def test_the_top_bar_offers_the_switch_only_to_participants_and_the_network_page_to_those_who_run_exercises(people):
+    _plan(people)
+    participant = verified_client(people["people"]["de_analyst"]).get("/").content.decode()
+    outsider = verified_client(people["people"]["pt_analyst"]).get("/").content.decode()
+    runner = verified_client(people["people"]["enisa_crisis"]).get("/network/").content.decode()
+
+    assert 'id="exercise-switch"' in participant and ">Exercise: Blue OLEx<" in participant
+    assert 'href="/exercises/"' in participant
+    assert 'id="exercise-switch"' not in outsider and 'href="/exercises/"' not in outsider
+    assert 'href="/exercises/"' in runner
