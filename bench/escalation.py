@@ -179,6 +179,7 @@ def generate_backlog(n_incidents: int, n_pending: int) -> list[int]:
         "evaluated_version": f"CASE WHEN g <= {n_pending} THEN t.version ELSE t.version + 1 END",
         "updated_at": "now() - (g || ' seconds')::interval",
         "stix_id": "gen_random_uuid()",  # unique: each clone draws its own
+        "misp_uuid": "gen_random_uuid()",
     }
     select = ", ".join(overrides.get(c, f"t.{c}") for c in columns)
     with connection.cursor() as cursor:

@@ -72,13 +72,13 @@ def generate(n_incidents: int, per_incident: int) -> None:
             INSERT INTO incidents_incident (title, description, reporting_organisation_id, reported_by_id, entity_type,
                 severity, national_capacity_exceeded, technical_cooperation_requested, aware_at, tlp, status, crisis_level,
                 declared_level, version, evaluated_version, created_at, updated_at,
-                significance, significance_grounds, significance_explanation, ipcr_mode, stix_id)
+                significance, significance_grounds, significance_explanation, ipcr_mode, stix_id, misp_uuid)
             SELECT 'Incident ' || g, 'Generated for the benchmark', ({org_ids})[1 + g % {k}], ({user_ids})[1 + g % {k}],
                 'essential', (ARRAY['low','medium','high','critical'])[1 + g % 4], false, false,
                 now() - (g || ' minutes')::interval, (ARRAY['amber','green','amber+strict','clear'])[1 + g % 4],
                 (ARRAY['open','contained','resolved','closed'])[1 + (g / 7) % 4], g % 3, 0, 1, 1,
                 now() - (g || ' minutes')::interval, now() - (g || ' minutes')::interval,
-                'significant', '["operational_disruption"]'::jsonb, '', '', gen_random_uuid()
+                'significant', '["operational_disruption"]'::jsonb, '', '', gen_random_uuid(), gen_random_uuid()
             FROM generate_series(1, {n_incidents}) g""")
         common.progress("granting the reporting organisations and ENISA (every fifth incident)")
         cursor.execute(f"""

@@ -6,7 +6,7 @@ event's ``distribution`` (MISP has no notion finer than "this organisation only"
 """
 
 from incidents.observables import ObservableType
-from incidents.vocabulary import TLP, Severity
+from incidents.vocabulary import NIS_TAG_PREDICATES, TLP, Severity
 
 # Observable type -> (MISP attribute type, MISP category). Hashes go into a MISP "file" object.
 ATTRIBUTE_OF = {
@@ -45,6 +45,10 @@ IP_TYPES = frozenset({"ip-src", "ip-dst"})
 
 HASH_TYPES = frozenset({ObservableType.MD5, ObservableType.SHA1, ObservableType.SHA256})
 
+# Whether an attribute is meant for detection (MISP's to_ids), as MISP's own defaults for the type
+# (describeTypes.json "sane_defaults"): an AS number or a CVE is context, not something to alert on.
+TO_IDS_OF = {obs_type: obs_type not in (ObservableType.ASN, ObservableType.CVE) for obs_type in ATTRIBUTE_OF}
+
 # MISP threat_level_id: 1 high, 2 medium, 3 low, 4 undefined.
 THREAT_LEVEL_OF = {Severity.CRITICAL: 1, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 # MISP analysis: 0 initial, 1 ongoing, 2 completed.
@@ -69,3 +73,40 @@ def tlp_of_tags(names) -> str | None:
     """The strictest TLP among tag names (``tlp:amber``, ``TLP:RED``…), or None when none is a TLP tag."""
     labels = [TLP_OF_TAG[name.strip().lower()] for name in names if name.strip().lower() in TLP_OF_TAG]
     return max(labels, key=TLP.rank) if labels else None
+
+
+# The portal's NIS2 sector codes -> the "nis" taxonomy's impact-sectors-impacted values. A sub-sector
+# (``digital-infrastructure.trust-services``) is looked up first, then its sector; a sector the taxonomy
+# does not name (research, manufacturing…) gets no tag.
+SECTOR_IMPACTED_OF = {
+    "energy": "energy",
+    "transport": "transport",
+    "banking": "banking",
+    "financial-market-infrastructures": "financial",
+    "health": "health",
+    "drinking-water": "drinking-water",
+    "digital-infrastructure": "digital-infrastructure",
+    "digital-infrastructure.public-electronic-communications": "communications",
+    "digital-infrastructure.trust-services": "trust-and-identification-services",
+    "digital-infrastructure.cloud": "digital-services",
+    "digital-providers": "digital-services",
+    "public-administration": "government",
+}
+
+
+def category_tag(code: str) -> str:
+    """The RSIT machine tag of a category code: ``malicious-code/infected-system`` -> ``rsit:malicious-code="infected-system"``."""
+    klass, _, type_ = code.partition("/")
+    return f'rsit:{klass}="{type_}"' if type_ else f"rsit:{klass}"
+
+
+def sector_tag(code: str) -> str | None:
+    value = SECTOR_IMPACTED_OF.get(code) or SECTOR_IMPACTED_OF.get(code.split(".", 1)[0])
+    return f'nis:impact-sectors-impacted="{value}"' if value else None
+
+
+def assessment_tags(assessment: dict[str, str]) -> list[str]:
+    """The "nis" tags of a situation assessment (``{"impact_severity": "red", "root_cause": "human_error"}``),
+    in the taxonomy's order; fields not assessed give none."""
+    return [f'nis:{predicate}="{spelling[assessment[field]]}"'
+            for predicate, (field, spelling) in NIS_TAG_PREDICATES.items() if assessment.get(field) in spelling]

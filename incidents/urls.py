@@ -44,4 +44,5 @@ urlpatterns = [
     path("<int:pk>/ipcr-mode/", views.set_ipcr_mode, name="ipcr-mode"),
     path("proposals/<int:proposal_id>/<str:decision>/", views.decide_proposal, name="decide-proposal"),
     path("<int:pk>/stix/", views.stix_export, name="stix"),
+    path("<int:pk>/misp/", views.misp_export, name="misp"),
 ]

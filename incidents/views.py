@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from csoa_portal import display
 from csoa_portal.views import PageRefused
-from incidents import bodies, clocks, policy, related, selectors, services, stix, summaries
+from incidents import bodies, clocks, misp, policy, related, selectors, services, stix, summaries
 from incidents import tlp as tlp_rules
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.escalation import FACTS, SYMBOLS, Condition
@@ -881,6 +881,20 @@ def stix_export(request, pk):
                              selectors.timeline_visible_to(request.user, incident))
     response = HttpResponse(stix.serialize(bundle, pretty=True), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_GET
+def misp_export(request, pk):
+    """The incident as a MISP event, with what the reader may see (the same selectors as the STIX export)."""
+    incident = _visible(request, pk)
+    incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
+    event = misp.event_for(incident, selectors.observables_visible_to(request.user, incident),
+                           selectors.timeline_visible_to(request.user, incident))
+    response = HttpResponse(misp.serialize(misp.as_feed(event), pretty=True), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.misp.json"'
     response["Cache-Control"] = "private, no-store"
     return response
 

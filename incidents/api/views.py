@@ -1,12 +1,13 @@
 """Incidents over the API: thin views over ``incidents.services`` and ``incidents.selectors``."""
 
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,7 +20,7 @@ from csoa_portal.api.schema import error_responses
 from csoa_portal.db_router import reading_replica
 from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
-from incidents import policy, selectors, services
+from incidents import misp, policy, selectors, services
 from incidents.api import listing, serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
 from incidents.models import (
@@ -601,6 +602,74 @@ class IncidentStixApi(APIView):
         response = HttpResponse(serialize(bundle), content_type="application/stix+json;version=2.1")
         response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
         return response
+
+
+class IncidentMispApi(APIView):
+    """The incident as a MISP event (MISP's feed format): its observables as attributes, TLP and taxonomy tags."""
+
+    summaries = {"get": "Export an incident as a MISP event"}
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)})
+    def get(self, request, pk):
+        incident = _detail(request, pk)
+        incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
+        event = misp.event_for(incident, selectors.observables_visible_to(request.user, incident),
+                               selectors.timeline_visible_to(request.user, incident))
+        response = HttpResponse(misp.serialize(misp.as_feed(event)), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{incident.reference}.misp.json"'
+        return response
+
+
+class AnyAccept(DefaultContentNegotiation):
+    """A MISP instance pulling the feed sends the Accept header its admin configured: answer the file whatever it is."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class MispFeedManifestApi(APIView):
+    """MISP feed: ``manifest.json``, one entry per incident the caller may see ({event uuid: info, date, analysis,
+    threat_level_id, timestamp, Orgc, Tag}); MISP fetches the events whose timestamp changed."""
+
+    summaries = {"get": "MISP feed: the manifest"}
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403)})
+    def get(self, request):
+        manifest = misp.manifest_for(selectors.incidents_visible_to(request.user),
+                                     selectors.timeline_entries_visible_to(request.user))
+        return HttpResponse(misp.serialize(manifest), content_type="application/json")
+
+
+class MispFeedHashesApi(APIView):
+    """MISP feed: ``hashes.csv``, a line ``<md5 of the value>,<event uuid>`` per attribute the caller may see."""
+
+    summaries = {"get": "MISP feed: the attribute hashes"}
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(401, 403)})
+    def get(self, request):
+        lines = misp.hashes_csv(selectors.incidents_visible_to(request.user),
+                                selectors.observable_entries_visible_to(request.user))
+        return StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+
+
+class MispFeedEventApi(APIView):
+    """MISP feed: ``<event uuid>.json``, one incident the caller may see as a MISP event (``{"Event": …}``)."""
+
+    summaries = {"get": "MISP feed: one event"}
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(parameters=[OpenApiParameter("event_uuid", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                                description="The event's uuid, as the manifest lists it.")],
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)})
+    def get(self, request, event_uuid):
+        incident = misp.incident_by_event_uuid(selectors.incidents_visible_to(request.user), event_uuid)
+        if incident is None:
+            raise NotFound("No such event in this feed.")
+        event = misp.event_for(incident, selectors.observables_visible_to(request.user, incident),
+                               selectors.timeline_visible_to(request.user, incident))
+        return HttpResponse(misp.serialize(misp.as_feed(event)), content_type="application/json")
 
 
 @extend_schema(

@@ -110,6 +110,9 @@ class Incident(models.Model):
     updated_at = models.DateTimeField(default=now, db_index=True)
     # The STIX id of the exported ``incident`` (incidents/stix.py): a UUIDv4 drawn once, so re-exports agree.
     stix_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The MISP event's uuid (incidents/misp.py): drawn once, so a MISP instance pulling the feed updates the
+    # event instead of adding a copy; stored (not derived) because the feed serves ``<uuid>.json`` by it.
+    misp_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     # The exercise it belongs to (null: live work): liaison.exercises.in_current filters every read on it.
     exercise = exercise_key()

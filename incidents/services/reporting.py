@@ -102,9 +102,9 @@ def report_incident(
     if len(member_states) >= 2:
         incident.multi_member_state_since = now
     _validate_significance(incident)
-    # The foreign keys are the caller's rows and stix_id a fresh UUID: checking that they exist, or
-    # that it is unique, would cost a query each.
-    incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id"])
+    # The foreign keys are the caller's rows and stix_id, misp_uuid fresh UUIDs: checking that they exist, or
+    # that they are unique, would cost a query each.
+    incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id", "misp_uuid"])
     incident.save()
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
     # A new incident has nothing to replace: add() inserts without reading the empty relation first.
