@@ -32,7 +32,7 @@ from django.utils import timezone
 from awareness.services import warnings as warning_services
 from awareness.models import SituationReport
 from incidents import services as incident_services
-from incidents.models import Alert, LevelProposal
+from incidents.models import Alert, Incident, LevelProposal
 from liaison.models import Event, EventAudience
 from reserve.models import Engagement
 from reserve.workflow import RequestStatus
@@ -47,7 +47,7 @@ COLLECTIONS = {
     "engagements": "engagement", "reserve-providers": "provider", "member-states": "member_state",
     "organisations": "organisation", "level-proposals": "level_proposal", "observables": "observable",
     "attachments": "attachment", "tasks": "task", "warnings": "warning", "sitreps": "sitrep", "reviews": "review",
-    "lessons": "lesson",
+    "lessons": "lesson", "misp-feed": "misp_event",
 }
 # Query parameters that take an id → the kind of object they name.
 QUERY_KINDS = {
@@ -160,7 +160,7 @@ def invisible(outsider, reserve, django_capture_on_commit_callbacks, settings, t
         "attachment": entry.attachments.get().pk, "task": task.pk, "tag": "zeppelin-kit",
         "warning": warning.pk,
         "sitrep": sitrep.pk,
-        "review": review.pk, "lesson": lesson.pk,
+        "review": review.pk, "lesson": lesson.pk, "misp_event": str(Incident.objects.get(pk=incident.pk).misp_uuid),
     }
 
 

@@ -167,6 +167,7 @@ def _ids(world) -> dict[str, object]:
         "observable_id": world["observable"].pk, "task_id": world["task"].pk, "tasks": world["task"].pk,
         "sitreps": world["sitrep"].pk, "warnings": world["warning"].pk, "reviews": world["review"].pk,
         "lessons": world["lesson"].pk, "incident_pk": world["review"].incident_id,
+        "event_uuid": str(world["incident"].misp_uuid),
     }
 
 
@@ -209,6 +210,8 @@ def test_no_api_read_tells_an_unrelated_organisation_about_the_subjects(network,
     ids = _ids(world)
     covered = [route for route in operations if fill(route, ids)]
     assert len(covered) >= 20 and any("assistance-requests/{id}" in r for r in covered)
+    assert {"/api/v1/incidents/{id}/misp/", "/api/v1/misp-feed/manifest.json", "/api/v1/misp-feed/hashes.csv",
+            "/api/v1/misp-feed/{event_uuid}.json"} <= set(covered)
     assert {"/api/v1/sitreps/{id}/", "/api/v1/sitreps/{id}/pdf/", "/api/v1/warnings/{id}/", "/api/v1/reviews/{id}/",
             "/api/v1/lessons/{id}/"} <= set(covered)
     warning_routes = [route for route in operations if "/warnings/" in route]
@@ -230,7 +233,8 @@ def test_the_originator_sees_the_marker_on_the_api_paths(network, world, token_f
             "/api/v1/incidents/{id}/observables/{observable_id}/", "/api/v1/incidents/{id}/attachments/{attachment_id}/",
             "/api/v1/incidents/{id}/tasks/", "/api/v1/tasks/{id}/",
             "/api/v1/sitreps/{id}/", "/api/v1/sitreps/{id}/pdf/", "/api/v1/warnings/", "/api/v1/warnings/{id}/",
-            "/api/v1/reviews/{id}/", "/api/v1/lessons/", "/api/v1/lessons/{id}/"} <= set(seen)
+            "/api/v1/reviews/{id}/", "/api/v1/lessons/", "/api/v1/lessons/{id}/", "/api/v1/incidents/{id}/misp/",
+            "/api/v1/misp-feed/manifest.json", "/api/v1/misp-feed/{event_uuid}.json"} <= set(seen)
     released = fill("/api/v1/warnings/{id}/", _released(ids, world))
     assert MARKER in body(client.get(released)), "the drafter reads FR's proposed changes to the released warning"
 
@@ -265,6 +269,7 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
     seen = {route for route in page_routes()
             if (url := fill(route, ids)) and MARKER in body(client.get(url, QUERIES.get(route, {})))}
     assert {"/incidents/", "/incidents/<int:pk>/", "/incidents/search/", "/incidents/<int:pk>/stix/",
+            "/incidents/<int:pk>/misp/",
             "/incidents/<int:pk>/attachments/<int:attachment_id>/", "/reserve/requests/<int:pk>/",
             "/incidents/<int:pk>/observables/<int:observable_id>/edit/", "/incidents/<int:pk>/tasks/<int:task_id>/",
             "/awareness/sitreps/<int:pk>/", "/awareness/sitreps/<int:pk>/pdf/", "/awareness/warnings/",
