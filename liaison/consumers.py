@@ -22,6 +22,13 @@ reads again what it passed over since it last knew its groups, from no earlier t
 event it sent. Grants to a group the user is already in (a share to their organisation)
 need nothing: the subject is re-checked when each event is sent.
 
+A Redis that restarts empty (or is flushed) forgets the process's group memberships: the
+``Notifier`` sends itself a check through a group of its own every ``GROUP_CHECK`` seconds
+and, when that does not come back within ``GROUP_CHECK_WAIT``, joins every group again and
+has each connection read the log, which brings what was published meanwhile. Live delivery
+is thus back within about three seconds of Redis coming back; until then connections still
+pull every ``SAFETY_INTERVAL``.
+
 Shared by all connections of a process, so 1,000 sockets do not each query per event:
 
 - ``Notifier``: one channel-layer channel per process joins the groups of its connections
@@ -80,6 +87,8 @@ REPULL_DELAY = 0.3  # seconds before another look when a young id hole held the 
 RETRY_DELAY = 2.0  # after a failed read (database unavailable)
 SAFETY_INTERVAL = 15.0  # a pull even without a notification, in case hints were lost
 GROUP_REFRESH = 3600.0  # re-join the channel groups (channels_redis expires memberships)
+GROUP_CHECK = 2.0  # seconds between checks that the channel layer still holds the process's groups …
+GROUP_CHECK_WAIT = 1.0  # … each waiting this long for its own message: a restarted Redis is noticed within both
 GROUP_WATCH = SAFETY_INTERVAL  # re-read the connected users' groups, in case a change message was lost
 TAIL_BATCH = 500  # events per refresh of the shared tail
 READ_BATCH = 200  # events handed to one connection per pull
@@ -321,8 +330,8 @@ class Fanout:
         self.since = 0.0
         self._task: asyncio.Future | None = None
 
-    def wake(self, event_id: int) -> None:
-        """Event ``event_id`` is new: a pass, now or right after the one under way."""
+    def wake(self, event_id: float) -> None:
+        """Event ``event_id`` is new (``inf``: anything may be): a pass, now or right after the one under way."""
         self.wanted = max(self.wanted, event_id)
         self.since = time.monotonic()
         if self._task is None:
@@ -416,6 +425,11 @@ class Notifier:
     a change of that user's groups (``liaison.events.announce_group_changes``) makes their
     connections re-read them (``regroup``). Every ``GROUP_WATCH`` seconds the groups of all
     connected users are re-read in one query, in case such a message was lost.
+
+    ``group_counts`` is the membership the process wants; the channel layer is brought to it
+    at each change and, after it lost it (a Redis restarted empty or flushed, noticed by the
+    check message of ``_check_groups`` or a failed receive), by joining every group again.
+    A channel-layer error while joining never fails a connection: the next check repairs it.
     """
 
     def __init__(self, tail: EventTail, checks: VisibilityChecks):
@@ -429,6 +443,11 @@ class Notifier:
         self._recent: deque[int] = deque(maxlen=RECENT_HINTS)
         self._recent_set: set[int] = set()
         self.fanout = Fanout(tail, checks, self.members)
+        self.check_group: str | None = None  # a group of this channel alone, for ``_check_groups``
+        self._check_seq = 0
+        self._check_heard = asyncio.Event()
+        self.rejoins = 0  # times every group was joined again after the layer lost them
+        self._join_failed = False  # a join failed: the next check joins every group again
 
     @staticmethod
     def _names(consumer: "EventStreamConsumer", group_ids: Iterable[int]) -> set[str]:
@@ -436,24 +455,38 @@ class Notifier:
 
     async def _add(self, names: Iterable[str]) -> None:
         for name in names:
-            if not self.group_counts[name]:
-                await self.layer.group_add(name, self.channel)
             self.group_counts[name] += 1
+            if self.group_counts[name] == 1:
+                await self._layer_call(self.layer.group_add, name)
 
     async def _discard(self, names: Iterable[str]) -> None:
         for name in names:
             self.group_counts[name] -= 1
             if not self.group_counts[name]:
                 del self.group_counts[name]
-                await self.layer.group_discard(name, self.channel)
+                await self._layer_call(self.layer.group_discard, name)
+
+    async def _layer_call(self, call, name: str) -> None:
+        """A join or leave; with the layer down, the next check joins again (a stale member only gets extra hints)."""
+        try:
+            await call(name, self.channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._join_failed = True
+            logger.warning("channel layer unavailable for %s of %s (%r); the group check repairs it",
+                           call.__name__, name, exc)
 
     async def join(self, consumer: "EventStreamConsumer", group_ids: Iterable[int] = ()) -> None:
         """Listen for the consumer's user (and the audience groups given, which become its own)."""
         async with self._lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel()
+                self.check_group = f"notifier.{self.channel.rpartition('!')[2]}"
+                await self._layer_call(self.layer.group_add, self.check_group)
                 self._tasks = [asyncio.ensure_future(self._receive()), asyncio.ensure_future(self._rejoin()),
-                               asyncio.ensure_future(self._watch_groups())]
+                               asyncio.ensure_future(self._watch_groups()),
+                               asyncio.ensure_future(self._check_groups())]
             consumer.group_ids = frozenset(group_ids)
             await self._add(self._names(consumer, consumer.group_ids))
             self.members.add(consumer)
@@ -478,7 +511,8 @@ class Notifier:
             if not self.members:  # the last one left: stop listening
                 for task in self._tasks:
                     task.cancel()
-                self._tasks, self.channel = [], None
+                await self._layer_call(self.layer.group_discard, self.check_group)
+                self._tasks, self.channel, self.check_group = [], None, None
 
     async def _receive(self) -> None:
         while True:
@@ -491,6 +525,10 @@ class Notifier:
                 await asyncio.sleep(RETRY_DELAY)
                 # A restarted Redis has forgotten every group: join them again before listening.
                 await self._join_all()
+                continue
+            if message.get("type") == "notifier.check":
+                if message.get("seq") == self._check_seq:
+                    self._check_heard.set()
                 continue
             if message.get("type") == "groups.changed" and isinstance(message.get("user"), int):
                 floor = message.get("floor")
@@ -538,15 +576,45 @@ class Notifier:
         for consumer, (seq, position) in started.items():
             await consumer.regroup(groups.get(consumer.user.pk, frozenset()), seq=seq, position=position)
 
-    async def _join_all(self) -> None:
+    async def _join_all(self) -> bool:
+        """Join every group again; then each connection reads the log, for what was published meanwhile."""
         try:
             async with self._lock:
-                for name in list(self.group_counts):
+                for name in [self.check_group, *self.group_counts]:
                     await self.layer.group_add(name, self.channel)
         except asyncio.CancelledError:
             raise
-        except Exception:  # still down: the next failed receive or refresh tries again
-            logger.warning("could not rejoin the event groups", exc_info=True)
+        except Exception as exc:  # still down: the next check, failed receive or refresh tries again
+            self._join_failed = True  # some groups may be back and others not: the next check joins all
+            logger.warning("could not rejoin the event groups (%r)", exc)
+            return False
+        self.rejoins += 1
+        self._join_failed = False
+        self.fanout.wake(float("inf"))  # hints sent while the groups were missing went nowhere
+        return True
+
+    async def groups_held(self) -> bool:
+        """Does the channel layer still deliver to this process's groups? A message to its own group tells."""
+        self._check_seq += 1
+        self._check_heard.clear()
+        try:
+            await self.layer.group_send(self.check_group, {"type": "notifier.check", "seq": self._check_seq})
+            async with asyncio.timeout(GROUP_CHECK_WAIT):
+                await self._check_heard.wait()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # not back in time (memberships lost), or the layer is down
+            return False
+        return True
+
+    async def _check_groups(self) -> None:
+        """A Redis restarted empty (or flushed) forgets the groups without this process noticing: check, rejoin."""
+        while True:
+            await asyncio.sleep(GROUP_CHECK)
+            if self._join_failed or not await self.groups_held():
+                if not self._join_failed:  # once per loss, not at every check while Redis is down
+                    logger.warning("the channel layer lost this process's event groups; joining them again")
+                await self._join_all()
 
     async def _rejoin(self) -> None:
         """channels_redis forgets group members after its group expiry: join again now and then."""
@@ -558,7 +626,12 @@ class Notifier:
         """The backstop for lost ``groups.changed`` messages (and grants written past the signal)."""
         while True:
             await asyncio.sleep(GROUP_WATCH * random.uniform(0.8, 1.2))
-            await self.check_groups()
+            try:
+                await self.check_groups()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one failed round must not end the backstop
+                logger.warning("re-reading the connected users' groups failed", exc_info=True)
 
 
 # One of each per event loop: asyncio objects belong to their loop (tests run one loop each).

@@ -41,6 +41,7 @@ class StreamClient:
         self.connections = 0
         self.drops: list[str] = []  # why each connection ended or failed
         self.errors: list[dict] = []  # error frames from the server
+        self.caught_up = False  # a caught_up frame came: the connection is live
         self._socket = None
 
     @property
@@ -75,6 +76,7 @@ class StreamClient:
             self.resume = max(self.resume, message["event"]["id"])
         elif message.get("type") == "caught_up":
             self.resume = max(self.resume, message["after"])  # the protocol's resume point
+            self.caught_up = True
         elif message.get("type") == "error":
             self.errors.append(message)
 

@@ -85,6 +85,16 @@ class RedisServer:
         finally:
             client.close()
 
+    def empty(self) -> None:
+        """FLUSHALL: every key lost as in a restart, but the clients' connections stay up (nothing tells them)."""
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+        try:
+            client.flushall()
+        finally:
+            client.close()
+
     def kill(self) -> None:
         """SIGKILL: a crash, with every queued task and channel-layer group lost."""
         if self.popen is not None and self.popen.poll() is None:

@@ -10,7 +10,11 @@ and restarted without its data, so queued evaluations and channel-layer groups a
 browsers' connections drop during the outage too and must come back by themselves. Then every
 client must hold exactly the events the log says it may see (``events_visible_to``), in order,
 once; every escalation due happened, once (the sweep re-dispatched what Redis lost); and
-every event was published.
+every event was published. And connections that stayed open get new events live again
+within seconds, by their hints, not after their 12-18 s safety pull: the web process joins
+its channel-layer groups again (``liaison.consumers.Notifier``), also when Redis lost them
+without any of its connections dropping (emptied while running: a flush, a failover to an
+empty node).
 """
 
 import json
@@ -43,6 +47,7 @@ pytestmark = [needs_full_mode, pytest.mark.full, pytest.mark.django_db(transacti
 SWEEP_INTERVAL = 2  # seconds, for the beat of this test
 OUTAGE = 4  # seconds Redis stays down (at least) while incidents are written
 LIVE_WITHIN = 2.5  # seconds from a committed write to its event on a live connection (hint, then pull)
+REJOINED_WITHIN = 3.0 + 2.0  # seconds from Redis losing the groups to live delivery again (docs/scaling.md), + slack
 PROBE_SPACING = 3.0  # seconds between the two probes: together they outrun any 12-18 s safety pull
 
 
@@ -235,10 +240,55 @@ def test_redis_restart_loses_no_event_for_any_client_and_no_escalation(
     for incident_id in before:
         assert _escalations(incident_id) == [(0, 2)], incident_id
     print(f"probe latencies on the live stream after the restart (s): {latencies}")
-    if None in latencies:
-        pytest.xfail(f"known bug (liaison/consumers.py Notifier): after Redis restarts empty the process does not "
-                     f"re-join its channel-layer groups, so connections that stayed open get new events only from "
-                     f"their 12-18 s safety pull (a probe took over {LIVE_WITHIN} s: {latencies})")
+    assert None not in latencies, (f"a connection that stayed open waited for its 12-18 s safety pull: the web process "
+                                   f"did not join its channel-layer groups again ({latencies}, {LIVE_WITHIN} s each)")
+
+
+def _probe(writer: Writer, client: StreamClient, title: str, *, within: float) -> float | None:
+    """Seconds from a committed report to its event on ``client``'s connection; None if later than ``within``."""
+    incident_id = writer.report(title)
+    written = time.monotonic()
+    try:
+        arrived = wait_for(lambda: _arrival(client, incident_id), timeout=within, what=title)
+    except AssertionError:
+        return None
+    return round(arrived - written, 2)
+
+
+def test_redis_emptied_under_open_connections_is_noticed_and_live_events_resume_within_seconds(
+        private_redis, portal_servers, network):
+    """Nothing drops: the web process's connections to Redis survive the flush, so no error tells it."""
+    orgs = network["orgs"]
+    de_tool, de_token = _token(orgs["de-csirt"], "read")
+    _, writer_token = _token(orgs["de-csirt"], "read,write")
+    portal = portal_servers(Broker(private_redis.url))
+    writer = Writer(portal.url, writer_token)
+    start = newest_event_id()
+    de_soc = StreamClient("SOC de-csirt (token)", portal.ws_url, after=start, token=de_token)
+    clients = StreamClients([de_soc]).start()
+    latencies = {}
+    try:
+        wait_for(lambda: de_soc.connections, timeout=15, what="the client to connect")
+        wait_for(lambda: de_soc.caught_up, timeout=15, what="the replay to finish")
+        latencies["before"] = _probe(writer, de_soc, "Before Redis is emptied", within=LIVE_WITHIN)
+
+        private_redis.empty()
+        # Committed at once: its hint goes to a group the process is no longer in.
+        latencies["right after"] = _probe(writer, de_soc, "Right after Redis was emptied", within=REJOINED_WITHIN)
+        for n in range(2):  # two more, a few seconds apart: the 12-18 s safety pull cannot bring both in time
+            time.sleep(PROBE_SPACING)
+            latencies[f"live {n}"] = _probe(writer, de_soc, f"Live again {n}", within=LIVE_WITHIN)
+        settle(lambda: [] if de_soc.ids == [e["id"] for e in _visible(de_tool, start)] else ["behind"], timeout=20)
+    finally:
+        clients.stop()
+        print(f"{de_soc.label}: {len(de_soc.events)} events, {de_soc.connections} connections, drops {de_soc.drops}")
+    print(f"probe latencies (s): {latencies}")
+
+    assert None not in latencies.values(), (
+        f"live events stopped after Redis was emptied: the process did not notice it lost its groups ({latencies})")
+    assert de_soc.connections == 1, "the connection was meant to stay open throughout"
+    assert de_soc.events == _visible(de_tool, start), "every event in order, once"
+    assert not de_soc.errors, de_soc.errors
 
 
 def test_sharing_while_the_broker_is_down_is_accepted(network, token_for):
