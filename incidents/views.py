@@ -1088,6 +1088,7 @@ EVENT_WORDS = {
     "incident.tlp_changed": "TLP changed", "incident.tagged": "tags changed",
     "incident.initial_response": "initial response given", "incident.cross_border_informed": "member states informed",
     "incident.cross_border_notice": "cross-border notice", "observables.added_restricted": "observables added",
+    "observables.imported": "observables imported",
 }
 
 
