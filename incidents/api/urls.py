@@ -24,6 +24,7 @@ urlpatterns = [
     path("incidents/<int:pk>/tasks/", views.IncidentTasksApi.as_view(), name="incident-tasks"),
     path("tasks/<int:pk>/", views.TaskDetailApi.as_view(), name="task-detail"),
     path("tags/", views.TagVocabularyListApi.as_view(), name="tag-vocabulary-list"),
+    path("incidents/<int:pk>/import/", views.IncidentImportApi.as_view(), name="incident-import"),
     path("incidents/<int:pk>/stix/", views.IncidentStixApi.as_view(), name="incident-stix"),
     path("incidents/<int:pk>/escalations/", views.IncidentEscalationsApi.as_view(), name="incident-escalations"),
     path("incidents/<int:pk>/declare/", views.IncidentDeclareApi.as_view(), name="incident-declare"),

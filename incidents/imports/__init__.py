@@ -34,6 +34,8 @@ def parse(content: bytes, format: str | None = None) -> Parsed:
         return Parsed(format=format or "", errors=[str(exc)])
     if not format:
         format = detect(document)
+        if format is None and isinstance(document, list):
+            return Parsed(format="", errors=["The file is a JSON list; a MISP event or a STIX 2.1 bundle is an object."])
         if format is None:
             return Parsed(format="", errors=["This is neither a MISP event ({\"Event\": {…}}) nor a STIX 2.1 bundle "
                                              "({\"type\": \"bundle\", …}): nothing to import."])
