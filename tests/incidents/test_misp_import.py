@@ -231,3 +231,34 @@ def test_round_trip_every_observable_type_and_tlp_label_from_a_pymisp_event(netw
     expected = {value: (kind, tlp.removeprefix("tlp:"), sorted(tags)) for kind, value, _, tlp, tags in ROUND_TRIP}
     expected |= {value: (kind, tlp.removeprefix("tlp:"), []) for kind, value, tlp in FILE_HASHES}
     assert observables(incident) == expected
+
+
+def _page_upload(client, incident, content: bytes, format=""):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("event.json", content, content_type="application/json")
+    return client.post(f"/incidents/{incident.pk}/observables/import/", {"import-file": upload, "import-format": format})
+
+
+def test_the_incident_page_imports_and_shows_the_report_per_attribute(network, incident, login):
+    client = login(network["people"]["de_analyst"])
+    page = client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Import a MISP event or STIX 2.1 bundle" in page
+    response = _page_upload(client, incident, misp_event(("domain", "c2.example", []), ("btc", "1Boat", [])).to_json().encode())
+    assert response.status_code == 400 and incident.observables.count() == 0
+    text = response.content.decode()
+    assert "Nothing imported: 1 item cannot be imported." in text and "Would be added" in text and "btc" in text
+    response = _page_upload(client, incident, misp_event(("domain", "c2.example", [])).to_json().encode(), "misp")
+    assert response.status_code == 200 and "1 added" in response.content.decode()
+    assert incident.observables.count() == 1
+
+
+def test_the_import_page_action_is_403_for_a_recipient_and_404_for_an_outsider(network, incident, login):
+    services.share_incident(actor=network["people"]["de_analyst"], incident=incident,
+                            organisations=[network["orgs"]["fr-csirt"]])
+    content = misp_event(("domain", "c2.example", [])).to_json().encode()
+    recipient = login(network["people"]["fr_analyst"])
+    assert "Import a MISP event" not in recipient.get(f"/incidents/{incident.pk}/").content.decode()
+    assert _page_upload(recipient, incident, content).status_code == 403
+    assert _page_upload(login(network["people"]["pt_analyst"]), incident, content).status_code == 404
+    assert incident.observables.count() == 0
