@@ -20,6 +20,7 @@ from django.utils import timezone
 from csoa_portal import forms as portal_forms
 from csoa_portal import input_rules
 from incidents import tlp as tlp_rules
+from incidents.imports import FORMATS, MAX_IMPORT_BYTES
 from incidents.models import Incident, IncidentCategory, Observable, Report, Sector
 from incidents.services import (
     MAX_ATTACHMENTS,
@@ -417,6 +418,23 @@ class ObservableCsvForm(forms.Form):
             raise ValidationError("The file has a header but no observables.")
         if len(self.entries) > MAX_OBSERVABLES_PER_CALL:
             raise ValidationError(f"At most {MAX_OBSERVABLES_PER_CALL} observables per upload; got {len(self.entries)}.")
+        return upload
+
+
+class ObservableImportForm(forms.Form):
+    """A MISP event or a STIX 2.1 bundle to import into the incident (``services.import_file``: all or nothing)."""
+
+    prefix = "import"
+
+    file = forms.FileField(label="MISP event or STIX 2.1 bundle (JSON)",
+                           help_text=f"Up to {MAX_IMPORT_BYTES // (1024 * 1024)} MiB.")
+    format = forms.ChoiceField(choices=[("", "Recognise it"), *FORMATS.items()], required=False, label="Format")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB.")
+        self.content = upload.read()
         return upload
 
 

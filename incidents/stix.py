@@ -11,6 +11,9 @@ is the common relationship any two SDOs may share (STIX 2.1 §4.1), so it says w
 portal knows (seen in this incident) and no more. Every indicator has a name and a
 description (the analyst's note, else what it is and in which incident it was seen).
 
+An observable's tags (machine tags ``rsit:…``, free words) are the ``labels`` of its indicator or
+vulnerability, so an import (``incidents.imports.stix``) gives them back.
+
 Every object carries the official TLP 2.0 marking definition of its label (OASIS STIX 2.1
 TLP 2.0 extension, their official ids), and the bundle includes those definitions.
 
@@ -204,10 +207,14 @@ def bundle_for(incident: Incident, observables: QuerySet[Observable],
                 markings[entry.tlp] = tlp_marking(entry.tlp)
             objects.append(_as_dict(_situation_note(entry, incident_id, identities[entry.organisation_id])))
     type_labels, reference = dict(ObservableType.choices), incident.reference
+    tags: dict[int, list[str]] = {}
+    for observable_id, name in Observable.tags.through.objects.filter(observable__in=observables.values("pk")) \
+            .order_by("tag__name").values_list("observable_id", "tag__name"):
+        tags.setdefault(observable_id, []).append(name)
     rows = observables.order_by("pk").annotate(
         stix=Cast("stix_id", TextField()), link=Cast("stix_relationship_id", TextField()),
-    ).values_list("type", "value", "note", "tlp", "first_seen", "created_at", "stix", "link")
-    for obs_type, value, note, tlp, first_seen, created_at, stix_id, link_id in rows.iterator(chunk_size=2000):
+    ).values_list("pk", "type", "value", "note", "tlp", "first_seen", "created_at", "stix", "link")
+    for pk, obs_type, value, note, tlp, first_seen, created_at, stix_id, link_id in rows.iterator(chunk_size=2000):
         if tlp not in markings:
             markings[tlp] = tlp_marking(tlp)
         created = _timestamp(created_at)
@@ -230,6 +237,8 @@ def bundle_for(incident: Incident, observables: QuerySet[Observable],
                 "valid_from": _timestamp(first_seen or created_at),
                 "object_marking_refs": marking,
             }
+        if pk in tags:
+            source["labels"] = tags[pk]
         relationship = {
             "type": "relationship", **common, "id": f"relationship--{_uuid_text(link_id)}",
             "relationship_type": "related-to", "source_ref": source["id"], "target_ref": incident_id,

@@ -22,6 +22,7 @@ urlpatterns = [
     path("<int:pk>/reports/<slug:kind>/", views.submit_report, name="report"),
     path("<int:pk>/timeline/", views.add_timeline_entry, name="timeline"),
     path("<int:pk>/observables/upload/", views.upload_observables, name="observables-upload"),
+    path("<int:pk>/observables/import/", views.import_observables, name="observables-import"),
     path("<int:pk>/observables/add/", views.add_observable, name="observable-add"),
     path("<int:pk>/observables/<int:observable_id>/edit/", views.observable_edit, name="observable-edit"),
     path("<int:pk>/observables/<int:observable_id>/delete/", views.observable_delete, name="observable-delete"),

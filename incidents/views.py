@@ -43,6 +43,7 @@ from incidents.forms import (
     ProposalDecisionForm,
     ProposeLevelForm,
     ObservableCsvForm,
+    ObservableImportForm,
     ObservableEditForm,
     ObservableForm,
     ObservableSearchForm,
@@ -374,6 +375,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "share_form": ShareForm(incident=incident) if capabilities.share else None,
         "timeline_form": TimelineEntryForm(incident=incident) if capabilities.post_update else None,
         "csv_form": ObservableCsvForm() if capabilities.upload_observables else None,
+        "import_form": ObservableImportForm() if capabilities.upload_observables else None,
         "observable_form": ObservableForm(incident=incident) if capabilities.upload_observables else None,
         "tag_names": selectors.tag_names(incident),
         "tag_form": TagForm() if capabilities.tag else None,
@@ -389,6 +391,7 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "status_error": None,
         "inform_error": None,
         "csv_report": None,
+        "import_report": None,
         # The alerted networks waiting for the originator's consent (TLP:AMBER), shown before confirming.
         "network_consent": consent,
         "consent_error": None,
@@ -624,6 +627,17 @@ def upload_observables(request, incident):
     report = {"created": result.created, "merged": result.merged, "errors": errors}
     kept = result.created or result.merged
     return _render_detail(request, incident, status=200 if kept else 400, csv_report=report)
+
+
+@incident_action
+def import_observables(request, incident):
+    """A MISP event or STIX 2.1 bundle: all its observables or none, with a report line per item."""
+    form = ObservableImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _render_detail(request, incident, status=400, import_form=form)
+    report = services.import_file(actor=request.user, incident=incident, content=form.content,
+                                  format=form.cleaned_data["format"] or None)
+    return _render_detail(request, incident, status=200 if report.imported else 400, import_report=report.as_dict())
 
 
 @incident_action
@@ -1102,6 +1116,7 @@ EVENT_WORDS = {
     "incident.tlp_changed": "TLP changed", "incident.tagged": "tags changed",
     "incident.initial_response": "initial response given", "incident.cross_border_informed": "member states informed",
     "incident.cross_border_notice": "cross-border notice", "observables.added_restricted": "observables added",
+    "observables.imported": "observables imported",
 }
 
 

@@ -662,3 +662,51 @@ class IncidentUpdatedSerializer(IncidentDetailSerializer):
 
     escalation = EscalationPreviewSerializer(read_only=True, help_text="The crisis level the saved change moves the "
                                              "incident to (the engine applies it right after the commit).")
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    """A MISP event or STIX 2.1 bundle sent as multipart/form-data."""
+
+    file = serializers.FileField(help_text="The MISP event ({\"Event\": {…}} or the bare event) or the STIX 2.1 "
+                                           "bundle, as JSON; up to 8 MiB.")
+    format = serializers.ChoiceField(choices=["misp", "stix"], required=False,
+                                     help_text="misp or stix; left out, it is recognised from the content.")
+
+
+class ImportJsonSerializer(serializers.Serializer):
+    """The same as a JSON body: the document itself, or wrapped to name its format."""
+
+    format = serializers.ChoiceField(choices=["misp", "stix"], required=False)
+    content = serializers.JSONField(help_text="The MISP event or STIX bundle. A body without content is read as the "
+                                              "document itself, its format recognised.")
+
+
+class ImportItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position among the file's attributes (or indicators and "
+                                               "vulnerabilities), from 1.")
+    ref = serializers.CharField(help_text="The attribute's uuid or the STIX object's id (else its path in the file).")
+    source = serializers.CharField(help_text="The MISP type (\"file object: md5\" inside an object) or the STIX pattern.")
+    value = serializers.CharField(allow_null=True, help_text="The value as the file gives it (cut at 200 characters).")
+    outcome = serializers.ChoiceField(choices=["import", "present", "duplicate", "error"],
+                                      help_text="import: added (or would be, had no item failed); present: already "
+                                                "an observable of the incident; duplicate: an earlier item has it; "
+                                                "error: see reason.")
+    reason = serializers.CharField(allow_blank=True)
+    notes = serializers.ListField(child=serializers.CharField(), help_text="Tags not kept, a TLP raised, …")
+    type = serializers.CharField(allow_null=True, help_text="The observable type it becomes.")
+    observable = serializers.CharField(allow_null=True, help_text="The normalised value it becomes.")
+    tlp = serializers.CharField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+
+
+class ImportReportSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    imported = serializers.BooleanField(help_text="All or nothing: false means no observable was added.")
+    created = serializers.IntegerField()
+    present = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Items that are errors; any makes the import add nothing.")
+    errors = serializers.ListField(child=serializers.CharField(), help_text="Problems of the file as a whole.")
+    notes = serializers.ListField(child=serializers.CharField(), help_text="What the file holds that is not "
+                                                                          "imported, and why.")
+    items = ImportItemSerializer(many=True)

@@ -24,6 +24,7 @@ urlpatterns = [
     path("incidents/<int:pk>/tasks/", views.IncidentTasksApi.as_view(), name="incident-tasks"),
     path("tasks/<int:pk>/", views.TaskDetailApi.as_view(), name="task-detail"),
     path("tags/", views.TagVocabularyListApi.as_view(), name="tag-vocabulary-list"),
+    path("incidents/<int:pk>/import/", views.IncidentImportApi.as_view(), name="incident-import"),
     path("incidents/<int:pk>/stix/", views.IncidentStixApi.as_view(), name="incident-stix"),
     path("incidents/<int:pk>/misp/", views.IncidentMispApi.as_view(), name="incident-misp"),
     path("misp-feed/manifest.json", views.MispFeedManifestApi.as_view(), name="misp-feed-manifest"),

@@ -1,5 +1,7 @@
 """Incidents over the API: thin views over ``incidents.services`` and ``incidents.selectors``."""
 
+import json
+
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -12,6 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csoa_portal.api.exceptions import error_body
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.parsers import JSONParser
@@ -23,6 +26,7 @@ from csoa_portal.models import ApiToken
 from incidents import misp, policy, selectors, services
 from incidents.api import listing, serializers as s
 from incidents.api.filtersets import AlertFilterSet, IncidentFilterSet
+from incidents.imports import MAX_IMPORT_BYTES
 from incidents.models import (
     Attachment, Deadline, Escalation, Incident, LevelProposal, Observable, Report, Share, TagVocabulary, Task,
     TimelineEntry,
@@ -586,6 +590,53 @@ class TagVocabularyListApi(generics.ListAPIView):
 
     def get_queryset(self):
         return TagVocabulary.objects.prefetch_related("tags").order_by("namespace")
+
+
+class IncidentImportApi(APIView):
+    """Import a MISP event or STIX 2.1 bundle into the incident: all its observables or none, with a report per
+    item (400 with the report when any item or the file fails; nothing is added then)."""
+
+    summaries = {"post": "Import a MISP event or STIX 2.1 bundle"}
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": s.ImportUploadSerializer, "application/json": s.ImportJsonSerializer},
+                   parameters=[IDEMPOTENCY],
+                   responses={200: s.ImportReportSerializer, **error_responses(400, 401, 403, 404)})
+    def post(self, request, pk):
+        incident = _detail(request, pk)
+
+        def perform():
+            content, format = _import_input(request)
+            report = services.import_file(actor=request.user, incident=incident, content=content, format=format)
+            body = s.ImportReportSerializer(report.as_dict()).data
+            if report.imported:
+                return Response(body)
+            problem = report.errors[0] if report.errors else (
+                f"{report.failed} item(s) cannot be imported; nothing was imported (see report.items).")
+            return Response({**error_body(400, "import_refused", problem), "report": body},
+                            status=status.HTTP_400_BAD_REQUEST)
+
+        return idempotent(request, perform)
+
+
+def _import_input(request) -> tuple[bytes, str | None]:
+    """The file's bytes and the format asked for, from a multipart upload or a JSON body."""
+    data = request.data
+    if request.FILES or request.content_type.startswith("multipart/"):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": ["Send the MISP event or STIX bundle as the file field."]})
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError({"file": [f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB."]})
+        format = data.get("format") or None
+        content = upload.read()
+    elif isinstance(data, dict) and "content" in data and set(data) <= {"content", "format"}:
+        format, content = data.get("format") or None, json.dumps(data["content"]).encode()
+    else:
+        format, content = None, json.dumps(data).encode()
+    if format not in (None, "misp", "stix"):
+        raise ValidationError({"format": [f"Use misp or stix, not {str(format)[:40]!r}."]})
+    return content, format
 
 
 class IncidentStixApi(APIView):

@@ -22,6 +22,7 @@ from incidents.services.escalations import (
     propose_level,
     set_ipcr_mode,
 )
+from incidents.services.imports import ImportReport, import_file, import_observables
 from incidents.services.observables import add_observable, delete_observable, update_observable
 from incidents.services.reporting import (
     HANDLED_STATUSES,
@@ -64,5 +65,5 @@ __all__ = [
     "inform_other_member_states", "record_initial_response", "report_incident", "request_intermediate_report",
     "share_incident", "sniff_content_type", "submit_report", "sync_deadlines", "unshare_incident", "update_incident",
     "add_observable", "update_observable", "delete_observable", "resolve_tags", "tag_incident",
-    "create_task", "update_task", "delete_task",
+    "create_task", "update_task", "delete_task", "ImportReport", "import_file", "import_observables",
 ]
