@@ -31,6 +31,13 @@ def real_duration(duration: timedelta, *, scale=LIVE) -> timedelta:
     return timedelta(microseconds=round(Fraction(duration // _MICRO) / Fraction(scale)))
 
 
+def exercise_duration(elapsed: timedelta, *, scale=LIVE) -> timedelta:
+    """The inverse: how much exercise time passes in ``elapsed`` real time (for facts like "hours without update")."""
+    if scale == LIVE:
+        return elapsed
+    return timedelta(microseconds=round(Fraction(elapsed // _MICRO) * Fraction(scale)))
+
+
 def deadline(start: datetime, duration: timedelta, *, scale=LIVE) -> datetime:
     """The real instant a clock of ``duration`` (exercise time) started at ``start`` runs out."""
     return start + real_duration(duration, scale=scale)
@@ -44,10 +51,8 @@ def compress(start: datetime, due: datetime, *, scale=LIVE) -> datetime:
 
 def exercise_clock(exercise, at: datetime) -> datetime:
     """What the exercise's clock reads at the real instant ``at``: its start + (at − start) × scale."""
-    start, scale = exercise.starts_at, exercise.time_scale
-    if scale == LIVE:
-        return at
-    return start + timedelta(microseconds=round(Fraction((at - start) // _MICRO) * Fraction(scale)))
+    start = exercise.starts_at
+    return start + exercise_duration(at - start, scale=exercise.time_scale)
 
 
 def describe(scale) -> str:
@@ -91,6 +96,15 @@ def scale_of(obj) -> Decimal | int:
         return root.exercise.time_scale
     found = Exercise.objects.filter(pk=root.exercise_id).values_list("time_scale", flat=True).first()
     return LIVE if found is None else found
+
+
+def scales_of(exercise_ids) -> dict:
+    """``{exercise id: its time scale}`` for these ids (``None``, live work: 1); no query when all are live."""
+    from liaison.models import Exercise
+
+    wanted = {i for i in exercise_ids if i is not None}
+    found = dict(Exercise.objects.filter(pk__in=wanted).values_list("pk", "time_scale")) if wanted else {}
+    return {None: LIVE, **{i: found.get(i, LIVE) for i in wanted}}
 
 
 def lead_window(*, now: datetime, lead: timedelta, due_field: str = "due_at", exercise_field: str):
