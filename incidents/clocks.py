@@ -13,6 +13,10 @@ lenient (``STRICT_READING`` is what pages say about it).
 
 Only a significant incident (Art. 23(3)) carries these clocks; a voluntary notification or
 a near miss (Art. 30) has none.
+
+An incident of an exercise on a compressed clock (``Facts.time_scale``, its exercise's) runs
+every period ``time_scale`` times faster (``liaison.exercise_time``): 24 h at ×6 is due 4 real
+hours after awareness, the month its real span divided by 6. Live incidents have scale 1.
 """
 
 import calendar
@@ -20,6 +24,9 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from liaison.exercise_time import LIVE, compress
+from liaison.exercise_time import deadline as after
 
 EARLY_WARNING_HOURS = 24  # Art. 23(4)(a)
 NOTIFICATION_HOURS = 72  # Art. 23(4)(b)
@@ -92,6 +99,7 @@ class Facts:
     affected_member_states: int = 1
     multi_member_state_since: datetime | None = None
     others_informed_at: datetime | None = None  # when the last other affected state (and ENISA) was reached
+    time_scale: object = LIVE  # the exercise's (liaison.Exercise.time_scale); 1 for live work
 
 
 @dataclass(frozen=True)
@@ -141,13 +149,14 @@ def final_report_due(facts: Facts) -> datetime | None:
     is due). Art. 23(4)(e): if the incident is still being handled then and a progress report is
     given, the final report is due one month after the incident is marked handled.
     """
-    basis = facts.notification_at or facts.aware_at + timedelta(hours=NOTIFICATION_HOURS)
-    due = add_calendar_month(basis, facts.time_zone)
+    scale = facts.time_scale
+    basis = facts.notification_at or after(facts.aware_at, timedelta(hours=NOTIFICATION_HOURS), scale=scale)
+    due = compress(basis, add_calendar_month(basis, facts.time_zone), scale=scale)
     ongoing_at_due = facts.handled_at is None or facts.handled_at > due
     if facts.progress_report_at is None or not ongoing_at_due:
         return due
     handled = facts.handled_at or facts.final_report_at  # a final report says the handling is over
-    return add_calendar_month(handled, facts.time_zone) if handled else None
+    return compress(handled, add_calendar_month(handled, facts.time_zone), scale=scale) if handled else None
 
 
 def final_report_awaits_handling(facts: Facts) -> bool:
@@ -159,9 +168,12 @@ def deadlines(facts: Facts, *, now: datetime) -> list[Deadline]:
     """Every clock running for the incident, in due order; none for an incident that is not significant."""
     if not facts.significant:
         return []  # Art. 23(3) / Art. 30: recorded and shared, no mandatory clock
+    scale = facts.time_scale
     due: list[tuple[Clock, datetime, datetime | None, int]] = [
-        (Clock.EARLY_WARNING, facts.aware_at + timedelta(hours=EARLY_WARNING_HOURS), facts.early_warning_at, 0),
-        (Clock.NOTIFICATION, facts.aware_at + timedelta(hours=NOTIFICATION_HOURS), facts.notification_at, 0),
+        (Clock.EARLY_WARNING, after(facts.aware_at, timedelta(hours=EARLY_WARNING_HOURS), scale=scale),
+         facts.early_warning_at, 0),
+        (Clock.NOTIFICATION, after(facts.aware_at, timedelta(hours=NOTIFICATION_HOURS), scale=scale),
+         facts.notification_at, 0),
     ]
     final_due = final_report_due(facts)
     if final_due is not None:
@@ -171,13 +183,14 @@ def deadlines(facts: Facts, *, now: datetime) -> list[Deadline]:
                     request.sequence))
     if facts.early_warning_at is not None:
         due.append(
-            (Clock.INITIAL_RESPONSE, facts.early_warning_at + timedelta(hours=INITIAL_RESPONSE_HOURS),
+            (Clock.INITIAL_RESPONSE, after(facts.early_warning_at, timedelta(hours=INITIAL_RESPONSE_HOURS), scale=scale),
              facts.initial_response_at, 0)
         )
     if facts.affected_member_states >= 2:
         since = facts.multi_member_state_since or facts.aware_at
         due.append(
-            (Clock.CROSS_BORDER_INFORM, since + timedelta(hours=CROSS_BORDER_INFORM_HOURS), facts.others_informed_at, 0)
+            (Clock.CROSS_BORDER_INFORM, after(since, timedelta(hours=CROSS_BORDER_INFORM_HOURS), scale=scale),
+             facts.others_informed_at, 0)
         )
     result = [Deadline(clock, at, met, state_of(at, met, now), seq) for clock, at, met, seq in due]
     return sorted(result, key=lambda d: (d.due_at, d.sequence))

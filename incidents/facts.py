@@ -7,6 +7,7 @@ AppConfig.ready, so incidents never imports them.
 from collections.abc import Callable
 
 from incidents.models import Incident
+from liaison.exercise_time import exercise_duration, scale_of
 
 _providers: list[Callable[[Incident], dict]] = []
 
@@ -31,7 +32,8 @@ def incident_facts(incident: Incident, *, now) -> dict:
         "technical_cooperation_requested": incident.technical_cooperation_requested,
         "reserve_requested": False,
         "reserve_approved": False,
-        "hours_without_update": int((now - since).total_seconds() // 3600),
+        # on the exercise's clock for an incident of an exercise (liaison.exercise_time)
+        "hours_without_update": int(exercise_duration(now - since, scale=scale_of(incident)).total_seconds() // 3600),
         "declared_level": incident.declared_level,
     }
     for provider in _providers:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from incidents import bodies, selectors
 from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Observable, Share, Task
+from liaison.exercise_time import LIVE, deadline
 from liaison.models import Organisation
 from liaison.selectors import organisations_in_groups, presidency_on
 from liaison.roles import OrganisationKind
@@ -308,17 +309,19 @@ def level_bodies_sentence(level: CrisisLevel, *, lowering: bool = False) -> str:
     return bodies.describe(level.deescalate_bodies if lowering else level.declare_bodies)
 
 
-def situation_update_due(*, since_times, level: CrisisLevel | None, mode: str = "") -> datetime | None:
+def situation_update_due(*, since_times, level: CrisisLevel | None, mode: str = "",
+                         time_scale=LIVE) -> datetime | None:
     """When a situation update is due: the level's (or its IPCR mode's) interval after the latest of ``since_times``.
 
     ``since_times`` are the last situation update, the last level change and the incident's
-    creation (any may be None). The one rule the sweep's clock and the board both use.
+    creation (any may be None). ``time_scale``: the incident's exercise's (``liaison.exercise_time``).
+    The one rule the sweep's clock and the board both use.
     """
     interval = level.update_interval_for(mode) if level is not None else None
     if not interval:
         return None
     since = max(t for t in since_times if t)
-    return since + timedelta(minutes=interval)
+    return deadline(since, timedelta(minutes=interval), scale=time_scale)
 
 
 # --- Alerts ---------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from incidents.models import (
 from incidents.tags import tlp_tag
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
 from liaison.exercises import in_current
+from liaison.exercise_time import scale_of
 from liaison.models import Event, MemberState, Organisation, User
 from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start, time_zone_of
@@ -169,6 +170,7 @@ def clock_facts(incident: Incident) -> clocks.Facts:
         affected_member_states=incident.affected_member_states.count(),
         multi_member_state_since=incident.multi_member_state_since,
         others_informed_at=cross_border_informed_at(incident),
+        time_scale=scale_of(incident),
     )
 
 
@@ -194,6 +196,7 @@ def clock_facts_of_new(incident: Incident) -> clocks.Facts:
         affected_member_states=len(incident.affected_member_states.all()),
         multi_member_state_since=incident.multi_member_state_since,
         others_informed_at=None,  # Art. 23(6): informed once ENISA is too, and no notice exists yet
+        time_scale=scale_of(incident),
     )
 
 

@@ -74,6 +74,7 @@ from incidents.observables import search_forms
 from incidents.services import alerts as services_alerts
 from incidents.services import blueprints as blueprint_services
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP, SignificanceGround, situation_badges
+from liaison.exercise_time import scales_of
 from liaison.events import subject_url
 from liaison.forms import add_service_errors
 from liaison.policy import is_network_admin
@@ -1163,10 +1164,12 @@ def _board_levels_part(request, visible, levels, *, situation_form=None) -> dict
     now = timezone.now()
     may_post = policy.may_post_situation_update(request.user, None)  # a member of an organisation, on any visible incident
     groups = {lv.number: [] for lv in levels}
+    scales = scales_of({incident.exercise_id for incident in incidents})
     for incident in incidents:
         due = policy.situation_update_due(
             since_times=(incident.last_situation_at, incident.last_escalation_at, incident.created_at),
-            level=by_number.get(incident.crisis_level), mode=incident.ipcr_mode)
+            level=by_number.get(incident.crisis_level), mode=incident.ipcr_mode,
+            time_scale=scales[incident.exercise_id])
         level = by_number.get(incident.crisis_level)
         incident.ipcr_mode_name = (level.mode(incident.ipcr_mode) or {}).get("name", "") if level else ""
         form = situation_form if situation_form is not None and situation_form.incident.pk == incident.pk else None

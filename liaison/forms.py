@@ -151,6 +151,11 @@ class ExerciseForm(forms.Form):
                                                  help_text="People of participating organisations who run it.")
     blueprint_version = forms.IntegerField(min_value=1, required=False,
                                            help_text="Empty: the active Blueprint; or the number of a draft to test.")
+    time_scale = forms.DecimalField(
+        label="Exercise time", initial=1, required=False, decimal_places=2,
+        help_text="Exercise minutes per real minute: every clock of the exercise (NIS2, alerts, Reserve, situation "
+                  "updates) runs this much faster. 1 is real time; 6 is one exercise hour in 10 real minutes; "
+                  "more than 0, at most 1440 (empty: real time).")
 
     def __init__(self, *args, owners, **kwargs):
         from liaison.models import Exercise, Organisation, User
@@ -166,4 +171,10 @@ class ExerciseForm(forms.Form):
         data = super().clean()
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             self.add_error("ends_at", "The exercise ends after it starts.")
+        if data.get("time_scale") is not None:
+            from liaison.models import time_scale_problem
+
+            problem = time_scale_problem(data["time_scale"])
+            if problem:
+                self.add_error("time_scale", problem)
         return data

@@ -288,6 +288,31 @@ class InboxCursor(models.Model):
     updated_at = models.DateTimeField(default=now)
 
 
+def time_scale_problem(value) -> str:
+    """Why ``value`` is not an exercise time scale, or "" (the form and the service say the same)."""
+    from decimal import Decimal, InvalidOperation
+
+    from liaison.exercise_time import MAX_TIME_SCALE
+
+    try:
+        scale = Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        return f"{value!r} is not a number: give exercise minutes per real minute, e.g. 6."
+    if not scale.is_finite() or scale <= 0:
+        return "The time scale is more than 0 (exercise minutes per real minute; 1 is real time)."
+    if scale > MAX_TIME_SCALE:
+        return f"The time scale is at most {MAX_TIME_SCALE} (one exercise day per real minute)."
+    if scale != scale.quantize(Decimal("0.01")):
+        return "Give the time scale with at most two decimals, e.g. 2.5."
+    return ""
+
+
+def validate_time_scale(value) -> None:
+    problem = time_scale_problem(value)
+    if problem:
+        raise ValidationError(problem)
+
+
 class Exercise(models.Model):
     """A drill run in the real portal (Cyber Europe, Blue OLEx, CySOPex, a national drill).
 
@@ -320,6 +345,10 @@ class Exercise(models.Model):
     controllers = models.ManyToManyField(User, related_name="controlled_exercises", blank=True)
     blueprint_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The Blueprint version it runs on (empty: the active one).")
+    time_scale = models.DecimalField(
+        max_digits=7, decimal_places=2, default=1, validators=[validate_time_scale],
+        help_text="Exercise minutes per real minute: every clock of the exercise runs this much faster "
+                  "(6: one exercise hour in 10 real minutes; 1: real time). More than 0, at most 1440.")
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -327,6 +356,8 @@ class Exercise(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
                                    name="exercise_ends_after_start"),
+            models.CheckConstraint(condition=models.Q(time_scale__gt=0, time_scale__lte=1440),
+                                   name="exercise_time_scale_in_range"),
         ]
 
     def __str__(self):
@@ -336,3 +367,17 @@ class Exercise(models.Model):
         super().clean()
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "The exercise ends after it starts."})
+
+    @property
+    def time_scale_words(self) -> str:
+        """"×6 (1 exercise hour = 10 real minutes)", or "" at real time."""
+        from liaison.exercise_time import describe
+
+        return describe(self.time_scale)
+
+    @property
+    def clock_now(self):
+        """What the exercise's clock reads now (``liaison.exercise_time.exercise_clock``)."""
+        from liaison.exercise_time import exercise_clock
+
+        return exercise_clock(self, now())

@@ -460,6 +460,20 @@ def _exercise_audience(exercise: Exercise) -> Audience:
     return Audience(organisations=list(exercise.participants.all()) + [exercise.organisation])
 
 
+def _time_scale(value):
+    """The exercise's time scale as a Decimal (``None``: real time), or ValidationError naming the problem."""
+    from decimal import Decimal
+
+    from liaison.models import time_scale_problem
+
+    if value is None or value == "":
+        return Decimal(1)
+    problem = time_scale_problem(value)
+    if problem:
+        raise ValidationError({"time_scale": problem})
+    return Decimal(str(value))
+
+
 def _check_exercise(*, exercise: Exercise, participants, controllers) -> None:
     """The exercise, its participants and controllers are all valid, or ValidationError naming the field."""
     exercise.full_clean(exclude=["participants", "controllers"])
@@ -505,14 +519,18 @@ def _exercise_after(exercise: Exercise) -> dict:
 
 @transaction.atomic
 def create_exercise(*, actor, organisation: Organisation, name: str, kind: str, starts_at, ends_at,
-                    participants, controllers=(), blueprint_version: int | None = None) -> Exercise:
-    """A new exercise run by ``organisation`` (which always takes part); planned until it is started."""
+                    participants, controllers=(), blueprint_version: int | None = None, time_scale=1) -> Exercise:
+    """A new exercise run by ``organisation`` (which always takes part); planned until it is started.
+
+    ``time_scale``: exercise minutes per real minute (6: one exercise hour in 10 real minutes), the speed of
+    every clock of the exercise (``liaison.exercise_time``).
+    """
     if actor is not None and organisation not in policy.exercise_owner_organisations(actor):
         raise PermissionDenied("Crisis managers and organisation admins of ENISA (or of a national authority, for "
                                "a national drill) create exercises.")
     participants, controllers = list(participants), list(controllers)
     exercise = Exercise(organisation=organisation, name=(name or "").strip(), kind=kind, starts_at=starts_at,
-                        ends_at=ends_at, blueprint_version=blueprint_version,
+                        ends_at=ends_at, blueprint_version=blueprint_version, time_scale=_time_scale(time_scale),
                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
     _check_exercise(exercise=exercise, participants=participants, controllers=controllers)
     exercise.save()
@@ -532,13 +550,17 @@ def _managed(actor, exercise: Exercise) -> None:
 
 @transaction.atomic
 def update_exercise(*, actor, exercise: Exercise, name: str, kind: str, starts_at, ends_at, participants,
-                    controllers=(), blueprint_version: int | None = None, status: str | None = None) -> Exercise:
+                    controllers=(), blueprint_version: int | None = None, status: str | None = None,
+                    time_scale=None) -> Exercise:
+    """``time_scale`` None keeps the exercise's; a new scale applies to clocks started from then on."""
     exercise = Exercise.objects.select_for_update().get(pk=exercise.pk)
     _managed(actor, exercise)
     before = _exercise_after(exercise)
     participants, controllers = list(participants), list(controllers)
     exercise.name, exercise.kind, exercise.starts_at, exercise.ends_at = (name or "").strip(), kind, starts_at, ends_at
     exercise.blueprint_version = blueprint_version
+    if time_scale is not None:
+        exercise.time_scale = _time_scale(time_scale)
     if status is not None:
         exercise.status = status
     _check_exercise(exercise=exercise, participants=participants, controllers=controllers)

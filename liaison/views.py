@@ -436,8 +436,9 @@ def _managed_exercise(request, pk):
 
 
 def _exercise_fields(data) -> dict:
-    return {key: data[key] for key in ("name", "kind", "starts_at", "ends_at", "participants", "controllers",
-                                       "blueprint_version")}
+    fields = {key: data[key] for key in ("name", "kind", "starts_at", "ends_at", "participants", "controllers",
+                                         "blueprint_version")}
+    return {**fields, "time_scale": 1 if data.get("time_scale") is None else data["time_scale"]}  # empty: real time
 
 
 @login_required
@@ -466,7 +467,7 @@ def exercise_edit(request, pk):
     initial = {"organisation": exercise.organisation, "name": exercise.name, "kind": exercise.kind,
                "starts_at": exercise.starts_at, "ends_at": exercise.ends_at,
                "participants": exercise.participants.all(), "controllers": exercise.controllers.all(),
-               "blueprint_version": exercise.blueprint_version}
+               "blueprint_version": exercise.blueprint_version, "time_scale": exercise.time_scale}
     form = ExerciseForm(request.POST or None, owners=[exercise.organisation], initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -40,7 +40,8 @@ from django.utils import timezone
 from incidents.models import Incident, Sector
 from incidents.selectors import incidents_visible_to
 from incidents.vocabulary import Severity
-from liaison.exercises import in_current
+from liaison.exercise_time import real_duration, scales_of
+from liaison.exercises import current_exercise_id, in_current
 from liaison.events import subjects_per_user
 from liaison.models import MemberState, Organisation
 from liaison.roles import OrganisationKind
@@ -506,9 +507,11 @@ class DecisionTimes:
 def decision_times(user) -> DecisionTimes:
     """How long answers took, from reaching the contracting authority to the decision, against the legal clock.
 
-    Counting and the median run in SQL (the median as the middle row(s) by duration).
+    Counting and the median run in SQL (the median as the middle row(s) by duration). The requests read are
+    those of the current exercise (or live work), so the clock is that exercise's (``liaison.exercise_time``).
     """
-    clock = timedelta(hours=settings.RESERVE_RESPONSE_HOURS)
+    current = current_exercise_id()
+    clock = real_duration(timedelta(hours=settings.RESERVE_RESPONSE_HOURS), scale=scales_of({current})[current])
     took = ExpressionWrapper(F("decided_at") - F("submitted_at"), output_field=DurationField())
     decided = requests_visible_to(user).filter(decided_at__isnull=False, submitted_at__isnull=False).annotate(took=took)
     counts = decided.aggregate(n=Count("id"), ok=Count("id", filter=Q(decided_at__lte=F("submitted_at") + clock)))

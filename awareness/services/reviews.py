@@ -24,6 +24,7 @@ from awareness.selectors.reviews import review_visible_to
 from csoa_portal import audit, sweep
 from incidents.selectors import incident_visible_to
 from liaison.events import Audience, record_event
+from liaison.exercise_time import deadline, real_duration, scale_of
 from liaison.models import MemberState, Organisation
 from liaison.roles import OrganisationKind, member_state_group_name, org_group_name
 
@@ -61,10 +62,13 @@ def _event(kind: str, review, *, actor, told: list[str], **payload) -> None:
 
 
 def _open_clock(review, clock: str, *, start) -> ReviewClock:
-    due = start + policy.DUE_AFTER[clock]
+    """Start a review clock; a review of an exercise runs it (and its reminder's lead) on exercise time."""
+    scale = scale_of(review)
+    due = deadline(start, policy.DUE_AFTER[clock], scale=scale)
     row, _ = ReviewClock.objects.update_or_create(
         review=review, clock=clock,
-        defaults={"due_at": due, "remind_at": due - policy.REMINDER_BEFORE[clock], "met_at": None,
+        defaults={"due_at": due, "remind_at": due - real_duration(policy.REMINDER_BEFORE[clock], scale=scale),
+                  "met_at": None,
                   "reminded_at": None, "overdue_fired_at": None})
     return row
 

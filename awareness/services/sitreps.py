@@ -22,6 +22,7 @@ from incidents.models import Incident
 from incidents.selectors import active_blueprint, incidents_visible_to
 from incidents.vocabulary import TLP
 from liaison.events import Audience, record_event
+from liaison.exercise_time import real_duration, scales_of
 from liaison.models import User
 
 MAX_TITLE = 200
@@ -324,14 +325,15 @@ def remind_due_reports(*, now=None) -> int:
     now = now or timezone.now()
     levels = {lv.number: lv for lv in active_blueprint().levels.all() if lv.number >= policy.MIN_LEVEL}
     fired = 0
-    incidents = (Incident.objects.filter(crisis_level__in=list(levels), status__in=["open", "contained"])
-                 .annotate(last_escalation=Max("escalations__created_at"))
-                 .select_related("reporting_organisation"))
+    incidents = list(Incident.objects.filter(crisis_level__in=list(levels), status__in=["open", "contained"])
+                     .annotate(last_escalation=Max("escalations__created_at"))
+                     .select_related("reporting_organisation"))
+    scales = scales_of({incident.exercise_id for incident in incidents})  # an exercise's reports on its own clock
     for incident in incidents:
         interval = levels[incident.crisis_level].update_interval_for(incident.ipcr_mode)
         if not interval:
             continue
-        step = timedelta(minutes=interval)
+        step = real_duration(timedelta(minutes=interval), scale=scales[incident.exercise_id])
         since = max(t for t in (selectors.last_published_at(incident.pk), incident.last_escalation,
                                 incident.created_at) if t)
         if now < since + step:

@@ -16,6 +16,7 @@ from csoa_portal import sweep
 from incidents import notifications, policy
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.sharing import disclosure_for_escalation, share_for_escalation
+from liaison.exercise_time import deadline, scale_of
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
 from incidents.selectors import alert_disclosure, audience_group_names
@@ -69,8 +70,11 @@ def raise_alerts(*, escalation: Escalation, levels: list[CrisisLevel]) -> list[A
     shared_groups = set(incident.shares.values_list("group_id", flat=True))
     disclosure = disclosure_for_escalation(incident)
 
+    scale = scale_of(incident)  # an exercise's alerts are answered on its clock
+
     def due(level):
-        return escalation.created_at + timedelta(minutes=level.ack_minutes) if level.ack_minutes else None
+        return deadline(escalation.created_at, timedelta(minutes=level.ack_minutes), scale=scale) \
+            if level.ack_minutes else None
 
     Alert.objects.bulk_create([
         Alert(escalation=escalation, incident=incident, organisation=o, level=level_of[o.pk].number,

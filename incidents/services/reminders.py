@@ -17,6 +17,7 @@ from incidents import clocks, policy
 from incidents.models import Deadline, Incident, TimelineEntry
 from incidents.selectors import active_blueprint
 from liaison.events import Audience, record_event
+from liaison.exercise_time import lead_window, scales_of
 
 REMINDER_LEAD = timedelta(hours=6)
 # Who a clock's reminder is for: the entity's reports to the reporter; the authority's clocks to its CSIRT.
@@ -56,8 +57,9 @@ def _fire_batch(kind: str, *, now, size: int) -> int:
         .select_related("incident__reporting_organisation__group", "incident__reporting_organisation__member_state")
         .filter(met_at__isnull=True)
     )
-    if kind == "deadline.reminder":
-        due = open_rows.filter(reminded_at__isnull=True, due_at__gt=now, due_at__lte=now + REMINDER_LEAD)
+    if kind == "deadline.reminder":  # the lead on each incident's own clock: an exercise's is shorter
+        due = open_rows.filter(lead_window(now=now, lead=REMINDER_LEAD, exercise_field="incident__exercise"),
+                               reminded_at__isnull=True, due_at__gt=now)
     else:
         due = open_rows.filter(overdue_fired_at__isnull=True, due_at__lte=now)
     with transaction.atomic():
@@ -104,10 +106,12 @@ def keep_situation_update_clocks(*, now=None, batch: int | None = None) -> int:
                 )
                 .order_by("pk")[:size]
             )
+            scales = scales_of({incident.exercise_id for incident in page})
             for incident in page:
                 due = policy.situation_update_due(
                     since_times=(incident.last_update, incident.last_escalation, incident.created_at),
-                    level=levels[incident.crisis_level], mode=incident.ipcr_mode)
+                    level=levels[incident.crisis_level], mode=incident.ipcr_mode,
+                    time_scale=scales[incident.exercise_id])
                 row, created = Deadline.objects.get_or_create(
                     incident=incident, clock=clocks.Clock.SITUATION_UPDATE, defaults={"due_at": due})
                 moved = not created and row.due_at != due

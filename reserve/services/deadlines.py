@@ -2,7 +2,8 @@
 
 Three clocks (DOMAIN.md): the contracting authority's answer (48 h from the request
 reaching it), each provider's answer to an engagement (its committed response time),
-and the user's summary (after-action) report (3 months after the deployment closed, CSoA Art. 16). The sweep
+and the user's summary (after-action) report (3 months after the deployment closed, CSoA Art. 16); a request
+of an exercise runs them on its exercise time (``liaison.exercise_time``). The sweep
 claims due rows with SELECT … FOR UPDATE SKIP LOCKED, one row per transaction, and
 stamps them in that transaction: several sweepers, or a sweep running late after beat
 was down, remind and alarm exactly once; a failing row never holds the others back.
@@ -20,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from csoa_portal import audit, sweep
+from liaison.exercise_time import compress, deadline, real_duration, scale_of
 from liaison.selectors import time_zone_of
 from liaison.events import Audience, record_event
 from liaison.roles import role_group_name
@@ -52,10 +54,15 @@ def meet_clock(request: AssistanceRequest, clock: str, *, engagement: Engagement
 
 
 def start_response_clock(request: AssistanceRequest) -> ReserveDeadline:
-    """CSoA: the contracting authority answers within 48 hours of submission (RESERVE_RESPONSE_HOURS)."""
-    due = request.submitted_at + timedelta(hours=settings.RESERVE_RESPONSE_HOURS)
+    """CSoA: the contracting authority answers within 48 hours of submission (RESERVE_RESPONSE_HOURS).
+
+    On an exercise's clock (``liaison.exercise_time``) both the period and the reminder's lead run faster.
+    """
+    scale = scale_of(request)
+    due = deadline(request.submitted_at, timedelta(hours=settings.RESERVE_RESPONSE_HOURS), scale=scale)
     return open_clock(request, Clock.RESPONSE, due_at=due,
-                      remind_at=due - timedelta(hours=settings.RESERVE_RESPONSE_REMINDER_HOURS))
+                      remind_at=due - real_duration(timedelta(hours=settings.RESERVE_RESPONSE_REMINDER_HOURS),
+                                                    scale=scale))
 
 
 def start_provider_clock(engagement: Engagement) -> ReserveDeadline:
@@ -84,9 +91,11 @@ def add_months(moment: datetime, months: int, tz_name: str) -> datetime:
 def start_report_clock(request: AssistanceRequest) -> ReserveDeadline:
     """The user's summary report, RESERVE_REPORT_MONTHS (3) after the end of the support (CSoA Art. 16)."""
     tz_name = time_zone_of(request.requester_organisation)
-    due = add_months(request.closed_at, settings.RESERVE_REPORT_MONTHS, tz_name)
+    scale = scale_of(request)
+    due = compress(request.closed_at, add_months(request.closed_at, settings.RESERVE_REPORT_MONTHS, tz_name),
+                   scale=scale)
     return open_clock(request, Clock.AFTER_ACTION_REPORT, due_at=due,
-                      remind_at=due - timedelta(days=settings.RESERVE_REPORT_REMINDER_DAYS))
+                      remind_at=due - real_duration(timedelta(days=settings.RESERVE_REPORT_REMINDER_DAYS), scale=scale))
 
 
 # --- Who is told ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from csoa_portal import audit
 from liaison.events import Audience, record_event
+from liaison.exercise_time import deadline, scale_of
 from liaison.models import Organisation, User
 from liaison.roles import role_group_name
 from liaison.roles import Role as NetworkRole
@@ -85,7 +86,7 @@ def _offer(request: AssistanceRequest, provider: Organisation, *, actor: User | 
         request=request, provider=provider, status=EngagementStatus.OFFERED, services=share["services"],
         person_days=share["person_days"], window_start=share["window_start"], window_end=share["window_end"],
         rank=ranked.rank, reasons=list(ranked.reasons), offered_by=actor, offered_at=now,
-        respond_by=now + timedelta(hours=profile.response_hours),
+        respond_by=deadline(now, timedelta(hours=profile.response_hours), scale=scale_of(request)),
     )
     grant(request, [provider.group])  # from now on (not before) the provider sees the request
     start_provider_clock(engagement)
