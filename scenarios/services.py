@@ -275,7 +275,7 @@ def _request_reserve(inject: Inject, player: User, now) -> dict:
     content.setdefault("window_end", today + timedelta(days=DEFAULT_WINDOW_DAYS))
     request = reserve_services.create_request(actor=player, organisation=inject.organisation, incidents=[incident],
                                               **content)
-    reserve_services.submit_request(actor=player, request=request)
+    request = reserve_services.submit_request(actor=player, request=request)
     return {"incident": incident, "assistance_request": request}
 
 
