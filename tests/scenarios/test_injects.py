@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from csoa_portal.models import AuditEntry
-from incidents.models import Alert, Incident, TimelineEntry
+from incidents.models import Alert, Incident
 from incidents.selectors import incidents_visible_to
 from liaison.exercises import using_exercise
 from liaison.models import Event
