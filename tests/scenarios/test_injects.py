@@ -228,3 +228,16 @@ def test_a_change_before_the_referenced_inject_is_released_fails_and_says_so(dri
     change = _release(drill, _inject(drill, "severity", {"incident_inject": first.pk, "severity": "high"}),
                       django_capture_on_commit_callbacks)
     assert change.status == "failed" and f"#{first.pk}" in change.error and "not been released" in change.error
+
+
+def test_deleting_the_exercise_deletes_its_scenario_and_what_the_injects_made_and_no_live_work(
+        drill, django_capture_on_commit_callbacks):
+    from liaison import services as liaison_services
+
+    live = drill["incident"]
+    inject = _release(drill, _inject(drill, "incident", HOSPITALS), django_capture_on_commit_callbacks)
+    _inject(drill, "severity", {"incident_inject": inject.pk, "severity": "high"})
+    liaison_services.delete_exercise(actor=drill["people"]["enisa_crisis"], exercise=drill["exercise"])
+    assert not Inject.objects.exists() and not Incident.objects.filter(pk=inject.incident_id).exists()
+    assert Incident.objects.filter(pk=live.pk).exists()
+    assert AuditEntry.objects.get(action="exercise.deleted").after["deleted"]["scenarios.Inject"] == 2
