@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "incidents",
     "reserve",
     "awareness",
+    "scenarios",
 ]
 
 MIDDLEWARE = [

@@ -137,3 +137,23 @@ def mark_mails(mails: list, exercise) -> list:
                     body=f"{marked}\n\n{mail.body}",
                     html=f"<p><strong>{marked}</strong></p>{mail.html}" if mail.html else "")
             for mail in mails if parseaddr(mail.recipient)[1].lower() in allowed]
+
+
+# --- Links from the exercises page to what other apps make of an exercise ---------------------------
+
+_links: dict[str, tuple[str, object]] = {}
+
+
+def register_exercise_link(name: str, label: str, links_for) -> None:
+    """``links_for(user, exercises) -> {exercise id: url}``: an app's page of an exercise, for those it shows it to
+    (scenarios registers the scenario, for the controllers). Liaison never imports the apps to its left."""
+    _links[name] = (label, links_for)
+
+
+def exercise_links(user, exercises) -> dict[int, list[tuple[str, str]]]:
+    """Each exercise's links for this person, as (label, url)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for label, links_for in _links.values():
+        for pk, url in links_for(user, exercises).items():
+            found.setdefault(pk, []).append((label, url))
+    return found

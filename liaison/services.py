@@ -591,7 +591,7 @@ def _exercise_models() -> list:
     """The models with an ``exercise`` key, the apps furthest left first (they point at those to their right)."""
     from django.apps import apps
 
-    order = ["awareness", "reserve", "incidents", "liaison"]
+    order = ["scenarios", "awareness", "reserve", "incidents", "liaison"]
     found = [m for m in apps.get_models() if any(f.name == "exercise" for f in m._meta.concrete_fields)]
     return sorted(found, key=lambda m: order.index(m._meta.app_label) if m._meta.app_label in order else -1)
 

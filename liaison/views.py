@@ -21,6 +21,7 @@ from csoa_portal.views import PageRefused
 from liaison import policy, selectors, services
 from liaison.dashboard import panels_for
 from liaison.exercises import SESSION_KEY as EXERCISE_SESSION_KEY
+from liaison.exercises import exercise_links
 from liaison.forms import (
     ExerciseForm,
     MemberStateForm,
@@ -422,8 +423,10 @@ def exercise_switch(request):
 
 @login_required
 def exercises(request):
+    found = list(selectors.exercises_visible_to(request.user))
+    links = exercise_links(request.user, found)
     return render(request, "liaison/exercises.html", {
-        "exercises": selectors.exercises_visible_to(request.user),
+        "exercises": [(exercise, links.get(exercise.pk, [])) for exercise in found],
         "may_create": policy.may_create_exercises(request.user),
     })
 

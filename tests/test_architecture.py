@@ -1,6 +1,6 @@
 """The floor plan holds: imports point one way, and only services write.
 
-1. Dependencies point ``awareness → reserve → incidents → liaison → csoa_portal``: no module imports
+1. Dependencies point ``scenarios → awareness → reserve → incidents → liaison → csoa_portal``: no module imports
    an app to its left, function-level imports included (read with ``ast``, not by
    importing, so an import hidden in a function body counts too). The project wiring
    that mounts an app's code is named in ``WIRING`` with its reason.
@@ -27,7 +27,7 @@ import pytest
 from django.contrib import admin
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["csoa_portal", "liaison", "incidents", "reserve", "awareness"]  # each may import only those before it
+LAYERS = ["csoa_portal", "liaison", "incidents", "reserve", "awareness", "scenarios"]  # each may import only those before it
 WIRING = {
     # module: (apps it may import despite the direction, why)
     "csoa_portal/routing.py": ({"liaison"}, "mounts the live stream's consumer (liaison.consumers) on /ws/events/"),
