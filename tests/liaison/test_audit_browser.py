@@ -1,5 +1,8 @@
 """The audit log browser: network admins only; filters; chain verification on request."""
 
+import zoneinfo
+from datetime import timezone as dt_timezone
+
 import pytest
 from django.urls import reverse
 
@@ -59,7 +62,9 @@ def test_audit_filters_by_actor_object_id_and_date(network, login):
     assert [e.object_id for e in entries] == [str(org.pk)]
     entries = client.get(reverse("audit:list"), {"object_type": "liaison.organisation", "object_id": org.pk}).context["page"].object_list
     assert [e.action for e in entries] == ["organisation.created"]
-    today = AuditEntry.objects.first().created_at.date().isoformat()
+    # The dates are the reader's (their time zone), not UTC's: near midnight the two differ.
+    zone = zoneinfo.ZoneInfo(admin.timezone) if admin.timezone else dt_timezone.utc
+    today = AuditEntry.objects.first().created_at.astimezone(zone).date().isoformat()
     assert client.get(reverse("audit:list"), {"date_from": today, "date_to": today}).context["page"].object_list
     assert not client.get(reverse("audit:list"), {"date_from": "2001-01-01", "date_to": "2001-01-02"}).context["page"].object_list
     bad = client.get(reverse("audit:list"), {"date_from": "2001-01-02", "date_to": "2001-01-01"})
