@@ -22,8 +22,8 @@ from tests.liaison.test_consumers import caught_up, events, open_stream, record,
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.timeout(60)]
 
 BOUND = 3.0  # seconds from the loss to live delivery again, at worst (docs/scaling.md; GROUP_CHECK + GROUP_CHECK_WAIT)
-HINT = 1.0  # seconds for an event to arrive by its hint
-SLACK = 2.0  # a busy machine
+HINT = 3.0  # seconds for an event to arrive by its hint (CI runs two suites side by side)
+SLACK = 4.0  # a busy machine (CI runs two suites side by side)
 
 
 @pytest.fixture(autouse=True)
