@@ -262,3 +262,27 @@ def test_the_import_page_action_is_403_for_a_recipient_and_404_for_an_outsider(n
     assert _page_upload(recipient, incident, content).status_code == 403
     assert _page_upload(login(network["people"]["pt_analyst"]), incident, content).status_code == 404
     assert incident.observables.count() == 0
+
+
+def test_round_trip_through_the_portals_own_misp_export(network, incident, login):
+    """Every observable type, every TLP label and the tags survive the MISP export → import into another incident."""
+    from .test_stix_validator import EVERY_TYPE
+
+    analyst = network["people"]["de_analyst"]
+    labels = ["clear", "green", "amber", "amber+strict", "red"]
+    tags = {"ipv4": ['rsit:malicious-code="c2-server"'], "domain": ["phishing", "rsit:fraud"], "cve": ["patch-now"]}
+    incident.tlp = "clear"
+    incident.save(update_fields=["tlp"])
+    for n, (kind, value) in enumerate(EVERY_TYPE.items()):
+        services.add_observable(actor=analyst, incident=incident, type=kind, value=value, tlp=labels[n % 5],
+                                tags=tags.get(kind, []))
+    exported = login(analyst).get(f"/incidents/{incident.pk}/misp/")
+    assert exported.status_code == 200 and exported["Content-Type"] == "application/json"
+    other = services.report_incident(actor=analyst, organisation=network["orgs"]["de-csirt"], title="Same actor",
+                                     aware_at=incident.aware_at, tlp="clear", severity="medium")
+
+    report = upload(network, other, exported.content)
+
+    assert report.imported, [(i.index, i.reason) for i in report.items if i.reason]
+    assert observables(other) == observables(incident)
+    assert len(observables(other)) == len(EVERY_TYPE)
