@@ -15,8 +15,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from csoa_portal.models import AuditEntry
 from incidents.models import Alert
+from incidents.selectors import own_alerts
 from liaison import services as liaison_services
+from liaison.exercises import using_exercise
 from scenarios import services as scenario_services
 from tests import factories
 from tests.e2e.browser import login_in_browser
@@ -135,10 +138,13 @@ def test_a_released_inject_reaches_the_exercise_board_live_and_never_the_live_bo
     _nothing_of_the_exercise(live)
     screenshot(live, "live-board-reloaded")
 
-    # The acknowledgement is recorded, on the exercise's alert, by the analyst.
+    # The acknowledgement is recorded, on the exercise's alert, by the analyst; live work has no alert at all.
     for page in (live, drilling, control):
         page.close()
-    answered = Alert.objects.get(incident__exercise=exercise, organisation=drill["fr"])
-    assert answered.state == "acknowledged" and answered.answered_by == player
+    with using_exercise(exercise):
+        answered = own_alerts(player).get()
+    assert answered.state == "acknowledged" and answered.answered_by == player and answered.answered_at
     assert answered.incident.title == INCIDENT_TITLE and answered.incident.exercise_id == exercise.pk
+    assert AuditEntry.objects.filter(action="alert.acknowledged", object_id=str(answered.pk)).exists()
+    assert not own_alerts(player).exists()
     assert not Alert.objects.filter(incident__exercise__isnull=True).exists()
