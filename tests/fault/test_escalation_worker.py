@@ -87,6 +87,9 @@ def test_worker_killed_mid_evaluation_still_escalates_once_within_one_sweep(cele
     Finally Redis does redeliver the killed task, and it escalates nothing twice.
     """
     first = celery_processes.worker("worker-1")
+    # The worker's start-up sweep must be over first: on a busy machine it could still be evaluating
+    # pending incidents when the update below commits, and escalate before the lock is taken.
+    first.wait_for_log(r"Task csoa_portal\.tasks\.sweep\[[\w-]+\] succeeded", timeout=60)
     incident = _report(network)
     wait_for(lambda: _evaluated(incident.pk), timeout=20, what="the evaluation of the new incident")
     assert _escalations(incident.pk) == []
