@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from csoa_portal.models import ApiToken
@@ -418,7 +419,16 @@ def exercise_switch(request):
         raise PageRefused(str(refused), who_can="The people of the exercise's participating organisations.") from None
     request.session[EXERCISE_SESSION_KEY] = exercise.pk
     messages.warning(request, f"You are now working in the exercise {exercise.name}: nothing you do here is live.")
-    return redirect("liaison:dashboard")
+    return redirect(_local_next(request) or "liaison:dashboard")
+
+
+def _local_next(request) -> str | None:
+    """``next`` when it is a path on this site (an exercise object's page), else None."""
+    target = request.POST.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                                  require_https=request.is_secure()):
+        return target
+    return None
 
 
 @login_required

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from liaison.exercises import current_exercise_id
 from scenarios import policy, selectors, services, timing
 from scenarios.forms import InjectForm, examples
 
@@ -53,6 +54,7 @@ def scenario(request, exercise_id):
         "may_prepare": policy.preparation_refusal(exercise) is None,
         "release_refusal": policy.release_refusal(exercise, now),
         "elapsed": timing.format_offset(timing.exercise_elapsed(exercise, now)) if now >= exercise.starts_at else "",
+        "in_this_exercise": current_exercise_id() == exercise.pk,
     })
 
 

@@ -11,6 +11,7 @@ from incidents.models import Incident
 from liaison import services as liaison_services
 from scenarios import services, timing
 from scenarios.models import Inject
+from tests import factories
 from tests.conftest import verified_client
 from tests.scenarios.test_injects import HOSPITALS
 
@@ -126,6 +127,35 @@ def test_a_controller_adds_an_inject_with_the_form_and_releases_it_with_one_butt
     assert inject.status == "released" and inject.incident.reference in client.get(_url(drill)).content.decode()
     again = client.post(_url(drill, f"{inject.pk}/release/"), follow=True)
     assert "released once" in again.content.decode()
+
+
+def test_from_live_work_a_released_incident_opens_in_the_exercise_through_the_switch(
+        drill, django_capture_on_commit_callbacks):
+    """A link straight to the incident would be 404 in live work: the page offers the switch, then the incident."""
+    exercise = drill["exercise"]
+    controller = factories.person("control@bsi.example", drill["orgs"]["de-csirt"], ["analyst"])  # sees DE's incident
+    liaison_services.update_exercise(actor=drill["people"]["enisa_crisis"], exercise=exercise, name=exercise.name,
+                                     kind=exercise.kind, starts_at=exercise.starts_at, ends_at=exercise.ends_at,
+                                     participants=exercise.participants.all(),
+                                     controllers=[*exercise.controllers.all(), controller])
+    inject = services.create_inject(actor=controller, exercise=exercise, kind="incident", title="Hospitals",
+                                    organisation=drill["orgs"]["de-csirt"], payload=HOSPITALS)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.release_inject(actor=controller, inject=inject)
+    inject.refresh_from_db()
+    client = verified_client(controller)
+    detail = f"/incidents/{inject.incident.pk}/"
+    assert client.get(detail).status_code == 404, "live work does not hold it"
+    page = client.get(_url(drill)).content.decode()
+    assert f'href="{detail}"' not in page and f'name="next" value="{detail}"' in page
+
+    opened = client.post("/exercises/switch/", {"exercise": drill["exercise"].pk, "next": detail})
+
+    assert opened.status_code == 302 and opened["Location"] == detail
+    assert client.get(detail).status_code == 200
+    assert f'href="{detail}"' in client.get(_url(drill)).content.decode(), "inside the exercise: a plain link"
+    elsewhere = client.post("/exercises/switch/", {"exercise": drill["exercise"].pk, "next": "https://evil.example/"})
+    assert elsewhere["Location"] == "/", "never a redirect off the site"
 
 
 def test_the_live_incident_list_never_shows_a_released_inject(drill, django_capture_on_commit_callbacks):
