@@ -67,7 +67,7 @@ class InjectRow:
     organisation: str  # the organisation that plays it (code)
     released_at: datetime
     keys: tuple[tuple[str, int], ...]  # what it made: ("incident", 12), ("request", 3)
-    alerted: tuple[str, ...] = ()  # organisations alerted on its incident (they are expected to respond)
+    alerted: tuple[str, ...] = ()  # organisations it got alerted (expected to respond to it)
 
 
 @dataclass(frozen=True)

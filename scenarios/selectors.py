@@ -91,18 +91,27 @@ def evaluation_of(exercise, *, now):
     def mine(queryset, field):
         return in_current(queryset, field, exercise_id=exercise.pk)
 
-    alerts = list(mine(Alert.objects, "incident__exercise").select_related("organisation", "incident"))
+    # Alerts to organisations that do not take part are left out: they cannot enter the exercise to answer.
+    alerts = list(mine(Alert.objects, "incident__exercise").filter(organisation__in=list(participants))
+                  .select_related("organisation", "incident"))
+    released = list(scenario_of(exercise).filter(status=Inject.Status.RELEASED))
+    # An inject gets an organisation alerted when the alert is raised on its incident after its release and before
+    # the next inject on that incident: that organisation is expected to respond to it.
     alerted: dict[int, set[str]] = {}
     for alert in alerts:
-        alerted.setdefault(alert.incident_id, set()).add(alert.organisation.code)
+        causes = [i for i in released if i.incident_id == alert.incident_id and not i.assistance_request_id
+                  and i.released_at <= alert.created_at]
+        if causes:
+            cause = max(causes, key=lambda i: (i.released_at, i.pk))
+            alerted.setdefault(cause.pk, set()).add(alert.organisation.code)
     injects = []
-    for inject in scenario_of(exercise).filter(status=Inject.Status.RELEASED):
+    for inject in released:
         keys = (("request", inject.assistance_request_id),) if inject.assistance_request_id else (
             (("incident", inject.incident_id),) if inject.incident_id else ())
         injects.append(ev.InjectRow(
             pk=inject.pk, title=inject.title, kind=inject.kind, kind_label=inject.get_kind_display(),
             organisation=inject.organisation.code, released_at=inject.released_at, keys=keys,
-            alerted=tuple(sorted(alerted.get(inject.incident_id, ()))) if not inject.assistance_request_id else ()))
+            alerted=tuple(sorted(alerted.get(inject.pk, ())))))
     alert_rows = [ev.AlertRow(pk=a.pk, incident=a.incident.reference, organisation=a.organisation.code, level=a.level,
                               raised_at=a.created_at, due_at=a.due_at, answered_at=a.answered_at, state=a.state)
                   for a in alerts]
