@@ -328,3 +328,31 @@ def test_a_lesson_of_the_report_is_proposed_as_a_blueprint_change(played):
         "rationale": "Shorter ack", "target": "level_deadlines", "change": '{"level": 9, "field": "ack_minutes"}'},
         follow=True)
     assert "does not exist" in bad.content.decode() and LessonProposal.objects.count() == 1
+
+
+@pytest.mark.parametrize("real, scale, words", [
+    (7 * M, 6, "7 min real · 42 min exercise"),
+    (timedelta(minutes=90), 6, "1 h 30 min real · 9 h 00 min exercise"),
+    (timedelta(seconds=90), 1, "1 min 30 s real · 1 min 30 s exercise"),
+])
+def test_durations_read_on_both_clocks(real, scale, words):
+    from scenarios import evaluation as ev
+
+    start = timezone.now()
+    assert ev.words(ev.took(start, start + real, scale=scale)) == words
+    assert ev.words(None) == "—" and ev.took(start, None, scale=scale) is None
+
+
+def test_a_clock_met_on_time_or_due_after_the_end_is_not_missed():
+    from scenarios import evaluation as ev
+
+    t0 = timezone.now()
+    clocks = [ev.ClockRow("early_warning", "Early warning", "INC-1", "de-csirt", due_at=t0 + 10 * M, met_at=t0 + 9 * M),
+              ev.ClockRow("early_warning", "Early warning", "INC-2", "de-csirt", due_at=t0 + 10 * M, met_at=t0 + 11 * M),
+              ev.ClockRow("notification", "Notification", "INC-1", "de-csirt", due_at=t0 + 30 * M, met_at=None),
+              ev.ClockRow("notification", "Notification", "INC-2", "de-csirt", due_at=t0 + 10 * M, met_at=None)]
+    result = ev.evaluate(scale=6, as_of=t0 + 20 * M, injects=[], actions=[], alerts=[], reports=[], clocks=clocks,
+                         requests=[])
+    assert [(m.clock.kind, m.clock.subject, m.met_late) for m in result.missed] == [
+        ("early_warning", "INC-2", True), ("notification", "INC-2", False)]
+    assert result.missed_by_kind() == {"early_warning": 1, "notification": 1}
