@@ -16,7 +16,7 @@ urlpatterns = [
     path("incidents/", include("incidents.urls")),
     path("reserve/", include("reserve.urls")),
     path("awareness/", include("awareness.urls")),
-    path("exercises/<int:exercise_id>/scenario/", include("scenarios.urls")),
+    path("exercises/<int:exercise_id>/", include("scenarios.urls")),  # scenario/ and evaluation/
     path("", include("liaison.urls")),
 ]
 

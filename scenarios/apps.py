@@ -20,6 +20,8 @@ class ScenariosConfig(AppConfig):
         register_subject_url("inject", _inject_url)
         audit.register_read_check("scenarios.inject", selectors.visible_inject_ids)
         register_exercise_link("scenario", "Scenario", selectors.scenario_links)
+        register_exercise_link("evaluation", "Evaluation", selectors.evaluation_links)
+        _register_lesson_source()
 
 
 def _inject_url(pk: str) -> str | None:
@@ -29,3 +31,16 @@ def _inject_url(pk: str) -> str | None:
 
     exercise_id = Inject.objects.filter(pk=pk).values_list("exercise_id", flat=True).first()
     return reverse("scenarios:scenario", args=[exercise_id]) + f"#inject-{pk}" if exercise_id else None
+
+
+def _register_lesson_source() -> None:
+    """An exercise's evaluation is a source of lessons for the Blueprint (``awareness.policy.lessons``)."""
+    from django.urls import reverse
+
+    from awareness.policy.lessons import register_source
+    from scenarios.selectors import evaluation_source
+    from scenarios.services import LESSON_SOURCE
+
+    register_source(LESSON_SOURCE, label="Exercise after-action report", find=evaluation_source,
+                    describe=lambda exercise: f"After-action report of the exercise {exercise.name}",
+                    url=lambda exercise: reverse("scenarios:evaluation", args=[exercise.pk]))

@@ -40,3 +40,40 @@ def change_refusal(inject) -> str | None:
     if inject.status == inject.Status.RELEASED:
         return "This inject has been released: it stays as it was, for the exercise's record."
     return preparation_refusal(inject.exercise)
+
+
+# --- The evaluation and after-action report ------------------------------------------------------------
+
+
+def over(exercise: Exercise, now) -> bool:
+    """Play has ended: the exercise is ended or archived, or its end has passed."""
+    return exercise.status in CLOSED or now >= exercise.ends_at
+
+
+def sees_whole_evaluation(user, exercise: Exercise) -> bool:
+    """The whole exercise's evaluation (every participant's figures): its controllers, and the crisis managers and
+    organisation admins of the organisation that runs it (``liaison.policy.may_manage_exercise``), at any time."""
+    from liaison.policy import may_manage_exercise
+
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_service_account:
+        return False
+    return controls(user, exercise) or may_manage_exercise(user, exercise)
+
+
+def evaluation_organisations(user, exercise: Exercise, now) -> set[str]:
+    """The participants whose own report this person may read: every one for those who see the whole evaluation;
+    a participant's people their own organisation's, once play has ended (during play the figures would coach
+    the players: "who has not answered yet"). Anything else: a 404."""
+    participants = exercise.participants.all()
+    if sees_whole_evaluation(user, exercise):
+        return set(participants.values_list("code", flat=True))
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_service_account \
+            or not over(exercise, now):
+        return set()
+    return set(participants.filter(memberships__user=user).values_list("code", flat=True))
+
+
+def may_propose_lessons(user, exercise: Exercise) -> bool:
+    """Lessons from the whole evaluation are proposed by those who read it (the lessons flow then checks the
+    proposer's organisation: a member state's authority, ENISA or the Commission)."""
+    return sees_whole_evaluation(user, exercise)

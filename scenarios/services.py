@@ -379,3 +379,25 @@ def _release_due(pk: int, now) -> int:
             return 0
         _release(None, inject, now)
         return 1
+
+
+# --- Lessons from the evaluation ----------------------------------------------------------------------
+
+LESSON_SOURCE = "exercise_evaluation"
+
+
+@transaction.atomic
+def propose_lesson_from_evaluation(*, actor, exercise: Exercise, rationale: str, target: str = "other",
+                                   change: dict | None = None):
+    """Propose a lesson of the exercise's after-action report as a Blueprint change, through the lessons flow of
+    ``awareness`` (``propose_lesson``: checked, audited ``lesson.proposed``, its Event to ENISA).
+
+    The lesson is **live work** whatever the person works in: it is about the real Blueprint, so ENISA decides it
+    in its live queue (the exercise is its source, ``exercise_evaluation`` <id>). Only those who read the whole
+    evaluation propose from it (404 for anyone else, as for any unreadable source).
+    """
+    from awareness.services.lessons import propose_lesson
+
+    with using_exercise(None):
+        return propose_lesson(actor=actor, source_kind=LESSON_SOURCE, source_id=exercise.pk, target=target,
+                              rationale=rationale, change=change)

@@ -1,4 +1,5 @@
-"""The scenario pages: the controllers' list of injects, their forms, and "Release now".
+"""The scenario pages (the controllers' list of injects, their forms, "Release now") and the evaluation's
+after-action report (page and PDF, the whole exercise or one participant's), with its lessons.
 
 Thin: the form parses, ``scenarios.services`` checks and writes, ``scenarios.selectors`` reads.
 A person who does not control the exercise gets a 404 on every one of them.
@@ -6,13 +7,16 @@ A person who does not control the exercise gets a 404 on every one of them.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from liaison.exercises import current_exercise_id
-from scenarios import policy, selectors, services, timing
+from liaison.models import Exercise
+from scenarios import policy, report, selectors, services, timing
 from scenarios.forms import InjectForm, examples
 
 
@@ -126,3 +130,104 @@ def inject_release(request, exercise_id, inject_id):
     else:
         messages.success(request, f"Inject #{inject.pk} “{inject.title}” released in {exercise.name}.")
     return redirect("scenarios:scenario", exercise.pk)
+
+
+# --- The evaluation and after-action report ---------------------------------------------------------------
+
+
+def _evaluated(request, exercise_id, code=None):
+    """The exercise and its evaluation (a participant's own with ``code``), or 404 for anyone not shown it."""
+    from scenarios.evaluation import for_organisation
+
+    exercise = get_object_or_404(Exercise.objects.select_related("organisation"), pk=exercise_id)
+    now = timezone.now()
+    if code is None:
+        if not policy.sees_whole_evaluation(request.user, exercise):
+            raise Http404("No such evaluation.")
+    elif code not in policy.evaluation_organisations(request.user, exercise, now):
+        raise Http404("No such evaluation.")
+    evaluation = selectors.evaluation_of(exercise, now=now)
+    if code is not None:
+        evaluation = for_organisation(evaluation, code)
+    names = selectors.evaluation_names(exercise, evaluation)
+    return exercise, report.report_for(exercise, evaluation, names), names
+
+
+def _evaluation_page(request, exercise, the_report, names, code=None):
+    participants = sorted(policy.evaluation_organisations(request.user, exercise, timezone.now()))
+    return render(request, "scenarios/evaluation.html", {
+        "exercise": exercise, "report": the_report, "code": code,
+        "participants": [(c, names.get(c, c)) for c in participants] if code is None else [],
+        "may_propose": code is None and policy.may_propose_lessons(request.user, exercise),
+        "pdf_url": reverse("scenarios:evaluation_participant_pdf", args=[exercise.pk, code]) if code
+        else reverse("scenarios:evaluation_pdf", args=[exercise.pk]),
+    })
+
+
+def _pdf(the_report, filename):
+    from awareness.pdf import render_pdf
+
+    response = HttpResponse(render_pdf(report.print_document(the_report, generated_at=timezone.now())),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def evaluation(request, exercise_id):
+    exercise, the_report, names = _evaluated(request, exercise_id)
+    return _evaluation_page(request, exercise, the_report, names)
+
+
+@login_required
+@require_GET
+def participant_evaluation(request, exercise_id, code):
+    exercise, the_report, names = _evaluated(request, exercise_id, code)
+    return _evaluation_page(request, exercise, the_report, names, code)
+
+
+@login_required
+@require_GET
+def evaluation_pdf(request, exercise_id):
+    _, the_report, _ = _evaluated(request, exercise_id)
+    return _pdf(the_report, f"exercise-{exercise_id}-after-action-report.pdf")
+
+
+@login_required
+@require_GET
+def participant_evaluation_pdf(request, exercise_id, code):
+    _, the_report, _ = _evaluated(request, exercise_id, code)
+    return _pdf(the_report, f"exercise-{exercise_id}-after-action-report-{code}.pdf")
+
+
+@login_required
+@require_POST
+def evaluation_lesson(request, exercise_id):
+    """Propose one lesson line of the report (or the person's own words) as a Blueprint change."""
+    exercise = get_object_or_404(Exercise, pk=exercise_id)
+    if not policy.may_propose_lessons(request.user, exercise):
+        raise Http404("No such evaluation.")
+    try:
+        lesson = services.propose_lesson_from_evaluation(
+            actor=request.user, exercise=exercise, rationale=request.POST.get("rationale", ""),
+            target=request.POST.get("target") or "other", change=_change(request.POST.get("change", "")))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, "The lesson was not proposed: " + " ".join(
+            getattr(error, "messages", None) or [str(error)]))
+        return redirect("scenarios:evaluation", exercise.pk)
+    messages.success(request, f"Lesson {lesson.pk} proposed to ENISA as a Blueprint change (in live work: "
+                              "Lessons learned).")
+    return redirect("scenarios:evaluation", exercise.pk)
+
+
+def _change(raw: str) -> dict | None:
+    import json
+
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValidationError({"change": "The structured change is not valid JSON."}) from None
