@@ -116,6 +116,18 @@ def banner(exercise) -> str:
     return f"EXERCISE — {exercise.name}"
 
 
+def taking_part(organisation_ids, exercise_id: int | None) -> set[int]:
+    """Those of ``organisation_ids`` an exercise's work may reach: all in live work, its participants in an
+    exercise (an organisation outside it cannot enter it to answer, so it is neither alerted nor shared with)."""
+    ids = set(organisation_ids)
+    if exercise_id is None or not ids:
+        return ids
+    from liaison.models import Exercise
+
+    return set(Exercise.participants.through.objects.filter(exercise_id=exercise_id, organisation_id__in=ids)
+               .values_list("organisation_id", flat=True))
+
+
 def mark_mails(mails: list, exercise) -> list:
     """The outbox filter (``csoa_portal.outbox.register_mail_filter``): an exercise's e-mail says so in its subject
     and first line, and goes only to people of its participating organisations (others are not mailed)."""

@@ -5,12 +5,18 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from liaison import services
 from tests import factories
+
+# Every URLconf module (and the libraries they import, stix2 and pymisp among them) imported now, not
+# first inside a test with frozen time: a datetime subclass defined while freezegun runs (stix2's
+# STIXdatetime) stays bound to freezegun's fake class and breaks every later test that uses it.
+importlib.import_module(settings.ROOT_URLCONF)
 
 FULL_MODE = bool(os.environ.get("REDIS_URL"))
 

@@ -17,6 +17,7 @@ from incidents import notifications, policy
 from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.sharing import disclosure_for_escalation, share_for_escalation
 from liaison.exercise_time import deadline, scale_of
+from liaison.exercises import taking_part
 from liaison.events import Audience, NewEvent, record_events
 from liaison.models import Organisation, User
 from incidents.selectors import alert_disclosure, audience_group_names
@@ -61,6 +62,9 @@ def raise_alerts(*, escalation: Escalation, levels: list[CrisisLevel]) -> list[A
         for organisation in organisations_in_groups(level.alerted_groups):
             if organisation.pk != incident.reporting_organisation_id:
                 level_of[organisation.pk] = level
+    # An exercise's escalation alerts only the organisations taking part in it.
+    reachable = taking_part(level_of, incident.exercise_id)
+    level_of = {pk: level for pk, level in level_of.items() if pk in reachable}
     if not level_of:
         return []
     top = max(levels, key=lambda lv: lv.number)
