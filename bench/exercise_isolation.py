@@ -70,7 +70,7 @@ TOUCHED = ["liaison_exercise", "liaison_exercise_participants", "incidents_incid
 # --- The exercise rows ----------------------------------------------------------------------------
 
 
-def add_exercises(n_exercises: int, per_exercise: int) -> list[int]:
+def add_exercises(n_exercises: int, per_exercise: int, *, vacuum: bool = True) -> list[int]:
     """Insert the running exercises, their participants, incidents, grants and events (set-based SQL)."""
     from django.contrib.auth.models import Permission
     from django.db import connection, transaction
@@ -130,8 +130,9 @@ def add_exercises(n_exercises: int, per_exercise: int) -> list[int]:
             UNION ALL
             SELECT e.id, %s FROM liaison_event e WHERE e.exercise_id = ANY(%s) AND e.subject_id::bigint %% 5 = 0""",
                        [exercise_ids, enisa.group_id, exercise_ids])
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE " + ", ".join(TOUCHED))
+    if vacuum:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE " + ", ".join(TOUCHED))
     return exercise_ids
 
 
