@@ -119,7 +119,12 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["reporting_organisation", "-id"]), models.Index(fields=["severity"])]
+        indexes = [
+            models.Index(fields=["reporting_organisation", "-id"]), models.Index(fields=["severity"]),
+            # Live work's lists walk this, newest first, and never step over an exercise's incidents
+            # (bench/exercise_isolation.py: docs/exercises.md "Performance").
+            models.Index(fields=["-id"], name="incident_live_idx", condition=models.Q(exercise__isnull=True)),
+        ]
 
     def __str__(self):
         return f"{self.reference} {self.title}"
