@@ -88,5 +88,10 @@ class BlueprintAdmin(_ActiveIsFrozen, admin.ModelAdmin):
 
 @admin.register(Escalation)
 class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("incident", "from_level", "to_level", "by_engine", "actor", "created_at")
-    list_select_related = ("incident", "actor")
+    list_display = ("incident", "from_level", "to_level", "by_engine", "actor", "created_at", "exercise")
+    list_filter = ("incident__exercise",)
+    list_select_related = ("incident__exercise", "actor")
+
+    @admin.display(description="exercise", ordering="incident__exercise")
+    def exercise(self, escalation):
+        return escalation.incident.exercise or "—"

@@ -12,14 +12,23 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from csoa_portal.admin import AuditedAdminMixin, ReadOnlyAdminMixin, admin_origin
 from csoa_portal.models import ApiToken
 from liaison import events as event_log
 from liaison import policy, services
-from liaison.models import CouncilPresidency, Event, EventAudience, MemberState, Membership, Organisation, User
+from liaison.models import (
+    CouncilPresidency,
+    Event,
+    EventAudience,
+    Exercise,
+    MemberState,
+    Membership,
+    Organisation,
+    User,
+)
 
 # --- Member states and organisations --------------------------------------------------------
 
@@ -229,6 +238,44 @@ class UserAdmin(DjangoUserAdmin):
         return super().log_change(request, obj, message)
 
 
+# --- Exercises (read-only; archived through the service) -------------------------------------
+
+
+@admin.register(Exercise)
+class ExerciseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every exercise of the network, to find and read; planned, run, edited and deleted on the Exercises pages by
+    the organisation that runs it (``liaison.services``). The admin's one write is archiving, through the service,
+    for those who may manage the exercise. Its status follows its clock (the sweep job ``exercise_status``)."""
+
+    list_display = ("name", "kind", "status", "organisation", "starts_at", "ends_at", "time_scale")
+    list_filter = ("status", "kind", "organisation")
+    search_fields = ("name", "organisation__code")
+    list_select_related = ("organisation",)
+    ordering = ("-starts_at", "id")
+    fields = ("name", "kind", "status", "organisation", "starts_at", "ends_at", "time_scale", "blueprint_version",
+              "participants", "controllers", "created_by", "created_at")
+    readonly_fields = fields
+    actions = ["archive"]
+
+    def has_archive_permission(self, request):
+        return policy.is_network_admin(request.user) or bool(policy.exercise_owner_organisations(request.user))
+
+    @admin.action(description="Archive the selected exercises (their data stays until deleted)", permissions=["archive"])
+    def archive(self, request, queryset):
+        done, refused = [], []
+        with admin_origin():
+            for exercise in queryset.select_related("organisation"):
+                try:
+                    services.archive_exercise(actor=request.user, exercise=exercise)
+                    done.append(exercise.name)
+                except PermissionDenied as refusal:
+                    refused.append(f"{exercise.name}: {refusal}")
+        if done:
+            self.message_user(request, f"Archived: {', '.join(done)}.", messages.SUCCESS)
+        for problem in refused:
+            self.message_user(request, f"Not archived — {problem}", messages.ERROR)
+
+
 # --- Logs and tokens (read-only) ------------------------------------------------------------
 
 
@@ -271,13 +318,13 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     where the viewer may see the subject. Search covers the non-content fields only, so it is
     no oracle for a redacted payload."""
 
-    list_display = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "published_at")
-    list_filter = ("kind", "subject_type")
+    list_display = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "exercise", "published_at")
+    list_filter = ("kind", "subject_type", "exercise")  # "exercise: empty" is live work
     search_fields = ("kind", "subject_type", "subject_id")
-    list_select_related = ("actor",)
+    list_select_related = ("actor", "exercise")
     ordering = ("-id",)
     show_full_result_count = False
-    fields = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "payload", "published_at")
+    fields = ("id", "created_at", "kind", "subject_type", "subject_id", "actor", "exercise", "payload", "published_at")
     readonly_fields = fields
 
     def get_object(self, request, object_id, from_field=None):

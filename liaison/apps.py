@@ -13,6 +13,9 @@ class LiaisonConfig(AppConfig):
         from liaison.events import publish_pending
 
         sweep.register("publish_pending_events", publish_pending)
+        from liaison.services import advance_exercise_statuses
+
+        sweep.register("exercise_status", advance_exercise_statuses)  # planned → running → ended on the clock
         # Exercises: e-mail of an exercise is marked and kept to its participants; the API's X-Exercise header
         # is checked once the caller is known (liaison.exercises, liaison.middleware).
         from csoa_portal.authentication import register_after_authentication

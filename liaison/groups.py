@@ -31,7 +31,7 @@ NETWORK_ADMIN_PERMISSIONS = {
         "view_organisation", "add_organisation", "change_organisation",
         "view_user", "add_user", "change_user",
         "view_membership", "add_membership", "change_membership", "delete_membership",
-        "view_event",
+        "view_event", "view_exercise",
     ],
     "otp_totp": ["view_totpdevice", "delete_totpdevice"],
     # ENISA registers Reserve providers; requests change only through their workflow.

@@ -233,7 +233,7 @@ def settled_events_after(after: int, *, limit: int) -> tuple[list[Event], int, b
     """
 
     def read():
-        return list(Event.objects.filter(id__gt=after).select_related("actor").annotate(read_at=Now())
+        return list(Event.objects.filter(id__gt=after).select_related("actor", "exercise").annotate(read_at=Now())
                     .order_by("id")[:limit])
 
     events, horizon, young = _settle(read, after)
@@ -460,6 +460,17 @@ def exercises_to_switch_to(user) -> list[Exercise]:
     return list(Exercise.objects.filter(
         participants__memberships__user=user,
         status__in=[Exercise.Status.PLANNED, Exercise.Status.RUNNING]).distinct().order_by("starts_at", "id"))
+
+
+def exercises_taken_part_in(user):
+    """Exercises one of the person's organisations takes part in, not archived (``policy.takes_part``): the ones
+    the API's ``X-Exercise`` header accepts from them (an ended one can still be read back)."""
+    if not getattr(user, "is_authenticated", False):
+        return Exercise.objects.none()
+    taking_part = Exercise.participants.through.objects.filter(exercise=OuterRef("pk"),
+                                                               organisation__memberships__user=user)
+    return (Exercise.objects.filter(Exists(taking_part)).exclude(status=Exercise.Status.ARCHIVED)
+            .select_related("organisation"))
 
 
 def exercises_visible_to(user):

@@ -7,7 +7,7 @@ writes nothing unless everything is valid.
 
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone as dj_timezone
 
 from csoa_portal import audit, tokens
@@ -585,6 +585,50 @@ def archive_exercise(*, actor, exercise: Exercise) -> Exercise:
     _exercise_event(kind="exercise.archived", subject=exercise, actor=actor, payload={"name": exercise.name},
                  audience=_exercise_audience(exercise))
     return exercise
+
+
+# What the clock does to an exercise's status (the sweep job ``exercise_status``): planned → running at its start,
+# running → ended once its end has passed (planned → ended when the whole window passed unseen). Never backwards, and
+# never out of ``archived``. The end itself still belongs to the exercise: an inject due at ``ends_at`` is released
+# (scenarios.policy.release_refusal), so "ended" is set strictly after it.
+_STATUS_DUE = {"started": Exercise.Status.RUNNING, "ended": Exercise.Status.ENDED}
+
+
+def _due_statuses(now) -> models.Q:
+    return (models.Q(status=Exercise.Status.PLANNED, starts_at__lte=now)
+            | models.Q(status=Exercise.Status.RUNNING, ends_at__lt=now))
+
+
+def advance_exercise_statuses(*, now=None, batch: int | None = None) -> int:
+    """The sweep: start the planned exercises whose start has come and end the running ones whose end has passed,
+    a committed batch at a time (rows claimed with SKIP LOCKED, so overlapping sweeps act once). Idempotent: an
+    exercise in the status its window calls for is not touched. Returns how many changed."""
+    from csoa_portal import sweep
+
+    now = now or dj_timezone.now()
+    return sweep.in_batches(lambda size: _advance_batch(now=now, size=size), batch=batch)
+
+
+def _advance_batch(*, now, size: int) -> int:
+    with transaction.atomic():
+        rows = list(Exercise.objects.select_for_update(skip_locked=True, of=("self",)).filter(_due_statuses(now))
+                    .select_related("organisation").order_by("starts_at", "pk")[:size])
+        for exercise in rows:
+            _advance(exercise, now)
+    return len(rows)
+
+
+def _advance(exercise: Exercise, now) -> None:
+    """One exercise to the status its window calls for at ``now``, audited, with its Event (the system acts)."""
+    before = audit.snapshot(exercise)
+    verb = "started" if exercise.status == Exercise.Status.PLANNED and now <= exercise.ends_at else "ended"
+    exercise.status = _STATUS_DUE[verb]
+    exercise.save(update_fields=["status"])
+    audit.record(actor=None, action=f"exercise.{verb}", obj=exercise, before=before, after=audit.snapshot(exercise))
+    _exercise_event(kind=f"exercise.{verb}", subject=exercise, actor=None,
+                    payload={"name": exercise.name, "status": exercise.status,
+                             "at": (exercise.starts_at if verb == "started" else exercise.ends_at).isoformat()},
+                    audience=_exercise_audience(exercise))
 
 
 def _exercise_models() -> list:

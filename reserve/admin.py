@@ -143,19 +143,26 @@ class ProviderProfileAdmin(admin.ModelAdmin):
 @admin.register(AssistanceRequest)
 class AssistanceRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "requester_organisation", "status", "urgency", "priority_score", "submitted_at",
-                    "decided_at")
-    list_filter = ("status", "urgency")
+                    "decided_at", "exercise")
+    list_filter = ("status", "urgency", "exercise")  # "exercise: empty" is live work
+    list_select_related = ("requester_organisation", "exercise")
     search_fields = ("affected_entity", "requester_organisation__code")
     show_full_result_count = False
 
 
 @admin.register(Engagement)
 class EngagementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "request", "provider", "status", "person_days", "window_start", "window_end", "respond_by")
-    list_filter = ("status",)
+    list_display = ("id", "request", "provider", "status", "person_days", "window_start", "window_end", "respond_by",
+                    "exercise")
+    list_filter = ("status", "request__exercise")
+    list_select_related = ("request__exercise", "provider")
+
+    @admin.display(description="exercise", ordering="request__exercise")
+    def exercise(self, engagement):
+        return engagement.request.exercise or "—"
 
 
 @admin.register(ReserveDeadline)
 class ReserveDeadlineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("request", "engagement", "clock", "due_at", "reminded_at", "overdue_fired_at", "met_at")
-    list_filter = ("clock",)
+    list_filter = ("clock", "request__exercise")

@@ -174,7 +174,8 @@ def request_visible_to(user, request_id) -> AssistanceRequest:
     try:
         return (
             requests_visible_to(user)
-            .select_related("requester_organisation__member_state", "spoc_organisation", "sector", "created_by")
+            .select_related("requester_organisation__member_state", "spoc_organisation", "sector", "created_by",
+                            "exercise")
             .get(pk=request_id)
         )
     except (AssistanceRequest.DoesNotExist, ValueError, TypeError):

@@ -16,6 +16,7 @@ from awareness.services import lessons as services
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
+from liaison.api.exercises import exercise_ref
 
 
 class LessonProposeInput(serializers.Serializer):
@@ -40,7 +41,8 @@ def lesson_data(row) -> dict:
     return {"id": lesson.pk, "source": row.source, "target": lesson.target, "change": lesson.change,
             "rationale": lesson.rationale, "organisation": lesson.organisation.code, "state": lesson.state,
             "created_at": lesson.created_at, "decided_at": lesson.decided_at, "decision_reason": lesson.decision_reason,
-            "answered_in": lesson.answered_in.version if lesson.answered_in_id else None}
+            "answered_in": lesson.answered_in.version if lesson.answered_in_id else None,
+            "exercise": exercise_ref(lesson)}
 
 
 def _detail(request, pk, code=status.HTTP_200_OK):

@@ -18,6 +18,7 @@ from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
 from incidents.selectors import incident_visible_to
+from liaison.api.exercises import exercise_ref
 from liaison.models import MemberState
 
 
@@ -57,6 +58,7 @@ def review_data(user, review) -> dict:
         "clocks": [{"clock": c.clock, "due_at": c.due_at, "met_at": c.met_at} for c in selectors.clocks_of(review)],
         "actions": policy.actions_for(user, review).as_list(),
         "report": None,
+        "exercise": exercise_ref(review),
     }
     if report.readable:
         data["report"] = {
@@ -79,10 +81,12 @@ def _detail(request, pk, code=status.HTTP_200_OK):
 class ReviewListApi(APIView):
     @extend_schema(summary="Incident reviews you see", operation_id="reviews_list", responses={200: None, **error_responses(400, 401, 403, 404)})
     def get(self, request):
-        reviews = selectors.reviews_visible_to(request.user).select_related("incident", "requester_organisation")
+        reviews = selectors.reviews_visible_to(request.user).select_related("incident", "requester_organisation",
+                                                                                   "exercise")
         return Response({"results": [{"id": r.pk, "reference": r.reference, "incident": r.incident.reference,
                                       "requester": r.requester_organisation.code, "state": r.state,
-                                      "created_at": r.created_at} for r in reviews[:200]]})
+                                      "created_at": r.created_at, "exercise": exercise_ref(r)}
+                                     for r in reviews[:200]]})
 
     @extend_schema(summary="Request an incident review (CSoA Art. 21)", request=ReviewRequestInput, responses={201: None, **error_responses(400, 401, 403, 404)})
     def post(self, request):

@@ -20,6 +20,7 @@ from awareness.services import sitreps as services
 from csoa_portal.api.pagination import CodeCursorPagination
 from csoa_portal.api.schema import error_responses
 from incidents.vocabulary import TLP
+from liaison.api.exercises import EXERCISE_HELP, ExerciseRefSerializer, exercise_ref
 
 
 
@@ -91,6 +92,7 @@ def report_json(reader, user) -> dict:
                          "publish": caps.publish, "correct": caps.correct},
         "links": {"html": reverse("awareness:sitrep-detail", args=[report.pk]),
                   "pdf": reverse("api:sitrep-pdf", args=[report.pk])},
+        "exercise": exercise_ref(report),
     }
     if caps.work_on:
         data["audience"] = sorted(report.audience)
@@ -102,7 +104,7 @@ def _row(report) -> dict:
             "level": report.level, "tlp": report.tlp, "title": report.title,
             "incident": {"id": report.incident_id, "reference": report.incident.reference},
             "author_organisation": report.author_organisation.code, "published_at": _iso(report.published_at),
-            "superseded": report.superseded_at is not None}
+            "superseded": report.superseded_at is not None, "exercise": exercise_ref(report)}
 
 
 class IncidentRefSerializer(serializers.Serializer):
@@ -124,6 +126,7 @@ class SitrepRowSerializer(serializers.Serializer):
     author_organisation = serializers.CharField()
     published_at = serializers.DateTimeField(allow_null=True)
     superseded = serializers.BooleanField()
+    exercise = ExerciseRefSerializer(allow_null=True, help_text=EXERCISE_HELP)
 
     def to_representation(self, instance):
         return _row(instance)
@@ -155,7 +158,7 @@ class ReportListApi(generics.ListAPIView):
             if not incident.isdigit():
                 raise ValidationError({"incident": ["Give an incident id."]})
             reports = reports.filter(incident_id=int(incident))
-        return reports
+        return reports.select_related("exercise")
 
     @extend_schema(request=SitrepInputSerializer,
                    responses={201: OpenApiTypes.OBJECT, **error_responses(400, 401, 403, 404)})

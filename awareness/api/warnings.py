@@ -21,6 +21,7 @@ from csoa_portal.api import fields
 from csoa_portal.api.responses import created
 from csoa_portal.api.schema import error_responses
 from incidents.selectors import incident_visible_to
+from liaison.api.exercises import ExerciseField
 
 UTC = dt_timezone.utc
 
@@ -65,6 +66,7 @@ class WarningSerializer(serializers.Serializer):
     facts = FactSerializer(many=True, source="facts.all")
     participations = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField()
+    exercise = ExerciseField()
 
     def get_participations(self, obj) -> list:
         return ParticipationSerializer(self.context["participations"], many=True).data
@@ -143,6 +145,7 @@ class WarningRowSerializer(serializers.Serializer):
     response_deadline = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
     publish_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
     released_at = serializers.DateTimeField(allow_null=True, default_timezone=UTC)
+    exercise = ExerciseField()
 
 
 class WarningList(generics.ListAPIView):
@@ -150,7 +153,7 @@ class WarningList(generics.ListAPIView):
     ordering = "-id"
 
     def get_queryset(self):
-        return selectors.warnings_visible_to(self.request.user).select_related("drafter_organisation")
+        return selectors.warnings_visible_to(self.request.user).select_related("drafter_organisation", "exercise")
 
     @extend_schema(summary="Public warnings you may see, newest first")
     def get(self, request, *args, **kwargs):

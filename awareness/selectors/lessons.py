@@ -22,7 +22,8 @@ def lessons_visible_to(user) -> QuerySet[LessonProposal]:
 
 def lesson_visible_to(user, lesson_id) -> LessonProposal:
     try:
-        return lessons_visible_to(user).select_related("organisation", "proposed_by", "answered_in").get(pk=lesson_id)
+        return lessons_visible_to(user).select_related("organisation", "proposed_by", "answered_in", "exercise") \
+            .get(pk=lesson_id)
     except (LessonProposal.DoesNotExist, ValueError, TypeError):
         raise Http404("No such lesson.") from None
 
@@ -43,7 +44,7 @@ def rows_for(user, lessons) -> list[LessonRow]:
 
 
 def lesson_queue(user, *, state: str | None = None) -> list[LessonRow]:
-    lessons = lessons_visible_to(user).select_related("organisation", "proposed_by", "answered_in")
+    lessons = lessons_visible_to(user).select_related("organisation", "proposed_by", "answered_in", "exercise")
     if state:
         lessons = lessons.filter(state=state)
     return rows_for(user, lessons[:200])
@@ -66,7 +67,7 @@ def blueprint_versions(user) -> list[VersionRow]:
     """Each Blueprint version with the lessons it answers ("the rolling annex")."""
     visible = set(lessons_visible_to(user).values_list("pk", flat=True))
     answered: dict[int, list] = {}
-    for lesson in in_current(LessonProposal.objects.filter(answered_in__isnull=False)).select_related("organisation"):
+    for lesson in in_current(LessonProposal.objects.filter(answered_in__isnull=False)).select_related("organisation", "exercise"):
         answered.setdefault(lesson.answered_in_id, []).append(lesson)
     rows = []
     for blueprint in Blueprint.objects.order_by("-version"):

@@ -37,7 +37,7 @@ def review_visible_to(user, review_id) -> IncidentReview:
     """The review, or 404 whether it does not exist or is not the user's to see."""
     try:
         return (reviews_visible_to(user)
-                .select_related("incident", "requester_organisation", "requested_by")
+                .select_related("incident", "requester_organisation", "requested_by", "exercise")
                 .prefetch_related(Prefetch("agreements", ReviewAgreement.objects.select_related(
                     "member_state", "organisation")))
                 .get(pk=review_id))

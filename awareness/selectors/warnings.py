@@ -44,7 +44,7 @@ def warning_visible_to(user, pk) -> PublicWarning:
     """The warning, or 404 whether it does not exist or is not the user's to see."""
     try:
         return warnings_visible_to(user).select_related(
-            "incident__reporting_organisation", "drafter_organisation", "drafted_by").get(pk=pk)
+            "incident__reporting_organisation", "drafter_organisation", "drafted_by", "exercise").get(pk=pk)
     except (PublicWarning.DoesNotExist, ValueError, TypeError):
         raise Http404("No such warning.") from None
 

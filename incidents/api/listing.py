@@ -20,12 +20,13 @@ from incidents.models import Deadline, Incident
 from incidents.models.incidents import reference_for
 from incidents.selectors import deadline_now
 from incidents.tags import tlp_tag
+from liaison.api.exercises import exercise_names, ref
 
 UTC = dt_timezone.utc
 
 # The incident's own columns, and the codes of its two foreign keys (joined in the page's query).
 COLUMNS = ("id", "title", "status", "tlp", "severity", "crisis_level", "reporting_organisation__code",
-           "category__code", "aware_at", "created_at", "updated_at", "version")
+           "category__code", "aware_at", "created_at", "updated_at", "version", "exercise_id")
 
 # Each many-to-many of the item: (its key in the item, the relation, the column shown). A relation's
 # rows come in its target's Meta.ordering, as a prefetch gives them: that column, sorted here
@@ -104,12 +105,14 @@ def _deadline_item(deadline: clocks.Deadline) -> dict:
 
 
 def render(page: list[dict], *, now) -> list[dict]:
-    """The list's items for a page of ``rows``: one more query whatever the page's size."""
+    """The list's items for a page of ``rows``: one more query whatever the page's size (and one for the name of
+    the exercise, when the page is an exercise's)."""
     ids = [row["id"] for row in page]
     if not ids:
         return []
     names, next_deadlines = _related(ids, now)
     member_states, sectors, tags = (names[key] for key, _, _ in NAMES)
+    exercises = exercise_names(row["exercise_id"] for row in page)
     items = []
     for row in page:
         pk = row["id"]
@@ -134,6 +137,7 @@ def render(page: list[dict], *, now) -> list[dict]:
             "next_deadline": _deadline_item(upcoming) if upcoming else None,
             "overdue": bool(upcoming and upcoming.state == clocks.State.OVERDUE),
             "tags": [tlp_tag(row["tlp"]), *tags.get(pk, ())],
+            "exercise": ref(row["exercise_id"], exercises.get(row["exercise_id"])),
         })
     return items
 

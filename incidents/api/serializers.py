@@ -32,6 +32,7 @@ from incidents.vocabulary import (
     Significance,
     SignificanceGround,
 )
+from liaison.api.exercises import ExerciseField
 from liaison.models import MemberState, Organisation, User
 from liaison.roles import Community
 
@@ -186,6 +187,7 @@ class IncidentListSerializer(serializers.Serializer):
     next_deadline = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField()
     tags = _tags_field()
+    exercise = ExerciseField()
 
     def get_tags(self, obj) -> list[str]:
         return tag_names(obj)

@@ -66,7 +66,7 @@ class PreconditionFailed(APIException):
 def _list_queryset(user):
     return (
         selectors.incidents_visible_to(user)
-        .select_related("reporting_organisation", "category")
+        .select_related("reporting_organisation", "category", "exercise")
         .prefetch_related("affected_member_states", "sectors", "tags",
                           Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at")))
     )

@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from csoa_portal.input_rules import INT64_MAX
 
+from liaison.api.exercises import ExerciseField
 from liaison.models import MemberState
 from liaison.roles import OrganisationKind
 
@@ -58,6 +59,7 @@ class EventSerializer(serializers.Serializer):
         source="actor.email", read_only=True, allow_null=True, help_text="Who acted; null for the system."
     )
     payload = serializers.JSONField(read_only=True)
+    exercise = ExerciseField()
 
 
 class EventFeedSerializer(serializers.Serializer):

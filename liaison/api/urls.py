@@ -10,4 +10,5 @@ urlpatterns = [
     path("organisations/", views.OrganisationListApi.as_view(), name="organisation-list"),
     path("organisations/<str:code>/", views.OrganisationDetailApi.as_view(), name="organisation-detail"),
     path("events/", views.EventFeedApi.as_view(), name="event-list"),
+    path("exercises/", views.ExerciseListApi.as_view(), name="exercise-list"),
 ]

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from csoa_portal.api.schema import error_responses
 from csoa_portal.db_router import REPLICA, reading_replica, reads_replica
 from liaison import selectors
+from liaison.api.exercises import ExerciseSerializer
 from liaison.api.filtersets import OrganisationFilterSet
 from liaison.events import channel_group_name
 from liaison.api.serializers import (
@@ -96,6 +97,20 @@ class OrganisationDetailApi(generics.RetrieveAPIView):
         return organisation
 
 
+@extend_schema(responses={200: ExerciseSerializer(many=True), **error_responses(400, 401, 403)})
+class ExerciseListApi(generics.ListAPIView):
+    """Exercises the caller's organisation takes part in (not archived), newest first: the ids the ``X-Exercise``
+    header accepts. Live work is the default; send ``X-Exercise: <id>`` to read and write inside one."""
+
+    summaries = {"get": "List the exercises you take part in"}
+
+    serializer_class = ExerciseSerializer
+    ordering = "-id"
+
+    def get_queryset(self):
+        return selectors.exercises_taken_part_in(self.request.user)
+
+
 class EventFeedApi(APIView):
     """The events the caller may see, in id order, for polling SOC tooling."""
 
@@ -121,7 +136,7 @@ class EventFeedApi(APIView):
             events, next_after = selectors.events_visible_to(request.user, after=after, limit=limit)
             if not events and wait:
                 events, next_after = _long_poll(request.user, after=next_after, limit=limit, wait=wait)
-            prefetch_related_objects(events, "actor")  # one query for every event's actor e-mail
+            prefetch_related_objects(events, "actor", "exercise")  # one query each for the actors and exercise
             return Response(EventFeedSerializer({"results": events, "next_after": next_after}).data)
 
 

@@ -16,6 +16,7 @@ from csoa_portal.api import fields
 from incidents.api.serializers import CodeField
 from incidents.models import Sector
 from incidents.vocabulary import EntityType
+from liaison.api.exercises import ExerciseField
 from liaison.models import MemberState, Organisation
 from reserve.vocabulary import (
     CertificationStatus,
@@ -223,6 +224,7 @@ class RequestListSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(default_timezone=UTC)
     updated_at = serializers.DateTimeField(default_timezone=UTC)
     version = serializers.IntegerField()
+    exercise = ExerciseField()
 
 
 class LinkedIncidentSerializer(serializers.Serializer):

@@ -64,6 +64,7 @@ def test_event_fields_are_iso_utc_with_actor_email(network, de_client):
         "subject_id": 1,  # an integer, like every other id of the API
         "actor": analyst.email,
         "payload": {"n": 1},
+        "exercise": None,  # live work
     }
     assert shown["created_at"].endswith("Z")
 

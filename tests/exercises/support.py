@@ -128,4 +128,5 @@ def ids(objects: dict) -> dict:
         "sitreps": i["report"].pk, "situation-reports": i["report"].pk, "warnings": i["warning"].pk,
         "reviews": i["review"].pk, "lessons": i["lesson"].pk, "incident_pk": i["incident"].pk,
         "part": "levels", "code": "de-csirt",
+        "event_uuid": str(i["incident"].misp_uuid),  # /api/v1/misp-feed/<event_uuid>.json: the incident's MISP event
     }

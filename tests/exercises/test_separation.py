@@ -94,6 +94,8 @@ def test_in_live_work_no_read_path_shows_the_exercise_and_in_the_exercise_none_s
                     "api /api/v1/incidents/", "api /api/v1/assistance-requests/", "api /api/v1/sitreps/",
                     "api /api/v1/warnings/", "api /api/v1/lessons/"):
             assert url in shown_live and url in shown_drill, url
+        for side, shown in (("live", shown_live), ("drill", shown_drill)):  # the MISP feed's event of each incident
+            assert f"api /api/v1/misp-feed/{world[side]['incident'].misp_uuid}.json" in shown
         for kind, path in (("incident", "/incidents/{}/stix/"), ("report", "/awareness/sitreps/{}/"),
                            ("warning", "/awareness/warnings/{}/"), ("engagement", "/reserve/engagements/{}/")):
             assert path.format(world["live"][kind].pk) in shown_live
