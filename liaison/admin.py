@@ -50,13 +50,13 @@ class MemberStateAdmin(admin.ModelAdmin):
         with admin_origin():
             if change:
                 services.update_member_state(
-                    actor=request.user, member_state=obj, name=obj.name, kind=obj.kind,
-    fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
+                    actor=request.user, member_state=obj, name=obj.name, kind=obj.kind, eu_label=obj.eu_label,
+                    is_active=obj.is_active, time_zone=obj.time_zone, reserve_eligible=obj.reserve_eligible,
                 )
             else:
                 created = services.create_member_state(
                     actor=request.user, code=obj.code, name=obj.name, kind=obj.kind, eu_label=obj.eu_label,
-    fields = ("code", "name", "eu_label", "kind", "time_zone", "reserve_eligible", "is_active")
+                    time_zone=obj.time_zone, reserve_eligible=obj.reserve_eligible,
                 )
                 obj.pk, obj.group_id = created.pk, created.group_id
 

@@ -235,3 +235,24 @@ def test_superuser_grants_a_direct_permission_through_the_service_and_it_is_audi
     assert list(person.user_permissions.all()) == [permission]
     updated = AuditEntry.objects.get(action="person.updated", object_id=str(person.pk))
     assert updated.before["user_permissions"] == [] and updated.after["user_permissions"] == [permission.pk]
+
+
+def test_admin_edits_and_adds_a_member_state_through_the_service(staff_admin, login):
+    from liaison.models import MemberState
+
+    User.objects.filter(pk=staff_admin.pk).update(is_superuser=True)
+    client = login(staff_admin)
+    ie = MemberState.objects.get(code="IE")
+    changed = client.post(reverse("admin:liaison_memberstate_change", args=[ie.pk]), {
+        "name": "Éire / Ireland", "eu_label": ie.eu_label, "kind": ie.kind, "time_zone": "Europe/London",
+        "is_active": "on"})
+    assert changed.status_code == 302, changed.context["adminform"].form.errors
+    ie.refresh_from_db()
+    assert ie.name == "Éire / Ireland" and ie.time_zone == "Europe/London"
+    assert AuditEntry.objects.filter(object_id=str(ie.pk), via="admin", action__startswith="member_state").exists()
+
+    added = client.post(reverse("admin:liaison_memberstate_add"), {
+        "code": "XK", "name": "Kosovo", "eu_label": "", "kind": ie.kind, "time_zone": "Europe/Belgrade",
+        "is_active": "on"})
+    assert added.status_code == 302, added.context["adminform"].form.errors
+    assert MemberState.objects.get(code="XK").time_zone == "Europe/Belgrade"
