@@ -15,7 +15,9 @@ The rules checked for each person × name × request state:
 
 import json
 from collections.abc import Callable
+from datetime import timezone as dt_timezone
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
@@ -191,8 +193,12 @@ def _check_confirm_agreement(actor: Actor, case: Case) -> Outcome:
     shown = [("confirm_agreement" in actor.actions(f"/api/v1/engagements/{case.engagement.pk}/"))]
     if actor.page is not None:
         shown.append(_has(actor, page, _form(f"{page}agreement/")))
-    body = {**AGREEMENT_BODY, "agreement_date": case.engagement.request.decided_at.date().isoformat()
-            if case.engagement.request.decided_at else AGREEMENT_BODY["agreement_date"]}
+    decided_at = case.engagement.request.decided_at
+    # The day of the approval as the server reads the date: in the person's time zone for a session, UTC for a
+    # token (between 23:00 and 24:00 UTC the two are different days).
+    zone = ZoneInfo(actor.user.timezone) if actor.page is not None and actor.user.timezone else dt_timezone.utc
+    body = {**AGREEMENT_BODY, "agreement_date": decided_at.astimezone(zone).date().isoformat()
+            if decided_at else AGREEMENT_BODY["agreement_date"]}
     status = _send(actor.api, "post", f"/api/v1/engagements/{case.engagement.pk}/agreement/", body, rollback=True)
     return Outcome(api=status, shown=tuple(shown))
 
