@@ -66,7 +66,7 @@ CHECKS = [
     schemathesis.checks.response_schema_conformance,
 ]
 
-pytestmark = pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "1200")))
+pytestmark = [pytest.mark.timeout(int(os.environ.get("FUZZ_TIMEOUT", "1200"))), pytest.mark.exhaustive]
 
 
 @pytest.fixture

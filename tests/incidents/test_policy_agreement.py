@@ -23,6 +23,8 @@ from incidents.models import Alert, Incident
 from tests.conftest import verified_client
 from tests.factories import member_state, organisation, person, presidency
 
+pytestmark = pytest.mark.exhaustive
+
 # --- The capabilities -----------------------------------------------------------------------------
 
 

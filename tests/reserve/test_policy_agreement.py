@@ -31,7 +31,7 @@ from tests import factories
 from tests.conftest import verified_client
 from tests.reserve import factories as rf
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.exhaustive]
 
 API = "/api/v1/assistance-requests/"
 PERSONS = [  # the demo's kinds of people
