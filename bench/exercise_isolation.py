@@ -87,8 +87,8 @@ def add_exercises(n_exercises: int, per_exercise: int, *, vacuum: bool = True) -
     user_ids = "ARRAY[" + ",".join(str(u) for u in analysts) + "]::bigint[]"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("""
-            INSERT INTO liaison_exercise (name, kind, starts_at, ends_at, status, organisation_id, created_at)
-            SELECT %s || g, 'cyber_europe', now() - interval '1 day', now() + interval '2 days', 'running', %s, now()
+            INSERT INTO liaison_exercise (name, kind, starts_at, ends_at, status, organisation_id, created_at, time_scale)
+            SELECT %s || g, 'cyber_europe', now() - interval '1 day', now() + interval '2 days', 'running', %s, now(), 1
             FROM generate_series(1, %s) g RETURNING id""", [NAME_PREFIX, enisa.pk, n_exercises])
         exercise_ids = sorted(row[0] for row in cursor.fetchall())
         cursor.execute("""
