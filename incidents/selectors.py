@@ -40,9 +40,9 @@ from incidents.models import (
 )
 from incidents.tags import tlp_tag
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
-from liaison.exercises import in_current
+from liaison.exercises import current_exercise_id, in_current
 from liaison.exercise_time import scale_of
-from liaison.models import Event, MemberState, Organisation, User
+from liaison.models import Event, Exercise, MemberState, Organisation, User
 from liaison.events import subjects_per_user
 from liaison.selectors import events_visible_to, stream_start, time_zone_of
 
@@ -361,7 +361,16 @@ def network_consent_recipients(incident: Incident) -> list:
 
 
 def active_blueprint() -> Blueprint:
-    return Blueprint.objects.prefetch_related("levels", "rules").get(is_active=True)
+    """The Blueprint in force: the active version in live work; in an exercise, the version it was planned to
+    run on (a draft under test, say) when it names one, so its engine, levels and clocks follow that version."""
+    blueprints = Blueprint.objects.prefetch_related("levels", "rules")
+    exercise_id = current_exercise_id()
+    if exercise_id is not None:
+        version = Exercise.objects.filter(pk=exercise_id).values_list("blueprint_version", flat=True).first()
+        chosen = blueprints.filter(version=version).first() if version is not None else None
+        if chosen is not None:
+            return chosen
+    return blueprints.get(is_active=True)
 
 
 def ipcr_modes(levels=None) -> list[dict]:

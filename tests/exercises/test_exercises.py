@@ -139,3 +139,29 @@ def test_the_top_bar_offers_the_switch_only_to_participants_and_the_network_page
     assert 'href="/exercises/"' in participant
     assert 'id="exercise-switch"' not in outsider and 'href="/exercises/"' not in outsider
     assert 'href="/exercises/"' in runner
+
+
+def test_an_exercise_on_a_draft_blueprint_escalates_by_the_draft_and_live_work_by_the_active_version(
+        people, django_capture_on_commit_callbacks):
+    """The draft under test has no "national capacity exceeded → level 2" rule: only the exercise follows it."""
+    from incidents.selectors import active_blueprint
+
+    active = active_blueprint()
+    draft = incident_services.draft_blueprint(actor=people["people"]["enisa_admin"], based_on=active, title="Under test")
+    draft.rules.filter(code="l2-capacity-exceeded").delete()
+    exercise = _plan(people, blueprint_version=draft.version)
+    de, de_org = people["people"]["de_analyst"], people["orgs"]["de-csirt"]
+
+    def report(title):
+        with django_capture_on_commit_callbacks(execute=True):
+            return incident_services.report_incident(actor=de, organisation=de_org, title=title, tlp="amber",
+                                                     aware_at=timezone.now(), national_capacity_exceeded=True)
+
+    live = report("Live")
+    with using_exercise(exercise):
+        drill = report("Drill")
+        assert active_blueprint().version == draft.version
+    assert active_blueprint().version == active.version, "live work stays on the active version"
+    assert Incident.objects.get(pk=live.pk).crisis_level == 2
+    assert Incident.objects.get(pk=drill.pk).crisis_level < 2
+    assert not draft.is_active
