@@ -219,8 +219,14 @@ def may_propose_level(user, incident: Incident, level: CrisisLevel, *, context: 
 
 
 def proposable_levels(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> list[CrisisLevel]:
+    """The levels the user may propose now: a level already proposed and waiting for its decision is not offered."""
     context = context or _BodyContext(user, incident)
-    return [lv for lv in _levels(levels) if may_propose_level(user, incident, lv, context=context)]
+    offered = [lv for lv in _levels(levels) if may_propose_level(user, incident, lv, context=context)]
+    if offered and incident.pk:
+        waiting = set(LevelProposal.objects.filter(incident_id=incident.pk, state=LevelProposal.State.OPEN)
+                      .values_list("level", flat=True))
+        offered = [lv for lv in offered if lv.number not in waiting]
+    return offered
 
 
 def may_deescalate(user, incident: Incident, *, levels=None, context: _BodyContext | None = None) -> bool:

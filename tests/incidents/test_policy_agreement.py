@@ -139,6 +139,23 @@ CAPABILITIES = [
         applies=lambda w: w["incident"].crisis_level == 3,
     ),
     Capability(
+        "accept a proposed level", lambda u, w: policy.may_decide_proposal(u, w["proposal"]),
+        marker=lambda w, u: f'action="/incidents/proposals/{w["proposal"].pk}/accept/"',
+        page=lambda c, w, u: c.post(f"/incidents/proposals/{w['proposal'].pk}/accept/", {"reason": "Agreed"}),
+        api=lambda c, w, u: _json(c, "post", f"/api/v1/level-proposals/{w['proposal'].pk}/accept/", {"reason": "Agreed"}),
+        where="board", applies=lambda w: w["proposal"] is not None,
+        visible=lambda u, w: bool(policy.visible_proposal_ids(u, [w["proposal"].pk])),
+    ),
+    Capability(
+        # Declining is the same form's second button (formaction), so it shares the accept form's marker.
+        "decline a proposed level", lambda u, w: policy.may_decide_proposal(u, w["proposal"]),
+        marker=lambda w, u: f'formaction="/incidents/proposals/{w["proposal"].pk}/decline/"',
+        page=lambda c, w, u: c.post(f"/incidents/proposals/{w['proposal'].pk}/decline/", {"reason": "Not yet"}),
+        api=lambda c, w, u: _json(c, "post", f"/api/v1/level-proposals/{w['proposal'].pk}/decline/", {"reason": "Not yet"}),
+        where="board", applies=lambda w: w["proposal"] is not None,
+        visible=lambda u, w: bool(policy.visible_proposal_ids(u, [w["proposal"].pk])),
+    ),
+    Capability(
         "post an update", lambda u, w: policy.may_post_update(u, w["incident"]),
         marker=lambda w, u: f'action="{_url(w, "timeline/")}"',
         page=lambda c, w, u: c.post(_url(w, "timeline/"), {"timeline-text": "Patched", "timeline-kind": "update",
@@ -290,8 +307,12 @@ def _world(network, people, *, tlp, level):
         services.declare_level(actor=people[declarers[level]], incident=incident, level=level, reason="Setting the scene")
     observable = services.add_observable(actor=de, incident=incident, type="ipv4", value="198.51.100.99")
     task = services.create_task(actor=de, incident=incident, title="Isolate the SCADA segment")
+    # At level 2 another state's EU-CyCLONe liaison officer proposes the political level to the Presidency.
+    proposal = (services.propose_level(actor=people["fr_liaison"], incident=incident, level=3, reason="Grids in many states")
+                if level == 2 and tlp != "red" else None)
     incident = Incident.objects.select_related("reporting_organisation").get(pk=incident.pk)
-    return {"incident": incident, "share": shares[0] if shares else None, "observable": observable, "task": task}
+    return {"incident": incident, "share": shares[0] if shares else None, "observable": observable, "task": task,
+            "proposal": proposal}
 
 
 STATES = {
