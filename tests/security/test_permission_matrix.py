@@ -9,7 +9,8 @@ each carrying a marker word, are the subjects. The read paths are generated, not
   must equal the answer about an id that does not exist (404, not 403), and no body
   may contain the marker;
 - every page of the URLconf (incidents, Reserve, dashboard, board and its parts, search,
-  network, audit, tokens), filled with the subjects' ids: the same two rules;
+  network, audit, tokens, an exercise's scenario and evaluation), filled with the subjects' ids: the
+  same two rules;
 - every admin page: a verified person who is not staff gets no admin data;
 - the websocket stream's replay (``/ws/events/?after=0``): no event about the subjects.
 
@@ -124,6 +125,28 @@ def _review_and_lesson(network):
     return review, lesson
 
 
+def _exercise_with_scenario(network):
+    """An exercise ENISA runs with de-csirt taking part, its name and a prepared inject carrying the marker; ENISA's
+    controller prepares the scenario (the scenario and evaluation pages take the exercise's id)."""
+    from liaison import services as liaison_services
+    from scenarios import services as scenario_services
+
+    orgs = network["orgs"]
+    crisis = factories.person("exercise@enisa.example", orgs["enisa"], ["crisis_manager"])
+    controller = factories.person("control@enisa.example", orgs["enisa"], ["analyst"])
+    now = timezone.now()
+    exercise = liaison_services.create_exercise(
+        actor=crisis, organisation=orgs["enisa"], name=f"{MARKER} Cyber Europe", kind="cyber_europe",
+        starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=2), participants=[orgs["de-csirt"]],
+        controllers=[controller])
+    inject = scenario_services.create_inject(
+        actor=controller, exercise=exercise, kind="incident", title=f"{MARKER} ransomware inject",
+        organisation=orgs["de-csirt"], payload={"title": f"{MARKER} hospital group", "severity": "medium",
+                                                "tlp": "amber", "member_states": ["DE"], "sectors": ["health"],
+                                                "aware_minutes_before": 20})
+    return exercise, inject, controller
+
+
 @pytest.fixture
 def world(network, settings, tmp_path, django_capture_on_commit_callbacks):
     """The subjects, with every kind of child object a read path can show."""
@@ -149,7 +172,9 @@ def world(network, settings, tmp_path, django_capture_on_commit_callbacks):
     assert alert is not None, "the level-2 escalation raised no alert"
     circulated, released = _public_warnings(network)
     review, lesson = _review_and_lesson(network)
+    exercise, inject, controller = _exercise_with_scenario(network)
     return {
+        "exercise": exercise, "inject": inject, "controller": controller,
         "incident": incident, "share": share, "attachment": entry.attachments.get(), "alert": alert,
         "request": _reserve_request(network, incident), "observable": observable, "task": task,
         "sitrep": _situation_report(network, incident), "warning": circulated, "released_warning": released,
@@ -168,6 +193,7 @@ def _ids(world) -> dict[str, object]:
         "sitreps": world["sitrep"].pk, "warnings": world["warning"].pk, "reviews": world["review"].pk,
         "lessons": world["lesson"].pk, "incident_pk": world["review"].incident_id,
         "event_uuid": str(world["incident"].misp_uuid),
+        "exercise_id": world["exercise"].pk, "inject_id": world["inject"].pk, "exercises": world["exercise"].pk,
     }
 
 
@@ -245,7 +271,10 @@ def test_no_page_tells_an_unrelated_organisation_about_the_subjects(network, wor
     ids = _ids(world)
     assert any(r.startswith("/incidents/<int:pk>/") for r in routes) and "/incidents/board/" in routes
     assert {"/awareness/sitreps/<int:pk>/pdf/", "/awareness/warnings/<int:pk>/", "/awareness/reviews/<int:pk>/pdf/",
-            "/awareness/lessons/<int:pk>/", "/awareness/reviews/request/<int:incident_pk>/"} <= {
+            "/awareness/lessons/<int:pk>/", "/awareness/reviews/request/<int:incident_pk>/",
+            "/exercises/<int:exercise_id>/scenario/", "/exercises/<int:exercise_id>/scenario/<int:inject_id>/edit/",
+            "/exercises/<int:exercise_id>/evaluation/", "/exercises/<int:exercise_id>/evaluation/<slug:code>/",
+            "/exercises/<int:exercise_id>/evaluation/report.pdf", "/exercises/<int:pk>/edit/"} <= {
         route for route in routes if fill(route, ids)}
     client = login(network["people"][outsider])
 
@@ -278,6 +307,10 @@ def test_the_originator_sees_the_marker_on_the_pages(network, world, login):
             "/"} <= seen  # the dashboard: "Your tasks"
     released = fill("/awareness/warnings/<int:pk>/", _released(ids, world))
     assert MARKER in body(client.get(released)), "the drafter reads FR's proposed changes to the released warning"
+    assert MARKER in body(client.get("/exercises/")), "a participant sees the exercise it takes part in"
+    controller = login(world["controller"])
+    for route in ("/exercises/<int:exercise_id>/scenario/", "/exercises/<int:exercise_id>/scenario/<int:inject_id>/edit/"):
+        assert MARKER in body(controller.get(fill(route, ids))), f"the controller prepares the scenario: {route}"
     recipient = login(network["people"]["fr_analyst"]).get("/")
     assert MARKER in body(recipient), "the recipient's inbox names the shared incident"
 
