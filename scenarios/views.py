@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from liaison.exercises import current_exercise_id
+from liaison.forms import add_service_errors
 from liaison.models import Exercise
 from scenarios import policy, report, selectors, services, timing
 from scenarios.forms import InjectForm, examples
@@ -29,15 +30,14 @@ def _inject(exercise, inject_id):
 
 
 def _service_errors(form, error: ValidationError) -> None:
-    """The service's errors on the fields they name (``payload.severity`` on the payload, saying which)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.message_dict.items():
-        if field.startswith("payload."):
-            form.add_error("payload", [f"{field.removeprefix('payload.')}: {e}" for e in errors])
-        else:
-            form.add_error(field if field in form.fields else None, errors)
+    """The service's errors on the fields they name; ``payload.severity`` goes on the payload, saying which."""
+    if hasattr(error, "error_dict"):
+        fields: dict[str, list[str]] = {}
+        for field, errors in error.message_dict.items():
+            name, key = ("payload", field.removeprefix("payload.")) if field.startswith("payload.") else (field, "")
+            fields.setdefault(name, []).extend(f"{key}: {e}" if key else e for e in errors)
+        error = ValidationError(fields)
+    add_service_errors(form, error)
 
 
 def _with_due(exercise, injects) -> list:
