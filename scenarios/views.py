@@ -8,12 +8,13 @@ A person who does not control the exercise gets a 404 on every one of them.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from awareness.downloads import pdf_response
 from liaison.exercises import current_exercise_id
 from liaison.forms import add_service_errors
 from liaison.models import Exercise
@@ -165,12 +166,8 @@ def _evaluation_page(request, exercise, the_report, names, code=None):
 
 
 def _pdf(the_report, filename):
-    from awareness.pdf import render_pdf
-
-    response = HttpResponse(render_pdf(report.print_document(the_report, generated_at=timezone.now())),
-                            content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return pdf_response(report.print_document(the_report, generated_at=timezone.now()), filename=filename,
+                        inline=True)
 
 
 @login_required

@@ -332,6 +332,11 @@ def report_for_reader(*, report: SituationReport, user, now=None) -> ReaderRepor
     )
 
 
+def pdf_filename(report: SituationReport) -> str:
+    """The PDF's file name, the same from the page and the API: incident, number and version."""
+    return f"sitrep-{report.incident_id}-{report.number}-v{report.version}.pdf"
+
+
 def print_document(reader: ReaderReport, *, now=None) -> PrintDocument:
     """The reader's version as ``awareness.pdf`` lays it out."""
     report = reader.report
