@@ -129,6 +129,76 @@ def rate_row(name: str, count: int, seconds: float, baseline_count: int, baselin
     }
 
 
+# --- An incident with many observables (bench/stix_export.py, bench/misp_export.py) ----------------
+
+
+def observable_rows(n: int) -> list[dict]:
+    """``n`` distinct observables, of seven types in turn, as a SOC would send them."""
+    makers = [
+        lambda i: ("ipv4", f"198.{i % 250 + 1}.{i // 250 % 250}.{i % 200 + 1}"),
+        lambda i: ("ipv6", f"2001:db8::{i:x}"),
+        lambda i: ("domain", f"c2-{i}.evil.example"),
+        lambda i: ("url", f"https://dropper-{i}.example/payload?id={i}"),
+        lambda i: ("email", f"phisher{i}@malicious.example"),
+        lambda i: ("sha256", f"{i:064x}"),
+        lambda i: ("cve", f"CVE-2024-{10000 + i}"),
+    ]
+    rows = []
+    for i in range(n):
+        kind, value = makers[i % len(makers)](i)
+        rows.append({"type": kind, "value": value, "note": "seen in the bench" if i % 10 == 0 else ""})
+    return rows
+
+
+RAW_OBSERVABLE_ROWS = """SELECT id, type, value, tlp, note, first_seen, last_seen, created_at
+                         FROM incidents_observable WHERE incident_id = %s ORDER BY id"""
+
+
+def raw_observable_export(incident_id: int) -> bytes:
+    """The exports' baseline: the incident's observables by hand-written SQL, dumped as JSON."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(RAW_OBSERVABLE_ROWS, [incident_id])
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    return json.dumps(rows, default=str).encode()
+
+
+def incident_with_observables(n: int, *, title: str, description: str):
+    """An AMBER incident reported through the services by de-csirt's analyst (DE affected), given ``n``
+    observables of seven types through ``add_observables``: what an export bench exports.
+
+    Returns the incident and the seconds the adding took. The caller deletes the incident when done, so the
+    generated dataset stays as it was; if the adding fails, it is deleted here.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents import services
+    from incidents.models import Incident
+    from liaison.models import MemberState, Organisation, User
+
+    org = Organisation.objects.get(code="de-csirt")
+    analyst = User.objects.get(email="analyst@de-csirt.demo")
+    incident = services.report_incident(
+        actor=analyst, organisation=org, title=title, severity="high",
+        aware_at=timezone.now() - timedelta(hours=2), affected_member_states=[MemberState.objects.get(code="DE")],
+        tlp="amber", description=description,
+    )
+    try:
+        progress(f"adding {n:,} observables of seven types through the service")
+        start = time.perf_counter()
+        result = services.add_observables(actor=analyst, incident=incident, rows=observable_rows(n))
+        seconds = time.perf_counter() - start
+        assert result.created == n and not result.errors, (result.created, result.errors[:3])
+    except BaseException:
+        Incident.objects.filter(pk=incident.pk).delete()
+        raise
+    return incident, seconds
+
+
 # --- Datasets kept between runs ---------------------------------------------------------------
 # A generated dataset is recorded in a marker table when (and only when) its generation
 # finished, with the spec it was generated for: re-running a benchmark reuses it instead of

@@ -27,7 +27,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import incidents_list  # noqa: E402
-from stix_export import observable_rows, raw_export  # noqa: E402
 
 SIZES = {"small": {"observables": 2_000, "repeat": 3}, "full": {"observables": 10_000, "repeat": 10}}
 
@@ -58,39 +57,27 @@ def main() -> int:
     size = common.SIZES[args.size]
 
     common.setup_django()
-    from datetime import timedelta
-
     from django.contrib.auth.models import Permission
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.utils import timezone
 
-    from incidents import services
     from incidents.models import Incident, IncidentGroupObjectPermission
     from liaison import services as liaison_services
-    from liaison.models import MemberState, Organisation, User
+    from liaison.models import Organisation
 
     common.progress("loading the demo network")
     call_command("load_demo", stdout=open("/dev/null", "w"))
     incidents_list.generate(size["incidents"], size["observables_per_incident"])
 
-    org = Organisation.objects.get(code="de-csirt")
-    analyst = User.objects.get(email="analyst@de-csirt.demo")
     reader = Organisation.objects.get(code="cert-eu")
     view = Permission.objects.get(codename="view_incident", content_type__app_label="incidents").pk
-    incident = services.report_incident(
-        actor=analyst, organisation=org, title="Botnet C2 infrastructure (MISP bench)", severity="high",
-        aware_at=timezone.now() - timedelta(hours=2), affected_member_states=[MemberState.objects.get(code="DE")],
-        tlp="amber", description="Indicators collected during the takedown.",
-    )
+    incident, _ = common.incident_with_observables(
+        n, title="Botnet C2 infrastructure (MISP bench)", description="Indicators collected during the takedown.")
+    org = incident.reporting_organisation
     granted_before = set(IncidentGroupObjectPermission.objects.filter(group_id=reader.group_id, permission_id=view)
                          .values_list("pk", flat=True))
     try:
-        common.progress(f"adding {n:,} observables of seven types through the service")
-        result = services.add_observables(actor=analyst, incident=incident, rows=observable_rows(n))
-        assert result.created == n and not result.errors, (result.created, result.errors[:3])
-
         def client_of(organisation, name):
             _, raw = liaison_services.issue_api_token(actor=None, organisation=organisation, name=name,
                                                       scopes="read", days=1)
@@ -110,7 +97,7 @@ def main() -> int:
         assert attributes == n, attributes
         common.progress(f"{repeat} MISP exports of {n:,} observables, and {repeat} raw ones")
         export_samples = common.timed(export, repeat=repeat, warmup=0)
-        export_baseline = common.timed(lambda: raw_export(incident.pk), repeat=repeat, warmup=1)
+        export_baseline = common.timed(lambda: common.raw_observable_export(incident.pk), repeat=repeat, warmup=1)
 
         common.progress("granting CERT-EU every incident for the feed")
         with connection.cursor() as cursor:

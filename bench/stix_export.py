@@ -18,7 +18,6 @@ incident is deleted afterwards, so the dataset stays as generated.
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,39 +25,6 @@ import common  # noqa: E402
 import incidents_list  # noqa: E402
 
 SIZES = {"small": {"observables": 10_000, "repeat": 3}, "full": {"observables": 10_000, "repeat": 10}}
-
-
-def observable_rows(n: int) -> list[dict]:
-    """``n`` distinct observables, of seven types in turn, as a SOC would send them."""
-    makers = [
-        lambda i: ("ipv4", f"198.{i % 250 + 1}.{i // 250 % 250}.{i % 200 + 1}"),
-        lambda i: ("ipv6", f"2001:db8::{i:x}"),
-        lambda i: ("domain", f"c2-{i}.evil.example"),
-        lambda i: ("url", f"https://dropper-{i}.example/payload?id={i}"),
-        lambda i: ("email", f"phisher{i}@malicious.example"),
-        lambda i: ("sha256", f"{i:064x}"),
-        lambda i: ("cve", f"CVE-2024-{10000 + i}"),
-    ]
-    rows = []
-    for i in range(n):
-        kind, value = makers[i % len(makers)](i)
-        rows.append({"type": kind, "value": value, "note": "seen in the bench" if i % 10 == 0 else ""})
-    return rows
-
-
-RAW_ROWS = """SELECT id, type, value, tlp, note, first_seen, last_seen, created_at
-              FROM incidents_observable WHERE incident_id = %s ORDER BY id"""
-
-
-def raw_export(incident_id: int) -> bytes:
-    """The baseline: the same rows by hand-written SQL, dumped as JSON."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(RAW_ROWS, [incident_id])
-        columns = [c[0] for c in cursor.description]
-        rows = [dict(zip(columns, row)) for row in cursor.fetchall()]
-    return json.dumps(rows, default=str).encode()
 
 
 def main() -> int:
@@ -69,35 +35,20 @@ def main() -> int:
     size = common.SIZES[args.size]
 
     common.setup_django()
-    from datetime import timedelta
-
     from django.core.management import call_command
     from django.test import Client
-    from django.utils import timezone
 
-    from incidents import services
     from incidents.models import Incident
     from liaison import services as liaison_services
-    from liaison.models import MemberState, Organisation, User
 
     common.progress("loading the demo network")
     call_command("load_demo", stdout=open("/dev/null", "w"))
     incidents_list.generate(size["incidents"], size["observables_per_incident"])
 
-    org = Organisation.objects.get(code="de-csirt")
-    analyst = User.objects.get(email="analyst@de-csirt.demo")
-    incident = services.report_incident(
-        actor=analyst, organisation=org, title="Botnet C2 infrastructure (STIX bench)", severity="high",
-        aware_at=timezone.now() - timedelta(hours=2), affected_member_states=[MemberState.objects.get(code="DE")],
-        tlp="amber", description="10,000 indicators collected during the takedown.",
-    )
+    incident, added_in = common.incident_with_observables(
+        n, title="Botnet C2 infrastructure (STIX bench)", description="10,000 indicators collected during the takedown.")
+    org = incident.reporting_organisation
     try:
-        common.progress(f"adding {n:,} observables of seven types through the service")
-        start = time.perf_counter()
-        result = services.add_observables(actor=analyst, incident=incident, rows=observable_rows(n))
-        added_in = time.perf_counter() - start
-        assert result.created == n and not result.errors, (result.created, result.errors[:3])
-
         _, raw_token = liaison_services.issue_api_token(actor=None, organisation=org, name="bench-stix",
                                                         scopes="read", days=1)
         client = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}")
@@ -115,11 +66,11 @@ def main() -> int:
         for obj in bundle["objects"]:
             kinds[obj["type"]] = kinds.get(obj["type"], 0) + 1
         assert kinds.get("indicator", 0) + kinds.get("vulnerability", 0) == n and kinds.get("relationship") == n, kinds
-        assert len(json.loads(raw_export(incident.pk))) == n
+        assert len(json.loads(common.raw_observable_export(incident.pk))) == n
 
         common.progress(f"{repeat} STIX exports of {n:,} observables, and {repeat} raw ones")
         samples = common.timed(export, repeat=repeat, warmup=0)
-        baseline = common.timed(lambda: raw_export(incident.pk), repeat=repeat, warmup=1)
+        baseline = common.timed(lambda: common.raw_observable_export(incident.pk), repeat=repeat, warmup=1)
     finally:
         Incident.objects.filter(pk=incident.pk).delete()  # the generated dataset stays as it was
 

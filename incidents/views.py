@@ -886,32 +886,36 @@ def attachment(request, pk, attachment_id):
     return response
 
 
+def _export_download(request, pk, *, build, suffix: str) -> HttpResponse:
+    """One visible incident as a JSON download, built from what the reader may see.
+
+    ``build(incident, observables, situation_updates)`` returns the document's text; both querysets are
+    the reader's (an observable stricter than its incident stays with its organisation). The STIX and
+    MISP exports differ only in ``build`` and the file name, so they cannot drift apart on visibility.
+    """
+    incident = _visible(request, pk)  # its organisation read with it; the category, if any, when built
+    body = build(incident, selectors.observables_visible_to(request.user, incident),
+                 selectors.timeline_visible_to(request.user, incident))
+    response = HttpResponse(body, content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.{suffix}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 @login_required
 @require_GET
 def stix_export(request, pk):
-    incident = _visible(request, pk)
-    incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
-    # Observables the user may read: one stricter than its incident stays with its organisation.
-    bundle = stix.bundle_for(incident, selectors.observables_visible_to(request.user, incident),
-                             selectors.timeline_visible_to(request.user, incident))
-    response = HttpResponse(stix.serialize(bundle, pretty=True), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    """The incident as a STIX 2.1 bundle, with what the reader may see."""
+    return _export_download(request, pk, suffix="stix", build=lambda incident, observables, updates: stix.serialize(
+        stix.bundle_for(incident, observables, updates), pretty=True))
 
 
 @login_required
 @require_GET
 def misp_export(request, pk):
     """The incident as a MISP event, with what the reader may see (the same selectors as the STIX export)."""
-    incident = _visible(request, pk)
-    incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
-    event = misp.event_for(incident, selectors.observables_visible_to(request.user, incident),
-                           selectors.timeline_visible_to(request.user, incident))
-    response = HttpResponse(misp.serialize(misp.as_feed(event), pretty=True), content_type="application/json")
-    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.misp.json"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _export_download(request, pk, suffix="misp", build=lambda incident, observables, updates: misp.serialize(
+        misp.as_feed(misp.event_for(incident, observables, updates)), pretty=True))
 
 
 # --- Edit --------------------------------------------------------------------------------------

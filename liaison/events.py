@@ -249,16 +249,18 @@ def record_events(items: list[NewEvent]) -> list[Event]:
         EventAudience(event_id=event_id, group_id=group_id)
         for event_id, audience in audiences.items() for group_id in audience
     ])
-    transaction.on_commit(lambda: _publish_after_commit(list(audiences), audiences))
+    transaction.on_commit(lambda: _publish_after_commit(audiences))
     return events
 
 
-def _publish_after_commit(event_ids: list[int], audiences: dict[int, list[int]]) -> None:
+def _publish_after_commit(audiences: dict[int, list[int]]) -> None:
     """Publish once committed; a failure here (Redis, or the database gone since the commit) fails nothing.
 
-    The change and its Events are committed: turning this failure into an error would tell
-    the caller that a saved change was not made. The sweeper publishes them instead.
+    ``audiences``: each new event's id (in the order written) to its group ids. The change and its Events are
+    committed: turning this failure into an error would tell the caller that a saved change was not made.
+    The sweeper publishes them instead.
     """
+    event_ids = list(audiences)
     try:
         publish_events(event_ids, audiences=audiences)
     except Exception:

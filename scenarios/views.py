@@ -8,13 +8,15 @@ A person who does not control the exercise gets a 404 on every one of them.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from awareness.downloads import pdf_response
 from liaison.exercises import current_exercise_id
+from liaison.forms import add_service_errors
 from liaison.models import Exercise
 from scenarios import policy, report, selectors, services, timing
 from scenarios.forms import InjectForm, examples
@@ -29,15 +31,14 @@ def _inject(exercise, inject_id):
 
 
 def _service_errors(form, error: ValidationError) -> None:
-    """The service's errors on the fields they name (``payload.severity`` on the payload, saying which)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.message_dict.items():
-        if field.startswith("payload."):
-            form.add_error("payload", [f"{field.removeprefix('payload.')}: {e}" for e in errors])
-        else:
-            form.add_error(field if field in form.fields else None, errors)
+    """The service's errors on the fields they name; ``payload.severity`` goes on the payload, saying which."""
+    if hasattr(error, "error_dict"):
+        fields: dict[str, list[str]] = {}
+        for field, errors in error.message_dict.items():
+            name, key = ("payload", field.removeprefix("payload.")) if field.startswith("payload.") else (field, "")
+            fields.setdefault(name, []).extend(f"{key}: {e}" if key else e for e in errors)
+        error = ValidationError(fields)
+    add_service_errors(form, error)
 
 
 def _with_due(exercise, injects) -> list:
@@ -165,12 +166,8 @@ def _evaluation_page(request, exercise, the_report, names, code=None):
 
 
 def _pdf(the_report, filename):
-    from awareness.pdf import render_pdf
-
-    response = HttpResponse(render_pdf(report.print_document(the_report, generated_at=timezone.now())),
-                            content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return pdf_response(report.print_document(the_report, generated_at=timezone.now()), filename=filename,
+                        inline=True)
 
 
 @login_required

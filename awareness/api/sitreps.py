@@ -4,7 +4,6 @@ A report over the API is the reader's version (``selectors.report_for_reader``),
 ISO 8601 times, or as PDF.
 """
 
-from django.http import HttpResponse
 from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -13,6 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from awareness.downloads import pdf_response
 from awareness.models import SituationReport
 from awareness.policy import sitreps as policy
 from awareness.selectors import sitreps as selectors
@@ -226,15 +226,9 @@ class ReportPdfApi(APIView):
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, **error_responses(401, 404)})
     def get(self, request, pk):
-        from awareness.pdf import render_pdf
-
         report = selectors.report_visible_to(request.user, pk)
         document = selectors.print_document(selectors.report_for_reader(report=report, user=request.user))
-        response = HttpResponse(render_pdf(document), content_type="application/pdf")
-        response["Content-Disposition"] = (f'attachment; filename="sitrep-{report.incident_id}-{report.number}'
-                                           f'-v{report.version}.pdf"')
-        response["Cache-Control"] = "private, no-store"  # the reader's own TLP-marked version
-        return response
+        return pdf_response(document, filename=selectors.pdf_filename(report), no_store=True)
 
 
 urlpatterns: list = [

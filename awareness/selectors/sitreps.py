@@ -47,7 +47,9 @@ SECTIONS = (
 
 def reports_visible_to(user) -> QuerySet[SituationReport]:
     """Published reports addressed to one of the person's groups, and the drafts and reviews of the bodies they
-    work for; always only on primary incidents the person sees. The drafting-body test is per report (few rows)."""
+    work for; always only on primary incidents the person sees. The drafting-body test runs in Python over the
+    candidates with the person's seats read once (a constant number of queries however many reports); the author's
+    organisation is the ``own`` filter."""
     if not getattr(user, "is_authenticated", False):
         return SituationReport.objects.none()
     names = list(user.groups.values_list("name", flat=True))
@@ -57,7 +59,7 @@ def reports_visible_to(user) -> QuerySet[SituationReport]:
     addressed = Q(status=SituationReport.Status.PUBLISHED) & Q(
         pk__in=[pk for pk, audience in candidates.filter(status=SituationReport.Status.PUBLISHED)
                 .values_list("pk", "audience") if set(audience) & set(names)])
-    work = [r.pk for r in candidates if policy.may_work_on(user, r)] if policy.may_draft_any(user) else []
+    work = policy.drafting_body_work(user, candidates) if policy.may_draft_any(user) else []
     own = Q(author_organisation__memberships__user=user, author_organisation__memberships__role__in=policy.DRAFTING_ROLES)
     return candidates.filter(addressed | Q(pk__in=work) | own).distinct()
 
@@ -328,6 +330,11 @@ def report_for_reader(*, report: SituationReport, user, now=None) -> ReaderRepor
         omitted_note=REPORT_NOTE if left_out else "", map_states=map_states,
         charts=tuple(c for c in charts if c.bars), incidents=readable_incidents,
     )
+
+
+def pdf_filename(report: SituationReport) -> str:
+    """The PDF's file name, the same from the page and the API: incident, number and version."""
+    return f"sitrep-{report.incident_id}-{report.number}-v{report.version}.pdf"
 
 
 def print_document(reader: ReaderReport, *, now=None) -> PrintDocument:

@@ -9,10 +9,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from awareness.downloads import pdf_response
 from awareness.models import ReviewSection
 from awareness.policy import lessons as lesson_policy
 from awareness.policy import reviews as policy
@@ -144,9 +144,5 @@ def review_pdf(request, pk):
     if not policy.may_read_sections(request.user, review):
         raise PageRefused("The report is read by ENISA and the states that agreed while it is drafted, and by the "
                           "requester once delivered.")
-    document = selectors.print_document(request.user, review)
-    from awareness.pdf import render_pdf  # the layout module, built alongside this product
-
-    response = HttpResponse(render_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{review.reference}.pdf"'
-    return response
+    return pdf_response(selectors.print_document(request.user, review), filename=f"{review.reference}.pdf",
+                        inline=True)

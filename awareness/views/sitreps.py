@@ -4,10 +4,10 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from awareness.downloads import pdf_response
 from awareness.policy import sitreps as policy
 from awareness.selectors import sitreps as selectors
 from awareness.services import sitreps as services
@@ -148,15 +148,9 @@ def report_detail(request, pk):
 @login_required
 @require_GET
 def report_pdf(request, pk):
-    from awareness.pdf import render_pdf
-
     report = selectors.report_visible_to(request.user, pk)
     document = selectors.print_document(selectors.report_for_reader(report=report, user=request.user))
-    response = HttpResponse(render_pdf(document), content_type="application/pdf")
-    response["Content-Disposition"] = (f'attachment; filename="sitrep-{report.incident_id}-{report.number}'
-                                       f'-v{report.version}.pdf"')
-    response["Cache-Control"] = "private, no-store"  # the reader's own TLP-marked version
-    return response
+    return pdf_response(document, filename=selectors.pdf_filename(report), no_store=True)
 
 
 def _action(service, done: str):

@@ -639,6 +639,20 @@ def _import_input(request) -> tuple[bytes, str | None]:
     return content, format
 
 
+def _export_download(request, pk, *, build, suffix: str, content_type: str) -> HttpResponse:
+    """One visible incident as a JSON attachment, built from what the caller may see (404 otherwise).
+
+    ``build(incident, observables, situation_updates)`` returns the document's text; both querysets are the
+    caller's. The STIX and MISP exports differ only in ``build``, the file name and the media type.
+    """
+    incident = _detail(request, pk)  # its organisation read with it; the category, if any, when built
+    body = build(incident, selectors.observables_visible_to(request.user, incident),
+                 selectors.timeline_visible_to(request.user, incident))
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{incident.reference}.{suffix}.json"'
+    return response
+
+
 class IncidentStixApi(APIView):
     """The incident, its observables and situation updates as a STIX 2.1 bundle with TLP 2.0 markings."""
 
@@ -647,12 +661,9 @@ class IncidentStixApi(APIView):
     @extend_schema(responses={(200, "application/stix+json;version=2.1"): OpenApiTypes.OBJECT,
                               **error_responses(401, 403, 404)})
     def get(self, request, pk):
-        incident = _detail(request, pk)
-        bundle = bundle_for(incident, selectors.observables_visible_to(request.user, incident),
-                            selectors.timeline_visible_to(request.user, incident))
-        response = HttpResponse(serialize(bundle), content_type="application/stix+json;version=2.1")
-        response["Content-Disposition"] = f'attachment; filename="{incident.reference}.stix.json"'
-        return response
+        return _export_download(request, pk, suffix="stix", content_type="application/stix+json;version=2.1",
+                                build=lambda incident, observables, updates: serialize(
+                                    bundle_for(incident, observables, updates)))
 
 
 class IncidentMispApi(APIView):
@@ -662,13 +673,9 @@ class IncidentMispApi(APIView):
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(401, 403, 404)})
     def get(self, request, pk):
-        incident = _detail(request, pk)
-        incident = Incident.objects.select_related("reporting_organisation", "category").get(pk=incident.pk)
-        event = misp.event_for(incident, selectors.observables_visible_to(request.user, incident),
-                               selectors.timeline_visible_to(request.user, incident))
-        response = HttpResponse(misp.serialize(misp.as_feed(event)), content_type="application/json")
-        response["Content-Disposition"] = f'attachment; filename="{incident.reference}.misp.json"'
-        return response
+        return _export_download(request, pk, suffix="misp", content_type="application/json",
+                                build=lambda incident, observables, updates: misp.serialize(
+                                    misp.as_feed(misp.event_for(incident, observables, updates))))
 
 
 class AnyAccept(DefaultContentNegotiation):

@@ -3,6 +3,8 @@ with nothing changed."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from awareness.models import SituationReport
 from awareness.selectors.sitreps import report_for_reader, reports_visible_to
@@ -59,6 +61,24 @@ def test_drafts_are_seen_by_the_drafting_bodies_only_until_published(crisis):
     assert set(reports_visible_to(people["ie_chair"])) == {report}  # the chair reviews ENISA's draft
     for person in ("de_analyst", "pt_analyst", "enisa_admin"):
         assert not reports_visible_to(people[person]).exists()
+
+
+def test_the_reports_a_drafting_body_sees_cost_the_same_queries_however_many_there_are(crisis):
+    people = crisis["people"]
+    reports = [draft(crisis)]
+
+    def visible_reports(person):
+        with CaptureQueriesContext(connection) as queries:
+            seen = set(reports_visible_to(people[person]))
+        return seen, len(queries)
+
+    visible_reports("ie_chair")  # anything read once per process is read now
+    seen_one, queries_one = visible_reports("ie_chair")
+    reports += [draft(crisis) for _ in range(2)] + [published(crisis, title="Published")]
+    seen_four, queries_four = visible_reports("ie_chair")
+
+    assert seen_one == {reports[0]} and seen_four == set(reports)
+    assert queries_four == queries_one
 
 
 def test_publishing_needs_review_and_another_person_then_the_audience_is_told(crisis):

@@ -296,6 +296,7 @@ def test_the_pdf_is_marked_exercise_on_every_page_and_says_the_figures(played):
     exercise = played["exercise"]
     response = _pages(verified_client(played["controller"]), exercise, "report.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'inline; filename="exercise-{exercise.pk}-after-action-report.pdf"'
     reader = PdfReader(io.BytesIO(response.content))
     pages = [page.extract_text() for page in reader.pages]
     assert len(pages) >= 2
@@ -306,6 +307,8 @@ def test_the_pdf_is_marked_exercise_on_every_page_and_says_the_figures(played):
         assert figure in text, figure
     own = _pages(verified_client(played["people"]["fr_analyst"]), exercise, "fr-csirt/report.pdf")
     assert own.status_code == 200
+    assert own["Content-Disposition"] == (
+        f'inline; filename="exercise-{exercise.pk}-after-action-report-fr-csirt.pdf"')
     assert all("TLP:AMBER+STRICT" in page.extract_text() for page in PdfReader(io.BytesIO(own.content)).pages)
 
 
