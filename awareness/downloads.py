@@ -9,16 +9,14 @@ from django.http import HttpResponse
 from awareness.documents import PrintDocument
 
 
-def pdf_response(document: PrintDocument, *, filename: str, inline: bool = False,
-                 no_store: bool = False) -> HttpResponse:
+def pdf_response(document: PrintDocument, *, filename: str, inline: bool = False) -> HttpResponse:
     """``document`` laid out as PDF, opened in the browser (``inline``) or downloaded as ``filename``.
 
-    ``no_store``: the PDF is one reader's version (its TLP-marked redaction), so no cache keeps it.
+    Every product's PDF is one reader's version (its TLP-marked redaction), so no shared cache may keep it.
     """
     from awareness.pdf import render_pdf
 
     response = HttpResponse(render_pdf(document), content_type="application/pdf")
     response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
-    if no_store:
-        response["Cache-Control"] = "private, no-store"
+    response["Cache-Control"] = "private, no-store"
     return response

@@ -228,7 +228,7 @@ class ReportPdfApi(APIView):
     def get(self, request, pk):
         report = selectors.report_visible_to(request.user, pk)
         document = selectors.print_document(selectors.report_for_reader(report=report, user=request.user))
-        return pdf_response(document, filename=selectors.pdf_filename(report), no_store=True)
+        return pdf_response(document, filename=selectors.pdf_filename(report))
 
 
 urlpatterns: list = [

@@ -150,7 +150,7 @@ def report_detail(request, pk):
 def report_pdf(request, pk):
     report = selectors.report_visible_to(request.user, pk)
     document = selectors.print_document(selectors.report_for_reader(report=report, user=request.user))
-    return pdf_response(document, filename=selectors.pdf_filename(report), no_store=True)
+    return pdf_response(document, filename=selectors.pdf_filename(report))
 
 
 def _action(service, done: str):

@@ -82,6 +82,7 @@ def test_the_pdf_is_the_readers_document(review_network, significant_incident, l
     response = login(p["ec_decision"]).get(f"/awareness/reviews/{review.pk}/pdf/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'inline; filename="{review.reference}.pdf"'
+    assert response["Cache-Control"] == "private, no-store", "one reader's redacted version: no shared cache keeps it"
     assert isinstance(seen[0], PrintDocument) and seen[0].omitted_note
     assert "unpatched" not in str(seen[0])
     assert login(p["pt_analyst"]).get(f"/awareness/reviews/{review.pk}/pdf/").status_code == 404

@@ -297,6 +297,7 @@ def test_the_pdf_is_marked_exercise_on_every_page_and_says_the_figures(played):
     response = _pages(verified_client(played["controller"]), exercise, "report.pdf")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'inline; filename="exercise-{exercise.pk}-after-action-report.pdf"'
+    assert response["Cache-Control"] == "private, no-store"
     reader = PdfReader(io.BytesIO(response.content))
     pages = [page.extract_text() for page in reader.pages]
     assert len(pages) >= 2
