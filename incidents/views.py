@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode
 from functools import reduce, wraps
 from operator import or_
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -84,6 +85,7 @@ from liaison.selectors import group_labels, member_states, organisation_names, p
 BLUEPRINT_MAINTAINERS = "ENISA's organisation admins, the network administrators."
 INCIDENTS_PER_PAGE = 25
 OBSERVABLES_PER_PAGE = 50
+TIMELINE_PER_PAGE = 50
 SHORT_CLOCK_LABELS = {
     clocks.Clock.EARLY_WARNING: "Early warning",
     clocks.Clock.NOTIFICATION: "Incident notification",
@@ -363,9 +365,8 @@ def _render_detail(request, incident: Incident, *, status: int = 200, **override
         "strict_reading": clocks.STRICT_READING,
         "reports": [(r, _report_sections(r)) for r in reports],
         "report_forms": report_forms,
-        "timeline": selectors.timeline_visible_to(user, incident)
-        .select_related("author", "organisation")
-        .prefetch_related("attachments"),
+        "timeline": _timeline_page(request, selectors.timeline_visible_to(user, incident)
+                                   .select_related("author", "organisation").prefetch_related("attachments")),
         "observables": observables,
         "shares": shares,
         "share_groups": summaries.share_groups(shares),
@@ -522,6 +523,27 @@ def decide_proposal(request, proposal_id, decision):
     if back or not policy.may_see_incident(request.user, proposal.incident_id):
         return redirect(reverse("incidents:board") + "#proposals")
     return redirect(_detail_url(proposal.incident, "crisis"))
+
+
+class TimelinePage(NamedTuple):
+    """One page of the timeline, oldest first, numbered from the newest page (1) backwards."""
+
+    entries: list
+    page: Page
+    first: int  # position of its first entry in the whole timeline, from 1
+    last: int
+
+
+def _timeline_page(request, entries) -> TimelinePage:
+    """The latest ``TIMELINE_PER_PAGE`` entries of the timeline, or the earlier page asked for.
+
+    A crisis's incident gathers a thousand situation updates: rendering them all made a page of
+    800 KB that took most of a second (bench/situation_report.py's baseline).
+    """
+    page = Paginator(entries.reverse(), TIMELINE_PER_PAGE).get_page(request.GET.get("timeline_page"))
+    count = page.paginator.count
+    return TimelinePage(list(reversed(page.object_list)), page, count - page.end_index() + 1,
+                        count - page.start_index() + 1)
 
 
 @login_required

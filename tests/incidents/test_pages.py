@@ -567,3 +567,39 @@ def test_the_share_dialog_offers_only_what_the_tlp_allows(network, login, tlp, o
         assert f'name="{name}"' in page, name
     for name in withheld:
         assert f'name="{name}"' not in page, name
+
+
+# --- A long timeline ------------------------------------------------------------------------
+
+
+def test_a_long_timeline_opens_on_its_latest_entries_with_the_earlier_ones_a_page_away(network, login):
+    """A crisis's incident gathers hundreds of updates: the page shows the latest 50, the rest page by page."""
+    incident = _report(network)
+    de = network["people"]["de_analyst"]
+    for n in range(1, 121):
+        services.add_timeline_entry(actor=de, incident=incident, text=f"Update no. {n:03d}.")
+    client = login(de)
+
+    latest = _text(client.get(f"/incidents/{incident.pk}/"))
+    shown = [n for n in range(1, 121) if f"Update no. {n:03d}." in latest]
+    assert shown == list(range(71, 121)), "the latest 50 entries, oldest first"
+    assert "Entries 71–120 of 120" in latest and 'href="?timeline_page=2#timeline"' in latest
+
+    earlier = _text(client.get(f"/incidents/{incident.pk}/?timeline_page=2"))
+    assert [n for n in range(1, 121) if f"Update no. {n:03d}." in earlier] == list(range(21, 71))
+    assert "Entries 21–70 of 120" in earlier and "Later entries" in earlier and "Earlier entries" in earlier
+    earliest = _text(client.get(f"/incidents/{incident.pk}/?timeline_page=3"))
+    assert [n for n in range(1, 121) if f"Update no. {n:03d}." in earliest] == list(range(1, 21))
+    assert "Earlier entries" not in earliest
+
+    for bad in ("abc", "0", "999", "-1"):  # a page that is not one: a page of entries, never an error
+        assert client.get(f"/incidents/{incident.pk}/?timeline_page={bad}").status_code == 200
+
+
+def test_a_short_timeline_has_no_pager(network, login):
+    incident = _report(network)
+    services.add_timeline_entry(actor=network["people"]["de_analyst"], incident=incident, text="Contained.")
+
+    page = _text(login(network["people"]["de_analyst"]).get(f"/incidents/{incident.pk}/"))
+
+    assert "Contained." in page and "Timeline pages" not in page
