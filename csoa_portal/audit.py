@@ -324,10 +324,32 @@ def _seal_batch(batch_size: int, *, wait: bool) -> int | None:
             entry.seq, entry.prev_hash, entry.sealed_at = seq, prev_hash, now
             entry.hash = compute_hash(entry)
             prev_hash = entry.hash
-        AuditEntry.objects.bulk_update(entries, ["seq", "prev_hash", "hash", "sealed_at"])
+        _write_seals(entries)
         head.seq, head.hash = seq, prev_hash
         head.save(update_fields=["seq", "hash"])
     return len(entries)
+
+
+_SEAL_FIELDS = ("seq", "prev_hash", "hash", "sealed_at")
+
+
+def _write_seals(entries: list[AuditEntry]) -> None:
+    """Store the entries' seals: one UPDATE by id each, sent as one ``executemany``.
+
+    ``bulk_update`` would send one statement, but builds a CASE per field with a WHEN per entry: for
+    the single entry a commit usually leaves, that was half the sealer's CPU, the sealer a fifth of
+    a report's (issue 16). The values go through the fields' own database preparation, as the ORM's.
+    """
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    meta = AuditEntry._meta
+    fields = [meta.get_field(name) for name in _SEAL_FIELDS]
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote(meta.pk.column)} = %s")
+    rows = [[*(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields), entry.pk]
+            for entry in entries]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def seal_pending(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None, wait: bool = True) -> int:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from csoa_portal.api import fields
+from csoa_portal.api import fields, reuse
 
 from incidents import clocks, selectors
 from incidents.models import (
@@ -203,7 +203,7 @@ class IncidentListSerializer(serializers.Serializer):
 
     def get_next_deadline(self, obj) -> DeadlineSerializer(allow_null=True):
         upcoming = clocks.next_due(_deadlines(obj, self._now()))
-        return DeadlineSerializer(upcoming).data if upcoming else None
+        return reuse.render(DeadlineSerializer, upcoming) if upcoming else None
 
     def get_overdue(self, obj) -> bool:
         return bool(clocks.overdue(_deadlines(obj, self._now())))
@@ -269,7 +269,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
     shares = serializers.SerializerMethodField()
 
     def get_deadlines(self, obj) -> DeadlineSerializer(many=True):
-        return DeadlineSerializer(_deadlines(obj, self._now()), many=True).data
+        return reuse.render_many(DeadlineSerializer, _deadlines(obj, self._now()))
 
     def get_final_report_awaits_handling(self, obj) -> bool:
         facts = self.context.get("clock_facts") or selectors.clock_facts(obj)

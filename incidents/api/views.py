@@ -14,6 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from csoa_portal.api import reuse
 from csoa_portal.api.exceptions import error_body
 from csoa_portal.api.idempotency import idempotent
 from csoa_portal.api.pagination import CodeCursorPagination
@@ -93,7 +94,7 @@ def _expected_version(request) -> int | None:
 def _detail_response(request, incident: Incident) -> Response:
     incident = _list_queryset(request.user).prefetch_related("reports", "shares").get(pk=incident.pk)
     context = {"see_recipients": policy.may_see_recipients(request.user, incident)}
-    response = Response(s.IncidentDetailSerializer(incident, context=context).data)
+    response = Response(reuse.render(s.IncidentDetailSerializer, incident, context=context))
     response["ETag"] = _etag(incident)
     return response
 
@@ -105,7 +106,7 @@ def _created_response(incident: Incident) -> Response:
     It has no shares yet, so there are no recipients to show or hide.
     """
     context = {"clock_facts": selectors.clock_facts_of_new(incident)}
-    response = Response(s.IncidentDetailSerializer(incident, context=context).data)
+    response = Response(reuse.render(s.IncidentDetailSerializer, incident, context=context))
     response["ETag"] = _etag(incident)
     return response
 
@@ -182,9 +183,9 @@ class IncidentListCreateApi(generics.ListAPIView):
                    responses={201: s.IncidentDetailSerializer, **error_responses(400, 401, 403)})
     def post(self, request):
         def perform():
-            data = s.IncidentInputSerializer(data=request.data)
-            data.is_valid(raise_exception=True)
-            fields = dict(data.validated_data)
+            with reuse.serializer(s.IncidentInputSerializer, data=request.data) as data:
+                data.is_valid(raise_exception=True)
+                fields = dict(data.validated_data)
             organisation = _reporting_organisation(request, fields.pop("organisation", None))
             incident = services.report_incident(actor=request.user, organisation=organisation, keep_related=True,
                                                 **fields)

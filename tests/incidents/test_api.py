@@ -77,6 +77,16 @@ def test_retried_post_with_the_same_idempotency_key_creates_one_incident(de_tool
     assert reused.status_code == 422 and Incident.objects.count() == 1
 
 
+def test_an_idempotency_key_older_than_a_day_is_forgotten_and_free_again(de_tool, freezer):
+    freezer.move_to("2026-11-23T08:00:00Z")
+    body = {"title": "Phishing wave", "aware_at": AWARE}
+    assert _post(de_tool, "/api/v1/incidents/", body, HTTP_IDEMPOTENCY_KEY="k-old").status_code == 201
+    freezer.move_to("2026-11-24T08:00:01Z")
+    again = _post(de_tool, "/api/v1/incidents/", {**body, "title": "Other"}, HTTP_IDEMPOTENCY_KEY="k-old")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert sorted(Incident.objects.values_list("title", flat=True)) == ["Other", "Phishing wave"]
+
+
 def test_failed_post_does_not_burn_the_idempotency_key(de_tool):
     bad = _post(de_tool, "/api/v1/incidents/", {"title": "x"}, HTTP_IDEMPOTENCY_KEY="k-2")
     assert bad.status_code == 400
