@@ -314,7 +314,7 @@ if PRODUCTION:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "csoa_portal.cache.RedisCache",  # one client per pool (csoa_portal/cache.py)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="csoa"),
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

@@ -108,11 +108,10 @@ def authenticate(raw: str, *, ip_address: str = "") -> ApiToken:
     match = TOKEN_RE.fullmatch(raw or "")
     if not match:
         raise TokenError("Malformed token: expected csoa_<prefix>_<secret>.")
-    token = (
-        # The member state too: a report's clocks run in its time zone.
-        ApiToken.objects.select_related("principal", "organisation__member_state")
-        .filter(prefix=match.group(1)).first()
-    )
+    # The member state too: a report's clocks run in its time zone. The prefix is unique: no ORDER BY (the
+    # model's ordering, which ``first()`` keeps, cost a third of this lookup's time to compile).
+    token = next(iter(ApiToken.objects.select_related("principal", "organisation__member_state")
+                      .filter(prefix=match.group(1)).order_by()[:1]), None)
     if token is None or not hmac.compare_digest(token.secret_hash, hash_token(raw)):
         raise TokenError("Invalid token.")
     if token.revoked_at is not None:

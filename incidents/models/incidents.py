@@ -140,8 +140,10 @@ class Incident(models.Model):
 
 
 def reference_for(pk: int, created_at) -> str:
-    """An incident's reference from its id and creation time (lists render it from plain rows)."""
-    return f"INC-{created_at:%Y}-{pk:06d}"
+    """An incident's reference from its id and creation time (lists render it from plain rows).
+
+    The year as ``%Y`` writes it, without strftime (50 calls per page of the list)."""
+    return f"INC-{created_at.year}-{pk:06d}"
 
 
 class IncidentGroupObjectPermission(GroupObjectPermissionBase):
