@@ -72,6 +72,19 @@ def _csv():
     return upload
 
 
+def _deciding_a_proposal(decision: str, *, attribute: str, reason: str) -> "Capability":
+    """Accepting or declining the open level proposal (the level-2 world's), on the board and over the API."""
+    page_url = lambda w: f"/incidents/proposals/{w['proposal'].pk}/{decision}/"  # noqa: E731
+    return Capability(
+        f"{decision} a proposed level", lambda u, w: policy.may_decide_proposal(u, w["proposal"]),
+        marker=lambda w, u: f'{attribute}="{page_url(w)}"',
+        page=lambda c, w, u: c.post(page_url(w), {"reason": reason}),
+        api=lambda c, w, u: _json(c, "post", f"/api/v1/level-proposals/{w['proposal'].pk}/{decision}/", {"reason": reason}),
+        where="board", applies=lambda w: w["proposal"] is not None,
+        visible=lambda u, w: bool(policy.visible_proposal_ids(u, [w["proposal"].pk])),
+    )
+
+
 CAPABILITIES = [
     Capability(
         "edit", lambda u, w: policy.can_edit(u, w["incident"]),
@@ -138,23 +151,9 @@ CAPABILITIES = [
         api=lambda c, w, u: _json(c, "post", _api(w, "ipcr-mode/"), {"ipcr_mode": "full_activation"}),
         applies=lambda w: w["incident"].crisis_level == 3,
     ),
-    Capability(
-        "accept a proposed level", lambda u, w: policy.may_decide_proposal(u, w["proposal"]),
-        marker=lambda w, u: f'action="/incidents/proposals/{w["proposal"].pk}/accept/"',
-        page=lambda c, w, u: c.post(f"/incidents/proposals/{w['proposal'].pk}/accept/", {"reason": "Agreed"}),
-        api=lambda c, w, u: _json(c, "post", f"/api/v1/level-proposals/{w['proposal'].pk}/accept/", {"reason": "Agreed"}),
-        where="board", applies=lambda w: w["proposal"] is not None,
-        visible=lambda u, w: bool(policy.visible_proposal_ids(u, [w["proposal"].pk])),
-    ),
-    Capability(
-        # Declining is the same form's second button (formaction), so it shares the accept form's marker.
-        "decline a proposed level", lambda u, w: policy.may_decide_proposal(u, w["proposal"]),
-        marker=lambda w, u: f'formaction="/incidents/proposals/{w["proposal"].pk}/decline/"',
-        page=lambda c, w, u: c.post(f"/incidents/proposals/{w['proposal'].pk}/decline/", {"reason": "Not yet"}),
-        api=lambda c, w, u: _json(c, "post", f"/api/v1/level-proposals/{w['proposal'].pk}/decline/", {"reason": "Not yet"}),
-        where="board", applies=lambda w: w["proposal"] is not None,
-        visible=lambda u, w: bool(policy.visible_proposal_ids(u, [w["proposal"].pk])),
-    ),
+    _deciding_a_proposal("accept", attribute="action", reason="Agreed"),
+    # Declining is the accept form's second button: its marker is the button's formaction.
+    _deciding_a_proposal("decline", attribute="formaction", reason="Not yet"),
     Capability(
         "post an update", lambda u, w: policy.may_post_update(u, w["incident"]),
         marker=lambda w, u: f'action="{_url(w, "timeline/")}"',
