@@ -21,6 +21,14 @@ importlib.import_module(settings.ROOT_URLCONF)
 FULL_MODE = bool(os.environ.get("REDIS_URL"))
 
 
+def pytest_configure(config):
+    """A pytest-xdist controller collects no test folder: the audit-chain summary is registered here for it."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        from tests.security.conftest import register
+
+        register(config)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -23,6 +23,15 @@ needs_full_mode = pytest.mark.skipif(
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every fault test is ``serial``: its servers, workers and Redis restarts must not share the machine's
+    services with another test process."""
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.path).startswith(here + os.sep):
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture
 def broker():
     """This test's own keyspace on the fault-test Redis database; this process publishes to it."""

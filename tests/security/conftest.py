@@ -81,6 +81,18 @@ class AuditChainPlugin:
         self.tests += 1
         self.entries += checked
 
+    def pytest_sessionfinish(self, session):
+        """A pytest-xdist worker hands its counts to the controller, which prints the summary."""
+        if hasattr(session.config, "workeroutput"):
+            session.config.workeroutput["audit_chain"] = [self.tests, self.entries, self.unreadable]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        tests, entries, unreadable = getattr(node, "workeroutput", {}).get("audit_chain", (0, 0, []))
+        self.tests += tests
+        self.entries += entries
+        self.unreadable += unreadable
+
     def pytest_terminal_summary(self, terminalreporter):
         terminalreporter.write_line(
             f"audit chain verified after {self.tests} tests that used the database "
@@ -88,6 +100,12 @@ class AuditChainPlugin:
         )
 
 
-def pytest_configure(config):
+def register(config) -> None:
+    """On each process that runs tests, and on a pytest-xdist controller (tests/conftest.py), which runs none
+    but sums the workers' counts."""
     if not config.pluginmanager.has_plugin("audit-chain-after-each-test"):
         config.pluginmanager.register(AuditChainPlugin(), "audit-chain-after-each-test")
+
+
+def pytest_configure(config):
+    register(config)
