@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 
 from csoa_portal import input_rules
 from csoa_portal.context import Origin, reset_origin, set_origin
@@ -245,6 +246,24 @@ class SecondFactorRequiredMiddleware:
             target = reverse("accounts:verify" if has_device else "accounts:enrol")
             return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
+
+
+class PrivateResponseMiddleware:
+    """Whatever a signed-in person or a token is answered is that reader's version (their TLP, role and
+    organisation): ``Cache-Control: private, no-store`` on every such response, pages, API, exports, PDFs and
+    attachments alike, so that no shared cache or browser disk keeps it. A view may add directives of its own;
+    none can make such an answer public. Runs after DRF has authenticated a token (it sets ``request.user``).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        return response
 
 
 class UserTimezoneMiddleware:

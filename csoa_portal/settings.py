@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every answer to a signed-in person or a token: Cache-Control private, no-store (one reader's version).
+    "csoa_portal.middleware.PrivateResponseMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "csoa_portal.middleware.AuditContextMiddleware",
     "csoa_portal.middleware.SecondFactorRequiredMiddleware",

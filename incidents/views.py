@@ -904,7 +904,6 @@ def attachment(request, pk, attachment_id):
                             content_type=item.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -920,7 +919,6 @@ def _export_download(request, pk, *, build, suffix: str) -> HttpResponse:
                  selectors.timeline_visible_to(request.user, incident))
     response = HttpResponse(body, content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{incident.reference}.{suffix}.json"'
-    response["Cache-Control"] = "private, no-store"
     return response
 
 

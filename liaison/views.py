@@ -366,9 +366,8 @@ def tokens(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            response = render(request, "liaison/token_created.html", {"token": token, "raw": raw})
-            response["Cache-Control"] = "no-store"  # the secret must not linger in any cache
-            return response
+            # The secret must not linger in any cache: csoa_portal.middleware.PrivateResponseMiddleware.
+            return render(request, "liaison/token_created.html", {"token": token, "raw": raw})
     context = {
         "organisation": organisation,
         "tokens": selectors.tokens_of(organisation).order_by("-created_at"),

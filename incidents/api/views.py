@@ -414,7 +414,6 @@ class IncidentAttachmentApi(APIView):
         response = FileResponse(item.file.open("rb"), as_attachment=True, filename=item.original_name,
                                 content_type=item.content_type)
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
         return response
 
 
