@@ -40,8 +40,15 @@ class CodeCursorPagination(CursorPagination):
         if raw is not None and raw.strip().lower() not in COUNT_VALUES:
             raise ValidationError({self.count_query_param: ["Send count=true to get the total, or leave it out."]})
         wanted = raw is not None and COUNT_VALUES[raw.strip().lower()]
-        self.count = queryset.count() if wanted else None
+        self.count = self._count(queryset, view) if wanted else None
         return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def _count(queryset, view) -> int:
+        """The total of the same rows; a view whose page query is shaped for stopping early (the incidents') names
+        the query to count them with, ``counted_queryset()``."""
+        counted = getattr(view, "counted_queryset", None)
+        return (counted() if counted is not None else queryset).count()
 
     def get_paginated_response(self, data):
         response = super().get_paginated_response(data)

@@ -126,3 +126,13 @@ def test_each_relation_of_an_item_is_sorted_by_the_column_its_model_orders_by():
 
     assert {key: relation.field.related_model._meta.ordering for key, relation, _ in NAMES} == {
         key: [shown] for key, _, shown in NAMES}
+
+
+def test_the_paged_form_of_the_visibility_check_selects_exactly_the_joined_forms_incidents(varied, network):
+    """The list's page query checks the grant per incident (``paged``); counts use the join: same incidents."""
+    for person in [*network["people"].values(), *map(service_account_for, network["orgs"].values())]:
+        joined = incidents_visible_to(person).order_by("-id")
+        paged = incidents_visible_to(person, paged=True).order_by("-id")
+
+        assert list(paged.values_list("id", flat=True)) == list(joined.values_list("id", flat=True)), person
+        assert paged.filter(severity="critical").count() == joined.filter(severity="critical").count()
