@@ -91,7 +91,7 @@ def incidents_visible_to(user, *, paged: bool = False) -> QuerySet[Incident]:
     process (``grant_permission_ids``): as a scalar subquery (joined to the content types, in
     Permission's ordering) it cost more to build and plan than the rest of the page's query.
 
-    ``paged``: the caller reads a page, newest first (the lists). The grant is then checked per
+    ``paged``: the caller reads a page, newest first (the API's incident list). The grant is then checked per
     incident as the page is walked: a HAVING keeps PostgreSQL from turning the EXISTS into a merge
     semi-join, which walks the grants backwards from the newest and so steps over every grant of a
     newer exercise incident before the first live one (bench/exercise_isolation.py, 10 exercises of
