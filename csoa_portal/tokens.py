@@ -10,9 +10,11 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from csoa_portal import audit
@@ -103,15 +105,84 @@ def revoke_token(*, actor, token: ApiToken) -> ApiToken:
     return token
 
 
+class _Lookup(NamedTuple):
+    sql: str
+    models: list  # the models whose columns follow one another in each row, in order
+    converters: list  # per column: the functions turning its database value into the field's (often none)
+
+
+_LOOKUPS: dict[str, _Lookup] = {}
+
+
+def _lookup(alias: str) -> _Lookup:
+    """The token lookup's SQL, built once per process and database alias from the models' own metadata.
+
+    The token with its principal, organisation and the organisation's member state (a report's clocks run in
+    its time zone) in one query. Compiling the equivalent four-table ``select_related`` took 0.5 ms, half the
+    lookup, on every API request (issue 16).
+    """
+    if alias not in _LOOKUPS:
+        from liaison.models import MemberState, Organisation
+
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        User = get_user_model()
+        parts = [(ApiToken, "t"), (User, "u"), (Organisation, "o"), (MemberState, "m")]
+
+        def column(model, name):
+            return quote(model._meta.get_field(name).column)
+
+        def table(model):
+            return quote(model._meta.db_table)
+
+        columns, converters = [], []
+        for model, short in parts:
+            for field in model._meta.concrete_fields:
+                columns.append(f"{short}.{quote(field.column)}")
+                expression = field.get_col(model._meta.db_table)
+                converters.append([(converter, expression) for converter in
+                                   (*connection.ops.get_db_converters(expression), *field.get_db_converters(connection))])
+        sql = (f"SELECT {', '.join(columns)} FROM {table(ApiToken)} t "
+               f"JOIN {table(User)} u ON u.{column(User, 'id')} = t.{column(ApiToken, 'principal')} "
+               f"JOIN {table(Organisation)} o ON o.{column(Organisation, 'id')} = t.{column(ApiToken, 'organisation')} "
+               f"LEFT JOIN {table(MemberState)} m ON m.{column(MemberState, 'id')} = o.{column(Organisation, 'member_state')} "
+               f"WHERE t.{column(ApiToken, 'prefix')} = %s")
+        _LOOKUPS[alias] = _Lookup(sql, [model for model, _ in parts], converters)
+    return _LOOKUPS[alias]
+
+
+def _token_by_prefix(prefix: str) -> ApiToken | None:
+    """The token whose prefix this is (unique), its principal and organisation (with its member state) loaded."""
+    alias = router.db_for_read(ApiToken)
+    connection = connections[alias]
+    lookup = _lookup(alias)
+    with connection.cursor() as cursor:
+        cursor.execute(lookup.sql, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, converters in enumerate(lookup.converters):
+        for converter, expression in converters:
+            values[index] = converter(values[index], expression, connection)
+    instances, start = [], 0
+    for model in lookup.models:
+        fields = model._meta.concrete_fields
+        own = values[start:start + len(fields)]
+        start += len(fields)
+        instances.append(None if own[0] is None else model.from_db(alias, [f.attname for f in fields], own))
+    token, principal, organisation, member_state = instances
+    token.principal, token.organisation = principal, organisation
+    organisation.member_state = member_state
+    return token
+
+
 def authenticate(raw: str, *, ip_address: str = "") -> ApiToken:
     """Return the active token for ``raw`` or raise TokenError saying why not."""
     match = TOKEN_RE.fullmatch(raw or "")
     if not match:
         raise TokenError("Malformed token: expected csoa_<prefix>_<secret>.")
-    # The member state too: a report's clocks run in its time zone. The prefix is unique: no ORDER BY (the
-    # model's ordering, which ``first()`` keeps, cost a third of this lookup's time to compile).
-    token = next(iter(ApiToken.objects.select_related("principal", "organisation__member_state")
-                      .filter(prefix=match.group(1)).order_by()[:1]), None)
+    token = _token_by_prefix(match.group(1))
     if token is None or not hmac.compare_digest(token.secret_hash, hash_token(raw)):
         raise TokenError("Invalid token.")
     if token.revoked_at is not None:

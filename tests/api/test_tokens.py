@@ -153,3 +153,27 @@ def test_token_scopes_days_and_name_are_validated(network):
             services.issue_api_token(actor=None, organisation=de, **arguments)
         assert next(iter(kwargs)) in excinfo.value.message_dict
     assert ApiToken.objects.count() == before
+
+
+@pytest.mark.parametrize("code", ["de-csirt", "enisa"])
+def test_authenticating_loads_the_token_with_its_principal_organisation_and_member_state(
+        network, token_for, code, django_assert_num_queries):
+    """The lookup is one query (hand-built for speed): what it loads must be exactly what the ORM reads."""
+    raw = token_for(network["orgs"][code], "read")
+    stored = ApiToken.objects.select_related("principal", "organisation__member_state").get(prefix=raw.split("_")[1])
+    tokens.authenticate(raw)  # records the last use: the next call reads the row as stored
+
+    with django_assert_num_queries(1):
+        token = tokens.authenticate(raw)
+        loaded = [token, token.principal, token.organisation, token.organisation.member_state]
+    expected = [stored, stored.principal, stored.organisation, stored.organisation.member_state]
+    stored.refresh_from_db()
+    expected[0] = stored
+    for got, want in zip(loaded, expected):
+        if want is None:
+            assert got is None
+            continue
+        assert type(got) is type(want)
+        assert {f.attname: getattr(got, f.attname) for f in got._meta.concrete_fields} == {
+            f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields}
+        assert got._state.adding is False and got._state.db == "default"
