@@ -33,6 +33,7 @@ import os
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +61,10 @@ SEAL_GRACE = timedelta(minutes=5)
 # queue behind it: measured with bench/audit_writers.py, queueing cost more than it saved.
 SEAL_BATCH = 200
 SEAL_BATCHES_AFTER_COMMIT = 10
+# The background sealer, once woken, lets this long pass before it seals, so that the commits of
+# that moment are chained together: a sealing costs about five queries and a transaction whether it
+# chains one entry or fifty, and under a crisis load it ran once per report (issue 16).
+SEAL_DELAY_SECONDS = 0.05
 
 # Fields never copied into before/after snapshots.
 _SECRET_FIELDS = frozenset({"password", "secret_hash", "key", "token"})
@@ -272,6 +277,7 @@ class _BackgroundSealer:
     def _run(event: threading.Event) -> None:
         while True:
             event.wait()
+            time.sleep(SEAL_DELAY_SECONDS)  # commits meanwhile only set the event again: sealed together
             event.clear()
             close_old_connections()  # before and after, as around a request: CONN_MAX_AGE decides
             _seal_after_commit()

@@ -122,11 +122,11 @@ def _lookup(alias: str) -> _Lookup:
     lookup, on every API request (issue 16).
     """
     if alias not in _LOOKUPS:
-        from liaison.models import MemberState, Organisation
-
         connection = connections[alias]
         quote = connection.ops.quote_name
         User = get_user_model()
+        Organisation = ApiToken._meta.get_field("organisation").related_model  # models of apps above this one
+        MemberState = Organisation._meta.get_field("member_state").related_model
         parts = [(ApiToken, "t"), (User, "u"), (Organisation, "o"), (MemberState, "m")]
 
         def column(model, name):

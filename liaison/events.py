@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
 from django.db import models, transaction
 from django.utils import timezone
 
 from csoa_portal import sweep
+from liaison import layer_loop
 from liaison.exercises import current_exercise_id, exercise_of
 from liaison.models import Event, EventAudience, MemberState, Organisation
 from liaison.roles import member_state_group_name, org_group_name, role_group_name
@@ -83,7 +83,7 @@ def _send_group_changes(user_ids: list[int], floor: int) -> None:
             await layer.group_send(user_channel_group_name(user_id), message)
 
     try:
-        async_to_sync(send_all)()
+        layer_loop.call(layer, send_all)
     except Exception:  # the channel layer is down: connections notice on their next periodic re-read
         logger.warning("announcing group changes of users %s failed", user_ids, exc_info=True)
 
@@ -296,7 +296,7 @@ def publish_events(event_ids: list[int], *, audiences: dict[int, list[int]] | No
                 await layer.group_send(channel_group_name(gid), message)
 
     try:
-        async_to_sync(send_all)()
+        layer_loop.call(layer, send_all)
     except Exception:  # the channel layer is down: the sweeper publishes them later
         logger.warning("publishing events %s failed; the sweeper will retry", event_ids, exc_info=True)
         return 0

@@ -155,3 +155,19 @@ def test_in_production_a_commit_wakes_the_sealer_thread_and_the_writer_does_not_
     assert any(t.name == "audit-sealer" and t.is_alive() for t in threading.enumerate())
     report = audit.verify_chain()
     assert report.ok and report.pending == 0, report
+
+
+def test_in_production_commits_close_together_are_chained_in_one_sealing(settings, monkeypatch):
+    """The sealer thread waits SEAL_DELAY_SECONDS once woken: a burst of reports costs one sealing, not one each."""
+    settings.AUDIT_SEAL_IN_BACKGROUND = True
+    monkeypatch.setattr(audit, "SEAL_DELAY_SECONDS", 0.5)  # the burst below fits it on a loaded machine too
+    audit.seal_pending()
+    entries = [_record("test.burst", str(n)) for n in range(5)]  # five commits, each waking the sealer
+    ids = [entry.pk for entry in entries]
+    deadline = time.monotonic() + 10
+    while AuditEntry.objects.filter(pk__in=ids, seq__isnull=True).exists():
+        assert time.monotonic() < deadline, "the sealer thread did not seal the committed entries"
+        time.sleep(0.05)
+    sealings = set(AuditEntry.objects.filter(pk__in=ids).values_list("sealed_at", flat=True))
+    assert len(sealings) == 1, f"{len(sealings)} sealings for five commits made within the sealer's delay"
+    assert audit.verify_chain().ok
