@@ -100,21 +100,8 @@ def warning_new(request):
                           who_can=f"{policy.WHO_DRAFTS} of an organisation that sees it.")
     facts, facts_ctx = _facts_context(request.user, incident, request.POST.getlist("facts"))
     form = WarningForm(request.POST or None, facts=facts)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                warning = services.draft_warning(actor=request.user, incident=incident, **form.cleaned_data)
-            except PermissionDenied as exc:
-                raise _refused(exc) from None
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"{warning.reference} drafted.")
-                return redirect("awareness:warning_detail", warning.pk)
-        status = 400
-    return render(request, "awareness/warnings/edit.html",
-                  {"form": form, "incident": incident, "warning": None, **facts_ctx}, status=status)
+    return _edit_page(request, form, {"incident": incident, "warning": None, **facts_ctx}, done="drafted",
+                      save=lambda **fields: services.draft_warning(actor=request.user, incident=incident, **fields))
 
 
 @login_required
@@ -131,21 +118,27 @@ def warning_edit(request, pk):
     initial = {"title": warning.title, "body": warning.body, "recommendations": warning.recommendations,
                "facts": cited}
     form = WarningForm(request.POST or None, initial=initial, facts=facts)
+    return _edit_page(request, form, {"incident": incident, "warning": warning, **facts_ctx}, done="revised",
+                      save=lambda **fields: services.revise_warning(actor=request.user, warning=warning, **fields))
+
+
+def _edit_page(request, form, context: dict, *, save, done: str):
+    """The draft's form page, new or edited: a valid POST saves through ``save`` and goes on to the warning;
+    otherwise the form again, 400 once posted, with what the service refused shown on its fields."""
     status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.revise_warning(actor=request.user, warning=warning, **form.cleaned_data)
+                warning = save(**form.cleaned_data)
             except PermissionDenied as exc:
                 raise _refused(exc) from None
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
-                messages.success(request, f"{warning.reference} revised.")
+                messages.success(request, f"{warning.reference} {done}.")
                 return redirect("awareness:warning_detail", warning.pk)
         status = 400
-    return render(request, "awareness/warnings/edit.html",
-                  {"form": form, "incident": incident, "warning": warning, **facts_ctx}, status=status)
+    return render(request, "awareness/warnings/edit.html", {"form": form, **context}, status=status)
 
 
 def _capabilities(user, warning, participations=None):

@@ -116,3 +116,24 @@ def test_the_list_offers_drafting_and_the_released_page_links_the_public_copy(cr
     assert "Released together at" in html and reverse("awareness:warning_public_json", args=[warning.pk]) in html
     assert "Edit the text" not in html
     assert warning.reference in client.get(reverse("awareness:warning_list")).content.decode()
+
+
+def test_the_drafter_revises_a_draft_on_its_edit_page_and_a_bad_revision_changes_nothing(cross_border, login):
+    warning = draft(cross_border)
+    drafter = login(cross_border["people"]["de_analyst"])
+    edit = reverse("awareness:warning_edit", args=[warning.pk])
+    clear_fact = f"observable:{cross_border['clear_ip'].pk}"
+
+    refused = drafter.post(edit, {"title": "Rail outages", "body": "Text",
+                                  "facts": [f"timeline:{cross_border['red_note'].pk}"]})
+    assert refused.status_code == 400 and "Only TLP:CLEAR facts" in refused.content.decode()
+    warning.refresh_from_db()
+    assert warning.title == "Rail ticketing outages: what travellers should know"
+
+    revised = drafter.post(edit, {"title": "Rail outages: revised", "body": "New text", "facts": [clear_fact]},
+                           follow=True)
+    assert revised.redirect_chain[-1][0] == reverse("awareness:warning_detail", args=[warning.pk])
+    assert f"{warning.reference} revised." in revised.content.decode()
+    warning.refresh_from_db()
+    assert (warning.title, warning.body) == ("Rail outages: revised", "New text")
+    assert list(warning.facts.values_list("key", flat=True)) == [clear_fact]
