@@ -17,12 +17,24 @@ class MenuLink:
     title: str = ""  # a longer description, shown on hover
 
 
-_MENUS: dict[str, tuple[int, Callable]] = {}
+class LinkRegistry:
+    """Groups of links registered by name, each with its order; the main menu is one, an app may keep its own."""
+
+    def __init__(self):
+        self._groups: dict[str, tuple[int, Callable]] = {}
+
+    def register(self, name: str, links_for: Callable, *, order: int) -> None:
+        """Add (or replace, by name) a group of links: ``links_for(user)`` returns them, ``[]`` for none."""
+        self._groups[name] = (order, links_for)
+
+    def links(self, user) -> list[MenuLink]:
+        """This person's links, group after group by order (registration order among equals)."""
+        return [link for _, links_for in sorted(self._groups.values(), key=lambda entry: entry[0])
+                for link in links_for(user)]
 
 
-def register_menu(name: str, links_for: Callable, *, order: int) -> None:
-    """Add (or replace, by name) a group of links: ``links_for(user)`` returns them, ``[]`` for none."""
-    _MENUS[name] = (order, links_for)
+_MAIN = LinkRegistry()
+register_menu = _MAIN.register
 
 
 def menu_for(user, *, path: str = "") -> list[dict]:
@@ -30,8 +42,7 @@ def menu_for(user, *, path: str = "") -> list[dict]:
 
     ``current`` marks the link whose URL is the longest prefix of ``path`` (the page being shown).
     """
-    links = [link for _, links_for in sorted(_MENUS.values(), key=lambda entry: entry[0])
-             for link in links_for(user)]
+    links = _MAIN.links(user)
     current = max((link.url for link in links if path.startswith(link.url)), key=len, default=None)
     return [{"label": link.label, "url": link.url, "title": link.title, "current": link.url == current}
             for link in links]

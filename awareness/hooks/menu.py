@@ -6,22 +6,13 @@ here with the same signature as ``liaison.menu.register_menu``, and the main men
 "Crisis products", to ``/awareness/``, which lists them.
 """
 
-from collections.abc import Callable
-
 from django.urls import reverse
 
 from liaison import menu as main_menu
 
-_PRODUCTS: dict[str, tuple[int, Callable]] = {}
-
-
-def register_menu(name: str, links_for: Callable, *, order: int) -> None:
-    _PRODUCTS[name] = (order, links_for)
-
-
-def product_links(user) -> list[main_menu.MenuLink]:
-    return [link for _, links_for in sorted(_PRODUCTS.values(), key=lambda entry: entry[0])
-            for link in links_for(user)]
+_PRODUCTS = main_menu.LinkRegistry()
+register_menu = _PRODUCTS.register
+product_links = _PRODUCTS.links
 
 
 def _entry(user) -> list[main_menu.MenuLink]:
