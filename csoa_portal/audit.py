@@ -32,8 +32,6 @@ import logging
 import os
 import secrets
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,10 +41,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, models, transaction
+from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
+from csoa_portal import background
 from csoa_portal.context import current_origin
 from csoa_portal.models import AuditEntry, AuditHead
 
@@ -251,44 +250,15 @@ def _seal_after_commit_once() -> None:
     transaction.on_commit(callback)
 
 
-class _BackgroundSealer:
-    """One daemon thread per process that seals when a commit wakes it (with its own connection).
-
-    A process that dies while it seals loses nothing: the batch's transaction rolls back and the
-    sweep seals the entries. The thread is started on first use in each process (after a fork too).
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._event = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-
-    def wake(self) -> None:
-        with self._lock:
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid, self._event = os.getpid(), threading.Event()
-                self._thread = threading.Thread(target=self._run, args=(self._event,), name="audit-sealer",
-                                                daemon=True)
-                self._thread.start()
-        self._event.set()
-
-    @staticmethod
-    def _run(event: threading.Event) -> None:
-        while True:
-            event.wait()
-            time.sleep(SEAL_DELAY_SECONDS)  # commits meanwhile only set the event again: sealed together
-            event.clear()
-            close_old_connections()  # before and after, as around a request: CONN_MAX_AGE decides
-            _seal_after_commit()
-            close_old_connections()
-
-
-_background_sealer = _BackgroundSealer()
+# One daemon thread per process seals when a commit wakes it (with its own connection). A process
+# that dies while it seals loses nothing: the batch's transaction rolls back and the sweep seals
+# the entries.
+_background_sealer = background.BatchWorker("audit-sealer", lambda _: _seal_after_commit(),
+                                            delay=SEAL_DELAY_SECONDS)
 
 
 def _wake_sealer() -> None:
-    _background_sealer.wake()
+    _background_sealer.add()
 
 
 def _seal_after_commit() -> None:

@@ -60,6 +60,9 @@ AUDIT_HMAC_KEY_FILE = Path(env.str("AUDIT_HMAC_KEY_FILE", default=str(BASE_DIR /
 # Production seals the audit chain in a thread of each process, woken by commits, so no request
 # waits for it; development and tests seal right after the commit, in the committing thread.
 AUDIT_SEAL_IN_BACKGROUND = env.bool("AUDIT_SEAL_IN_BACKGROUND", default=PRODUCTION)
+# Likewise the live publication of new events and the Blueprint engine's evaluations: a thread
+# of each process sends those of many commits together (csoa_portal/background.py).
+AFTER_COMMIT_IN_BACKGROUND = env.bool("AFTER_COMMIT_IN_BACKGROUND", default=PRODUCTION)
 
 PORTAL_MODE = "full" if REDIS_URL else "embedded"
 

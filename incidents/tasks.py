@@ -18,6 +18,21 @@ def evaluate_incident(incident_id: int):
     escalations.evaluate_incident(incident_id=incident_id)
 
 
+@shared_task(name="incidents.tasks.evaluate_incidents", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def evaluate_incidents(incident_ids: list[int]):
+    """The evaluations a web process queued together; one failing leaves the others done (the sweep retries it)."""
+    from incidents.services import escalations
+
+    failed = None
+    for incident_id in incident_ids:
+        try:
+            escalations.evaluate_incident(incident_id=incident_id)
+        except Exception as exc:
+            failed = failed or exc
+    if failed is not None:
+        raise failed
+
+
 @shared_task(name="incidents.tasks.notify_new_recipients", acks_late=True, ignore_result=True)
 def notify_new_recipients(incident_id: int, group_ids: list[int]):
     from incidents.notifications import email_new_recipients

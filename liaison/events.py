@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from csoa_portal import sweep
+from csoa_portal import background, sweep
 from liaison import layer_loop
 from liaison.exercises import current_exercise_id, exercise_of
 from liaison.models import Event, EventAudience, MemberState, Organisation
@@ -258,14 +259,29 @@ def _publish_after_commit(audiences: dict[int, list[int]]) -> None:
 
     ``audiences``: each new event's id (in the order written) to its group ids. The change and its Events are
     committed: turning this failure into an error would tell the caller that a saved change was not made.
-    The sweeper publishes them instead.
+    The sweeper publishes them instead. In production the process's publisher thread sends them, with
+    those of the other commits of its delay.
     """
+    if settings.AFTER_COMMIT_IN_BACKGROUND:
+        _background_publisher.add([audiences])
+        return
+    _publish_audiences(audiences)
+
+
+def _publish_audiences(audiences: dict[int, list[int]]) -> None:
     event_ids = list(audiences)
     try:
         publish_events(event_ids, audiences=audiences)
     except Exception:
         logger.warning("publishing events %s after their commit failed; the sweeper will publish them",
                        event_ids, exc_info=True)
+
+
+# A few milliseconds: live clients barely notice, and a burst of commits costs one hop and one update.
+PUBLISH_DELAY_SECONDS = 0.05
+_background_publisher = background.BatchWorker(
+    "event-publisher", lambda batches: _publish_audiences({k: v for batch in batches for k, v in batch.items()}),
+    delay=PUBLISH_DELAY_SECONDS)
 
 
 def publish_event(event_id: int) -> bool:

@@ -3,11 +3,13 @@
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from csoa_portal import audit
+from csoa_portal import audit, background
+from csoa_portal.tokens import acts_for_token_organisation
 from incidents import tlp as tlp_rules
 from incidents.models import Incident
 from incidents.policy import can_edit, is_originator, may_change_tlp
@@ -55,6 +57,8 @@ def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None,
 
 
 def _check_membership(actor, organisation: Organisation) -> None:
+    if acts_for_token_organisation(actor, organisation.pk):  # an API token's own: found with the token
+        return
     if not actor.memberships.filter(organisation=organisation).exists():
         raise PermissionDenied(f"You do not act for {organisation.code}.")
 
@@ -115,16 +119,31 @@ def _touch(incident: Incident, *fields: str) -> None:
 
 
 def dispatch_evaluation(incident_id: int) -> None:
-    """Fast path to the engine; if the broker loses it, the sweep finds ``evaluated_version < version``."""
+    """Fast path to the engine; if the broker loses it, the sweep finds ``evaluated_version < version``.
+
+    In production the process's dispatcher thread queues the evaluations of many commits as one
+    task (``background``); otherwise each commit queues its own.
+    """
+    if settings.AFTER_COMMIT_IN_BACKGROUND:
+        transaction.on_commit(lambda: _background_dispatcher.add([incident_id]))
+    else:
+        transaction.on_commit(lambda: _queue_evaluations([incident_id]))
+
+
+def _queue_evaluations(incident_ids: list[int]) -> None:
     from incidents import tasks  # tasks import services: resolve at call time
 
-    def send():
-        try:
-            tasks.evaluate_incident.delay(incident_id)
-        except Exception:  # broker down: the sweep is the safety net (DESIGN.md "Dispatch is durable")
-            logger.warning("could not queue the evaluation of incident %s; the sweep will do it", incident_id,
-                           exc_info=True)
+    ids = list(dict.fromkeys(incident_ids))  # once each, in order
+    try:
+        if len(ids) == 1:
+            tasks.evaluate_incident.delay(ids[0])
+        else:
+            tasks.evaluate_incidents.delay(ids)
+    except Exception:  # broker down: the sweep is the safety net (DESIGN.md "Dispatch is durable")
+        logger.warning("could not queue the evaluation of incidents %s; the sweep will do it", ids, exc_info=True)
 
-    transaction.on_commit(send)
 
-
+# Short: an escalation waits for it. A burst of reports then costs one broker message.
+DISPATCH_DELAY_SECONDS = 0.05
+_background_dispatcher = background.BatchWorker("evaluation-dispatcher", _queue_evaluations,
+                                                delay=DISPATCH_DELAY_SECONDS)

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 
 from csoa_portal import tokens
 from csoa_portal.models import ApiToken, AuditEntry
+from incidents.models import Incident
 from liaison import services
 from tests.api.support import assert_error
 
@@ -177,3 +178,22 @@ def test_authenticating_loads_the_token_with_its_principal_organisation_and_memb
         assert {f.attname: getattr(got, f.attname) for f in got._meta.concrete_fields} == {
             f.attname: getattr(want, f.attname) for f in want._meta.concrete_fields}
         assert got._state.adding is False and got._state.db == "default"
+
+
+def test_the_lookup_tells_whether_the_principal_still_acts_for_the_token_organisation(network, token_for, bearer):
+    """Reporting trusts the lookup's membership fact: once the tool's membership is gone, it reports nothing."""
+    from liaison.models import Membership
+
+    de = network["orgs"]["de-csirt"]
+    raw = token_for(de)
+    token = tokens.authenticate(raw)
+    assert tokens.acts_for_token_organisation(token.principal, de.pk)
+    assert not tokens.acts_for_token_organisation(token.principal, network["orgs"]["fr-csirt"].pk)
+
+    Membership.objects.filter(user=token.principal, organisation=de).delete()
+    token = tokens.authenticate(raw)
+    assert not tokens.acts_for_token_organisation(token.principal, de.pk)
+    body = {"title": "Ransomware at a hospital", "aware_at": "2026-11-23T06:00:00Z", "tlp": "amber"}
+    response = bearer(raw).post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 403, response.content
+    assert not Incident.objects.filter(title="Ransomware at a hospital").exists()

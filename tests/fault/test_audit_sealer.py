@@ -160,7 +160,7 @@ def test_in_production_a_commit_wakes_the_sealer_thread_and_the_writer_does_not_
 def test_in_production_commits_close_together_are_chained_in_one_sealing(settings, monkeypatch):
     """The sealer thread waits SEAL_DELAY_SECONDS once woken: a burst of reports costs one sealing, not one each."""
     settings.AUDIT_SEAL_IN_BACKGROUND = True
-    monkeypatch.setattr(audit, "SEAL_DELAY_SECONDS", 0.5)  # the burst below fits it on a loaded machine too
+    monkeypatch.setattr(audit._background_sealer, "delay", 0.5)  # the burst below fits it on a loaded machine too
     audit.seal_pending()
     entries = [_record("test.burst", str(n)) for n in range(5)]  # five commits, each waking the sealer
     ids = [entry.pk for entry in entries]
