@@ -47,3 +47,17 @@ def call(layer, function: Callable[[], Awaitable[T]]) -> T:
     if not isinstance(layer, RedisChannelLayer):
         return async_to_sync(function)()
     return asyncio.run_coroutine_threadsafe(function(), _process_loop()).result(timeout=TIMEOUT_SECONDS)
+
+
+def release(layer) -> None:
+    """Close the connections ``layer`` opened on the process's loop (a layer being discarded: tests make one each).
+
+    channels_redis keeps one set of connections per event loop and layer; production keeps its layer for
+    the life of the process and never needs this.
+    """
+    loop = _loop
+    if not isinstance(layer, RedisChannelLayer) or loop is None or _pid != os.getpid() or not loop.is_running():
+        return
+    on_loop = layer._layers.pop(loop, None)
+    if on_loop is not None:
+        asyncio.run_coroutine_threadsafe(on_loop.flush(), loop).result(timeout=TIMEOUT_SECONDS)

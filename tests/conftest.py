@@ -62,23 +62,14 @@ def _isolated_channel_prefix(settings):
 
 
 def _close_layer_loop_connections():
-    """Close the connections this test's layer opened on the process's publishing loop (liaison.layer_loop).
-
-    Production keeps one layer per process; tests make one each, and each would keep its own connections.
-    """
-    import asyncio
-
+    """Production keeps one layer per process; tests make one each, and each would keep its own connections."""
     from channels.layers import channel_layers
 
     from liaison import layer_loop
 
     layer = channel_layers.backends.get("default")
-    loop = layer_loop._loop
-    if layer is None or loop is None or not loop.is_running():
-        return
-    on_loop = layer._layers.pop(loop, None)  # channels_redis keeps one set of connections per event loop
-    if on_loop is not None:
-        asyncio.run_coroutine_threadsafe(on_loop.flush(), loop).result(timeout=10)
+    if layer is not None:
+        layer_loop.release(layer)
 
 
 @pytest.fixture

@@ -61,3 +61,18 @@ def test_the_in_memory_layer_is_called_through_async_to_sync_on_a_loop_of_the_ca
     message, thread = layer_loop.call(layer, roundtrip)
     assert message == {"type": "event.new", "id": 1}
     assert thread.name != "channel-layer-loop"
+
+
+@needs_redis
+def test_releasing_a_layer_closes_its_connections_on_the_loop_and_it_can_send_again():
+    layer = get_channel_layer()
+
+    async def send():
+        await layer.group_send("layer-loop-release", {"type": "event.new", "id": 1})
+
+    layer_loop.call(layer, send)
+    assert layer_loop._loop in layer._layers  # connections of its own on the process's loop
+    layer_loop.release(layer)
+    assert layer_loop._loop not in layer._layers
+    layer_loop.call(layer, send)  # opens new ones on demand
+    layer_loop.release(layer)
