@@ -45,7 +45,7 @@ from django.db import models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from csoa_portal import background
+from csoa_portal import background, inserts
 from csoa_portal.context import current_origin
 from csoa_portal.models import AuditEntry, AuditHead
 
@@ -225,7 +225,7 @@ def record(
         after=to_jsonable(after) if after is not None else None,
     )
     with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
-        entry.save(force_insert=True)
+        inserts.insert(entry)
         entry.content_hash = compute_content_hash(entry)  # covers the id, known once inserted
         AuditEntry.objects.filter(pk=entry.pk).update(content_hash=entry.content_hash)
         _seal_after_commit_once()

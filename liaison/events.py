@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from csoa_portal import background, sweep
+from csoa_portal import background, inserts, sweep
 from liaison import layer_loop
 from liaison.exercises import current_exercise_id, exercise_of
 from liaison.models import Event, EventAudience, MemberState, Organisation
@@ -238,15 +238,12 @@ def record_events(items: list[NewEvent]) -> list[Event]:
     missing = all_names - group_ids.keys()
     if missing:
         raise ValueError(f"Event audience names unknown groups: {sorted(missing)}")
-    if len(events) == 1:
-        events[0].save()  # keeps the single-event path to one INSERT … RETURNING
-    else:
-        events = Event.objects.bulk_create(events)
+    inserts.insert(*events)  # ids in list order
     audiences = {
         event.id: sorted(ids | {group_ids[name] for name in names})
         for event, names, ids in zip(events, names_per_event, ids_per_event, strict=True)
     }
-    EventAudience.objects.bulk_create([
+    inserts.insert(*[
         EventAudience(event_id=event_id, group_id=group_id)
         for event_id, audience in audiences.items() for group_id in audience
     ])

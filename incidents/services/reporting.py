@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
-from csoa_portal import audit
+from csoa_portal import audit, inserts
 from incidents import clocks
 from incidents.models import Deadline, Incident, IncidentGroupObjectPermission, Report, TimelineEntry
 from incidents.policy import is_reporting_authority, may_request_intermediate_report
@@ -105,17 +105,16 @@ def report_incident(
     # The foreign keys are the caller's rows and stix_id, misp_uuid fresh UUIDs: checking that they exist, or
     # that they are unique, would cost a query each.
     incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id", "misp_uuid"])
-    incident.save()
+    inserts.insert(incident)
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
     # A new incident has nothing to replace: add() inserts without reading the empty relation first.
     for name, rows, order in (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
                               ("tags", tag_rows, "name")):
-        if rows:
-            getattr(incident, name).add(*rows)
+        _add_to_new(incident, name, rows)
         _hold(incident, name, rows, order)
     # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
     permission_ids = grant_permission_ids()
-    IncidentGroupObjectPermission.objects.bulk_create([
+    inserts.insert(*[
         IncidentGroupObjectPermission(permission_id=permission_ids[codename], group_id=organisation.group_id,
                                       content_object=incident)
         for codename in (VIEW, CHANGE)
@@ -147,6 +146,14 @@ def report_incident(
 def _distinct(rows) -> list:
     """Rows (or ids) once each, in the order given."""
     return list({getattr(row, "pk", row): row for row in rows}.values())
+
+
+def _add_to_new(incident: Incident, name: str, rows: list) -> None:
+    """``add()`` for an incident being created: its link rows in one INSERT (none to check for duplicates)."""
+    field = Incident._meta.get_field(name)
+    through = field.remote_field.through
+    source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
+    inserts.insert(*[through(**{source: incident.pk, target: getattr(row, "pk", row)}) for row in rows])
 
 
 def _hold(incident: Incident, name: str, rows: list, order: str | None = None) -> None:
@@ -396,7 +403,7 @@ def sync_deadlines(incident: Incident, *, new: bool = False) -> None:
         elif (row.due_at, row.met_at) != (deadline.due_at, deadline.met_at):
             row.due_at, row.met_at = deadline.due_at, deadline.met_at
             row.save(update_fields=["due_at", "met_at"])
-    Deadline.objects.bulk_create(added)
+    inserts.insert(*added)
     if new:
         _hold(incident, "deadlines", added, "due_at")
     stale = [row.pk for key, row in existing.items()

@@ -1,0 +1,60 @@
+"""Cached INSERTs (csoa_portal.inserts) write exactly what the ORM's save() and bulk_create() write."""
+
+from datetime import datetime, timezone
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from csoa_portal import inserts
+from liaison.models import Event, EventAudience
+
+pytestmark = pytest.mark.django_db
+
+AT = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+
+
+def _columns(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if not f.primary_key}
+
+
+def _event(n):
+    return Event(created_at=AT, kind="incident.created", subject_type="incident", subject_id=str(n),
+                 payload={"reference": f"INC-{n}", "nested": {"tlp": "amber", "ids": [1, 2]}})
+
+
+def test_an_inserted_row_reads_back_as_the_orm_would_have_saved_it():
+    by_orm, by_insert = _event(1), _event(2)
+    by_orm.save()
+    inserts.insert(by_insert)
+    assert by_insert.pk == by_orm.pk + 1
+    assert by_insert._state.adding is False and by_insert._state.db == "default"
+    stored = Event.objects.get(pk=by_insert.pk)
+    assert _columns(stored) == {**_columns(Event.objects.get(pk=by_orm.pk)), "subject_id": "2",
+                                "payload": {"reference": "INC-2", "nested": {"tlp": "amber", "ids": [1, 2]}}}
+
+
+def test_many_rows_get_their_ids_in_order_even_beyond_one_statement(monkeypatch):
+    events = [_event(n) for n in range(7)]
+    inserts.insert(*events)
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+    assert list(Event.objects.filter(pk__in=[e.pk for e in events]).values_list("subject_id", flat=True)) == [
+        str(n) for n in range(7)]
+
+    group = Group.objects.create(name="insert-test")
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 3)  # three statements
+    links = [EventAudience(event_id=e.pk, group_id=group.pk) for e in events]
+    inserts.insert(*links)
+    assert all(link.pk for link in links)
+    assert EventAudience.objects.filter(group=group).count() == 7
+
+
+def test_mixed_models_or_keys_are_refused_and_nothing_is_written():
+    group = Group.objects.create(name="insert-mixed")
+    before = Event.objects.count()
+    with pytest.raises(TypeError, match="one model"):
+        inserts.insert(_event(1), EventAudience(event_id=1, group_id=group.pk))
+    with pytest.raises(TypeError, match="primary key"):
+        inserts.insert(_event(1), Event(id=10**9, kind="x", subject_type="x", subject_id="x"))
+    assert Event.objects.count() == before
+    inserts.insert()  # nothing to write: no statement
