@@ -44,7 +44,7 @@ def test_a_failing_flush_is_logged_and_the_thread_goes_on(caplog):
     assert sum(t.name == "test-failing" and t.is_alive() for t in threading.enumerate()) == 1
 
 
-def test_drain_hands_over_what_is_pending_in_the_calling_thread():
+def test_drain_hands_over_what_is_pending_in_the_calling_thread(db):
     """At process exit the pending work is done, not left to the sweep."""
     flushed = []
     worker = background.BatchWorker("test-drain", lambda items: flushed.append((threading.current_thread(), items)),
