@@ -274,7 +274,7 @@ def _publish_audiences(audiences: dict[int, list[int]]) -> None:
                        event_ids, exc_info=True)
 
 
-# A few milliseconds: live clients barely notice, and a burst of commits costs one hop and one update.
+# 50 ms, as the audit sealer: live clients barely notice, and a burst of commits costs one hop and one update.
 PUBLISH_DELAY_SECONDS = 0.05
 _background_publisher = background.BatchWorker(
     "event-publisher", lambda batches: _publish_audiences({k: v for batch in batches for k, v in batch.items()}),

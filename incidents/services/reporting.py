@@ -107,7 +107,7 @@ def report_incident(
     incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id", "misp_uuid"])
     inserts.insert(incident)
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
-    # A new incident has nothing to replace: add() inserts without reading the empty relation first.
+    # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks.
     for name, rows, order in (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
                               ("tags", tag_rows, "name")):
         _add_to_new(incident, name, rows)
