@@ -41,7 +41,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -227,9 +227,24 @@ def record(
     with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
         inserts.insert(entry)
         entry.content_hash = compute_content_hash(entry)  # covers the id, known once inserted
-        AuditEntry.objects.filter(pk=entry.pk).update(content_hash=entry.content_hash)
+        _store_content_hash(entry)
         _seal_after_commit_once()
     return entry
+
+
+_CONTENT_HASH_SQL: dict[str, str] = {}
+
+
+def _store_content_hash(entry: AuditEntry) -> None:
+    """One UPDATE with SQL built once per database: every audited write runs it (the ORM compiled it each time)."""
+    alias = entry._state.db
+    sql = _CONTENT_HASH_SQL.get(alias)
+    if sql is None:
+        meta, quote = AuditEntry._meta, connections[alias].ops.quote_name
+        sql = _CONTENT_HASH_SQL[alias] = (f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('content_hash').column)}"
+                                          f" = %s WHERE {quote(meta.pk.column)} = %s")
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [entry.content_hash, entry.pk])
 
 
 # --- Sealing: chaining committed entries, one sealer at a time -------------------------------
@@ -243,22 +258,21 @@ def _seal_after_commit_once() -> None:
     (production) the commit only wakes the process's sealer thread: the request does not wait
     for the chain, and many commits close together cost one sealing.
     """
-    callback = _wake_sealer if settings.AUDIT_SEAL_IN_BACKGROUND else _seal_after_commit
     connection = transaction.get_connection()
-    if any(item[1] is callback for item in connection.run_on_commit):
+    if any(item[1] is _seal_soon for item in connection.run_on_commit):
         return
-    transaction.on_commit(callback)
+    transaction.on_commit(_seal_soon)
 
 
 # One daemon thread per process seals when a commit wakes it (with its own connection). A process
 # that dies while it seals loses nothing: the batch's transaction rolls back and the sweep seals
 # the entries.
 _background_sealer = background.BatchWorker("audit-sealer", lambda _: _seal_after_commit(),
-                                            delay=SEAL_DELAY_SECONDS)
+                                            delay=SEAL_DELAY_SECONDS, setting="AUDIT_SEAL_IN_BACKGROUND")
 
 
-def _wake_sealer() -> None:
-    _background_sealer.add()
+def _seal_soon() -> None:
+    _background_sealer.submit()
 
 
 def _seal_after_commit() -> None:

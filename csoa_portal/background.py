@@ -7,9 +7,10 @@ sweep does any of it that a dying process leaves undone (entries unsealed, event
 process after a short delay, the commits of that delay cost one sealing, one channel-layer
 hop with one ``published_at`` update, and one broker message, instead of one each.
 
-Production only (``settings.AFTER_COMMIT_IN_BACKGROUND``, ``AUDIT_SEAL_IN_BACKGROUND``):
-embedded mode and the tests do the same work in the request, where its effects can be read
-as soon as the request returns.
+Production only: each worker names the setting that turns it on (``AFTER_COMMIT_IN_BACKGROUND``,
+``AUDIT_SEAL_IN_BACKGROUND``), and ``submit`` asks it, so a caller never chooses; embedded
+mode and the tests do the same work in the request, where its effects can be read as soon
+as the request returns.
 """
 
 import atexit
@@ -17,16 +18,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
+from django.conf import settings
 from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_workers: list["BatchWorker"] = []
+_workers: "weakref.WeakSet[BatchWorker]" = weakref.WeakSet()  # drained at exit; a discarded one is forgotten
 
 
 class BatchWorker(Generic[T]):
@@ -37,14 +40,21 @@ class BatchWorker(Generic[T]):
     a fork too), and what is pending when the process exits normally is flushed then.
     """
 
-    def __init__(self, name: str, flush: Callable[[list[T]], None], *, delay: float):
-        self.name, self.flush, self.delay = name, flush, delay
+    def __init__(self, name: str, flush: Callable[[list[T]], None], *, delay: float, setting: str):
+        self.name, self.flush, self.delay, self.setting = name, flush, delay, setting
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
         self._items: list[T] = []
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
-        _workers.append(self)
+        _workers.add(self)
+
+    def submit(self, items: Iterable[T] = ()) -> None:
+        """Hand ``items`` to the thread when the worker's setting says so; otherwise flush them now, here."""
+        if getattr(settings, self.setting):
+            self.add(items)
+        else:
+            self.flush(list(items))
 
     def add(self, items=()) -> None:
         """Queue ``items`` (none: only wake the thread) and make sure the thread runs."""

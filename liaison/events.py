@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import Group
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -247,11 +246,11 @@ def record_events(items: list[NewEvent]) -> list[Event]:
         EventAudience(event_id=event_id, group_id=group_id)
         for event_id, audience in audiences.items() for group_id in audience
     ])
-    transaction.on_commit(lambda: _publish_after_commit(audiences))
+    transaction.on_commit(lambda: _background_publisher.submit([audiences]))
     return events
 
 
-def _publish_after_commit(audiences: dict[int, list[int]]) -> None:
+def _publish_audiences(audiences: dict[int, list[int]]) -> None:
     """Publish once committed; a failure here (Redis, or the database gone since the commit) fails nothing.
 
     ``audiences``: each new event's id (in the order written) to its group ids. The change and its Events are
@@ -259,13 +258,6 @@ def _publish_after_commit(audiences: dict[int, list[int]]) -> None:
     The sweeper publishes them instead. In production the process's publisher thread sends them, with
     those of the other commits of its delay.
     """
-    if settings.AFTER_COMMIT_IN_BACKGROUND:
-        _background_publisher.add([audiences])
-        return
-    _publish_audiences(audiences)
-
-
-def _publish_audiences(audiences: dict[int, list[int]]) -> None:
     event_ids = list(audiences)
     try:
         publish_events(event_ids, audiences=audiences)
@@ -278,7 +270,7 @@ def _publish_audiences(audiences: dict[int, list[int]]) -> None:
 PUBLISH_DELAY_SECONDS = 0.05
 _background_publisher = background.BatchWorker(
     "event-publisher", lambda batches: _publish_audiences({k: v for batch in batches for k, v in batch.items()}),
-    delay=PUBLISH_DELAY_SECONDS)
+    delay=PUBLISH_DELAY_SECONDS, setting="AFTER_COMMIT_IN_BACKGROUND")
 
 
 def publish_event(event_id: int) -> bool:

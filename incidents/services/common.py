@@ -3,7 +3,6 @@
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -124,10 +123,7 @@ def dispatch_evaluation(incident_id: int) -> None:
     In production the process's dispatcher thread queues the evaluations of many commits as one
     task (``background``); otherwise each commit queues its own.
     """
-    if settings.AFTER_COMMIT_IN_BACKGROUND:
-        transaction.on_commit(lambda: _background_dispatcher.add([incident_id]))
-    else:
-        transaction.on_commit(lambda: _queue_evaluations([incident_id]))
+    transaction.on_commit(lambda: _background_dispatcher.submit([incident_id]))
 
 
 def _queue_evaluations(incident_ids: list[int]) -> None:
@@ -146,4 +142,4 @@ def _queue_evaluations(incident_ids: list[int]) -> None:
 # Short: an escalation waits for it. A burst of reports then costs one broker message.
 DISPATCH_DELAY_SECONDS = 0.05
 _background_dispatcher = background.BatchWorker("evaluation-dispatcher", _queue_evaluations,
-                                                delay=DISPATCH_DELAY_SECONDS)
+                                                delay=DISPATCH_DELAY_SECONDS, setting="AFTER_COMMIT_IN_BACKGROUND")

@@ -116,7 +116,7 @@ def test_one_sealer_runs_after_each_commit_however_many_entries_it_wrote(db, dja
         with transaction.atomic():
             entries = [_record(object_id=str(n)) for n in range(3)]
             assert all(AuditEntry.objects.get(pk=e.pk).seq is None for e in entries), "no chaining before the commit"
-    assert [c for c in callbacks if c is audit._seal_after_commit] == [audit._seal_after_commit]
+    assert [c for c in callbacks if c is audit._seal_soon] == [audit._seal_soon]
     assert all(AuditEntry.objects.get(pk=e.pk).seq is not None for e in entries)
     assert audit.verify_chain().pending == 0
 

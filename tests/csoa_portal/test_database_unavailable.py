@@ -168,7 +168,7 @@ def test_a_failure_after_the_commit_answers_the_committed_result(de_token):
     from liaison.models import Event
 
     client = Client(headers={"Authorization": f"Bearer {de_token}"})
-    with mock.patch("liaison.events._publish_after_commit", side_effect=CUT):  # the database went after the commit
+    with mock.patch("liaison.events._background_publisher.submit", side_effect=CUT):  # the database went after the commit
         response = _report(client, "Committed, then cut", HTTP_IDEMPOTENCY_KEY="k-after")
 
     assert response.status_code == 201, response.content
