@@ -270,8 +270,8 @@ def main() -> int:
 
     rows = [
         common.summary("commit of update → escalation Event (worker on Redis)", latency, round_trip),
-        common.summary(f"one sweep, {facts['pending']:,} pending of {facts['incidents']:,} (≤ 200 evaluated each)",
-                       sweeps, idle),
+        common.summary(f"one sweep, {facts['pending']:,} pending of {facts['incidents']:,} "
+                       "(batches of 200 for half an interval)", sweeps, idle),
     ]
     title = (f"Escalation ({args.size}; baselines: bare Celery round trip through the same worker; "
              "the same sweep with nothing pending)")

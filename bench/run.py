@@ -113,8 +113,10 @@ def machine(postgres: str) -> dict:
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                                 timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                capture_output=True, text=True, timeout=10).stdout.splitlines()
+        # The run's own results files are not changes to what was measured.
+        dirty = [line for line in status if not line[3:].startswith("bench/results/")]
         info["commit"] = commit + (" + local changes" if dirty else "") if commit else None
     except (OSError, subprocess.SubprocessError):
         info["commit"] = None
