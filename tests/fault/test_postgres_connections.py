@@ -209,6 +209,9 @@ def test_page_cut_mid_transaction_shows_the_503_page_and_the_resubmitted_form_re
     assert browser.get(f"{portal.url}{again.headers['Location']}", timeout=30).status_code == 200
 
 
+BURST_MIN, BURST_MAX = 20, 200
+
+
 def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_whole_once(portal, soc):
     """Cuts land anywhere (authentication, the transaction, the commit, the response): 201 or 503, never 500.
 
@@ -224,7 +227,9 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
         while not stop.wait(rng.uniform(0.05, 0.4)):
             cuts.append(_cut_in_own_connection())
 
-    titles = [f"Burst report {n}" for n in range(20)]
+    # At least 20 reports, and more until one was cut: on a fast machine a report is over quickly and
+    # most cuts find the server's connections idle, which the next request replaces unnoticed.
+    titles = [f"Burst report {n}" for n in range(BURST_MAX)]
     keys = {title: str(uuid.uuid4()) for title in titles}
     bodies = {title: _report(title) for title in titles}  # a retry sends the very same request
     statuses: list[int] = []
@@ -232,6 +237,8 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
     thread.start()
     try:
         for title in titles:
+            if len(statuses) >= BURST_MIN and 503 in statuses:
+                break
             response = _post_report(portal, soc, bodies[title], keys[title])
             statuses.append(response.status_code)
             if response.status_code == 503:
@@ -242,6 +249,7 @@ def test_connections_cut_at_random_during_a_burst_of_reports_leave_each_report_w
         stop.set()
         thread.join(timeout=10)
 
+    titles = titles[:len(statuses)]
     assert set(statuses) <= {201, 503}, statuses
     assert 503 in statuses, f"no request was cut ({sum(cuts)} backends terminated): the burst proved nothing"
     replayed = 0

@@ -50,6 +50,9 @@ def test_soc_tool_reports_an_early_warning_and_gets_its_deadlines(de_tool, freez
         ({"title": "x", "aware_at": "yesterday"}, "aware_at", "Datetime has wrong format"),
         ({"aware_at": AWARE}, "title", "required"),
         ({"title": "x", "aware_at": AWARE, "category": "availability/teapot"}, "category", "Unknown code"),
+        ({"title": "x", "aware_at": AWARE, "organisation": "nobody-csirt"}, "organisation", "Unknown code 'nobody-csirt'"),
+        ({"title": "x", "aware_at": AWARE, "affected_member_states": ["DE", "ZZ"]}, "affected_member_states",
+         "Unknown code 'ZZ'"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(de_tool, body, field, message, freezer):
@@ -59,6 +62,17 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(de_tool, body, f
     error = response.json()["error"]
     assert field in error["fields"] and message in " ".join(error["fields"][field])
     assert not Incident.objects.exists()
+
+
+def test_codes_name_their_rows_whatever_the_case_of_a_member_state(de_tool):
+    body = {"title": "x", "aware_at": AWARE, "affected_member_states": ["fr", "DE"], "sectors": ["energy.electricity"],
+            "organisation": "de-csirt"}
+    response = _post(de_tool, "/api/v1/incidents/", body)
+    assert response.status_code == 201, response.content
+    incident = Incident.objects.get(pk=response.json()["id"])
+    assert sorted(incident.affected_member_states.values_list("code", flat=True)) == ["DE", "FR"]
+    assert list(incident.sectors.values_list("code", flat=True)) == ["energy.electricity"]
+    assert incident.reporting_organisation.code == "de-csirt"
 
 
 def test_malformed_json_is_a_400(de_tool):

@@ -105,3 +105,92 @@ def test_an_unreachable_throttle_cache_lets_requests_through(network, token_for,
 
     assert [client.get(URL).status_code for _ in range(BUDGET + 2)] == [200] * (BUDGET + 2)
 
+
+
+# --- The Redis window (full mode): one script per request ----------------------------------------
+
+def _redis_backend():
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        pytest.skip("the Redis window is full mode's: embedded mode's cache is in process")
+    return backend
+
+
+def _token_request(prefix: str):
+    from types import SimpleNamespace
+
+    from csoa_portal.models import ApiToken
+
+    return SimpleNamespace(auth=ApiToken(prefix=prefix), user=None)
+
+
+def test_concurrent_requests_of_one_token_never_take_more_than_its_budget(small_budgets):
+    """Read-then-write counters let a burst through together; the script counts each request exactly once."""
+    import threading
+
+    _redis_backend()
+    small_budgets("token", "burst")
+    request, results, start = _token_request("burst"), [], threading.Barrier(12)
+
+    def one():
+        start.wait()
+        results.append(PrincipalRateThrottle().allow_request(request, None))
+
+    threads = [threading.Thread(target=one) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == [False] * (12 - BUDGET) + [True] * BUDGET
+
+
+def test_retry_after_is_when_the_oldest_counted_request_leaves_the_window(small_budgets, monkeypatch):
+    _redis_backend()
+    small_budgets("token", "clock")
+    request, now = _token_request("clock"), [1000.0]
+    monkeypatch.setattr(PrincipalRateThrottle, "timer", lambda self: now[0])
+    for step in range(BUDGET):
+        now[0] = 1000.0 + 10 * step
+        assert PrincipalRateThrottle().allow_request(request, None)
+
+    now[0] = 1025.0
+    refused = PrincipalRateThrottle()
+    assert not refused.allow_request(request, None)
+    assert refused.wait() == 35  # the request of 1000.0 leaves the minute at 1060.0
+    now[0] = 1060.5
+    assert PrincipalRateThrottle().allow_request(request, None)
+
+
+def test_a_counter_left_in_the_old_format_is_replaced_not_an_error(small_budgets, caplog):
+    """A rolling upgrade meets DRF's pickled history under the same key: counting starts afresh."""
+    backend = _redis_backend()
+    small_budgets("token", "legacy")
+    backend.set(PrincipalRateThrottle.cache_format % {"scope": "token", "ident": "legacy"}, [1.0, 2.0], 60)
+    request = _token_request("legacy")
+
+    results = [PrincipalRateThrottle().allow_request(request, None) for _ in range(BUDGET + 1)]
+
+    assert results == [True] * BUDGET + [False]
+    assert "throttle cache unavailable" not in caplog.text
+
+
+def test_an_unreachable_redis_lets_requests_through(small_budgets, monkeypatch, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from csoa_portal.api import throttling
+
+    _redis_backend()
+    small_budgets("token", "down")
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Redis is restarting")
+
+    monkeypatch.setattr(throttling, "_script", down)
+    request = _token_request("down")
+
+    assert all(PrincipalRateThrottle().allow_request(request, None) for _ in range(BUDGET + 2))
+    assert "request let through" in caplog.text
