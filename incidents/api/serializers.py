@@ -6,11 +6,13 @@ organisations) and the services do the rest; outputs render prefetched rows.
 
 from datetime import timezone as dt_timezone
 
-from django.db import connections, router
+from django.db import router
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from csoa_portal import rows
 from csoa_portal.api import fields, reuse
 
 from incidents import clocks, selectors
@@ -49,34 +51,29 @@ class CodeField(serializers.SlugRelatedField):
     """
 
     default_error_messages = {"does_not_exist": "Unknown code {value!r}.", "invalid": "Give a code as text."}
-    _sql: dict[tuple, str] = {}
 
     def to_internal_value(self, data):
         if isinstance(data, str) and self.slug_field == "code" and self.queryset.model is MemberState:
             data = data.upper()
-        if isinstance(data, str) and not self.queryset.query.has_filters() and self._unique_code():
+        if isinstance(data, str) and self._whole_table_by_code:
             return self._by_code(data)
         return super().to_internal_value(data)
 
-    def _unique_code(self) -> bool:
-        return self.slug_field == "code" and self.queryset.model._meta.get_field("code").unique
+    @cached_property
+    def _whole_table_by_code(self) -> bool:
+        """Codes of a whole table, unique: what ``csoa_portal.rows`` reads without the ORM (decided once per field)."""
+        return (self.slug_field == "code" and not self.queryset.query.has_filters()
+                and self.queryset.model._meta.get_field("code").unique)
 
     def _by_code(self, code: str):
         model = self.queryset.model
-        alias = router.db_for_read(model)
-        sql = self._sql.get((model, alias))
-        if sql is None:
-            meta, quote = model._meta, connections[alias].ops.quote_name
-            sql = self._sql[(model, alias)] = (
-                f"SELECT {', '.join(quote(f.column) for f in meta.concrete_fields)} FROM {quote(meta.db_table)} "
-                f"WHERE {quote(meta.get_field('code').column)} = %s")
         try:
-            found = next(iter(model._default_manager.db_manager(alias).raw(sql, [code])), None)
+            found = rows.fetch(model, using=router.db_for_read(model), code=code)
         except (TypeError, ValueError):  # what the database driver refuses to send (a NUL byte)
             self.fail("invalid")
-        if found is None:
+        if not found:
             self.fail("does_not_exist", slug_name=self.slug_field, value=code)
-        return found
+        return found[0]
 
 
 def _codes(model, **kwargs):

@@ -35,7 +35,6 @@ from liaison.models import Organisation, User
 from liaison.exercises import current_exercise_id
 
 
-@transaction.atomic
 def report_incident(
     *,
     actor: User,
@@ -105,6 +104,27 @@ def report_incident(
     # The foreign keys are the caller's rows and stix_id, misp_uuid fresh UUIDs: checking that they exist, or
     # that they are unique, would cost a query each.
     incident.full_clean(exclude=["reporting_organisation", "reported_by", "category", "stix_id", "misp_uuid"])
+    if early_warning is not None:
+        try:
+            _check_sections(Report.Kind.EARLY_WARNING, early_warning)
+        except ValidationError as exc:  # name the field as the caller sent it: early_warning.summary
+            raise ValidationError({f"early_warning.{k.removeprefix('content.')}": v
+                                   for k, v in exc.message_dict.items()}) from None
+    # Whatever may refuse the report was checked above, before any write, except its tags (a free tag is
+    # created with the incident, not before): a savepoint only for them. A report refused inside a caller's
+    # transaction then leaves it usable, and the others save the savepoint's two round trips (issue 16).
+    with transaction.atomic(savepoint=bool(tags)):
+        _write_new(incident, actor=actor, organisation=organisation, member_states=member_states,
+                   sector_rows=sector_rows, tags=tags, early_warning=early_warning)
+    if not keep_related:
+        incident.__dict__.pop("_prefetched_objects_cache", None)
+    return incident
+
+
+def _write_new(incident: Incident, *, actor: User, organisation: Organisation, member_states: list,
+               sector_rows: list, tags, early_warning: dict | None) -> None:
+    """``report_incident``'s writes, in its transaction: the incident, its links, grants, report and clocks."""
+    now = incident.created_at
     inserts.insert(incident)
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
     # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks.
@@ -123,12 +143,8 @@ def report_incident(
     audience = Audience(group_ids=[organisation.group_id])
     reports = []
     if early_warning is not None:
-        try:
-            reports.append(_record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING,
-                                          content=early_warning, at=now, audience=audience))
-        except ValidationError as exc:  # name the field as the caller sent it: early_warning.summary
-            raise ValidationError({f"early_warning.{k.removeprefix('content.')}": v
-                                   for k, v in exc.message_dict.items()}) from None
+        reports.append(_record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING,
+                                      content=early_warning, at=now, audience=audience))
     _hold(incident, "reports", reports)
     _hold(incident, "shares", [])
     _hold(incident, "level_proposals", [])
@@ -138,9 +154,6 @@ def report_incident(
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
                  after={**_snapshot(incident), "tags": tag_names(incident)})
     dispatch_evaluation(incident.pk)
-    if not keep_related:
-        incident.__dict__.pop("_prefetched_objects_cache", None)
-    return incident
 
 
 def _distinct(rows) -> list:
@@ -331,11 +344,8 @@ def submit_report(*, actor: User, incident: Incident, kind: str, content: dict,
     return report
 
 
-def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None, audience=None) -> Report:
-    """Validate and write one report, audited with its event; the caller holds the incident's lock.
-
-    ``audience``: the event's, when the caller knows it (``_event`` reads it from the grants otherwise).
-    """
+def _check_sections(kind: str, content) -> None:
+    """A report's sections: the kind's required ones as text, no unknown one (before anything is written)."""
     if kind not in Report.Kind.values:
         raise ValidationError({"kind": f"Unknown report kind {kind!r}; use one of {', '.join(Report.Kind.values)}."})
     if not isinstance(content, dict):
@@ -350,6 +360,14 @@ def _record_report(*, actor: User, incident: Incident, kind: str, content: dict,
     errors |= {f"content.{n}": "Must be text." for n, v in content.items() if n in allowed and not isinstance(v, str)}
     if errors:
         raise ValidationError(errors)
+
+
+def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None, audience=None) -> Report:
+    """Validate and write one report, audited with its event; the caller holds the incident's lock.
+
+    ``audience``: the event's, when the caller knows it (``_event`` reads it from the grants otherwise).
+    """
+    _check_sections(kind, content)
     kinds_so_far = set(incident.reports.values_list("kind", flat=True))
     if kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in kinds_so_far:
         raise ValidationError({"kind": "The final report comes after the incident notification: submit that first."})
