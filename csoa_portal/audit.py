@@ -41,11 +41,11 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, models, transaction
+from django.db import models, router, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from csoa_portal import background, inserts
+from csoa_portal import background, inserts, rows
 from csoa_portal.context import current_origin
 from csoa_portal.models import AuditEntry, AuditHead
 
@@ -227,24 +227,9 @@ def record(
     with transaction.atomic(savepoint=False):  # the caller's transaction, or one of its own
         inserts.insert(entry)
         entry.content_hash = compute_content_hash(entry)  # covers the id, known once inserted
-        _store_content_hash(entry)
+        rows.update(entry, "content_hash")
         _seal_after_commit_once()
     return entry
-
-
-_CONTENT_HASH_SQL: dict[str, str] = {}
-
-
-def _store_content_hash(entry: AuditEntry) -> None:
-    """One UPDATE with SQL built once per database: every audited write runs it (the ORM compiled it each time)."""
-    alias = entry._state.db
-    sql = _CONTENT_HASH_SQL.get(alias)
-    if sql is None:
-        meta, quote = AuditEntry._meta, connections[alias].ops.quote_name
-        sql = _CONTENT_HASH_SQL[alias] = (f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('content_hash').column)}"
-                                          f" = %s WHERE {quote(meta.pk.column)} = %s")
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, [entry.content_hash, entry.pk])
 
 
 # --- Sealing: chaining committed entries, one sealer at a time -------------------------------
@@ -283,25 +268,39 @@ def _seal_after_commit() -> None:
         logger.warning("sealing the audit log after a commit failed; the sweep will seal it", exc_info=True)
 
 
-def _lock_head(*, wait: bool) -> AuditHead | None:
+def _lock_head(*, wait: bool, using: str) -> AuditHead | None:
     """The chain's head, locked until this transaction ends; None if another sealer holds it and not ``wait``."""
-    heads = AuditHead.objects.select_for_update(skip_locked=not wait).filter(id=1)
-    head = heads.first()
-    if head is None:
-        if AuditHead.objects.filter(id=1).exists():
-            return None  # locked: that sealer looks for pending entries again after its commit
-        AuditHead.objects.get_or_create(id=1)  # a new or flushed database
-        head = heads.first()
-    return head
+    found = rows.fetch_compiled(("audit: head", wait),
+                                lambda: AuditHead.objects.select_for_update(skip_locked=not wait).filter(id=1),
+                                using=using)
+    if found:
+        return found[0]
+    if AuditHead.objects.using(using).filter(id=1).exists():
+        return None  # locked: that sealer looks for pending entries again after its commit
+    AuditHead.objects.using(using).get_or_create(id=1)  # a new or flushed database
+    return _lock_head(wait=wait, using=using)
+
+
+def _pending(batch_size: int, *, using: str) -> list[AuditEntry]:
+    """The oldest ``batch_size`` committed entries not chained yet (SQL compiled once: every commit seals)."""
+    return rows.fetch_compiled(("audit: pending", batch_size),
+                               lambda: AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch_size],
+                               using=using)
+
+
+def _any_pending(*, using: str) -> bool:
+    return rows.any_row("audit: any pending", lambda: AuditEntry.objects.filter(seq__isnull=True).values("id")[:1],
+                        using=using)
 
 
 def _seal_batch(batch_size: int, *, wait: bool) -> int | None:
     """Chain up to ``batch_size`` committed entries in id order; None if another sealer is at work."""
-    with transaction.atomic():
-        head = _lock_head(wait=wait)
+    using = router.db_for_write(AuditEntry)
+    with transaction.atomic(using=using):
+        head = _lock_head(wait=wait, using=using)
         if head is None:
             return None
-        entries = list(AuditEntry.objects.filter(seq__isnull=True).order_by("id")[:batch_size])
+        entries = _pending(batch_size, using=using)
         if not entries:
             return 0
         seq, prev_hash, now = head.seq, head.hash, timezone.now()
@@ -314,32 +313,16 @@ def _seal_batch(batch_size: int, *, wait: bool) -> int | None:
             entry.seq, entry.prev_hash, entry.sealed_at = seq, prev_hash, now
             entry.hash = compute_hash(entry)
             prev_hash = entry.hash
-        _write_seals(entries)
+        # One UPDATE by id per entry, sent as one executemany: bulk_update's CASE per field and WHEN per
+        # entry was half the sealer's CPU for the single entry a commit usually leaves (issue 16).
+        rows.update_many(AuditEntry, using=using, names=_SEAL_FIELDS, where=("id",),
+                         rows=[(*(getattr(entry, name) for name in _SEAL_FIELDS), entry.pk) for entry in entries])
         head.seq, head.hash = seq, prev_hash
-        head.save(update_fields=["seq", "hash"])
+        rows.update(head, "seq", "hash")
     return len(entries)
 
 
 _SEAL_FIELDS = ("seq", "prev_hash", "hash", "sealed_at")
-
-
-def _write_seals(entries: list[AuditEntry]) -> None:
-    """Store the entries' seals: one UPDATE by id each, sent as one ``executemany``.
-
-    ``bulk_update`` would send one statement, but builds a CASE per field with a WHEN per entry: for
-    the single entry a commit usually leaves, that was half the sealer's CPU, the sealer a fifth of
-    a report's (issue 16). The values go through the fields' own database preparation, as the ORM's.
-    """
-    connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    meta = AuditEntry._meta
-    fields = [meta.get_field(name) for name in _SEAL_FIELDS]
-    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
-           f"WHERE {quote(meta.pk.column)} = %s")
-    rows = [[*(f.get_db_prep_save(getattr(entry, f.attname), connection) for f in fields), entry.pk]
-            for entry in entries]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def seal_pending(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None, wait: bool = True) -> int:
@@ -359,7 +342,7 @@ def seal_pending(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None
             break
         sealed += count
         batches += 1
-        if count < batch_size and not AuditEntry.objects.filter(seq__isnull=True).exists():
+        if count < batch_size and not _any_pending(using=router.db_for_write(AuditEntry)):
             break
     else:
         logger.info("audit sealer stopped after %s batches (%s entries); the next commit or the sweep seals the rest",

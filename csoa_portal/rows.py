@@ -60,8 +60,8 @@ class _Select:
 _SELECTS: dict[tuple, _Select] = {}
 
 
-def _select(model: type[Model], using: str, names: tuple[str, ...], suffix: str) -> _Select:
-    key = (model, using, names, suffix)
+def _select(model: type[Model], using: str, names: tuple[str, ...]) -> _Select:
+    key = (model, using, names)
     select = _SELECTS.get(key)
     if select is None:
         quote = connections[using].ops.quote_name
@@ -69,24 +69,97 @@ def _select(model: type[Model], using: str, names: tuple[str, ...], suffix: str)
         fields = tuple(meta.get_field(name) for name in names)
         cols = columns(model, using=using)
         where = " AND ".join(f"{quote(f.column)} = %s" for f in fields)
-        select = _SELECTS[key] = _Select(f"SELECT {cols.sql} FROM {quote(meta.db_table)} WHERE {where}{suffix}",
+        select = _SELECTS[key] = _Select(f"SELECT {cols.sql} FROM {quote(meta.db_table)} WHERE {where}",
                                          cols, fields)
     return select
 
 
-def fetch(model: type[Model], *, using: str, suffix: str = "", **equal) -> list[Model]:
+def fetch(model: type[Model], *, using: str, **equal) -> list[Model]:
     """The rows of ``model`` whose fields equal ``equal`` (``name=value``, at least one), as instances.
 
-    ``suffix`` ends the statement as written (``" FOR UPDATE"``): a constant, never input. Values go
-    through the fields' own database preparation, as in a filter. A value the driver cannot send
-    (a NUL byte) raises ``ValueError``.
+    Values go through the fields' own database preparation, as in a filter. A value the driver
+    cannot send (a NUL byte) raises ``ValueError``.
     """
     if not equal:
         raise TypeError("fetch() needs at least one field to compare")
-    select = _select(model, using, tuple(equal), suffix)
+    select = _select(model, using, tuple(equal))
     connection = connections[using]
     params = [field.get_db_prep_value(value, connection) for field, value in zip(select.fields, equal.values())]
     with connection.cursor() as cursor:
         cursor.execute(select.sql, params)
         found = cursor.fetchall()
     return [select.columns.instance(row, using=using) for row in found]
+
+
+def compiled(key, build, *, using: str) -> tuple[str, tuple]:
+    """The SQL and parameters of the queryset ``build()`` returns, compiled once per ``key`` and database.
+
+    For querysets whose SQL and parameters never change (no value of a request in them): ``key``
+    names one such queryset, e.g. ``("pending entries", batch_size)``.
+    """
+    cache_key = ("compiled", key, using)
+    statement = _SELECTS.get(cache_key)
+    if statement is None:
+        sql, params = build().query.get_compiler(using).as_sql()
+        statement = _SELECTS[cache_key] = (sql, tuple(params))
+    return statement
+
+
+def fetch_compiled(key, build, *, using: str) -> list[Model]:
+    """``compiled``'s queryset read as instances of its model (a queryset of whole rows, in field order)."""
+    sql, params = compiled(key, build, using=using)
+    cols = _COLUMNS.get((key, using))
+    if cols is None:
+        cols = _COLUMNS[(key, using)] = columns(build().model, using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    return [cols.instance(row, using=using) for row in found]
+
+
+_COLUMNS: dict[tuple, Columns] = {}
+_UPDATES: dict[tuple, tuple[str, tuple, tuple]] = {}
+
+
+def _update(model: type[Model], using: str, names: tuple[str, ...], where: tuple[str, ...]):
+    key = (model, using, names, where)
+    statement = _UPDATES.get(key)
+    if statement is None:
+        quote = connections[using].ops.quote_name
+        meta = model._meta
+        set_fields = tuple(meta.get_field(name) for name in names)
+        where_fields = tuple(meta.get_field(name) for name in where)
+        sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in set_fields)} "
+               f"WHERE {' AND '.join(f'{quote(f.column)} = %s' for f in where_fields)}")
+        statement = _UPDATES[key] = (sql, set_fields, where_fields)
+    return statement
+
+
+def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where: tuple[str, ...],
+                rows: list[tuple]) -> None:
+    """Per row, ``UPDATE … SET names = values WHERE where = values`` (each row: the new values, then the
+    WHERE's), sent as one ``executemany``; values go through the fields' database preparation as in a save."""
+    sql, set_fields, where_fields = _update(model, using, names, where)
+    connection = connections[using]
+    fields = set_fields + where_fields
+    params = [[field.get_db_prep_save(value, connection) for field, value in zip(fields, row)] for row in rows]
+    with connection.cursor() as cursor:
+        if len(params) == 1:
+            cursor.execute(sql, params[0])
+        else:
+            cursor.executemany(sql, params)
+
+
+def update(instance: Model, *names: str) -> None:
+    """Store ``instance``'s ``names`` by its primary key, as ``save(update_fields=names)`` would write them."""
+    pk = instance._meta.pk.name
+    update_many(type(instance), using=instance._state.db or "default", names=names, where=(pk,),
+                rows=[(*(getattr(instance, instance._meta.get_field(n).attname) for n in names), instance.pk)])
+
+
+def any_row(key, build, *, using: str) -> bool:
+    """Whether ``compiled``'s queryset selects a row."""
+    sql, params = compiled(key, build, using=using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
