@@ -14,11 +14,14 @@ from typing import NamedTuple
 
 from django.db import connections, models, router
 
+from csoa_portal import prepared
+
 
 class _Statement(NamedTuple):
     sql: str
     fields: list  # the written fields, in the order of the values of each row
     returning: list  # the fields the database answers (the generated primary key)
+    kept: bool  # built once and kept: prepared on a persistent connection (csoa_portal.prepared)
 
 
 _STATEMENTS: dict[tuple, _Statement] = {}
@@ -40,8 +43,8 @@ def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool) 
                f"VALUES {', '.join([placeholders] * rows)}")
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
-        statement = _Statement(sql, fields, returning)
-        if rows <= _CACHED_ROWS:
+        statement = _Statement(sql, fields, returning, rows <= _CACHED_ROWS)
+        if statement.kept:
             _STATEMENTS[key] = statement
     return statement
 
@@ -74,7 +77,10 @@ def _insert_batch(objs, alias, connection, with_pk) -> None:
     statement = _statement(type(objs[0]), alias, len(objs), with_pk)
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in statement.fields]
     with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
+        if statement.kept:
+            prepared.execute(cursor, statement.sql, params)
+        else:
+            cursor.execute(statement.sql, params)
         returned = cursor.fetchall() if statement.returning else []
     for obj, row in zip(objs, returned, strict=True) if statement.returning else ():
         for field, value in zip(statement.returning, row, strict=True):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.db import connections
 from django.db.models import Model
 
+from csoa_portal import prepared
+
 
 @dataclass(frozen=True)
 class Columns:
@@ -86,7 +88,7 @@ def fetch(model: type[Model], *, using: str, **equal) -> list[Model]:
     connection = connections[using]
     params = [field.get_db_prep_value(value, connection) for field, value in zip(select.fields, equal.values())]
     with connection.cursor() as cursor:
-        cursor.execute(select.sql, params)
+        prepared.execute(cursor, select.sql, params)
         found = cursor.fetchall()
     return [select.columns.instance(row, using=using) for row in found]
 
@@ -112,7 +114,7 @@ def fetch_compiled(key, build, *, using: str) -> list[Model]:
     if cols is None:
         cols = _COLUMNS[(key, using)] = columns(build().model, using=using)
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         found = cursor.fetchall()
     return [cols.instance(row, using=using) for row in found]
 
@@ -145,7 +147,7 @@ def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where
     params = [[field.get_db_prep_save(value, connection) for field, value in zip(fields, row)] for row in rows]
     with connection.cursor() as cursor:
         if len(params) == 1:
-            cursor.execute(sql, params[0])
+            prepared.execute(cursor, sql, params[0])
         else:
             cursor.executemany(sql, params)
 
@@ -161,5 +163,5 @@ def any_row(key, build, *, using: str) -> bool:
     """Whether ``compiled``'s queryset selects a row."""
     sql, params = compiled(key, build, using=using)
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         return cursor.fetchone() is not None

@@ -151,6 +151,9 @@ if DATABASE_URL:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # Behind PgBouncer's transaction pooling a server-side cursor would outlive its transaction's server.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+    # The SQL built once per model is prepared once per persistent connection (csoa_portal/prepared.py):
+    # unset, on where connections persist (DATABASE_CONN_MAX_AGE) and not behind transaction pooling.
+    DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=None)
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         # An unreachable server fails a request in seconds (503), not after the TCP timeout.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault(

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router, transaction
 from django.utils import timezone
 
-from csoa_portal import audit, rows
+from csoa_portal import audit, prepared, rows
 from csoa_portal.models import ApiToken
 
 TOKEN_RE = re.compile(r"^csoa_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
@@ -167,7 +167,7 @@ def _token_by_prefix(prefix: str) -> ApiToken | None:
     alias = router.db_for_read(ApiToken)
     lookup = _lookup(alias)
     with connections[alias].cursor() as cursor:
-        cursor.execute(lookup.sql, [prefix])
+        prepared.execute(cursor, lookup.sql, [prefix])
         row = cursor.fetchone()
     if row is None:
         return None

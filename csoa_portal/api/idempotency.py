@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
-from csoa_portal import rows
+from csoa_portal import prepared, rows
 from csoa_portal.input_rules import text_problem
 from csoa_portal.models import IdempotencyRecord
 
@@ -72,19 +72,25 @@ def idempotent(request, perform) -> Response:
     return response
 
 
+_CLAIM_SQL: dict[str, tuple[str, list]] = {}
+
+
 def _claim(record: IdempotencyRecord) -> bool:
     """Insert the record unless its key is taken; whether it was inserted."""
     connection = transaction.get_connection()
-    quote = connection.ops.quote_name
-    meta = IdempotencyRecord._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))}) "
-           f"ON CONFLICT ({quote(meta.get_field('principal').column)}, {quote(meta.get_field('key').column)}) "
-           f"DO NOTHING RETURNING {quote(meta.pk.column)}")
+    if connection.alias not in _CLAIM_SQL:
+        quote = connection.ops.quote_name
+        meta = IdempotencyRecord._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        _CLAIM_SQL[connection.alias] = (
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({quote(meta.get_field('principal').column)}, {quote(meta.get_field('key').column)}) "
+            f"DO NOTHING RETURNING {quote(meta.pk.column)}", fields)
+    sql, fields = _CLAIM_SQL[connection.alias]
     params = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        prepared.execute(cursor, sql, params)
         return cursor.fetchone() is not None
 
 
