@@ -9,7 +9,7 @@ database converters applied, then ``Model.from_db``. The companion of ``csoa_por
 
 from dataclasses import dataclass
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model
 
 from csoa_portal import prepared
@@ -59,7 +59,11 @@ class _Select:
     fields: tuple  # the WHERE's fields, in order, for their database preparation
 
 
+# Built once per process; a race between threads only builds one twice.
 _SELECTS: dict[tuple, _Select] = {}
+_COMPILED: dict[tuple, tuple[str, tuple]] = {}
+_COLUMNS: dict[tuple, Columns] = {}
+_UPDATES: dict[tuple, tuple[str, tuple, tuple]] = {}
 
 
 def _select(model: type[Model], using: str, names: tuple[str, ...]) -> _Select:
@@ -99,11 +103,10 @@ def compiled(key, build, *, using: str) -> tuple[str, tuple]:
     For querysets whose SQL and parameters never change (no value of a request in them): ``key``
     names one such queryset, e.g. ``("pending entries", batch_size)``.
     """
-    cache_key = ("compiled", key, using)
-    statement = _SELECTS.get(cache_key)
+    statement = _COMPILED.get((key, using))
     if statement is None:
         sql, params = build().query.get_compiler(using).as_sql()
-        statement = _SELECTS[cache_key] = (sql, tuple(params))
+        statement = _COMPILED[(key, using)] = (sql, tuple(params))
     return statement
 
 
@@ -117,10 +120,6 @@ def fetch_compiled(key, build, *, using: str) -> list[Model]:
         prepared.execute(cursor, sql, params)
         found = cursor.fetchall()
     return [cols.instance(row, using=using) for row in found]
-
-
-_COLUMNS: dict[tuple, Columns] = {}
-_UPDATES: dict[tuple, tuple[str, tuple, tuple]] = {}
 
 
 def _update(model: type[Model], using: str, names: tuple[str, ...], where: tuple[str, ...]):
@@ -154,8 +153,9 @@ def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where
 
 def update(instance: Model, *names: str) -> None:
     """Store ``instance``'s ``names`` by its primary key, as ``save(update_fields=names)`` would write them."""
-    pk = instance._meta.pk.name
-    update_many(type(instance), using=instance._state.db or "default", names=names, where=(pk,),
+    model = type(instance)
+    using = instance._state.db or router.db_for_write(model, instance=instance)
+    update_many(model, using=using, names=names, where=(model._meta.pk.name,),
                 rows=[(*(getattr(instance, instance._meta.get_field(n).attname) for n in names), instance.pk)])
 
 
