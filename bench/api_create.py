@@ -274,17 +274,10 @@ pidfile = {directory / 'pgbouncer.pid'}
 
 
 def start_server(kind: str, port: int, workers: int, threads: int, log_path: Path,
-                 database_url: str | None = None) -> subprocess.Popen:
+                 database_url: str | None = None, *, redis_url: str = REDIS_URL,
+                 channels_prefix: str = "bench-api") -> subprocess.Popen:
     """The production command of ``kind``, on the bench database and Redis database (not waited for)."""
-    env = dict(
-        os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
-        # Production requires a key outside the database for the audit chain (a throwaway one here).
-        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or uuid.uuid4().hex + uuid.uuid4().hex,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=REDIS_URL, CHANNELS_PREFIX="bench-api",
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("DJANGO_DEBUG", None)
+    env = common.production_env(redis_url=redis_url, channels_prefix=channels_prefix)
     if database_url:
         env["DATABASE_URL"] = database_url
     bin_dir = Path(sys.executable).parent

@@ -10,6 +10,7 @@ import socket
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,3 +254,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Throwaway keys, one per benchmark run, shared by every process it starts (the audit chain's
+# entries written by a server and by a sweep process are keyed alike, as in one deployment).
+_SECRET_KEY = uuid.uuid4().hex + uuid.uuid4().hex
+_AUDIT_HMAC_KEY = uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def production_env(*, redis_url: str, channels_prefix: str) -> dict[str, str]:
+    """The environment of a portal process started by a benchmark: production settings, the bench's Redis."""
+    env = dict(
+        os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=_SECRET_KEY,
+        # Production requires a key outside the database for the audit chain (a throwaway one here).
+        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or _AUDIT_HMAC_KEY,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=redis_url, CHANNELS_PREFIX=channels_prefix,
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
+    )
+    env.pop("DJANGO_DEBUG", None)
+    return env

@@ -42,7 +42,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -68,15 +67,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(
-        os.environ, DJANGO_ENV="production", DJANGO_SECRET_KEY=uuid.uuid4().hex + uuid.uuid4().hex,
-        # Production requires a key outside the database for the audit chain (a throwaway one here).
-        AUDIT_HMAC_KEY=os.environ.get("AUDIT_HMAC_KEY") or uuid.uuid4().hex + uuid.uuid4().hex,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", REDIS_URL=REDIS_URL, CHANNELS_PREFIX=CHANNELS_PREFIX,
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
-    )
-    env.pop("DJANGO_DEBUG", None)
+def start_server(port: int, log_path: Path, *, redis_url: str = REDIS_URL,
+                 channels_prefix: str = CHANNELS_PREFIX) -> subprocess.Popen:
+    env = common.production_env(redis_url=redis_url, channels_prefix=channels_prefix)
     uvicorn = str(Path(sys.executable).with_name("uvicorn"))
     with log_path.open("wb") as log:
         return subprocess.Popen(
@@ -121,10 +114,10 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def flush_redis() -> None:
+def flush_redis(url: str = REDIS_URL) -> None:
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
 

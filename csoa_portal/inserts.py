@@ -28,8 +28,8 @@ _STATEMENTS: dict[tuple, _Statement] = {}
 _CACHED_ROWS = 16  # larger inserts are rare: built each time, not kept
 
 
-def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool) -> _Statement:
-    key = (model, alias, rows, with_pk)
+def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool, conflict: tuple = ()) -> _Statement:
+    key = (model, alias, rows, with_pk, conflict)
     statement = _STATEMENTS.get(key)
     if statement is None:
         meta, connection = model._meta, connections[alias]
@@ -37,10 +37,12 @@ def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool) 
         if any(f.has_db_default() or f.generated for f in meta.concrete_fields):
             raise TypeError(f"{meta.label} has fields the database fills: save it through the ORM")
         fields = [f for f in meta.concrete_fields if with_pk or f is not meta.pk]
-        returning = [] if with_pk else [meta.pk]
+        returning = [] if with_pk and not conflict else [meta.pk]  # a skipped row answers nothing
         placeholders = f"({', '.join(['%s'] * len(fields))})"
         sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
                f"VALUES {', '.join([placeholders] * rows)}")
+        if conflict:
+            sql += f" ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in conflict)}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
         statement = _Statement(sql, fields, returning, rows <= _CACHED_ROWS)
@@ -73,8 +75,19 @@ def insert(*objs: models.Model) -> None:
         _insert_batch(objs[start:start + size], alias, connection, with_pk)
 
 
-def _insert_batch(objs, alias, connection, with_pk) -> None:
-    statement = _statement(type(objs[0]), alias, len(objs), with_pk)
+def insert_unless_taken(obj: models.Model, *, unique: tuple[str, ...]) -> bool:
+    """INSERT one new instance unless a row with the same ``unique`` fields exists; whether it was written.
+
+    ``INSERT … ON CONFLICT (unique) DO NOTHING``: losing a race to a concurrent insert raises
+    nothing, so no savepoint is needed around it (``unique`` must name a unique constraint).
+    """
+    alias = router.db_for_write(type(obj), instance=obj)
+    return bool(_insert_batch([obj], alias, connections[alias], obj.pk is not None, tuple(unique)))
+
+
+def _insert_batch(objs, alias, connection, with_pk, conflict: tuple = ()) -> int:
+    """INSERT ``objs`` in one statement; how many rows were written (all unless ``conflict`` skipped some)."""
+    statement = _statement(type(objs[0]), alias, len(objs), with_pk, conflict)
     params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in statement.fields]
     with connection.cursor() as cursor:
         if statement.kept:
@@ -82,6 +95,8 @@ def _insert_batch(objs, alias, connection, with_pk) -> None:
         else:
             cursor.execute(statement.sql, params)
         returned = cursor.fetchall() if statement.returning else []
+    if conflict and not returned:
+        return 0
     for obj, row in zip(objs, returned, strict=True) if statement.returning else ():
         for field, value in zip(statement.returning, row, strict=True):
             for converter in field.get_db_converters(connection):
@@ -89,3 +104,4 @@ def _insert_batch(objs, alias, connection, with_pk) -> None:
             setattr(obj, field.attname, value)
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias
+    return len(objs)

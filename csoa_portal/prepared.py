@@ -14,16 +14,17 @@ prepares on its own. ``DATABASE_PREPARED_STATEMENTS`` turns it off (or on) expli
 
 A prepared statement belongs to the session, not to a transaction: a rollback keeps it, and
 a new connection (after a cut, or ``CONN_MAX_AGE``) starts with none, which is noticed by the
-identity of the driver's connection object.
+identity of the driver's connection object. Whether to prepare is decided once per driver
+connection too (settings do not change under a running process; ``decide_again`` is for tests that do).
 """
 
 from django.conf import settings
 
-_ATTR = "_csoa_prepared"  # on Django's connection: (driver connection, {sql: statement name})
+_ATTR = "_csoa_prepared"  # on Django's connection: (driver connection, enabled, {sql: statement name})
 
 
 def enabled(connection) -> bool:
-    """Whether statements are prepared on this Django connection (its settings decide; checked per use)."""
+    """Whether statements are prepared on this Django connection (its settings decide)."""
     wanted = getattr(settings, "DATABASE_PREPARED_STATEMENTS", None)
     if connection.vendor != "postgresql" or wanted is False:
         return False
@@ -34,13 +35,21 @@ def enabled(connection) -> bool:
     return wanted is True or connection.settings_dict.get("CONN_MAX_AGE") != 0
 
 
-def _names(connection) -> dict[str, str]:
+def _names(connection) -> dict[str, str] | None:
+    """The statements prepared on the connection's current session; None where none are prepared."""
     raw = connection.connection
     held = getattr(connection, _ATTR, None)
     if held is None or held[0] is not raw:  # a new session: nothing prepared on it yet
-        held = (raw, {})
+        held = (raw, enabled(connection), {})
         setattr(connection, _ATTR, held)
-    return held[1]
+    return held[2] if held[1] else None
+
+
+def decide_again(connection) -> None:
+    """Ask ``enabled`` again now (after a test changed the settings it reads); what is prepared stays known."""
+    held = getattr(connection, _ATTR, None)
+    if held is not None:
+        setattr(connection, _ATTR, (held[0], enabled(connection), held[2]))
 
 
 def _numbered(sql: str) -> str | None:
@@ -57,11 +66,10 @@ def execute(cursor, sql: str, params=()) -> None:
     ``sql`` must be one of a bounded set built once per process (never a string holding values):
     each distinct text is prepared once per connection and kept for the connection's life.
     """
-    connection = cursor.db
-    if not enabled(connection):
+    names = _names(cursor.db)
+    if names is None:
         cursor.execute(sql, params)
         return
-    names = _names(connection)
     name = names.get(sql)
     if name is None:
         numbered = _numbered(sql)

@@ -454,6 +454,12 @@ SWEEP_ON_WORKER_START = env.bool("SWEEP_ON_WORKER_START", default=True)
 # SKIP LOCKED) and stop after this budget, leaving the rest to the next sweep.
 SWEEP_BATCH = env.int("SWEEP_BATCH", default=100)
 SWEEP_JOB_BUDGET_SECONDS = env.int("SWEEP_JOB_BUDGET_SECONDS", default=60)
+# The share of time a sweep job firing reminders and alarms may be busy over a backlog: it rests
+# between batches for the rest (1 = never rests). Keeps a burst of alarms from taking the CPU that
+# reports and live events need at that moment (csoa_portal.sweep.in_batches).
+SWEEP_PACE = env.float("SWEEP_PACE", default=0.25)
+if not 0.05 <= SWEEP_PACE <= 1.0:
+    raise ImproperlyConfigured("SWEEP_PACE is the share of time a sweep job may be busy: between 0.05 and 1.")
 
 # --- EU Cybersecurity Reserve (DOMAIN.md) -------------------------------------------------
 # Whose decision-makers answer requests: ENISA under the 2025 contribution agreement; "ec" if the Commission holds it.

@@ -30,7 +30,8 @@ def run_sweep() -> dict[str, object]:
     return results
 
 
-def in_batches(work: Callable[[int], int], *, batch: int | None = None, budget_seconds: float | None = None) -> int:
+def in_batches(work: Callable[[int], int], *, batch: int | None = None, budget_seconds: float | None = None,
+               paced: bool = False) -> int:
     """Run ``work(batch)`` — one transaction that claims and handles up to ``batch`` rows — until the backlog is done.
 
     Each batch commits on its own: a sweep over a backlog of a thousand overdue clocks holds
@@ -38,15 +39,25 @@ def in_batches(work: Callable[[int], int], *, batch: int | None = None, budget_s
     visible, published and e-mailed batch by batch. ``work`` returns how many rows it
     handled; fewer than ``batch`` means the backlog is empty. After ``budget_seconds``
     the rest is left to the next sweep, so one job never starves the others.
+
+    ``paced``: between batches, rest so the job is busy at most ``SWEEP_PACE`` of the time
+    (as PostgreSQL's vacuum cost delay does): a backlog of a thousand alarms otherwise takes a
+    whole core and its database backend's share at once, and on a small machine the reports
+    and live events of that moment wait for CPU (bench/sweep_load.py). For jobs whose rows may
+    be late by a few seconds (reminders, alarms), not for recovery work that has a deadline.
     """
     from django.conf import settings
 
     batch = batch or settings.SWEEP_BATCH
     budget = settings.SWEEP_JOB_BUDGET_SECONDS if budget_seconds is None else budget_seconds
+    pace = settings.SWEEP_PACE if paced else 1.0
     stop_at = time.monotonic() + budget
     done = 0
     while True:
+        started = time.monotonic()
         handled = work(batch)
         done += handled
         if handled < batch or time.monotonic() >= stop_at:
             return done
+        if pace < 1.0:
+            time.sleep(min((time.monotonic() - started) * (1.0 / pace - 1.0), max(0.0, stop_at - time.monotonic())))

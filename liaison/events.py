@@ -9,6 +9,8 @@ de-duplicate by id.
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -193,6 +195,32 @@ class NewEvent:
     payload: dict | None = None
 
 
+# The events of a ``written_last`` block, queued until it ends (None outside one).
+_queued: ContextVar[list | None] = ContextVar("csoa_queued_events", default=None)
+
+
+@contextmanager
+def written_last():
+    """Inside, recorded events are queued and written together as the block ends: open it inside the transaction.
+
+    Live readers never pass an event id whose transaction is still open (``liaison.selectors``,
+    the settled prefix), so an event written early in a long transaction holds back every later
+    event of everyone until that transaction commits. A sweep batch firing a hundred alarms is
+    such a transaction: written at its end, its events hold others back for the insert and the
+    commit only. Nested blocks leave the writing to the outermost; an error writes nothing.
+    """
+    if _queued.get() is not None:
+        yield
+        return
+    token = _queued.set([])
+    try:
+        yield
+        items = _queued.get()
+    finally:
+        _queued.reset(token)
+    record_events(items)
+
+
 def record_event(
     *,
     kind: str,
@@ -202,17 +230,23 @@ def record_event(
     actor=None,
     payload: dict | None = None,
     audience: Audience,
-) -> Event:
-    """Write an Event in the caller's transaction and publish it once that commits."""
-    return record_events([NewEvent(kind=kind, subject=subject, subject_type=subject_type, subject_id=subject_id,
-                                   actor=actor, payload=payload, audience=audience)])[0]
+) -> Event | None:
+    """Write an Event in the caller's transaction and publish it once that commits (None: queued, ``written_last``)."""
+    written = record_events([NewEvent(kind=kind, subject=subject, subject_type=subject_type, subject_id=subject_id,
+                                      actor=actor, payload=payload, audience=audience)])
+    return written[0] if written else None
 
 
 def record_events(items: list[NewEvent]) -> list[Event]:
     """Write many Events with a constant number of queries (an escalation alerts dozens of organisations).
 
-    Ids are allocated in list order; all are published together after the commit.
+    Ids are allocated in list order; all are published together after the commit. Inside a
+    ``written_last`` block they are queued instead (and nothing is returned).
     """
+    queued = _queued.get()
+    if queued is not None:
+        queued.extend(items)
+        return []
     if not items:
         return []
     events, names_per_event, ids_per_event = [], [], []

@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 
-from csoa_portal import prepared, rows
+from csoa_portal import inserts, rows
 from csoa_portal.input_rules import text_problem
 from csoa_portal.models import IdempotencyRecord
 
@@ -57,11 +57,11 @@ def idempotent(request, perform) -> Response:
             # Nothing is kept: the key stays free for a corrected retry.
             transaction.set_rollback(True)
             return response
-        claimed = _claim(IdempotencyRecord(
+        claimed = inserts.insert_unless_taken(IdempotencyRecord(
             principal=request.user, key=key, method=request.method, path=request.path[:500],
             request_hash=digest, status_code=response.status_code, response_body=response.data,
             response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
-        ))
+        ), unique=("principal", "key"))
         if not claimed:
             # A request with this key committed while this one worked: answer as it did, keep nothing of this one.
             previous = _replay(request, key, digest)
@@ -70,28 +70,6 @@ def idempotent(request, perform) -> Response:
                 raise IntegrityError(f"{HEADER} {key!r} was claimed and then released by a concurrent request")
             return previous
     return response
-
-
-_CLAIM_SQL: dict[str, tuple[str, list]] = {}
-
-
-def _claim(record: IdempotencyRecord) -> bool:
-    """Insert the record unless its key is taken; whether it was inserted."""
-    connection = transaction.get_connection()
-    if connection.alias not in _CLAIM_SQL:
-        quote = connection.ops.quote_name
-        meta = IdempotencyRecord._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        _CLAIM_SQL[connection.alias] = (
-            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) "
-            f"ON CONFLICT ({quote(meta.get_field('principal').column)}, {quote(meta.get_field('key').column)}) "
-            f"DO NOTHING RETURNING {quote(meta.pk.column)}", fields)
-    sql, fields = _CLAIM_SQL[connection.alias]
-    params = [f.get_db_prep_save(f.pre_save(record, add=True), connection) for f in fields]
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, sql, params)
-        return cursor.fetchone() is not None
 
 
 def _replay(request, key: str, digest: str) -> Response | None:

@@ -18,7 +18,7 @@ from incidents.models import Alert, CrisisLevel, Escalation, Incident
 from incidents.services.sharing import disclosure_for_escalation, share_for_escalation
 from liaison.exercise_time import deadline, scale_of
 from liaison.exercises import taking_part
-from liaison.events import Audience, NewEvent, record_events
+from liaison.events import Audience, NewEvent, record_events, written_last
 from liaison.models import Organisation, User
 from incidents.selectors import alert_disclosure, audience_group_names
 from liaison.selectors import organisations_in_groups
@@ -152,12 +152,12 @@ def sweep_alerts(*, now=None, batch: int | None = None) -> int:
     worked through a committed batch at a time (``csoa_portal.sweep.in_batches``).
     """
     now = now or timezone.now()
-    return sweep.in_batches(lambda size: _sweep_alert_batch(now=now, size=size), batch=batch)
+    return sweep.in_batches(lambda size: _sweep_alert_batch(now=now, size=size), batch=batch, paced=True)
 
 
 def _sweep_alert_batch(*, now, size: int) -> int:
     acted = 0
-    with transaction.atomic():
+    with transaction.atomic(), written_last():  # the batch's events just before its commit (liaison.events)
         overdue = list(
             Alert.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("organisation__group", "incident__reporting_organisation", "escalation")

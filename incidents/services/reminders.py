@@ -9,14 +9,15 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from csoa_portal import audit, sweep
 from incidents import clocks, policy
 from incidents.models import Deadline, Incident, TimelineEntry
 from incidents.selectors import active_blueprint
-from liaison.events import Audience, record_event
+from liaison.events import Audience, record_event, written_last
 from liaison.exercise_time import lead_window, scales_of
 
 REMINDER_LEAD = timedelta(hours=6)
@@ -47,8 +48,10 @@ def sweep_deadlines(*, now=None, batch: int | None = None) -> int:
     and its Events are published, before the next is claimed.
     """
     now = now or timezone.now()
-    return (sweep.in_batches(lambda size: _fire_batch("deadline.reminder", now=now, size=size), batch=batch)
-            + sweep.in_batches(lambda size: _fire_batch("deadline.overdue", now=now, size=size), batch=batch))
+    return (sweep.in_batches(lambda size: _fire_batch("deadline.reminder", now=now, size=size), batch=batch,
+                             paced=True)
+            + sweep.in_batches(lambda size: _fire_batch("deadline.overdue", now=now, size=size), batch=batch,
+                               paced=True))
 
 
 def _fire_batch(kind: str, *, now, size: int) -> int:
@@ -62,16 +65,19 @@ def _fire_batch(kind: str, *, now, size: int) -> int:
                                reminded_at__isnull=True, due_at__gt=now)
     else:
         due = open_rows.filter(overdue_fired_at__isnull=True, due_at__lte=now)
-    with transaction.atomic():
+    # The batch's events written last, just before its commit: live readers wait on none of its work.
+    with transaction.atomic(), written_last():
         rows = list(due.order_by("due_at", "pk")[:size])
+        # The batch's rows stamped in one UPDATE (a save() each was a third of a sweep's statements).
+        claimed = Deadline.objects.filter(pk__in=[deadline.pk for deadline in rows])
+        if kind == "deadline.reminder":
+            claimed.update(reminded_at=now)
+        else:
+            claimed.update(overdue_fired_at=now, reminded_at=Coalesce("reminded_at", Value(now)))
         for deadline in rows:
-            if kind == "deadline.reminder":
-                deadline.reminded_at = now
-                deadline.save(update_fields=["reminded_at"])
-            else:
+            if kind == "deadline.overdue":
                 deadline.overdue_fired_at = now
-                deadline.reminded_at = deadline.reminded_at or now
-                deadline.save(update_fields=["overdue_fired_at", "reminded_at"])
+            deadline.reminded_at = deadline.reminded_at or now
             _announce(kind, deadline, now)
     return len(rows)
 

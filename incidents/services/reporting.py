@@ -144,7 +144,7 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
     reports = []
     if early_warning is not None:
         reports.append(_record_report(actor=actor, incident=incident, kind=Report.Kind.EARLY_WARNING,
-                                      content=early_warning, at=now, audience=audience))
+                                      content=early_warning, at=now, audience=audience, checked=True))
     _hold(incident, "reports", reports)
     _hold(incident, "shares", [])
     _hold(incident, "level_proposals", [])
@@ -362,14 +362,16 @@ def _check_sections(kind: str, content) -> None:
         raise ValidationError(errors)
 
 
-def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None, audience=None) -> Report:
+def _record_report(*, actor: User, incident: Incident, kind: str, content: dict, at=None, audience=None,
+                   checked: bool = False) -> Report:
     """Validate and write one report, audited with its event; the caller holds the incident's lock.
 
     ``audience``: the event's, when the caller knows it (``_event`` reads it from the grants otherwise).
+    ``checked``: the caller already ran ``_check_sections`` on ``content`` (``report_incident``, before its writes).
     """
-    _check_sections(kind, content)
-    kinds_so_far = set(incident.reports.values_list("kind", flat=True))
-    if kind == Report.Kind.FINAL and Report.Kind.NOTIFICATION not in kinds_so_far:
+    if not checked:
+        _check_sections(kind, content)
+    if kind == Report.Kind.FINAL and not incident.reports.filter(kind=Report.Kind.NOTIFICATION).exists():
         raise ValidationError({"kind": "The final report comes after the incident notification: submit that first."})
     if kind == Report.Kind.PROGRESS and incident.status in HANDLED_STATUSES:
         raise ValidationError({"kind": f"A progress report is for an incident still being handled (NIS2 Art. "

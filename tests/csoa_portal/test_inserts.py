@@ -7,7 +7,9 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from csoa_portal import inserts
+from csoa_portal.models import IdempotencyRecord
 from liaison.models import Event, EventAudience
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +60,19 @@ def test_mixed_models_or_keys_are_refused_and_nothing_is_written():
         inserts.insert(_event(1), Event(id=10**9, kind="x", subject_type="x", subject_id="x"))
     assert Event.objects.count() == before
     inserts.insert()  # nothing to write: no statement
+
+
+def test_insert_unless_taken_writes_once_and_reports_the_row_it_skipped():
+    user = UserFactory()
+
+    def record(code):
+        return IdempotencyRecord(principal=user, key="k-1", method="POST", path="/api/v1/incidents/",
+                                 request_hash="h", status_code=code, response_body={"code": code},
+                                 response_headers={})
+
+    first, second = record(201), record(409)
+    assert inserts.insert_unless_taken(first, unique=("principal", "key")) is True
+    assert first.pk is not None and first._state.adding is False
+    assert inserts.insert_unless_taken(second, unique=("principal", "key")) is False
+    assert second.pk is None and second._state.adding is True  # not written: still a new instance
+    assert list(IdempotencyRecord.objects.filter(principal=user).values_list("status_code", flat=True)) == [201]

@@ -28,6 +28,9 @@ def persistent(settings, monkeypatch):
     settings.DATABASE_PREPARED_STATEMENTS = None
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     assert prepared.enabled(connection)
+    prepared.decide_again(connection)  # decided once per driver connection: the settings changed under it
+    yield
+    prepared.decide_again(connection)
 
 
 def _statements(queries, verb):
