@@ -23,7 +23,9 @@ cores), on a random loopback port, on the incident dataset of bench/incidents_li
 (generated if missing; ``BENCH_DATABASE_NAME``, default csoa_bench) and a Redis database of
 its own (``BENCH_REDIS_URL``, default redis://127.0.0.1:6379/10, flushed before and after:
 the escalation tasks the reports dispatch are left there with no worker to run them).
-Clients send ``X-Forwarded-Proto: https`` as the TLS proxy in front of it would.
+Clients send ``X-Forwarded-Proto: https`` as the TLS proxy in front of it would. The per-token
+budget (``API_THROTTLE_TOKEN_RATE``) is raised to 1,000,000/min: connections are unevenly spread
+over the workers, and the few on a lightly loaded worker exceed the production 1,200/min.
 
 Each of 32 clients (keep-alive connection, its own token, the 27 EU CSIRTs in turn) sends
 requests back to back for a fixed time. Measured: requests per second and latency of
@@ -278,6 +280,11 @@ def start_server(kind: str, port: int, workers: int, threads: int, log_path: Pat
                  channels_prefix: str = "bench-api") -> subprocess.Popen:
     """The production command of ``kind``, on the bench database and Redis database (not waited for)."""
     env = common.production_env(redis_url=redis_url, channels_prefix=channels_prefix)
+    # Each client has its own token, but gunicorn binds a keep-alive connection to one worker, and a
+    # worker that happens to hold few connections serves each of them several times the average rate:
+    # on a faster machine those passed the production budget of 20 requests/s per token. The budget is
+    # raised, not removed: the throttle's Redis script still runs on every request, as in production.
+    env.setdefault("API_THROTTLE_TOKEN_RATE", "1000000/min")
     if database_url:
         env["DATABASE_URL"] = database_url
     bin_dir = Path(sys.executable).parent
