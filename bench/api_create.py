@@ -432,15 +432,16 @@ def main() -> int:
             if bouncer is not None:
                 stop_server(bouncer)
             flush_redis()
-        if failures:
-            status, content = failures[0]
-            raise SystemExit(f"{kind}: {len(failures)} request(s) failed, the first with {status}: {content!r}\n"
-                             f"server log: {log_path}")
+        # The reported incidents go first, even after a failure: the dataset stays as generated for the next run.
         created = Incident.objects.filter(pk__gt=before)
         created_now = created.count()
         common.progress(f"deleting the {created_now:,} incidents the clients reported")
         created.delete()
         connection.close()
+        if failures:
+            status, content = failures[0]
+            raise SystemExit(f"{kind}: {len(failures)} request(s) failed, the first with {status}: {content!r}\n"
+                             f"server log: {log_path}")
         if created_now != posted:
             raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
         n_created += created_now
