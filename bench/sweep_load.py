@@ -142,8 +142,13 @@ class Watcher:
         await asyncio.gather(self.reader, return_exceptions=True)
 
 
+def _written(event: dict) -> float:
+    """The event's ``created_at`` (ISO 8601, UTC) as seconds of the wall clock."""
+    return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
+
+
 def _lag(arrived: float, event: dict) -> float:
-    return arrived - datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
+    return arrived - _written(event)
 
 
 async def _reporters(port: int, tokens: list[tuple[str, str]], pause: float, stop: asyncio.Event, log: list):
@@ -297,13 +302,10 @@ def main() -> int:
     def within(windows, wall):
         return any(start <= wall <= end for start, end in windows)
 
-    def created(event):
-        return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00")).timestamp()
-
     windows = {"quiet": measured["quiet"], "swept": measured["swept"]}
     latency = {name: [lat for wall, lat, *_ in log if within(found, wall)] for name, found in windows.items()}
     report_frames = [(arrived, event) for w in watchers for arrived, event in w.frames if event["kind"] in REPORT_EVENTS]
-    lag = {name: [_lag(arrived, event) for arrived, event in report_frames if within(found, created(event))]
+    lag = {name: [_lag(arrived, event) for arrived, event in report_frames if within(found, _written(event))]
            for name, found in windows.items()}
     alarm_lag = [_lag(arrived, event) for w in watchers for arrived, event in w.frames
                  if event["kind"] == "deadline.overdue"]
