@@ -38,6 +38,7 @@ from incidents.vocabulary import (
     SignificanceGround,
 )
 from liaison.models import MemberState, Organisation, User
+from liaison.policy import acting_memberships
 from liaison.roles import Community
 
 
@@ -189,7 +190,8 @@ class ReportIncidentForm(_FactsMixin):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        organisations = Organisation.objects.filter(memberships__user=user, is_active=True).distinct().order_by("name")
+        organisations = Organisation.objects.filter(
+            pk__in=acting_memberships(user).values("organisation_id")).order_by("name")
         self.fields["organisation"].queryset = organisations
         self.sole_organisation = organisations.first() if organisations.count() == 1 else None
         if self.sole_organisation:  # nothing to choose: the user reports for their organisation
@@ -678,7 +680,7 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, user, organisation: Organisation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        own = Organisation.objects.filter(memberships__user=user).distinct().order_by("name")
+        own = Organisation.objects.filter(pk__in=acting_memberships(user).values("organisation_id")).order_by("name")
         self.fields["organisation"].queryset = own
         chosen = organisation or (own.filter(code=self.data.get(self.add_prefix("organisation"))).first()
                                   if self.is_bound else None) or own.first()

@@ -20,6 +20,7 @@ from incidents import bodies, selectors
 from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Observable, Share, Task
 from liaison.exercise_time import LIVE, deadline
 from liaison.models import Organisation
+from liaison.policy import acting_memberships
 from liaison.selectors import organisations_in_groups, presidency_on
 from liaison.roles import OrganisationKind
 from liaison.roles import Role as LiaisonRole
@@ -118,13 +119,13 @@ def may_tag(user, incident: Incident) -> bool:
 
 def may_add_task(user, incident: Incident) -> bool:
     """A member of an organisation that sees the incident plans its own organisation's work on it."""
-    return (getattr(user, "is_authenticated", False) and user.memberships.exists()
+    return (getattr(user, "is_authenticated", False) and acting_memberships(user).exists()
             and may_see_incident(user, incident.pk))
 
 
 def may_manage_task(user, task: Task) -> bool:
     """A task is its organisation's: its members edit, assign, complete and delete it; nobody else sees it."""
-    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=task.organisation_id).exists()
 
 
@@ -151,7 +152,7 @@ def may_request_intermediate_report(user, incident: Incident) -> bool:
 
 def may_post_update(user, incident: Incident) -> bool:
     """Anyone who sees the incident and acts for an organisation may post an update."""
-    return getattr(user, "is_authenticated", False) and user.memberships.exists()
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).exists()
 
 
 def may_post_situation_update(user, incident: Incident) -> bool:
@@ -166,7 +167,7 @@ def seats_of(user) -> list[bodies.Seat]:
     """The person's memberships as the bodies test reads them (one query)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return [bodies.Seat(kind, ms, ms_kind, role) for kind, ms, ms_kind, role in user.memberships.filter(
+    return [bodies.Seat(kind, ms, ms_kind, role) for kind, ms, ms_kind, role in acting_memberships(user).filter(
         organisation__is_active=True).values_list("organisation__kind", "organisation__member_state_id",
                                                   "organisation__member_state__kind", "role")]
 
@@ -339,12 +340,12 @@ def is_answerable_by(user, alert: Alert, *, organisation_ids: set[int] | None = 
         return False
     if organisation_ids is not None:
         return alert.organisation_id in organisation_ids
-    return user.memberships.filter(organisation_id=alert.organisation_id).exists()
+    return acting_memberships(user).filter(organisation_id=alert.organisation_id).exists()
 
 
 def may_answer_alert(user, alert: Alert) -> bool:
     """Whether the user's organisation is the addressee (answered or not): else the alert is refused."""
-    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=alert.organisation_id).exists()
 
 
@@ -391,7 +392,7 @@ def incident_capabilities(user, incident: Incident, *, levels=None, alerts=()) -
     """Every capability of the incident page in a fixed handful of queries."""
     authenticated = getattr(user, "is_authenticated", False)
     group_rows = list(user.groups.values_list("id", "name")) if authenticated else []
-    memberships = list(user.memberships.values_list("organisation_id", "organisation__kind",
+    memberships = list(acting_memberships(user).values_list("organisation_id", "organisation__kind",
                                                     "organisation__member_state_id")) if authenticated else []
     org_ids = {org for org, _, _ in memberships}
     reporting = incident.reporting_organisation
@@ -539,8 +540,8 @@ def follows_incidents(user) -> bool:
 
 
 def _has_role(user, roles) -> bool:
-    return getattr(user, "is_authenticated", False) and user.memberships.filter(
-        role__in=roles, organisation__is_active=True).exists()
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
+        role__in=roles).exists()
 
 
 def may_see_recipients(user, incident: Incident) -> bool:

@@ -46,6 +46,7 @@ from liaison.exercises import current_exercise_id, in_current
 from liaison.exercise_time import scale_of
 from liaison.models import Event, Exercise, MemberState, Organisation, User
 from liaison.events import subjects_per_user
+from liaison.policy import acting_memberships
 from liaison.selectors import events_visible_to, stream_start, time_zone_of
 
 VIEW = "view_incident"
@@ -339,7 +340,7 @@ def reporting_authority_membership(user, incident: Incident):
     if ms is None:
         return None
     return (
-        user.memberships.filter(organisation__member_state=ms, organisation__kind__in=AUTHORITY_KINDS)
+        acting_memberships(user).filter(organisation__member_state=ms, organisation__kind__in=AUTHORITY_KINDS)
         .select_related("organisation")
         .first()
     )

@@ -551,7 +551,7 @@ def _timeline_page(request, entries) -> TimelinePage:
 def incident_detail(request, pk):
     incident = _visible(request, pk)
     # Opening the page is how an alerted organisation has "seen" its alert.
-    for alert in incident.alerts.filter(state=Alert.State.NOTIFIED, organisation__memberships__user=request.user):
+    for alert in selectors.own_alerts(request.user).filter(incident=incident, state=Alert.State.NOTIFIED):
         services.mark_seen(actor=request.user, alert=alert)
     return _render_detail(request, incident)
 

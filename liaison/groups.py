@@ -8,7 +8,8 @@ never edited by hand.
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-from liaison.models import Membership, Organisation
+from liaison.models import Organisation
+from liaison.policy import acting_memberships
 from liaison.roles import (
     MEMBER_STATE_AUTHORITY_KINDS,
     Community,
@@ -55,7 +56,7 @@ def groups_for_organisation(organisation: Organisation) -> set[str]:
 
 def expected_group_names(user) -> set[str]:
     names: set[str] = set()
-    memberships = Membership.objects.filter(user=user, organisation__is_active=True).select_related(
+    memberships = acting_memberships(user).select_related(
         "organisation__member_state"
     )
     for membership in memberships:

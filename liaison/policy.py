@@ -4,8 +4,22 @@ The incidents and the Reserve have their own policies (``incidents.policy``,
 ``reserve.policy``); this one covers the network's administration and its API tokens.
 """
 
+from django.db.models import QuerySet
+
 from liaison.models import Membership
 from liaison.roles import Community, Role
+
+
+def acting_memberships(user) -> QuerySet[Membership]:
+    """The memberships a person acts and reads through: those of active organisations.
+
+    A deactivated organisation keeps its history, but nobody acts or reads for it: its people lose its
+    groups (``liaison.groups``), and every policy that asks which organisations a person belongs to asks
+    here, so a membership of it opens nothing (tests/security/test_deactivated_organisation.py).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, organisation__is_active=True)
 
 
 def is_network_admin(user) -> bool:
@@ -16,8 +30,9 @@ def is_network_admin(user) -> bool:
 
 
 def administered_organisations(memberships) -> list:
-    """The organisations whose people and tokens the person administers, from their loaded memberships."""
-    return [m.organisation for m in memberships if m.role == Role.ORG_ADMIN]
+    """The organisations whose people and tokens the person administers, from their loaded memberships (of active
+    organisations only: ``acting_memberships``)."""
+    return [m.organisation for m in memberships if m.role == Role.ORG_ADMIN and m.organisation.is_active]
 
 
 def may_issue_token(actor, organisation) -> bool:
@@ -31,7 +46,7 @@ def may_issue_token(actor, organisation) -> bool:
         return True  # the system or an operator at the command line
     if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.is_service_account:
         return False
-    return Membership.objects.filter(user=actor, organisation=organisation, role=Role.ORG_ADMIN).exists()
+    return acting_memberships(actor).filter(organisation=organisation, role=Role.ORG_ADMIN).exists()
 
 
 # --- Exercises --------------------------------------------------------------------------------
@@ -47,8 +62,8 @@ def exercise_owner_organisations(user) -> list:
     if not getattr(user, "is_authenticated", False) or user.is_service_account:
         return []
     kinds = MEMBER_STATE_AUTHORITY_KINDS | {OrganisationKind.ENISA}
-    return [m.organisation for m in Membership.objects.filter(
-        user=user, role__in=EXERCISE_MANAGER_ROLES, organisation__kind__in=kinds, organisation__is_active=True,
+    return [m.organisation for m in acting_memberships(user).filter(
+        role__in=EXERCISE_MANAGER_ROLES, organisation__kind__in=kinds,
     ).select_related("organisation__member_state").order_by("organisation__code")]
 
 
@@ -60,12 +75,12 @@ def may_manage_exercise(user, exercise) -> bool:
     """Edit, archive, delete: crisis managers and organisation admins of the organisation that runs it."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return Membership.objects.filter(user=user, organisation_id=exercise.organisation_id,
-                                     role__in=EXERCISE_MANAGER_ROLES).exists()
+    return acting_memberships(user).filter(organisation_id=exercise.organisation_id,
+                                           role__in=EXERCISE_MANAGER_ROLES).exists()
 
 
 def takes_part(user, exercise) -> bool:
     """A person works in an exercise when one of their organisations participates and it is not archived."""
     if not getattr(user, "is_authenticated", False) or exercise.status == exercise.Status.ARCHIVED:
         return False
-    return exercise.participants.filter(memberships__user=user).exists()
+    return acting_memberships(user).filter(organisation__in=exercise.participants.all()).exists()

@@ -18,7 +18,7 @@ from liaison.exercises import in_current, using_exercise
 from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed, label_of
 from liaison.models import CouncilPresidency, Event, EventAudience, Exercise, InboxCursor, MemberState, Membership, Organisation, User
-from liaison.policy import is_network_admin
+from liaison.policy import acting_memberships, is_network_admin
 from liaison.roles import Role
 
 
@@ -54,7 +54,7 @@ def administered_organisations(user) -> QuerySet[Organisation]:
     """Organisations whose tokens the user may manage: their own as org admin; all for network admins."""
     if is_network_admin(user):
         return organisations()
-    return organisations().filter(memberships__user=user, memberships__role=Role.ORG_ADMIN).distinct()
+    return organisations().filter(pk__in=acting_memberships(user).filter(role=Role.ORG_ADMIN).values("organisation_id"))
 
 
 def organisation_admins(organisations) -> list[User]:
@@ -458,7 +458,7 @@ def exercises_to_switch_to(user) -> list[Exercise]:
     if not getattr(user, "is_authenticated", False):
         return []
     return list(Exercise.objects.filter(
-        participants__memberships__user=user,
+        participants__in=acting_memberships(user).values("organisation_id"),
         status__in=[Exercise.Status.PLANNED, Exercise.Status.RUNNING]).distinct().order_by("starts_at", "id"))
 
 
@@ -467,8 +467,8 @@ def exercises_taken_part_in(user):
     the API's ``X-Exercise`` header accepts from them (an ended one can still be read back)."""
     if not getattr(user, "is_authenticated", False):
         return Exercise.objects.none()
-    taking_part = Exercise.participants.through.objects.filter(exercise=OuterRef("pk"),
-                                                               organisation__memberships__user=user)
+    taking_part = Exercise.participants.through.objects.filter(
+        exercise=OuterRef("pk"), organisation__in=acting_memberships(user).values("organisation_id"))
     return (Exercise.objects.filter(Exists(taking_part)).exclude(status=Exercise.Status.ARCHIVED)
             .select_related("organisation"))
 
@@ -477,6 +477,6 @@ def exercises_visible_to(user):
     """Exercises the person takes part in or runs (any status), for the exercises page."""
     if not getattr(user, "is_authenticated", False):
         return Exercise.objects.none()
-    org_ids = list(user.memberships.values_list("organisation_id", flat=True))
+    org_ids = list(acting_memberships(user).values_list("organisation_id", flat=True))
     return (Exercise.objects.filter(Q(participants__in=org_ids) | Q(organisation__in=org_ids)).distinct()
             .select_related("organisation").order_by("-starts_at", "id"))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 
 from django.conf import settings
 
+from liaison.policy import acting_memberships
 from liaison.roles import Community, OrganisationKind, org_group_name, role_group_name
 from liaison.roles import Role as NetworkRole
 from reserve.workflow import (
@@ -58,7 +59,7 @@ def seats(user) -> tuple[Seat, ...]:
         return ()
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        cached = tuple(Seat(*row) for row in user.memberships.filter(organisation__is_active=True).values_list(
+        cached = tuple(Seat(*row) for row in acting_memberships(user).values_list(
             "organisation_id", "organisation__kind", "organisation__code", "organisation__member_state_id", "role"))
         try:
             setattr(user, _CACHE, cached)

@@ -30,6 +30,7 @@ from csoa_portal.input_rules import is_digits
 from csoa_portal.views import PageRefused
 from incidents.selectors import incidents_visible_to
 from liaison.forms import add_service_errors
+from liaison.policy import acting_memberships
 from liaison.selectors import organisation_names
 from reserve import policy, selectors, services, workflow
 from reserve.forms import (
@@ -340,7 +341,7 @@ def request_new(request):
     """A new request: saved as a draft, or submitted at once when complete."""
     form = RequestForm(request.POST if request.method == "POST" else None, user=request.user)
     if not form.may_request:
-        own = [m.organisation for m in request.user.memberships.select_related("organisation__member_state")]
+        own = [m.organisation for m in acting_memberships(request.user).select_related("organisation__member_state")]
         reasons = [selectors.request_refusal(o) for o in own]
         raise PageRefused(next((r for r in reasons if r), "You belong to no organisation that may request Reserve "
                                                            "support."), who_can=REQUESTERS)

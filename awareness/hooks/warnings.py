@@ -2,6 +2,8 @@
 
 from django.urls import NoReverseMatch, reverse
 
+from liaison.policy import acting_memberships
+
 
 def _url(pk: str) -> str:
     try:
@@ -33,7 +35,7 @@ def _menu(user):
 
     if not getattr(user, "is_authenticated", False):
         return []
-    if not (policy.authority_seats(user) or policy.is_enisa(user) or user.memberships.filter(
+    if not (policy.authority_seats(user) or policy.is_enisa(user) or acting_memberships(user).filter(
             role__in=policy.DRAFTING_ROLES).exists()):
         return []
     return [MenuLink("Public warnings", reverse("awareness:warning_list"),

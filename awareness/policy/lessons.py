@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from incidents import escalation
+from liaison.policy import acting_memberships
 from liaison.roles import MEMBER_STATE_AUTHORITY_KINDS, OrganisationKind, Role
 
 PROPOSER_KINDS = frozenset(MEMBER_STATE_AUTHORITY_KINDS | {OrganisationKind.ENISA, OrganisationKind.COMMISSION})
@@ -81,7 +82,7 @@ def source_link(user, lesson) -> dict:
 def _memberships(user) -> list:
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(user.memberships.filter(organisation__is_active=True).select_related("organisation"))
+    return list(acting_memberships(user).select_related("organisation"))
 
 
 def proposing_organisation(user):

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from incidents import bodies
 from incidents.policy import presidency_state_id, seats_of
+from liaison.policy import acting_memberships
 from liaison.roles import OrganisationKind, Role
 
 # The clocks (days): the states answer within AGREEMENT_DAYS of the request, ENISA circulates its draft within
@@ -45,7 +46,7 @@ def memberships_of(user) -> list:
     """The person's memberships of active organisations, read afresh (a live connection's person may lose one)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    return list(user.memberships.filter(organisation__is_active=True).select_related("organisation__member_state"))
+    return list(acting_memberships(user).select_related("organisation__member_state"))
 
 
 def requester_body(user) -> tuple[str, object] | None:

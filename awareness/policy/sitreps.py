@@ -15,6 +15,7 @@ from incidents import bodies
 from incidents import policy as incident_policy
 from incidents.models import Incident
 from liaison.models import Organisation
+from liaison.policy import acting_memberships
 from liaison.roles import OrganisationKind
 
 DRAFTING_ROLES = frozenset({"crisis_manager", "liaison_officer"})
@@ -55,7 +56,7 @@ def drafting_organisations(incident: Incident, level: int) -> list[Organisation]
 def drafting_organisation_of(user, incident: Incident, level: int) -> Organisation | None:
     """The organisation the person drafts for (the first of theirs that is a drafting body)."""
     allowed = {o.pk for o in drafting_organisations(incident, level)}
-    membership = (user.memberships.filter(organisation_id__in=allowed, role__in=DRAFTING_ROLES)
+    membership = (acting_memberships(user).filter(organisation_id__in=allowed, role__in=DRAFTING_ROLES)
                   .select_related("organisation").order_by("id").first())
     return membership.organisation if membership else None
 
@@ -65,7 +66,7 @@ def may_draft(user, incident: Incident) -> bool:
 
 
 def _in_author_organisation(user, report) -> bool:
-    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=report.author_organisation_id, role__in=DRAFTING_ROLES).exists()
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from incidents import bodies
 from incidents.policy import presidency_state_id, seats_of
+from liaison.policy import acting_memberships
 from liaison.roles import OrganisationKind, Role
 
 DRAFTER_BODIES = ("reporting_state_csirt", "reporting_state_crisis_authority", "eu_cyclone_chair")
@@ -49,7 +50,7 @@ def drafting_organisation_ids(user, incident) -> list[int]:
     """The user's organisations through which they may draft a warning about this incident (their seats only)."""
     if not getattr(user, "is_authenticated", False):
         return []
-    rows = list(user.memberships.filter(organisation__is_active=True, role__in=DRAFTING_ROLES).values_list(
+    rows = list(acting_memberships(user).filter(role__in=DRAFTING_ROLES).values_list(
         "organisation_id", "organisation__kind", "organisation__member_state_id", "organisation__member_state__kind",
         "role"))
     if not rows:
@@ -75,8 +76,8 @@ def authority_seats(user) -> dict[int, list[int]]:
     if not getattr(user, "is_authenticated", False):
         return {}
     seats: dict[int, list[int]] = {}
-    for org_id, ms_id in user.memberships.filter(
-            organisation__is_active=True, organisation__kind__in=PARTICIPANT_KINDS, role__in=ANSWERING_ROLES,
+    for org_id, ms_id in acting_memberships(user).filter(
+            organisation__kind__in=PARTICIPANT_KINDS, role__in=ANSWERING_ROLES,
             organisation__member_state__isnull=False).values_list("organisation_id", "organisation__member_state_id"):
         seats.setdefault(ms_id, []).append(org_id)
     return seats
@@ -88,8 +89,8 @@ def reading_state_ids(user) -> set[int]:
     who may not answer for it (``authority_seats``)."""
     if not getattr(user, "is_authenticated", False):
         return set()
-    return set(user.memberships.filter(
-        organisation__is_active=True, organisation__kind__in=PARTICIPANT_KINDS,
+    return set(acting_memberships(user).filter(
+        organisation__kind__in=PARTICIPANT_KINDS,
         organisation__member_state__isnull=False).values_list("organisation__member_state_id", flat=True))
 
 
@@ -98,7 +99,7 @@ def is_enisa(user) -> bool:
 
 
 def is_drafter(user, warning) -> bool:
-    return getattr(user, "is_authenticated", False) and user.memberships.filter(
+    return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=warning.drafter_organisation_id).exists()
 
 

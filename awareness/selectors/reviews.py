@@ -17,13 +17,14 @@ from awareness.models import IncidentReview, ReviewAgreement, ReviewClock, Revie
 from awareness.policy import reviews as policy
 from incidents.selectors import incidents_visible_to
 from liaison.exercises import in_current
+from liaison.policy import acting_memberships
 
 OMITTED = "Parts of this report are confidential to the member state they come from and were left out for you."
 
 
 def reviews_visible_to(user) -> QuerySet[IncidentReview]:
     """The requesting organisation, ENISA, and the authorities of every state concerned."""
-    if not getattr(user, "is_authenticated", False) or not user.memberships.exists():
+    if not getattr(user, "is_authenticated", False) or not acting_memberships(user).exists():
         return IncidentReview.objects.none()
     if policy.is_enisa(user):
         return in_current(IncidentReview.objects.all())

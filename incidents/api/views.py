@@ -34,6 +34,7 @@ from incidents.models import (
 )
 from incidents.observables import search_forms
 from incidents.stix import bundle_for, serialize
+from liaison.policy import acting_memberships
 
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
@@ -140,7 +141,7 @@ def _reporting_organisation(request, requested):
         if requested and requested != request.auth.organisation:
             raise ValidationError({"organisation": ["A token reports for its own organisation only."]})
         return request.auth.organisation
-    memberships = request.user.memberships.select_related("organisation")
+    memberships = acting_memberships(request.user).select_related("organisation")
     if requested:
         if not memberships.filter(organisation=requested).exists():
             raise ValidationError({"organisation": [f"You do not act for {requested.code}."]})

@@ -98,11 +98,6 @@ def raise_alerts(*, escalation: Escalation, levels: list[CrisisLevel]) -> list[A
     return alerts
 
 
-def alerts_of(user: User):
-    """Alerts addressed to the user's organisations."""
-    return Alert.objects.filter(organisation__memberships__user=user).distinct()
-
-
 def _own_alert(actor: User, alert: Alert) -> Alert:
     alert = Alert.objects.select_for_update().select_related("organisation__group", "incident").get(pk=alert.pk)
     if not policy.may_answer_alert(actor, alert):

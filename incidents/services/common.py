@@ -16,6 +16,7 @@ from incidents.selectors import audience_group_names
 from incidents.vocabulary import TLP
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
+from liaison.policy import acting_memberships
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def _event(kind: str, incident: Incident, *, actor, payload: dict | None = None,
 def _check_membership(actor, organisation: Organisation) -> None:
     if acts_for_token_organisation(actor, organisation.pk):  # an API token's own: found with the token
         return
-    if not actor.memberships.filter(organisation=organisation).exists():
+    if not acting_memberships(actor).filter(organisation=organisation).exists():
         raise PermissionDenied(f"You do not act for {organisation.code}.")
 
 

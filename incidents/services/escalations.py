@@ -24,6 +24,7 @@ from incidents.services.common import _event
 from liaison.events import Audience, record_event
 from liaison.models import User
 from liaison.exercises import using_exercise
+from liaison.policy import acting_memberships
 
 # Where the refusal's rule comes from: the 2025 Blueprint (Council Recommendation) and NIS2 Art. 16.
 BLUEPRINT_SOURCE = "EU Cyber Crisis Management Blueprint (Council Recommendation, 2025)"
@@ -243,7 +244,7 @@ def propose_level(*, actor: User, incident: Incident, level: int, reason: str) -
     if LevelProposal.objects.filter(incident=incident, level=level, state=LevelProposal.State.OPEN).exists():
         raise ValidationError({"level": f"Level {level} is already proposed and waits for "
                                         f"{policy.level_bodies_sentence(target)}."})
-    membership = actor.memberships.select_related("organisation").order_by("id").first()
+    membership = acting_memberships(actor).select_related("organisation").order_by("id").first()
     explanation = f"Level {level} — {target.name}: proposed by {actor.get_full_name()}" \
                   f"{f' ({membership.organisation.name})' if membership else ''}: {reason.strip()}"
     return _open_proposal(incident=incident, blueprint=blueprint, level=level, explanation=explanation,

@@ -17,6 +17,7 @@ from incidents.policy import may_add_task, may_manage_task
 from incidents.services.common import _check_membership
 from liaison.events import Audience, record_event
 from liaison.models import Organisation, User
+from liaison.policy import acting_memberships
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
@@ -78,7 +79,7 @@ def create_task(*, actor: User, incident: Incident, title: str, organisation: Or
     if not may_add_task(actor, incident):
         raise PermissionDenied("Only members of an organisation that sees the incident add tasks to it.")
     if organisation is None:
-        membership = actor.memberships.select_related("organisation").order_by("id").first()
+        membership = acting_memberships(actor).select_related("organisation").order_by("id").first()
         organisation = membership.organisation
     _check_membership(actor, organisation)
     task = Task(incident=incident, organisation=organisation, title=_clean_title(title),

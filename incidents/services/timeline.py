@@ -18,6 +18,7 @@ from incidents.services.common import _event, _lock_for_edit, _touch
 from incidents.vocabulary import SITUATION_TAXONOMY, TLP
 from liaison.events import Audience, record_event
 from liaison.models import User
+from liaison.policy import acting_memberships
 
 # --- Timeline ----------------------------------------------------------------------------
 
@@ -78,7 +79,7 @@ def add_timeline_entry(*, actor: User, incident: Incident, text: str, tlp: str |
     for the next 6 hours, root cause, threat severity); blank is "not assessed".
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    membership = actor.memberships.select_related("organisation").order_by("id").first()
+    membership = acting_memberships(actor).select_related("organisation").order_by("id").first()
     if membership is None:
         raise PermissionDenied("Only members of an organisation may post updates.")
     if kind not in (TimelineEntry.Kind.UPDATE, TimelineEntry.Kind.SITUATION):

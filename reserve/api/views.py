@@ -24,6 +24,7 @@ from csoa_portal.api.schema import ErrorSerializer, error_responses
 from csoa_portal.input_rules import is_digits
 from csoa_portal.models import ApiToken
 from incidents.selectors import incidents_visible_to
+from liaison.policy import acting_memberships
 from reserve import policy, selectors, services, workflow
 from reserve.api import serializers as s
 from reserve.api.filtersets import (
@@ -132,7 +133,7 @@ def _requesting_organisation(request, requested):
         return request.auth.organisation
     if requested:
         return requested  # the service checks that the person acts for it
-    memberships = [m.organisation for m in request.user.memberships.select_related("organisation__member_state")
+    memberships = [m.organisation for m in acting_memberships(request.user).select_related("organisation__member_state")
                    .order_by("id")]
     if not memberships:
         raise ValidationError({"organisation": ["You belong to no organisation."]})

@@ -8,6 +8,7 @@ from django.utils import timezone
 from csoa_portal import audit
 from liaison.events import Audience, record_event
 from liaison.models import Organisation
+from liaison.policy import acting_memberships
 from reserve import policy
 from reserve.models import AssistanceRequest, AssistanceRequestGroupObjectPermission, Engagement
 from reserve.selectors import VIEW, audience_group_names, engagement_audience_names
@@ -53,7 +54,7 @@ def touch(request: AssistanceRequest, *fields: str) -> None:
 
 
 def acting_membership(actor, organisation: Organisation):
-    membership = actor.memberships.filter(organisation=organisation).first()
+    membership = acting_memberships(actor).filter(organisation=organisation).first()
     if membership is None:
         raise PermissionDenied(f"You do not act for {organisation.code}.")
     return membership

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from csoa_portal import audit
 from liaison.models import User
+from liaison.policy import acting_memberships
 from reserve import workflow
 from reserve.models import AfterActionReport, AssistanceRequest, DeploymentUpdate, Engagement, WorkLog
 from reserve import policy
@@ -164,7 +165,7 @@ def post_update(*, actor: User, engagement: Engagement, text: str) -> Deployment
     """The requester or the engaged provider posts an update on the deployment."""
     engagement = lock_engagement(engagement)
     request = engagement.request
-    is_requester = actor.memberships.filter(organisation_id=request.requester_organisation_id).exists()
+    is_requester = acting_memberships(actor).filter(organisation_id=request.requester_organisation_id).exists()
     if not is_requester and workflow.Role.PROVIDER not in engagement_roles_for(actor, engagement):
         raise PermissionDenied("Only the requester and the engaged provider post updates on this deployment.")
     organisation = request.requester_organisation if is_requester else engagement.provider
