@@ -81,3 +81,11 @@ def test_reactivated_the_organisations_people_find_their_work_again(network, dea
                                 "/api/v1/lessons/{id}/", "/api/v1/assistance-requests/{id}/")
             if MARKER in body(session.get(fill(route, ids), QUERIES.get(route, {})))]
     assert len(seen) == 5, seen
+
+
+def test_the_dashboard_tells_a_former_member_the_organisation_is_deactivated(network, deactivated, login):
+    page = login(network["people"]["de_analyst"]).get("/")
+    assert page.status_code == 200
+    assert 'title="Deactivated: you act and read for it nowhere until it is reactivated">deactivated</span>' in page.content.decode()
+    _set_active(network, "de-csirt", True)
+    assert ">deactivated</span>" not in login(network["people"]["de_analyst"]).get("/").content.decode()
