@@ -1,7 +1,8 @@
 """Who may do what in the network itself: one answer per intent, asked by services, pages, API and admin.
 
 The incidents and the Reserve have their own policies (``incidents.policy``,
-``reserve.policy``); this one covers the network's administration and its API tokens.
+``reserve.policy``); this one covers the network's administration and its API tokens, and the rule
+they all start from: which organisations a person acts and reads for (``acting_memberships``).
 """
 
 from django.db.models import QuerySet
