@@ -38,7 +38,7 @@ from incidents.vocabulary import (
     SignificanceGround,
 )
 from liaison.models import MemberState, Organisation, User
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 from liaison.roles import Community
 
 
@@ -191,7 +191,7 @@ class ReportIncidentForm(_FactsMixin):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         organisations = Organisation.objects.filter(
-            pk__in=acting_memberships(user).values("organisation_id")).order_by("name")
+            pk__in=acting_organisation_ids(user)).order_by("name")
         self.fields["organisation"].queryset = organisations
         self.sole_organisation = organisations.first() if organisations.count() == 1 else None
         if self.sole_organisation:  # nothing to choose: the user reports for their organisation
@@ -680,7 +680,7 @@ class TaskForm(forms.Form):
 
     def __init__(self, *args, user, organisation: Organisation | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        own = Organisation.objects.filter(pk__in=acting_memberships(user).values("organisation_id")).order_by("name")
+        own = Organisation.objects.filter(pk__in=acting_organisation_ids(user)).order_by("name")
         self.fields["organisation"].queryset = own
         chosen = organisation or (own.filter(code=self.data.get(self.add_prefix("organisation"))).first()
                                   if self.is_bound else None) or own.first()

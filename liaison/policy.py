@@ -23,6 +23,20 @@ def acting_memberships(user) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user, organisation__is_active=True)
 
 
+def acting_organisation_ids(user, *, roles=None) -> QuerySet:
+    """The ids of the organisations a person acts for (with one of ``roles``, if given), as a subquery:
+    ``organisation__in=acting_organisation_ids(user)`` filters on it in the same query."""
+    memberships = acting_memberships(user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return memberships.values("organisation_id")
+
+
+def acts_through(membership: Membership) -> bool:
+    """``acting_memberships``'s rule for a membership already loaded (with its organisation)."""
+    return membership.organisation.is_active
+
+
 def is_network_admin(user) -> bool:
     """ENISA's organisation admins (and superusers) administer the network."""
     if not getattr(user, "is_authenticated", False):
@@ -33,7 +47,7 @@ def is_network_admin(user) -> bool:
 def administered_organisations(memberships) -> list:
     """The organisations whose people and tokens the person administers, from their loaded memberships (of active
     organisations only: ``acting_memberships``)."""
-    return [m.organisation for m in memberships if m.role == Role.ORG_ADMIN and m.organisation.is_active]
+    return [m.organisation for m in memberships if m.role == Role.ORG_ADMIN and acts_through(m)]
 
 
 def may_issue_token(actor, organisation) -> bool:

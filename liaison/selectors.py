@@ -18,7 +18,7 @@ from liaison.exercises import in_current, using_exercise
 from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed, label_of
 from liaison.models import CouncilPresidency, Event, EventAudience, Exercise, InboxCursor, MemberState, Membership, Organisation, User
-from liaison.policy import acting_memberships, is_network_admin
+from liaison.policy import acting_memberships, acting_organisation_ids, is_network_admin
 from liaison.roles import Role
 
 
@@ -54,7 +54,7 @@ def administered_organisations(user) -> QuerySet[Organisation]:
     """Organisations whose tokens the user may manage: their own as org admin; all for network admins."""
     if is_network_admin(user):
         return organisations()
-    return organisations().filter(pk__in=acting_memberships(user).filter(role=Role.ORG_ADMIN).values("organisation_id"))
+    return organisations().filter(pk__in=acting_organisation_ids(user, roles=[Role.ORG_ADMIN]))
 
 
 def organisation_admins(organisations) -> list[User]:
@@ -458,7 +458,7 @@ def exercises_to_switch_to(user) -> list[Exercise]:
     if not getattr(user, "is_authenticated", False):
         return []
     return list(Exercise.objects.filter(
-        participants__in=acting_memberships(user).values("organisation_id"),
+        participants__in=acting_organisation_ids(user),
         status__in=[Exercise.Status.PLANNED, Exercise.Status.RUNNING]).distinct().order_by("starts_at", "id"))
 
 
@@ -468,7 +468,7 @@ def exercises_taken_part_in(user):
     if not getattr(user, "is_authenticated", False):
         return Exercise.objects.none()
     taking_part = Exercise.participants.through.objects.filter(
-        exercise=OuterRef("pk"), organisation__in=acting_memberships(user).values("organisation_id"))
+        exercise=OuterRef("pk"), organisation__in=acting_organisation_ids(user))
     return (Exercise.objects.filter(Exists(taking_part)).exclude(status=Exercise.Status.ARCHIVED)
             .select_related("organisation"))
 

@@ -15,7 +15,7 @@ from incidents import policy as incident_policy
 from incidents.models import Incident, Sector
 from incidents.vocabulary import EntityType
 from liaison.models import MemberState, Organisation
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 from liaison.roles import OrganisationKind
 from reserve.models import ProviderProfile
 from reserve.selectors import request_refusal
@@ -49,7 +49,7 @@ def _blank(choices) -> list:
 
 def requesting_organisations(user):
     """The user's organisations that may request Reserve support (CSoA Art. 14(3)), by the selector's rule."""
-    organisations = Organisation.objects.filter(pk__in=acting_memberships(user).values("organisation_id")).select_related(
+    organisations = Organisation.objects.filter(pk__in=acting_organisation_ids(user)).select_related(
         "member_state").order_by("name")
     return [o for o in organisations if request_refusal(o) is None]
 

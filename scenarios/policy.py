@@ -6,7 +6,7 @@ coming. A person who does not control the exercise gets a 404 for its scenario, 
 """
 
 from liaison.models import Exercise
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 
 CLOSED = (Exercise.Status.ENDED, Exercise.Status.ARCHIVED)
 
@@ -71,7 +71,7 @@ def evaluation_organisations(user, exercise: Exercise, now) -> set[str]:
     if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_service_account \
             or not over(exercise, now):
         return set()
-    return set(participants.filter(pk__in=acting_memberships(user).values("organisation_id")).values_list("code", flat=True))
+    return set(participants.filter(pk__in=acting_organisation_ids(user)).values_list("code", flat=True))
 
 
 def may_propose_lessons(user, exercise: Exercise) -> bool:

@@ -9,7 +9,7 @@ from awareness.models import LessonProposal
 from awareness.policy import lessons as policy
 from incidents.models import Blueprint
 from liaison.exercises import in_current
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 
 
 def lessons_visible_to(user) -> QuerySet[LessonProposal]:
@@ -18,7 +18,7 @@ def lessons_visible_to(user) -> QuerySet[LessonProposal]:
         return LessonProposal.objects.none()
     if policy.sees_all_lessons(user):
         return in_current(LessonProposal.objects.all())
-    return in_current(LessonProposal.objects.filter(organisation__in=acting_memberships(user).values("organisation_id")))
+    return in_current(LessonProposal.objects.filter(organisation__in=acting_organisation_ids(user)))
 
 
 def lesson_visible_to(user, lesson_id) -> LessonProposal:

@@ -27,7 +27,7 @@ from liaison.models import MemberState
 from reserve.models import AssistanceRequest
 from reserve.selectors import requests_visible_to
 from liaison.exercises import in_current
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 
 SECTION_NOTE = "Some information in this section was left out because of its sharing restrictions."
 REPORT_NOTE = "Some information in this report was left out because of its sharing restrictions."
@@ -61,7 +61,7 @@ def reports_visible_to(user) -> QuerySet[SituationReport]:
         pk__in=[pk for pk, audience in candidates.filter(status=SituationReport.Status.PUBLISHED)
                 .values_list("pk", "audience") if set(audience) & set(names)])
     work = policy.drafting_body_work(user, candidates) if policy.may_draft_any(user) else []
-    own = Q(author_organisation__in=acting_memberships(user).filter(role__in=policy.DRAFTING_ROLES).values("organisation_id"))
+    own = Q(author_organisation__in=acting_organisation_ids(user, roles=policy.DRAFTING_ROLES))
     return candidates.filter(addressed | Q(pk__in=work) | own).distinct()
 
 
