@@ -22,9 +22,31 @@ class _Statement(NamedTuple):
     fields: list  # the written fields, in the order of the values of each row
     returning: list  # the fields the database answers (the generated primary key)
     kept: bool  # built once and kept: prepared on a persistent connection (csoa_portal.prepared)
+    plain: list  # per field, the value types it writes as they are (``_PLAIN``), or None
+
+
+# Fields whose ``pre_save`` reads the attribute and whose ``get_db_prep_save`` hands back a value of
+# these exact types unchanged (``to_python`` of a str, ``int()`` of an int, a foreign key's integer
+# key): the value is written as it is, without the two calls per field and row (most of an INSERT's
+# Python; issue 16). Exact classes only, as a subclass may prepare differently; any other value
+# (a lazy string, a bool for an integer) takes the ORM's way.
+_TEXT, _INT = frozenset({str, type(None)}), frozenset({int, type(None)})
+_PLAIN = {
+    models.CharField: _TEXT, models.TextField: _TEXT, models.SlugField: _TEXT, models.EmailField: _TEXT,
+    models.BooleanField: frozenset({bool, type(None)}),
+    models.IntegerField: _INT, models.SmallIntegerField: _INT, models.BigIntegerField: _INT,
+    models.PositiveIntegerField: _INT, models.PositiveSmallIntegerField: _INT, models.PositiveBigIntegerField: _INT,
+}
+
+
+def _plain_types(field) -> frozenset | None:
+    if isinstance(field, models.ForeignKey) and type(field) is models.ForeignKey:
+        return _INT if type(field.target_field) in (models.AutoField, models.BigAutoField) else None
+    return _PLAIN.get(type(field))
 
 
 _STATEMENTS: dict[tuple, _Statement] = {}
+_ABSENT = object()
 _CACHED_ROWS = 16  # larger inserts are rare: built each time, not kept
 
 
@@ -45,7 +67,7 @@ def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool, 
             sql += f" ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in conflict)}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
-        statement = _Statement(sql, fields, returning, rows <= _CACHED_ROWS)
+        statement = _Statement(sql, fields, returning, rows <= _CACHED_ROWS, [_plain_types(f) for f in fields])
         if statement.kept:
             _STATEMENTS[key] = statement
     return statement
@@ -88,7 +110,14 @@ def insert_unless_taken(obj: models.Model, *, unique: tuple[str, ...]) -> bool:
 def _insert_batch(objs, alias, connection, with_pk, conflict: tuple = ()) -> int:
     """INSERT ``objs`` in one statement; how many rows were written (all unless ``conflict`` skipped some)."""
     statement = _statement(type(objs[0]), alias, len(objs), with_pk, conflict)
-    params = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for obj in objs for f in statement.fields]
+    params = []
+    for obj in objs:
+        values = obj.__dict__
+        for field, plain in zip(statement.fields, statement.plain):
+            if plain is not None and type(value := values.get(field.attname, _ABSENT)) in plain:
+                params.append(value)
+            else:
+                params.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
     with connection.cursor() as cursor:
         if statement.kept:
             prepared.execute(cursor, statement.sql, params)

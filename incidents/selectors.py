@@ -288,7 +288,9 @@ class CrossBorderTarget:
 def cross_border_targets(incident: Incident) -> list[CrossBorderTarget]:
     """Every other affected member state and ENISA, with who receives it there and whether they were told."""
     own = incident.reporting_organisation.member_state_id
-    others = list(incident.affected_member_states.exclude(pk=own).order_by("code"))
+    # all(): a new incident's member states are in memory (``reporting._hold``).
+    others = sorted((state for state in incident.affected_member_states.all() if state.pk != own),
+                    key=lambda state: state.code)
     orgs = list(Organisation.objects.filter(
         Q(kind__in=CROSS_BORDER_RECEIVER_KINDS, member_state__in=others) | Q(kind="enisa"), is_active=True,
     ).select_related("member_state", "group").order_by("kind", "code"))

@@ -46,7 +46,7 @@ class _Due(NamedTuple):
 
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     """A stored date-time as ``serializers.DateTimeField(default_timezone=UTC)`` renders it: ISO 8601 in UTC,
     "Z" for "+00:00" (DRF's field, per value, was a fifth of the list's Python time)."""
     text = moment.astimezone(UTC).isoformat()
@@ -98,10 +98,12 @@ def _related(ids: list[int], now) -> tuple[dict[str, dict[int, list[str]]], dict
     return names, upcoming
 
 
-def _deadline_item(deadline: clocks.Deadline) -> dict:
-    """``DeadlineSerializer``'s fields of an open deadline."""
+def deadline_item(deadline: clocks.Deadline) -> dict:
+    """``DeadlineSerializer``'s fields of a deadline."""
+    met_at = deadline.met_at
     return {"clock": str(deadline.clock), "sequence": int(deadline.sequence), "label": str(deadline.label),
-            "due_at": _iso(deadline.due_at), "met_at": None, "state": str(deadline.state)}
+            "due_at": iso(deadline.due_at), "met_at": None if met_at is None else iso(met_at),
+            "state": str(deadline.state)}
 
 
 def render(page: list[dict], *, now) -> list[dict]:
@@ -130,11 +132,11 @@ def render(page: list[dict], *, now) -> list[dict]:
             "affected_member_states": member_states.get(pk, []),
             "sectors": sectors.get(pk, []),
             "category": None if category is None else str(category),
-            "aware_at": _iso(row["aware_at"]),
-            "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"]),
+            "aware_at": iso(row["aware_at"]),
+            "created_at": iso(row["created_at"]),
+            "updated_at": iso(row["updated_at"]),
             "version": int(row["version"]),
-            "next_deadline": _deadline_item(upcoming) if upcoming else None,
+            "next_deadline": deadline_item(upcoming) if upcoming else None,
             "overdue": bool(upcoming and upcoming.state == clocks.State.OVERDUE),
             "tags": [tlp_tag(row["tlp"]), *tags.get(pk, ())],
             "exercise": ref(row["exercise_id"], exercises.get(row["exercise_id"])),

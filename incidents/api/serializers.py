@@ -227,12 +227,19 @@ class IncidentListSerializer(serializers.Serializer):
     def _now(self):
         return self.context.setdefault("now", timezone.now())
 
+    def _deadlines(self, obj) -> list[clocks.Deadline]:
+        """The incident's deadlines at the call's ``now``, worked out once for the three fields that show them."""
+        key = ("deadlines", obj.pk)
+        if key not in self.context:
+            self.context[key] = _deadlines(obj, self._now())
+        return self.context[key]
+
     def get_next_deadline(self, obj) -> DeadlineSerializer(allow_null=True):
-        upcoming = clocks.next_due(_deadlines(obj, self._now()))
+        upcoming = clocks.next_due(self._deadlines(obj))
         return reuse.render(DeadlineSerializer, upcoming) if upcoming else None
 
     def get_overdue(self, obj) -> bool:
-        return bool(clocks.overdue(_deadlines(obj, self._now())))
+        return bool(clocks.overdue(self._deadlines(obj)))
 
 
 class ShareOutputSerializer(serializers.Serializer):
@@ -295,7 +302,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
     shares = serializers.SerializerMethodField()
 
     def get_deadlines(self, obj) -> DeadlineSerializer(many=True):
-        return reuse.render_many(DeadlineSerializer, _deadlines(obj, self._now()))
+        return reuse.render_many(DeadlineSerializer, self._deadlines(obj))
 
     def get_final_report_awaits_handling(self, obj) -> bool:
         facts = self.context.get("clock_facts") or selectors.clock_facts(obj)
@@ -313,7 +320,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
     def get_level_proposals(self, obj) -> "LevelProposalSerializer(many=True)":
         held = getattr(obj, "_prefetched_objects_cache", {}).get("level_proposals")  # a new incident's: none
         proposals = held if held is not None else obj.level_proposals.select_related("proposed_by", "decided_by")
-        return LevelProposalSerializer(proposals, many=True).data
+        return reuse.render_many(LevelProposalSerializer, proposals)
 
     def get_shares(self, obj) -> ShareOutputSerializer(many=True):
         """Shown to the originator only: recipients need not learn who else received it."""

@@ -76,3 +76,22 @@ def test_insert_unless_taken_writes_once_and_reports_the_row_it_skipped():
     assert inserts.insert_unless_taken(second, unique=("principal", "key")) is False
     assert second.pk is None and second._state.adding is True  # not written: still a new instance
     assert list(IdempotencyRecord.objects.filter(principal=user).values_list("status_code", flat=True)) == [201]
+
+
+def test_values_written_as_they_are_and_values_the_orm_prepares_read_back_alike():
+    """Plain str/int/bool values skip the ORM's preparation; a lazy string, an enum member, a bool in an
+    integer column and a foreign key given as a row still go through it and are stored as save() stores them."""
+    from django.utils.functional import lazy
+
+    from incidents.vocabulary import TLP
+
+    lazy_text = lazy(lambda: "incident.lazy", str)()
+    event = Event(created_at=AT, kind=lazy_text, subject_type=TLP.AMBER, subject_id="7", payload={})
+    record = IdempotencyRecord(principal=UserFactory(), key="k-1", method="POST", path="/api/v1/x/",
+                               request_hash="h", status_code=True, response_body={}, response_headers={})
+    inserts.insert(event)
+    inserts.insert(record)
+    stored = Event.objects.get(pk=event.pk)
+    assert (stored.kind, stored.subject_type, stored.subject_id) == ("incident.lazy", "amber", "7")
+    stored = IdempotencyRecord.objects.get(pk=record.pk)
+    assert stored.status_code == 1 and stored.principal_id == record.principal.pk

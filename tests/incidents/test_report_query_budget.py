@@ -79,3 +79,28 @@ def test_the_clocks_of_a_new_incident_from_memory_are_those_read_from_the_databa
         early_warning={"summary": "Encrypted file servers."},
     )
     assert selectors.clock_facts_of_new(incident) == selectors.clock_facts(Incident.objects.get(pk=incident.pk))
+
+
+def test_a_new_incidents_held_rows_are_read_from_memory_and_refuse_a_derived_query(network):
+    """``keep_related`` rows carry no filter of their incident: a query derived from them would read every
+    incident's rows, so it is refused rather than answered wrongly."""
+    from django.utils import timezone
+
+    from incidents import services
+
+    other = services.report_incident(actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"],
+                                      title="Another", aware_at=timezone.now(),
+                                      affected_member_states=[network["orgs"]["pt-csirt"].member_state])
+    incident = services.report_incident(
+        actor=network["people"]["de_analyst"], organisation=network["orgs"]["de-csirt"], title="Ransomware",
+        aware_at=timezone.now(), affected_member_states=[network["orgs"]["fr-csirt"].member_state],
+        keep_related=True)
+    with CaptureQueriesContext(connection) as queries:
+        assert [s.code for s in incident.affected_member_states.all()] == ["FR"]
+        assert incident.affected_member_states.count() == 1 and incident.deadlines.exists()
+    assert not queries.captured_queries
+    with pytest.raises(TypeError, match="held rows"):
+        incident.affected_member_states.exclude(pk=0)
+    fresh = Incident.objects.get(pk=incident.pk)
+    assert list(fresh.affected_member_states.values_list("code", flat=True)) == ["FR"]
+    assert list(other.affected_member_states.values_list("code", flat=True)) == ["PT"]
