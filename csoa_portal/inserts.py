@@ -40,7 +40,7 @@ _PLAIN = {
 
 
 def _plain_types(field) -> frozenset | None:
-    if isinstance(field, models.ForeignKey) and type(field) is models.ForeignKey:
+    if type(field) is models.ForeignKey:
         return _INT if type(field.target_field) in (models.AutoField, models.BigAutoField) else None
     return _PLAIN.get(type(field))
 

@@ -1,5 +1,5 @@
 from liaison.menu import menu_for
-from liaison.policy import administered_organisations, is_network_admin
+from liaison.policy import acts_through, administered_organisations, is_network_admin
 from liaison.selectors import memberships_of
 
 
@@ -12,6 +12,8 @@ def network(request):
     administered = administered_organisations(memberships)
     return {
         "my_memberships": memberships,
+        # the memberships the person acts through (the dashboard marks the others deactivated)
+        "my_acting_membership_ids": {m.pk for m in memberships if acts_through(m)},
         "my_organisation": memberships[0].organisation if memberships else None,
         "is_network_admin": is_network_admin(user),
         "administered_organisations": administered,

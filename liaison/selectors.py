@@ -18,7 +18,7 @@ from liaison.exercises import in_current, using_exercise
 from liaison.events import subject_urls_for, visible_subject_ids, visible_subject_ids_for_users
 from liaison.inbox import inbox_kinds, is_addressed, label_of
 from liaison.models import CouncilPresidency, Event, EventAudience, Exercise, InboxCursor, MemberState, Membership, Organisation, User
-from liaison.policy import acting_memberships, acting_organisation_ids, is_network_admin
+from liaison.policy import acting_organisation_ids, is_network_admin
 from liaison.roles import Role
 
 
@@ -477,6 +477,6 @@ def exercises_visible_to(user):
     """Exercises the person takes part in or runs (any status), for the exercises page."""
     if not getattr(user, "is_authenticated", False):
         return Exercise.objects.none()
-    org_ids = list(acting_memberships(user).values_list("organisation_id", flat=True))
+    org_ids = list(acting_organisation_ids(user).values_list("organisation_id", flat=True))
     return (Exercise.objects.filter(Q(participants__in=org_ids) | Q(organisation__in=org_ids)).distinct()
             .select_related("organisation").order_by("-starts_at", "id"))

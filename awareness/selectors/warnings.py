@@ -18,7 +18,7 @@ from incidents.vocabulary import TLP
 from liaison.models import Organisation
 from liaison.roles import OrganisationKind
 from liaison.exercises import in_current
-from liaison.policy import acting_memberships
+from liaison.policy import acting_organisation_ids
 
 CLEAR = TLP.CLEAR
 
@@ -27,7 +27,7 @@ def warnings_visible_to(user) -> QuerySet[PublicWarning]:
     """The drafter's organisation; once circulated, the concerned states' authorities and ENISA."""
     if not getattr(user, "is_authenticated", False):
         return PublicWarning.objects.none()
-    org_ids = list(acting_memberships(user).values_list("organisation_id", flat=True))
+    org_ids = list(acting_organisation_ids(user).values_list("organisation_id", flat=True))
     seen = Q(drafter_organisation_id__in=org_ids)
     if not org_ids:
         return PublicWarning.objects.none()

@@ -8,8 +8,6 @@ directly, in the serializer's shape and field order. The serializer stays the de
 each kind of report is byte for byte what reading the incident back answers.
 """
 
-from datetime import timezone as dt_timezone
-
 from django.utils import timezone
 
 from incidents import clocks
@@ -18,8 +16,6 @@ from incidents.api.listing import deadline_item, iso
 from incidents.models import Incident
 from incidents.selectors import deadline_now, tag_names
 from liaison.api.exercises import exercise_ref
-
-UTC = dt_timezone.utc
 
 
 def render(incident: Incident, *, facts: clocks.Facts) -> dict:
@@ -63,9 +59,8 @@ def render(incident: Incident, *, facts: clocks.Facts) -> dict:
         "handled_at": None if incident.handled_at is None else iso(incident.handled_at),
         "final_report_awaits_handling": clocks.final_report_awaits_handling(facts),
         # Two or more states: who receives it in each (a query of its own, through the serializer).
-        "cross_border": s.IncidentDetailSerializer().get_cross_border(incident) if len(states) >= 2 else [],
+        "cross_border": s.IncidentDetailSerializer().get_cross_border(incident),
         "deadlines": [deadline_item(deadline) for deadline in deadlines],
-        "reports": [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
-                    for r in incident.reports.all()],
+        "reports": s.report_items(incident),
         "shares": [],
     }

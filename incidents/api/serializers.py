@@ -314,8 +314,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
         return CrossBorderTargetSerializer(selectors.cross_border_targets(obj), many=True).data
 
     def get_reports(self, obj) -> list[dict]:
-        return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
-                for r in obj.reports.all()]
+        return report_items(obj)
 
     def get_level_proposals(self, obj) -> "LevelProposalSerializer(many=True)":
         held = getattr(obj, "_prefetched_objects_cache", {}).get("level_proposals")  # a new incident's: none
@@ -745,3 +744,9 @@ class ImportReportSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.CharField(), help_text="What the file holds that is not "
                                                                           "imported, and why.")
     items = ImportItemSerializer(many=True)
+
+
+def report_items(incident) -> list[dict]:
+    """The reports an incident received, oldest first (the detail's ``reports``; the answer to a report too)."""
+    return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
+            for r in incident.reports.all()]
