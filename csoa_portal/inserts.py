@@ -107,9 +107,46 @@ def insert_unless_taken(obj: models.Model, *, unique: tuple[str, ...]) -> bool:
     return bool(_insert_batch([obj], alias, connections[alias], obj.pk is not None, tuple(unique)))
 
 
+def insert_with_links(obj: models.Model, *, link: type[models.Model], to: str, other: str, ids) -> None:
+    """INSERT a new instance (no primary key yet) and one ``link`` row per id of ``ids``, joining it to them.
+
+    Each ``link`` row has ``to`` = the new row and ``other`` = an id (an event and its audience's groups).
+    On PostgreSQL one statement writes all of it (a data-modifying ``WITH``): a round trip and a
+    statement fewer on every write that records an event (issue 16). Elsewhere, two INSERTs.
+    """
+    alias = router.db_for_write(type(obj), instance=obj)
+    connection = connections[alias]
+    if obj.pk is not None or connection.vendor != "postgresql":
+        insert(obj)
+        insert(*[link(**{f"{to}_id": obj.pk, f"{other}_id": other_id}) for other_id in ids])
+        return
+    statement = _linked_statement(type(obj), alias, link, to, other)
+    _run(statement, [obj], alias, connection, extra=[list(ids)])
+
+
+def _linked_statement(model, alias: str, link, to: str, other: str) -> _Statement:
+    key = (model, alias, "links", link, to, other)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        parent, pk = _statement(model, alias, 1, False), quote(model._meta.pk.column)
+        to_field, other_field = link._meta.get_field(to), link._meta.get_field(other)
+        sql = (f"WITH new AS ({parent.sql}), linked AS (INSERT INTO {quote(link._meta.db_table)} "
+               f"({quote(to_field.column)}, {quote(other_field.column)}) SELECT new.{pk}, other "
+               f"FROM new, unnest(%s::{other_field.db_type(connection)}[]) AS other) SELECT {pk} FROM new")
+        statement = _STATEMENTS[key] = parent._replace(sql=sql)
+    return statement
+
+
 def _insert_batch(objs, alias, connection, with_pk, conflict: tuple = ()) -> int:
     """INSERT ``objs`` in one statement; how many rows were written (all unless ``conflict`` skipped some)."""
-    statement = _statement(type(objs[0]), alias, len(objs), with_pk, conflict)
+    return _run(_statement(type(objs[0]), alias, len(objs), with_pk, conflict), objs, alias, connection,
+                conflict=bool(conflict))
+
+
+def _run(statement: _Statement, objs, alias, connection, *, conflict: bool = False, extra=()) -> int:
+    """Execute ``statement`` with ``objs``' values (then ``extra``'s); set what it returns; the rows written."""
     params = []
     for obj in objs:
         values = obj.__dict__
@@ -118,6 +155,7 @@ def _insert_batch(objs, alias, connection, with_pk, conflict: tuple = ()) -> int
                 params.append(value)
             else:
                 params.append(field.get_db_prep_save(field.pre_save(obj, add=True), connection))
+    params.extend(extra)
     with connection.cursor() as cursor:
         if statement.kept:
             prepared.execute(cursor, statement.sql, params)

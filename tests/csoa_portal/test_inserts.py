@@ -95,3 +95,19 @@ def test_values_written_as_they_are_and_values_the_orm_prepares_read_back_alike(
     assert (stored.kind, stored.subject_type, stored.subject_id) == ("incident.lazy", "amber", "7")
     stored = IdempotencyRecord.objects.get(pk=record.pk)
     assert stored.status_code == 1 and stored.principal_id == record.principal.pk
+
+
+def test_an_event_and_its_audience_are_written_together_in_one_statement_on_postgresql():
+    from django.test.utils import CaptureQueriesContext
+
+    groups = [Group.objects.create(name=f"insert-link-{n}") for n in range(3)]
+    first, alone = _event(1), _event(2)
+    with CaptureQueriesContext(connection) as queries:
+        inserts.insert_with_links(first, link=EventAudience, to="event", other="group", ids=[g.pk for g in groups])
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    inserts.insert_with_links(alone, link=EventAudience, to="event", other="group", ids=[])
+
+    assert alone.pk == first.pk + 1 and first._state.adding is False and first._state.db == "default"
+    assert _columns(Event.objects.get(pk=first.pk))["payload"] == first.payload
+    assert sorted(EventAudience.objects.filter(event=first).values_list("group_id", flat=True)) == [g.pk for g in groups]
+    assert Event.objects.filter(pk=alone.pk).exists() and not EventAudience.objects.filter(event=alone).exists()
