@@ -110,7 +110,8 @@ def insert_unless_taken(obj: models.Model, *, unique: tuple[str, ...]) -> bool:
 def insert_with_links(obj: models.Model, *, link: type[models.Model], to: str, other: str, ids) -> None:
     """INSERT a new instance (no primary key yet) and one ``link`` row per id of ``ids``, joining it to them.
 
-    Each ``link`` row has ``to`` = the new row and ``other`` = an id (an event and its audience's groups).
+    Each ``link`` row has ``to`` = the new row and ``other`` = an id (an event and its audience's groups, a new
+    incident and its member states).
     On PostgreSQL one statement writes all of it (a data-modifying ``WITH``): a round trip and a
     statement fewer on every write that records an event (issue 16). Elsewhere, two INSERTs.
     """

@@ -125,12 +125,16 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
                sector_rows: list, tags, early_warning: dict | None) -> None:
     """``report_incident``'s writes, in its transaction: the incident, its links, grants, report and clocks."""
     now = incident.created_at
-    inserts.insert(incident)
+    # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks,
+    # those to its member states with the incident itself (one statement on PostgreSQL).
+    states = Incident._meta.get_field("affected_member_states")
+    inserts.insert_with_links(incident, link=states.remote_field.through, to=states.m2m_field_name(),
+                              other=states.m2m_reverse_field_name(), ids=[getattr(s, "pk", s) for s in member_states])
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
-    # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks.
+    for name, rows in (("sectors", sector_rows), ("tags", tag_rows)):
+        _add_to_new(incident, name, rows)
     for name, rows, order in (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
                               ("tags", tag_rows, "name")):
-        _add_to_new(incident, name, rows)
         _hold(incident, name, rows, order)
     # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
     permission_ids = grant_permission_ids()
