@@ -119,10 +119,15 @@ def insert_with_links(obj: models.Model, *, link: type[models.Model], to: str, o
     connection = connections[alias]
     if obj.pk is not None or connection.vendor != "postgresql":
         insert(obj)
-        insert(*[link(**{f"{to}_id": obj.pk, f"{other}_id": other_id}) for other_id in ids])
+        insert_links(link=link, to=to, to_id=obj.pk, other=other, ids=ids)
         return
     statement = _linked_statement(type(obj), alias, link, to, other)
     _run(statement, [obj], alias, connection, extra=[list(ids)])
+
+
+def insert_links(*, link: type[models.Model], to: str, to_id, other: str, ids) -> None:
+    """INSERT one ``link`` row per id of ``ids`` joining the row ``to_id`` to it (``to`` = to_id, ``other`` = id)."""
+    insert(*[link(**{f"{to}_id": to_id, f"{other}_id": other_id}) for other_id in ids])
 
 
 def _linked_statement(model, alias: str, link, to: str, other: str) -> _Statement:

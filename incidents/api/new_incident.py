@@ -58,8 +58,8 @@ def render(incident: Incident, *, facts: clocks.Facts) -> dict:
         "significance_explanation": str(incident.significance_explanation),
         "handled_at": None if incident.handled_at is None else iso(incident.handled_at),
         "final_report_awaits_handling": clocks.final_report_awaits_handling(facts),
-        # Two or more states: who receives it in each (a query of its own, through the serializer).
-        "cross_border": s.IncidentDetailSerializer().get_cross_border(incident),
+        # Two or more states: who receives it in each (a query of its own).
+        "cross_border": s.cross_border_items(incident),
         "deadlines": [deadline_item(deadline) for deadline in deadlines],
         "reports": s.report_items(incident),
         "shares": [],

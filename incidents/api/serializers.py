@@ -309,9 +309,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
         return clocks.final_report_awaits_handling(facts)
 
     def get_cross_border(self, obj) -> CrossBorderTargetSerializer(many=True):
-        if len(obj.affected_member_states.all()) < 2:  # prefetched: count() would query
-            return []
-        return CrossBorderTargetSerializer(selectors.cross_border_targets(obj), many=True).data
+        return cross_border_items(obj)
 
     def get_reports(self, obj) -> list[dict]:
         return report_items(obj)
@@ -744,6 +742,14 @@ class ImportReportSerializer(serializers.Serializer):
     notes = serializers.ListField(child=serializers.CharField(), help_text="What the file holds that is not "
                                                                           "imported, and why.")
     items = ImportItemSerializer(many=True)
+
+
+def cross_border_items(incident) -> list:
+    """Who receives the incident in each affected state, if two or more are (the detail's ``cross_border``;
+    the answer to a report too)."""
+    if len(incident.affected_member_states.all()) < 2:  # prefetched: count() would query
+        return []
+    return CrossBorderTargetSerializer(selectors.cross_border_targets(incident), many=True).data
 
 
 def report_items(incident) -> list[dict]:

@@ -127,9 +127,7 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
     now = incident.created_at
     # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks,
     # those to its member states with the incident itself (one statement on PostgreSQL).
-    states = Incident._meta.get_field("affected_member_states")
-    inserts.insert_with_links(incident, link=states.remote_field.through, to=states.m2m_field_name(),
-                              other=states.m2m_reverse_field_name(), ids=[getattr(s, "pk", s) for s in member_states])
+    inserts.insert_with_links(incident, **_links("affected_member_states"), ids=_ids(member_states))
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
     for name, rows in (("sectors", sector_rows), ("tags", tag_rows)):
         _add_to_new(incident, name, rows)
@@ -166,10 +164,17 @@ def _distinct(rows) -> list:
 
 def _add_to_new(incident: Incident, name: str, rows: list) -> None:
     """``add()`` for an incident being created: its link rows in one INSERT (none to check for duplicates)."""
+    inserts.insert_links(**_links(name), to_id=incident.pk, ids=_ids(rows))
+
+
+def _links(name: str) -> dict:
+    """The through model of the incident's many-to-many ``name`` and its two sides, as ``inserts`` takes them."""
     field = Incident._meta.get_field(name)
-    through = field.remote_field.through
-    source, target = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
-    inserts.insert(*[through(**{source: incident.pk, target: getattr(row, "pk", row)}) for row in rows])
+    return {"link": field.remote_field.through, "to": field.m2m_field_name(), "other": field.m2m_reverse_field_name()}
+
+
+def _ids(rows) -> list:
+    return [getattr(row, "pk", row) for row in rows]
 
 
 def _hold(incident: Incident, name: str, rows: list, order: str | None = None) -> None:
