@@ -9,7 +9,8 @@
 - **Agree, refuse, comment**: a state concerned (an affected member state of the incident)
   answers and comments through its authorities: its national CSIRT, crisis management
   authority or SPOC (analyst, crisis manager, liaison officer, organisation admin).
-- **Draft and deliver**: ENISA's staff (analyst, crisis manager, ENISA triage, decision-maker).
+- **Draft and deliver**: ENISA's staff (analyst, crisis manager, ENISA triage, decision-maker); delivery once
+  the comments are in (``comments_are_in``: every state that agreed commented, or the comment deadline passed).
 - **See the review**: the requesting organisation, ENISA, the authorities of every state concerned.
 - **Read the report's sections**: ENISA always; the states that agreed from the draft on; the
   requester once delivered. A confidential section only its source state and ENISA
@@ -18,6 +19,8 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from django.utils import timezone
 
 from incidents import bodies
 from incidents.policy import presidency_state_id, seats_of
@@ -129,6 +132,15 @@ def may_read_section(user, section, *, review=None) -> bool:
 # --- Acting ----------------------------------------------------------------------------------------
 
 
+def comments_are_in(review, *, now=None) -> bool:
+    """Delivery waits for the comments: every state that agreed has commented, or the comment deadline passed."""
+    commented = {c.member_state_id for c in review.comments.all()}
+    if agreed_state_ids(review) <= commented:
+        return True
+    clock = next((c for c in review.clocks.all() if c.clock == "comments"), None)
+    return clock is None or clock.due_at <= (now or timezone.now())
+
+
 @dataclass(frozen=True)
 class ReviewActions:
     """What the person may do on one review now (the page's buttons, the API's ``actions``)."""
@@ -138,6 +150,7 @@ class ReviewActions:
     circulate: bool = False
     comment_for: tuple = ()  # member states the person may comment for
     deliver: bool = False
+    deliver_waits: bool = False  # ENISA could deliver but the comments are not in yet (the page says why)
     pdf: bool = False
 
     def as_list(self) -> list[str]:
@@ -151,11 +164,14 @@ def actions_for(user, review) -> ReviewActions:
     pending = tuple(a.member_state for a in agreements if a.answer == "pending" and a.member_state_id in states)
     agreed = tuple(a.member_state for a in agreements if a.answer == "agreed" and a.member_state_id in states)
     enisa = is_enisa_staff(user)
+    deliverable = enisa and review.state == review.State.COMMENTS
+    comments_in = deliverable and comments_are_in(review)
     return ReviewActions(
         answer_for=pending if review.state == review.State.AGREEMENT else (),
         draft=enisa and review.state in (review.State.DRAFTING, review.State.COMMENTS),
         circulate=enisa and review.state == review.State.DRAFTING,
         comment_for=agreed if review.state == review.State.COMMENTS else (),
-        deliver=enisa and review.state == review.State.COMMENTS,
+        deliver=comments_in,
+        deliver_waits=deliverable and not comments_in,
         pdf=may_read_sections(user, review),
     )

@@ -105,6 +105,7 @@ def is_drafter(user, warning) -> bool:
 
 EDITABLE = ("draft", "circulated", "scheduled")
 ANSWERABLE = ("circulated", "scheduled")
+SCHEDULABLE = ("circulated", "scheduled")  # a scheduled warning's embargo may be moved
 
 
 @dataclass
@@ -132,7 +133,7 @@ def warning_capabilities(user, warning, *, participations, now) -> WarningCapabi
     caps = WarningCapabilities(
         edit=drafter and warning.status in EDITABLE,
         circulate=drafter and warning.status == "draft",
-        schedule=drafter and warning.status == "circulated",
+        schedule=drafter and warning.status in SCHEDULABLE,
         withdraw=drafter and warning.status in ("draft", "circulated", "scheduled"),
     )
     seats = authority_seats(user)

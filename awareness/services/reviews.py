@@ -312,12 +312,12 @@ def deliver_review(*, actor, review) -> IncidentReview:
     if review.state != IncidentReview.State.COMMENTS:
         raise ValidationError({"review": f"{review.reference} goes to the states for comments before delivery."})
     now = timezone.now()
-    commented = set(review.comments.values_list("member_state_id", flat=True))
-    silent = [c for sid, c in review.agreements.filter(answer="agreed").values_list("member_state_id",
-                                                                                    "member_state__code")
-              if sid not in commented]
-    comments_clock = review.clocks.filter(clock="comments").first()
-    if silent and comments_clock and comments_clock.due_at > now:
+    if not policy.comments_are_in(review, now=now):
+        commented = set(review.comments.values_list("member_state_id", flat=True))
+        silent = [c for sid, c in review.agreements.filter(answer="agreed").values_list("member_state_id",
+                                                                                        "member_state__code")
+                  if sid not in commented]
+        comments_clock = review.clocks.get(clock="comments")
         raise ValidationError({"review": f"{', '.join(silent)} may still comment until "
                                          f"{comments_clock.due_at:%Y-%m-%d %H:%M} UTC."})
     review.state, review.delivered_at, review.delivered_by = IncidentReview.State.DELIVERED, now, actor

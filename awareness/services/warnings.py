@@ -335,7 +335,7 @@ def schedule_release(*, actor: User, warning: PublicWarning, publish_at) -> Publ
     _check_visible(actor, warning)
     warning = _lock(warning)
     _check_drafter(actor, warning, "schedules the release")
-    if warning.status not in (Status.CIRCULATED, Status.SCHEDULED):
+    if warning.status not in policy.SCHEDULABLE:
         raise ValidationError({"status": f"{warning.reference} is {warning.get_status_display().lower()}: "
                                          "circulate it first." if warning.status == Status.DRAFT else
                                          f"{warning.reference} is {warning.get_status_display().lower()}."})

@@ -86,3 +86,22 @@ def test_the_pdf_is_the_readers_document(review_network, significant_incident, l
     assert isinstance(seen[0], PrintDocument) and seen[0].omitted_note
     assert "unpatched" not in str(seen[0])
     assert login(p["pt_analyst"]).get(f"/awareness/reviews/{review.pk}/pdf/").status_code == 404
+
+
+def test_enisa_is_told_delivery_waits_for_the_comments_until_the_last_one_is_in(review_network, significant_incident,
+                                                                                login):
+    p = review_network["people"]
+    review = review_in("comments", review_network, significant_incident)
+    enisa = login(p["enisa_triage"])
+    url = f"/awareness/reviews/{review.pk}/"
+    page = enisa.get(url).content.decode()
+    assert "Delivery opens once every state that agreed has commented" in page
+    assert "Deliver the report" not in page
+    assert "deliver" not in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+
+    from awareness.services import reviews as services
+    services.add_comment(actor=p["de_analyst"], review=review, text="DE agrees with the causes.")
+    services.add_comment(actor=p["fr_analyst"], review=review, text="FR adds nothing.")
+    page = enisa.get(url).content.decode()
+    assert "Deliver the report" in page and "Delivery opens once" not in page
+    assert "deliver" in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
