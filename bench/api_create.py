@@ -31,7 +31,12 @@ Each of 32 clients (keep-alive connection, its own token, the 27 EU CSIRTs in tu
 requests back to back for a fixed time. Measured: requests per second and latency of
 ``POST /api/v1/incidents/`` (an early warning with an affected member state and an
 ``Idempotency-Key``, as SOC tooling sends it). Baseline, in the same run with the same
-clients: ``GET /healthz`` (the server, middleware and client without the report). Every
+clients: ``GET /healthz`` (the server, middleware and client without the report). Before each
+phase the clients reconnect until the workers hold their keep-alive connections evenly (give or
+take one; the throughput row names the split): gunicorn's workers share one listening socket and
+a connection stays with the worker that accepted it, and with all 32 on one worker ``/healthz``
+used about one core and its rate halved (1,265–1,267 against 2,632–2,926 requests a second on
+2026-12-07), while the report's hardly moved (its database work runs beside it). Every
 request must succeed (a 429 or 5xx fails the run); the created incidents are counted,
 then deleted so the dataset stays as generated.
 
@@ -68,9 +73,11 @@ class Connection:
     def __init__(self, port: int, headers: dict[str, str]):
         self.port, self.headers = port, headers
         self.reader = self.writer = None
+        self.local_port = None
 
     async def open(self):
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.local_port = self.writer.get_extra_info("sockname")[1]
 
     async def request(self, method: str, path: str, body: bytes = b"", extra: dict | None = None) -> tuple[int, bytes]:
         headers = {"Host": "127.0.0.1", **self.headers, **(extra or {})}
@@ -111,20 +118,23 @@ class Connection:
             self.writer.close()
 
 
-async def _load(connections: list[Connection], make_request, seconds: float, warmup: float, cpu=None):
+async def _load(connections: list[Connection], make_request, seconds: float, warmup: float, cpu=None, split=None):
     """Every connection sends back to back for ``warmup + seconds``; only the last ``seconds`` count.
 
     ``cpu()``: CPU seconds used so far by the processes that serve; read when the count starts and ends.
+    ``split()``: how the connections are spread over the server's processes; read when the count starts
+    (returned in the CPU figures as ``"split"``).
     """
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
     latencies, failures = [], []
     succeeded = 0
-    cpu_used = {}
+    cpu_used, spread = {}, []
 
     async def read_cpu():
         await asyncio.sleep(warmup)
         cpu_used["start"] = cpu() if cpu else None
+        spread.extend(split() if split else [])
 
     async def client(index: int, conn: Connection):
         nonlocal succeeded
@@ -146,6 +156,8 @@ async def _load(connections: list[Connection], make_request, seconds: float, war
     if cpu:
         end = cpu()
         cpu_used = {name: end[name] - cpu_used["start"][name] for name in end}
+    if split:
+        cpu_used["split"] = spread
     return latencies, elapsed, failures, succeeded, cpu_used
 
 
@@ -210,13 +222,85 @@ def cpu_meter(server_pid: int):
     return cpu
 
 
-def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float, cpu=None):
+def _established(port: int) -> dict[str, int]:
+    """Socket inode -> the client's port, of every established connection to the server's ``port``."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, local port
+                found[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    return found
+
+
+def connection_holders(server_pid: int, port: int):
+    """``holders()`` -> {worker pid: the client ports of the connections it holds} (Linux /proc).
+
+    gunicorn's workers share one listening socket and a keep-alive connection stays with the worker that
+    accepted it, so how the clients' connections happen to land decides how much of the two cores a cheap
+    request like ``/healthz`` can use.
+    """
+    def holders() -> dict[int, set[int]]:
+        sockets = _established(port)
+        held = {}
+        for pid, (parent, _) in _processes().items():
+            if parent != server_pid:
+                continue
+            held[pid] = set()
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    target = os.readlink(fd)
+                    if target.startswith("socket:[") and target[8:-1] in sockets:
+                        held[pid].add(sockets[target[8:-1]])
+            except OSError:
+                continue
+        return held
+
+    return holders
+
+
+async def _spread(connections: list[Connection], holders, *, attempts: int = 30) -> list[int]:
+    """Reconnect clients until every worker holds as many connections as the others, give or take one.
+
+    Returns the connections each worker holds, largest first. A request on each first makes sure
+    its worker has accepted it; the workers are idle meanwhile, so a new connection lands on either.
+    """
+    async def touch(conn):
+        await conn.request("GET", "/healthz")
+
+    await asyncio.gather(*(touch(c) for c in connections))
+    for _ in range(attempts):
+        held = holders()
+        counts = {pid: len(ports) for pid, ports in held.items()}
+        if not counts or max(counts.values()) - min(counts.values()) <= 1:
+            break
+        busiest = max(counts, key=counts.get)
+        excess = (counts[busiest] - min(counts.values())) // 2
+        moved = [c for c in connections if c.local_port in held[busiest]][:excess]
+        for conn in moved:
+            conn.close()
+        await asyncio.gather(*(c.open() for c in moved))
+        await asyncio.gather(*(touch(c) for c in moved))
+    return sorted((len(ports) for ports in holders().values()), reverse=True)
+
+
+def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float, cpu=None,
+             holders=None):
+    """``holders``: spread the connections evenly over the server's workers first (``connection_holders``);
+    the CPU figures then hold ``"split"``, the connections per worker while the count ran."""
     async def main():
         connections = [Connection(port, {"Authorization": f"Bearer {t}", "X-Forwarded-Proto": "https",
                                          "Accept": "application/json"}) for t in tokens]
         await asyncio.gather(*(c.open() for c in connections))
         try:
-            return await _load(connections, make_request, seconds, warmup, cpu)
+            if holders:
+                await _spread(connections, holders)
+            split = (lambda: sorted((len(p) for p in holders().values()), reverse=True)) if holders else None
+            return await _load(connections, make_request, seconds, warmup, cpu, split)
         finally:
             for c in connections:
                 c.close()
@@ -403,7 +487,7 @@ def main() -> int:
         return "POST", "/api/v1/incidents/", body, {"Idempotency-Key": str(uuid.uuid4())}
 
     tokens = [raw for raw, _ in clients]
-    results, n_created = {}, 0
+    results, splits, n_created = {}, {}, 0
     runs = [(kind, f"{kind}#{r + 1}" if args.rounds > 1 else kind) for r in range(args.rounds) for kind in servers]
     for kind, label in runs:
         flush_redis()
@@ -420,13 +504,13 @@ def main() -> int:
         try:
             wait_ready(server, port, log_path)
             common.progress(f"{kind}, {args.clients} clients: GET /healthz for {warmup:g} + {seconds:g} s (baseline)")
-            cpu = cpu_meter(server.pid)
+            cpu, holders = cpu_meter(server.pid), connection_holders(server.pid, port)
             base_latency, base_elapsed, failures, _, base_cpu = run_load(port, tokens, healthz, seconds=seconds,
-                                                                         warmup=warmup, cpu=cpu)
+                                                                         warmup=warmup, cpu=cpu, holders=holders)
             if not failures:
                 common.progress(f"{kind}, {args.clients} clients: POST /api/v1/incidents/ for {warmup:g} + {seconds:g} s")
                 latency, elapsed, failures, posted, post_cpu = run_load(port, tokens, report, seconds=seconds,
-                                                                        warmup=warmup, cpu=cpu)
+                                                                        warmup=warmup, cpu=cpu, holders=holders)
         finally:
             stop_server(server)
             if bouncer is not None:
@@ -445,10 +529,13 @@ def main() -> int:
         if created_now != posted:
             raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
         n_created += created_now
+        splits[label] = {"healthz": base_cpu.pop("split"), "report": post_cpu.pop("split")}
+        spread = ", ".join(f"{phase} {'/'.join(map(str, counts))}" for phase, counts in splits[label].items())
         results[label] = [
             common.summary(f"{label}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
-            common.rate_row(f"{label}: POST /api/v1/incidents/, {args.clients} clients: throughput",
-                            len(latency), elapsed, len(base_latency), base_elapsed),
+            common.rate_row(f"{label}: POST /api/v1/incidents/, {args.clients} clients: throughput "
+                            f"(connections per worker: {spread})", len(latency), elapsed, len(base_latency),
+                            base_elapsed),
             *(_cpu_row(f"{label}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
                        post_cpu[who] / len(latency),
                        base_cpu[who] / len(base_latency)) for who in ("server", "postgres")),
@@ -460,7 +547,9 @@ def main() -> int:
     common.print_table(title, rows)
     facts = {"clients": args.clients, "workers": args.workers, "servers": servers, "rounds": args.rounds,
              "measured_seconds": seconds,
-             "incidents_created": n_created, "dataset_incidents": size["incidents"]}
+             "incidents_created": n_created, "dataset_incidents": size["incidents"],
+             # Keep-alive connections held by each worker process while each phase was counted, largest first.
+             "connections_per_worker": splits}
     print(f"\n{n_created:,} incidents reported (warm-up included), all answered 201.")
     path = common.write_results(f"api_create_{args.size}", {"title": title, "rows": rows, "facts": facts})
     print(f"written to {path.relative_to(common.ROOT)}")
