@@ -9,7 +9,8 @@
 - **Agree, refuse, comment**: a state concerned (an affected member state of the incident)
   answers and comments through its authorities: its national CSIRT, crisis management
   authority or SPOC (analyst, crisis manager, liaison officer, organisation admin).
-- **Draft and deliver**: ENISA's staff (analyst, crisis manager, ENISA triage, decision-maker); delivery once
+- **Draft and deliver**: ENISA's staff (analyst, crisis manager, ENISA triage, decision-maker); the draft goes to
+  the states once every part is written (``missing_parts``), delivery once
   the comments are in (``comments_are_in``: every state that agreed commented, or the comment deadline passed).
 - **See the review**: the requesting organisation, ENISA, the authorities of every state concerned.
 - **Read the report's sections**: ENISA always; the states that agreed from the draft on; the
@@ -141,6 +142,13 @@ def comments_are_in(review, *, now=None) -> bool:
     return clock is None or clock.due_at <= (now or timezone.now())
 
 
+def missing_parts(review) -> list[str]:
+    """The kinds of section the draft still lacks (labels): it goes to the states only with every part."""
+    sections = review.sections.all()
+    written = {section.kind for section in sections}
+    return [label for kind, label in sections.model.Kind.choices if kind not in written]
+
+
 @dataclass(frozen=True)
 class ReviewActions:
     """What the person may do on one review now (the page's buttons, the API's ``actions``)."""
@@ -148,6 +156,7 @@ class ReviewActions:
     answer_for: tuple = ()  # member states the person may agree or refuse for
     draft: bool = False
     circulate: bool = False
+    circulate_missing: tuple = ()  # ENISA could circulate but these parts are not written yet (the page says so)
     comment_for: tuple = ()  # member states the person may comment for
     deliver: bool = False
     deliver_waits: bool = False  # ENISA could deliver but the comments are not in yet (the page says why)
@@ -166,10 +175,13 @@ def actions_for(user, review) -> ReviewActions:
     enisa = is_enisa_staff(user)
     deliverable = enisa and review.state == review.State.COMMENTS
     comments_in = deliverable and comments_are_in(review)
+    drafting = enisa and review.state == review.State.DRAFTING
+    missing = tuple(missing_parts(review)) if drafting else ()
     return ReviewActions(
         answer_for=pending if review.state == review.State.AGREEMENT else (),
         draft=enisa and review.state in (review.State.DRAFTING, review.State.COMMENTS),
-        circulate=enisa and review.state == review.State.DRAFTING,
+        circulate=drafting and not missing,
+        circulate_missing=missing,
         comment_for=agreed if review.state == review.State.COMMENTS else (),
         deliver=comments_in,
         deliver_waits=deliverable and not comments_in,

@@ -259,7 +259,7 @@ def circulate_draft(*, actor, review) -> IncidentReview:
     _check_drafter(actor, review)
     if review.state != IncidentReview.State.DRAFTING:
         raise ValidationError({"review": f"The draft of {review.reference} is already with the states."})
-    missing = [label for kind, label in ReviewSection.Kind.choices if not review.sections.filter(kind=kind).exists()]
+    missing = policy.missing_parts(review)
     if missing:
         raise ValidationError({"sections": f"The draft needs every part before it goes to the states: "
                                            f"{', '.join(missing).lower()} missing."})

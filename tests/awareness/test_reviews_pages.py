@@ -105,3 +105,23 @@ def test_enisa_is_told_delivery_waits_for_the_comments_until_the_last_one_is_in(
     page = enisa.get(url).content.decode()
     assert "Deliver the report" in page and "Delivery opens once" not in page
     assert "deliver" in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+
+
+def test_enisa_is_told_which_parts_the_draft_lacks_instead_of_a_send_button(review_network, significant_incident,
+                                                                            login):
+    p = review_network["people"]
+    review = review_in("drafting", review_network, significant_incident)
+    from awareness.services import reviews as services
+    services.add_section(actor=p["enisa_triage"], review=review, kind="causes", text="An unpatched VPN.")
+    enisa = login(p["enisa_triage"])
+    url = f"/awareness/reviews/{review.pk}/"
+    page = enisa.get(url).content.decode()
+    assert "The draft goes to the states once every part is written: response, lessons learned missing." in page
+    assert "Send the draft to the states" not in page
+    assert "circulate" not in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+
+    services.add_section(actor=p["enisa_triage"], review=review, kind="response", text="Substations isolated.")
+    services.add_section(actor=p["enisa_triage"], review=review, kind="lessons", text="Acknowledge within an hour.")
+    page = enisa.get(url).content.decode()
+    assert "Send the draft to the states" in page and "once every part is written" not in page
+    assert "circulate" in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
