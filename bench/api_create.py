@@ -263,11 +263,16 @@ def connection_holders(server_pid: int, port: int):
     return holders
 
 
-async def _spread(connections: list[Connection], holders, *, attempts: int = 30) -> list[int]:
+def _per_worker(holders) -> list[int]:
+    """The number of connections each worker holds now, largest first."""
+    return sorted((len(ports) for ports in holders().values()), reverse=True)
+
+
+async def _spread(connections: list[Connection], holders, *, attempts: int = 30) -> None:
     """Reconnect clients until every worker holds as many connections as the others, give or take one.
 
-    Returns the connections each worker holds, largest first. A request on each first makes sure
-    its worker has accepted it; the workers are idle meanwhile, so a new connection lands on either.
+    A request on each first makes sure its worker has accepted it; the workers are idle meanwhile,
+    so a new connection lands on either.
     """
     async def touch(conn):
         await conn.request("GET", "/healthz")
@@ -285,7 +290,6 @@ async def _spread(connections: list[Connection], holders, *, attempts: int = 30)
             conn.close()
         await asyncio.gather(*(c.open() for c in moved))
         await asyncio.gather(*(touch(c) for c in moved))
-    return sorted((len(ports) for ports in holders().values()), reverse=True)
 
 
 def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warmup: float, cpu=None,
@@ -299,7 +303,7 @@ def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warm
         try:
             if holders:
                 await _spread(connections, holders)
-            split = (lambda: sorted((len(p) for p in holders().values()), reverse=True)) if holders else None
+            split = (lambda: _per_worker(holders)) if holders else None
             return await _load(connections, make_request, seconds, warmup, cpu, split)
         finally:
             for c in connections:

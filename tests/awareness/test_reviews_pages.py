@@ -88,23 +88,28 @@ def test_the_pdf_is_the_readers_document(review_network, significant_incident, l
     assert login(p["pt_analyst"]).get(f"/awareness/reviews/{review.pk}/pdf/").status_code == 404
 
 
+def _page_and_actions(client, review) -> tuple[str, list[str]]:
+    """The review's page as the person sees it, and the actions its API object offers them."""
+    page = client.get(f"/awareness/reviews/{review.pk}/").content.decode()
+    return page, client.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+
+
 def test_enisa_is_told_delivery_waits_for_the_comments_until_the_last_one_is_in(review_network, significant_incident,
                                                                                 login):
     p = review_network["people"]
     review = review_in("comments", review_network, significant_incident)
     enisa = login(p["enisa_triage"])
-    url = f"/awareness/reviews/{review.pk}/"
-    page = enisa.get(url).content.decode()
+    page, actions = _page_and_actions(enisa, review)
     assert "Delivery opens once every state that agreed has commented" in page
     assert "Deliver the report" not in page
-    assert "deliver" not in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+    assert "deliver" not in actions
 
     from awareness.services import reviews as services
     services.add_comment(actor=p["de_analyst"], review=review, text="DE agrees with the causes.")
     services.add_comment(actor=p["fr_analyst"], review=review, text="FR adds nothing.")
-    page = enisa.get(url).content.decode()
+    page, actions = _page_and_actions(enisa, review)
     assert "Deliver the report" in page and "Delivery opens once" not in page
-    assert "deliver" in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+    assert "deliver" in actions
 
 
 def test_enisa_is_told_which_parts_the_draft_lacks_instead_of_a_send_button(review_network, significant_incident,
@@ -114,14 +119,13 @@ def test_enisa_is_told_which_parts_the_draft_lacks_instead_of_a_send_button(revi
     from awareness.services import reviews as services
     services.add_section(actor=p["enisa_triage"], review=review, kind="causes", text="An unpatched VPN.")
     enisa = login(p["enisa_triage"])
-    url = f"/awareness/reviews/{review.pk}/"
-    page = enisa.get(url).content.decode()
+    page, actions = _page_and_actions(enisa, review)
     assert "The draft goes to the states once every part is written: response, lessons learned missing." in page
     assert "Send the draft to the states" not in page
-    assert "circulate" not in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+    assert "circulate" not in actions
 
     services.add_section(actor=p["enisa_triage"], review=review, kind="response", text="Substations isolated.")
     services.add_section(actor=p["enisa_triage"], review=review, kind="lessons", text="Acknowledge within an hour.")
-    page = enisa.get(url).content.decode()
+    page, actions = _page_and_actions(enisa, review)
     assert "Send the draft to the states" in page and "once every part is written" not in page
-    assert "circulate" in enisa.get(f"/api/v1/reviews/{review.pk}/").json()["actions"]
+    assert "circulate" in actions
