@@ -167,6 +167,9 @@ if DATABASE_URL:
                 "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
             }
             DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # The same backend, whose health check polls the socket instead of sending SELECT 1 (csoa_portal/postgres).
+        DATABASES["default"]["ENGINE"] = "csoa_portal.postgres"
     # Concurrent test runs on one server each get their own test database.
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}_{os.getpid()}")
@@ -176,6 +179,7 @@ if DATABASE_URL:
     if DATABASE_REPLICA_URL:
         DATABASES["replica"] = {
             **env.db_url_config(DATABASE_REPLICA_URL),
+            "ENGINE": DATABASES["default"]["ENGINE"],
             **{k: DATABASES["default"][k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "DISABLE_SERVER_SIDE_CURSORS")},
             "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
             "TEST": {"MIRROR": "default"},

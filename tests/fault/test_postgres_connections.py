@@ -70,9 +70,10 @@ def _server_backends(*, blocked_by: int | None = None) -> list[int]:
 
 
 def _cut_server_connections() -> int:
-    """pg_terminate_backend on every backend of the portal process; how many there were."""
+    """pg_terminate_backend on every backend of the portal process, each waited for until it ended (the cut is
+    complete before the next request); how many there were."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        cursor.execute("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND application_name = %s", [SERVER_APPLICATION_NAME])
         return cursor.fetchone()[0]
 
