@@ -197,8 +197,10 @@ def deadlines(facts: Facts, *, now: datetime) -> list[Deadline]:
 
 
 def next_due(items: list[Deadline]) -> Deadline | None:
-    """The earliest deadline not yet met."""
-    return next((d for d in items if d.met_at is None), None)
+    """The earliest deadline not yet met; of clocks due at once, the first by name, as the list API orders them
+    (``incidents.api.listing``), so a list and a detail name the same one whatever order ``items`` come in."""
+    return min((d for d in items if d.met_at is None), default=None,
+               key=lambda d: (d.due_at, getattr(d.clock, "value", d.clock), d.sequence))
 
 
 def overdue(items: list[Deadline]) -> list[Deadline]:

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from csoa_portal.db_router import read_connection, replica_reads
+from csoa_portal.rows import related
 from incidents import clocks, escalation
 from incidents.bodies import describe
 from incidents.facts import incident_facts
@@ -238,7 +239,7 @@ def clock_facts_of_new(incident: Incident) -> clocks.Facts:
     Nothing has happened to it yet: at most its early warning, no request, response, notice or
     handling; its member states and reports are the ones the service holds (its prefetch cache).
     """
-    early = min((r.submitted_at for r in incident.reports.all() if r.kind == "early_warning"), default=None)
+    early = min((r.submitted_at for r in related(incident, "reports") if r.kind == "early_warning"), default=None)
     return clocks.Facts(
         aware_at=incident.aware_at,
         time_zone=reporting_time_zone(incident),
@@ -251,7 +252,7 @@ def clock_facts_of_new(incident: Incident) -> clocks.Facts:
         progress_report_at=None,
         handled_at=incident.handled_at,
         initial_response_at=None,
-        affected_member_states=len(incident.affected_member_states.all()),
+        affected_member_states=len(related(incident, "affected_member_states")),
         multi_member_state_since=incident.multi_member_state_since,
         others_informed_at=None,  # Art. 23(6): informed once ENISA is too, and no notice exists yet
         time_scale=scale_of(incident),
@@ -737,7 +738,7 @@ def tag_names(obj) -> list[str]:
 
     Reads ``obj.tags.all()``: prefetch ``tags`` for a list.
     """
-    return [tlp_tag(obj.tlp), *(t.name for t in obj.tags.all())]
+    return [tlp_tag(obj.tlp), *(t.name for t in related(obj, "tags"))]
 
 
 def controlled_tags() -> QuerySet[Tag]:

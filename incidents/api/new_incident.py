@@ -10,6 +10,7 @@ each kind of report is byte for byte what reading the incident back answers.
 
 from django.utils import timezone
 
+from csoa_portal.rows import related
 from incidents import clocks
 from incidents.api import serializers as s
 from incidents.api.listing import deadline_item, iso
@@ -21,9 +22,9 @@ from liaison.api.exercises import exercise_ref
 def render(incident: Incident, *, facts: clocks.Facts) -> dict:
     """``IncidentDetailSerializer``'s fields of an incident ``report_incident(keep_related=True)`` returned."""
     now = timezone.now()
-    deadlines = [deadline_now(row, now) for row in incident.deadlines.all()]
+    deadlines = [deadline_now(row, now) for row in related(incident, "deadlines")]
     upcoming = clocks.next_due(deadlines)
-    states = incident.affected_member_states.all()
+    states = related(incident, "affected_member_states")
     category = incident.category
     return {
         "id": incident.pk,
@@ -35,7 +36,7 @@ def render(incident: Incident, *, facts: clocks.Facts) -> dict:
         "crisis_level": int(incident.crisis_level),
         "reporting_organisation": str(incident.reporting_organisation.code),
         "affected_member_states": [state.code for state in states],
-        "sectors": [sector.code for sector in incident.sectors.all()],
+        "sectors": [sector.code for sector in related(incident, "sectors")],
         "category": None if category is None else str(category.code),
         "aware_at": iso(incident.aware_at),
         "created_at": iso(incident.created_at),

@@ -747,7 +747,7 @@ class ImportReportSerializer(serializers.Serializer):
 def cross_border_items(incident) -> list:
     """Who receives the incident in each affected state, if two or more are (the detail's ``cross_border``;
     the answer to a report too)."""
-    if len(incident.affected_member_states.all()) < 2:  # prefetched: count() would query
+    if len(rows.related(incident, "affected_member_states")) < 2:  # prefetched: count() would query
         return []
     return CrossBorderTargetSerializer(selectors.cross_border_targets(incident), many=True).data
 
@@ -755,4 +755,4 @@ def cross_border_items(incident) -> list:
 def report_items(incident) -> list[dict]:
     """The reports an incident received, oldest first (the detail's ``reports``; the answer to a report too)."""
     return [{"id": r.pk, "kind": r.kind, "submitted_at": r.submitted_at.astimezone(UTC).isoformat()}
-            for r in incident.reports.all()]
+            for r in rows.related(incident, "reports")]

@@ -70,7 +70,7 @@ def _list_queryset(user):
         selectors.incidents_visible_to(user)
         .select_related("reporting_organisation", "category", "exercise")
         .prefetch_related("affected_member_states", "sectors", "tags",
-                          Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at")))
+                          Prefetch("deadlines", queryset=Deadline.objects.order_by("due_at", "id")))
     )
 
 

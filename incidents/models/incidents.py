@@ -70,7 +70,9 @@ class Incident(models.Model):
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    reporting_organisation = models.ForeignKey("liaison.Organisation", on_delete=models.PROTECT, related_name="incidents")
+    # Indexed first in (reporting_organisation, -id) below; a single-column index would only repeat it.
+    reporting_organisation = models.ForeignKey("liaison.Organisation", on_delete=models.PROTECT, related_name="incidents",
+                                               db_index=False)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     affected_member_states = models.ManyToManyField("liaison.MemberState", related_name="incidents", blank=True)
     sectors = models.ManyToManyField(Sector, related_name="incidents", blank=True)
@@ -89,7 +91,7 @@ class Incident(models.Model):
     significance_explanation = models.TextField(blank=True)
     aware_at = models.DateTimeField(help_text="When the entity became aware: starts the NIS2 clocks.")
     tlp = models.CharField(max_length=16, choices=TLP.choices, default=TLP.AMBER)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     crisis_level = models.PositiveSmallIntegerField(default=0, db_index=True)
     tags = models.ManyToManyField("incidents.Tag", related_name="incidents", blank=True)
     # A level declared by the body in charge (a fact for the engine), and the facts when a human last
@@ -121,6 +123,9 @@ class Incident(models.Model):
         ordering = ["-id"]
         indexes = [
             models.Index(fields=["reporting_organisation", "-id"]), models.Index(fields=["severity"]),
+            # A plain index: db_index on a CharField adds a LIKE index too, which no query of status uses and
+            # every write of an incident would maintain (issue 16).
+            models.Index(fields=["status"], name="incident_status_idx"),
             # Live work's lists walk this, newest first, and never step over an exercise's incidents
             # (bench/exercise_isolation.py: docs/exercises.md "Performance").
             models.Index(fields=["-id"], name="incident_live_idx", condition=models.Q(exercise__isnull=True)),
@@ -156,6 +161,8 @@ class IncidentGroupObjectPermission(GroupObjectPermissionBase):
     """
 
     content_object = models.ForeignKey(Incident, on_delete=models.CASCADE, db_index=False)
+    # guardian's unique (group, permission, incident) leads with the group: its own index would repeat it.
+    group = models.ForeignKey("auth.Group", on_delete=models.CASCADE, db_index=False)
 
     class Meta(GroupObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["content_object", "permission", "group"], name="incident_grant_idx")]
@@ -217,7 +224,8 @@ class Report(models.Model):
 class Deadline(models.Model):
     """A clock the portal owns, materialised so the sweeper and the overdue filter can query it."""
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="deadlines")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="deadlines",
+                                 db_index=False)  # indexed first in unique_incident_clock_seq
     clock = models.CharField(max_length=32)
     # NIS2 Art. 23(4)(c): each intermediate-report request is its own clock (1, 2, …); 0 for every other clock.
     sequence = models.PositiveSmallIntegerField(default=0)
@@ -228,7 +236,7 @@ class Deadline(models.Model):
     overdue_fired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["due_at"]
+        ordering = ["due_at", "id"]  # ties (clocks due at once) in the order they were set
         constraints = [models.UniqueConstraint(fields=["incident", "clock", "sequence"], name="unique_incident_clock_seq")]
         indexes = [models.Index(fields=["due_at"], name="deadline_open_idx", condition=models.Q(met_at__isnull=True))]
 

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from csoa_portal import audit, background
+from csoa_portal.rows import related
 from csoa_portal.tokens import acts_for_token_organisation
 from incidents import tlp as tlp_rules
 from incidents.models import Incident
@@ -40,8 +41,8 @@ def _snapshot(incident: Incident) -> dict:
     data["category"] = incident.category.code if incident.category_id else None
     data["reporting_organisation"] = incident.reporting_organisation.code
     # all(): a new incident's rows are in memory (``reporting._hold``).
-    data["affected_member_states"] = sorted(m.code for m in incident.affected_member_states.all())
-    data["sectors"] = sorted(s.code for s in incident.sectors.all())
+    data["affected_member_states"] = sorted(m.code for m in related(incident, "affected_member_states"))
+    data["sectors"] = sorted(s.code for s in related(incident, "sectors"))
     return data
 
 

@@ -62,3 +62,17 @@ def test_a_compiled_queryset_is_read_as_instances_and_any_row_says_whether_it_se
     assert [r.key for r in rows.fetch_compiled(("test: created", 1), build, using=connection.alias)] == ["k"]
     assert rows.any_row(("test: created", 2), build, using=connection.alias)
     assert not rows.any_row("test: none", lambda: AuditEntry.objects.filter(action="never"), using=connection.alias)
+
+
+def test_related_reads_prefetched_rows_without_a_query_and_queries_otherwise(network, django_assert_num_queries):
+    from liaison.models import Organisation
+
+    organisation = Organisation.objects.filter(memberships__isnull=False).distinct().first()
+    expected = sorted(m.pk for m in organisation.memberships.all())
+    assert expected
+    fresh = Organisation.objects.get(pk=organisation.pk)
+    with django_assert_num_queries(1):  # nothing held: the manager's query
+        assert sorted(m.pk for m in rows.related(fresh, "memberships")) == expected
+    held = Organisation.objects.prefetch_related("memberships").get(pk=organisation.pk)
+    with django_assert_num_queries(0):
+        assert sorted(m.pk for m in rows.related(held, "memberships")) == expected
