@@ -136,10 +136,40 @@ def _update(model: type[Model], using: str, names: tuple[str, ...], where: tuple
     return statement
 
 
+_UPDATES_FROM_VALUES: dict[tuple, tuple] = {}
+_CACHED_ROWS = 16  # larger updates are rare (a sealer's backlog): built each time, not kept
+
+
+def _update_from_values(model: type[Model], using: str, names: tuple[str, ...], where: tuple[str, ...],
+                        count: int) -> tuple[str, bool]:
+    """PostgreSQL's ``UPDATE … FROM (VALUES …)`` of ``count`` rows: one statement for all of them; (sql, kept)."""
+    key = (model, using, names, where, count)
+    sql = _UPDATES_FROM_VALUES.get(key)
+    if sql is None:
+        connection = connections[using]
+        quote = connection.ops.quote_name
+        meta = model._meta
+        set_fields = [meta.get_field(name) for name in names]
+        where_fields = [meta.get_field(name) for name in where]
+        row = f"({', '.join(f'CAST(%s AS {f.db_type(connection)})' for f in set_fields + where_fields)})"
+        aliases = [f"v{i}" for i in range(len(set_fields) + len(where_fields))]
+        sql = (f"UPDATE {quote(meta.db_table)} AS t "
+               f"SET {', '.join(f'{quote(f.column)} = v.{a}' for f, a in zip(set_fields, aliases))} "
+               f"FROM (VALUES {', '.join([row] * count)}) AS v ({', '.join(aliases)}) "
+               f"WHERE {' AND '.join(f't.{quote(f.column)} = v.{a}' for f, a in zip(where_fields, aliases[len(names):]))}")
+        if count <= _CACHED_ROWS:
+            _UPDATES_FROM_VALUES[key] = sql
+    return sql, count <= _CACHED_ROWS
+
+
 def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where: tuple[str, ...],
                 rows: list[tuple]) -> None:
     """Per row, ``UPDATE … SET names = values WHERE where = values`` (each row: the new values, then the
-    WHERE's), sent as one ``executemany``; values go through the fields' database preparation as in a save."""
+    WHERE's); values go through the fields' database preparation as in a save.
+
+    On PostgreSQL several rows are one statement (``UPDATE … FROM (VALUES …)``): the audit sealer's
+    ``executemany`` was a round trip per entry it chained (issue 16). Elsewhere, ``executemany``.
+    """
     sql, set_fields, where_fields = _update(model, using, names, where)
     connection = connections[using]
     fields = set_fields + where_fields
@@ -147,6 +177,13 @@ def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where
     with connection.cursor() as cursor:
         if len(params) == 1:
             prepared.execute(cursor, sql, params[0])
+        elif connection.vendor == "postgresql":
+            sql, kept = _update_from_values(model, using, names, where, len(params))
+            flat = [value for row in params for value in row]
+            if kept:
+                prepared.execute(cursor, sql, flat)
+            else:
+                cursor.execute(sql, flat)
         else:
             cursor.executemany(sql, params)
 

@@ -53,6 +53,21 @@ def test_update_many_writes_each_rows_values_by_its_key_and_nothing_else(user):
     assert stored == {"x": (200, {"replaced": 1}), "y": (409, None), "z": (201, third.response_body)}
 
 
+@pytest.mark.parametrize("count", [3, 20])  # a statement kept per row count, and one built for a long batch
+def test_update_many_of_several_rows_is_one_statement_on_postgresql(user, count, django_assert_num_queries):
+    records = [_record(user, f"k{i}") for i in range(count)]
+    when = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)
+    with django_assert_num_queries(1) as captured:
+        rows.update_many(IdempotencyRecord, using=connection.alias, names=("status_code", "created_at"),
+                         where=("id",), rows=[(300 + i, when, r.pk) for i, r in enumerate(records)])
+    if connection.vendor == "postgresql":  # not an executemany: one UPDATE … FROM (VALUES …), or its prepared EXECUTE
+        sql = captured.captured_queries[0]["sql"]
+        assert "FROM (VALUES" in sql or sql.startswith("EXECUTE"), sql[:200]
+    stored = dict(IdempotencyRecord.objects.filter(principal=user).values_list("key", "status_code"))
+    assert stored == {f"k{i}": 300 + i for i in range(count)}
+    assert set(IdempotencyRecord.objects.filter(principal=user).values_list("created_at", flat=True)) == {when}
+
+
 def test_a_compiled_queryset_is_read_as_instances_and_any_row_says_whether_it_selects_one(user):
     _record(user, "k")
 
