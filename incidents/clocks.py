@@ -20,6 +20,7 @@ hours after awareness, the month its real span divided by 6. Live incidents have
 """
 
 import calendar
+import functools
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -117,14 +118,21 @@ class Deadline:
         return LABELS[self.clock]
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(tz_name: str) -> zoneinfo.ZoneInfo:
+    """The zone, kept: ``ZoneInfo`` keeps only the last eight strongly, and the 27 member states' zones in turn
+    were read from disk and parsed again for most reports (issue 16)."""
+    return zoneinfo.ZoneInfo(tz_name)
+
+
 def add_calendar_month(moment: datetime, tz_name: str) -> datetime:
     """The same wall-clock time one calendar month later in ``tz_name``, returned in UTC."""
-    zone = zoneinfo.ZoneInfo(tz_name)
+    zone = _zone(tz_name)
     local = moment.astimezone(zone)
     year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
     day = min(local.day, calendar.monthrange(year, month)[1])
     later = local.replace(tzinfo=None).replace(year=year, month=month, day=day).replace(tzinfo=zone)
-    return later.astimezone(zoneinfo.ZoneInfo("UTC"))
+    return later.astimezone(_zone("UTC"))
 
 
 def state_of(due_at: datetime, met_at: datetime | None, now: datetime) -> State:

@@ -24,9 +24,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
 def _silent(raw) -> bool:
     """Nothing arrived on the idle connection: no termination notice, no end of the stream."""
+    if getattr(raw, "closed", False):  # the driver knows it is closed (or broken): Django's check replaces it
+        return False
     try:
         poller = select.poll()
         poller.register(raw.fileno(), select.POLLIN | select.POLLPRI)
         return not poller.poll(0)
-    except (OSError, ValueError, AttributeError):  # a closed or unusable driver connection: ask Django's check
+    except Exception:  # noqa: BLE001 - whatever the driver raises for an unusable connection: Django's check decides
         return False

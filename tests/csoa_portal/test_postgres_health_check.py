@@ -71,3 +71,10 @@ def test_a_connection_with_something_unread_from_the_server_takes_the_full_check
     _next_request(persistent)
     persistent.close_if_health_check_failed()
     assert asked == [1]
+
+
+def test_a_connection_the_driver_closed_takes_the_full_check_and_is_replaced(persistent):
+    ended = _backend_pid(persistent)
+    persistent.connection.close()  # closed under Django (a driver error marks it so too)
+    _next_request(persistent)
+    assert _backend_pid(persistent) != ended
