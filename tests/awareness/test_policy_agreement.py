@@ -1,7 +1,8 @@
 """Generated agreement: for every kind of person, every capability of the awareness products (situation reports,
 public warnings, incident reviews, lessons) and the states that matter, the page shows the button if and only if
 the action succeeds, the API agrees with the page, both agree with ``awareness.policy``, and an object the person
-may not see is a 404 on the page and the API and is in no list.
+may not see is a 404 on the page and the API and is in no list. A read-write token of each organisation is walked
+through the API the same way, against the policy's answer for the token's principal.
 
 A capability is covered by registering it in ``CAPABILITIES`` (the kind of object it acts on, the policy's
 answer, where its button or form shows, how to call the page action and the API action, and what it writes);
@@ -521,3 +522,82 @@ def test_every_capability_is_granted_to_someone_and_refused_to_someone(world):
                 if capability.visible(user, obj) if capability.visible else KINDS[capability.kind].visible(user, obj):
                     answers.add(bool(capability.allowed(user, obj)))
         assert answers == ({True} if capability.for_every_viewer else {True, False}), capability.name
+
+
+# --- API tokens: an organisation's tooling reads and acts as the policy says for the token's principal -------------
+
+TOKEN_ORGANISATIONS = ["de-csirt", "de-authority", "fr-csirt", "pt-csirt", "ie-authority", "enisa", "ec",
+                       "provider-acme"]
+
+
+@pytest.fixture
+def tokens(world):
+    """A read-write token of each organisation (issued in the test's savepoint): principal and client."""
+    from django.test import Client
+
+    from liaison import services as liaison_services
+
+    issued = {}
+    for code in TOKEN_ORGANISATIONS:
+        token, raw = liaison_services.issue_api_token(actor=None, organisation=world["orgs"][code], name="walk",
+                                                      scopes="read,write")
+        issued[code] = (token.principal, Client(headers={"Authorization": f"Bearer {raw}"}))
+    return issued
+
+
+@pytest.mark.parametrize("name", [n for n in OBJECTS if KINDS[OBJECTS[n]].api])
+def test_tokens_read_and_act_exactly_as_the_policy_says_for_their_organisation(world, tokens, name):
+    """The API object is a 200 iff the policy lets the token's principal see it (404 otherwise, on every action
+    too); each API action succeeds iff the policy allows it, and is otherwise refused with nothing written."""
+    kind, obj = KINDS[OBJECTS[name]], world["objects"][name]
+    capabilities = [c for c in CAPABILITIES if c.kind == OBJECTS[name] and c.applies(obj) and c.api]
+    disagreements = []
+    for code, (principal, client) in tokens.items():
+        seen = kind.visible(principal, obj)
+        got = client.get(kind.api(obj)).status_code
+        if got != (200 if seen else 404):
+            disagreements.append(f"token of {code}: {'sees' if seen else 'may not see'} it, yet API {got}")
+        for capability in capabilities:
+            where = f"token of {code} · {capability.name}"
+            visible = capability.visible(principal, obj) if capability.visible else seen
+            done = capability.done and (lambda c=capability: c.done(obj))
+            api, wrote = _attempt(lambda c=capability, cl=client: c.api(cl, obj, principal), done)
+            if not visible:
+                if api.status_code != 404:
+                    disagreements.append(f"{where}: may not see it, yet API {api.status_code} (want 404)")
+                continue
+            allowed = bool(capability.allowed(principal, obj))
+            if _succeeded(api, wrote) != allowed:
+                disagreements.append(f"{where}: policy {allowed}, API {api.status_code} (written: {wrote})")
+            elif not allowed and (wrote or not _refused_properly(api, api=True)):
+                disagreements.append(f"{where}: refused with {api.status_code}, written: {wrote} (want 403/400)")
+    assert not disagreements, "\n".join(disagreements)
+
+
+@pytest.mark.parametrize("kind_name", [k for k, kind in KINDS.items() if kind.list_api])
+def test_a_tokens_lists_hold_exactly_what_its_organisation_may_see(world, tokens, kind_name):
+    kind = KINDS[kind_name]
+    objects = [obj for name, obj in world["objects"].items() if OBJECTS[name] == kind_name]
+    leaks = []
+    for code, (principal, client) in tokens.items():
+        api = client.get(kind.list_api)
+        listed = {row["id"] for row in api.json()["results"]} if api.status_code == 200 else set()
+        for obj in objects:
+            if (obj.pk in listed) != kind.visible(principal, obj):
+                leaks.append(f"token of {code} · {kind_name} {obj.pk}: sees it {kind.visible(principal, obj)}, "
+                             f"listed {obj.pk in listed} (API {api.status_code})")
+    assert not leaks, "\n".join(leaks)
+
+
+def test_the_token_walk_is_not_vacuous(world, tokens):
+    """A control: among the tokens some see an object and some do not, and some API action is allowed to a token
+    and some refused to one that sees its object."""
+    seen, allowed = set(), set()
+    for name, obj in world["objects"].items():
+        kind = KINDS[OBJECTS[name]]
+        for principal, _client in tokens.values():
+            visible = kind.visible(principal, obj)
+            seen.add(visible)
+            allowed |= {bool(c.allowed(principal, obj)) for c in CAPABILITIES
+                        if visible and c.kind == OBJECTS[name] and c.api and c.applies(obj) and not c.visible}
+    assert seen == {True, False} and allowed == {True, False}
