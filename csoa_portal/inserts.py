@@ -47,7 +47,7 @@ def _plain_types(field) -> frozenset | None:
 
 _STATEMENTS: dict[tuple, _Statement] = {}
 _ABSENT = object()
-_CACHED_ROWS = 16  # larger inserts are rare: built each time, not kept
+CACHED_ROWS = 16  # larger statements are rare (a sealer's backlog): built each time, not kept
 
 
 def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool, conflict: tuple = ()) -> _Statement:
@@ -67,7 +67,7 @@ def _statement(model: type[models.Model], alias: str, rows: int, with_pk: bool, 
             sql += f" ON CONFLICT ({', '.join(quote(meta.get_field(name).column) for name in conflict)}) DO NOTHING"
         if returning:
             sql += f" RETURNING {', '.join(quote(f.column) for f in returning)}"
-        statement = _Statement(sql, fields, returning, rows <= _CACHED_ROWS, [_plain_types(f) for f in fields])
+        statement = _Statement(sql, fields, returning, rows <= CACHED_ROWS, [_plain_types(f) for f in fields])
         if statement.kept:
             _STATEMENTS[key] = statement
     return statement

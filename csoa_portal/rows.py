@@ -13,6 +13,7 @@ from django.db import connections, router
 from django.db.models import Model
 
 from csoa_portal import prepared
+from csoa_portal.inserts import CACHED_ROWS
 
 
 @dataclass(frozen=True)
@@ -136,30 +137,26 @@ def _update(model: type[Model], using: str, names: tuple[str, ...], where: tuple
     return statement
 
 
-_UPDATES_FROM_VALUES: dict[tuple, tuple] = {}
-_CACHED_ROWS = 16  # larger updates are rare (a sealer's backlog): built each time, not kept
+_UPDATES_FROM_VALUES: dict[tuple, str] = {}  # larger updates (a sealer's backlog) are built each time
 
 
-def _update_from_values(model: type[Model], using: str, names: tuple[str, ...], where: tuple[str, ...],
-                        count: int) -> tuple[str, bool]:
-    """PostgreSQL's ``UPDATE … FROM (VALUES …)`` of ``count`` rows: one statement for all of them; (sql, kept)."""
-    key = (model, using, names, where, count)
+def _update_from_values(model: type[Model], using: str, set_fields: tuple, where_fields: tuple, count: int) -> str:
+    """PostgreSQL's ``UPDATE … FROM (VALUES …)`` of ``count`` rows: one statement for all of them."""
+    key = (model, using, set_fields, where_fields, count)
     sql = _UPDATES_FROM_VALUES.get(key)
     if sql is None:
         connection = connections[using]
         quote = connection.ops.quote_name
-        meta = model._meta
-        set_fields = [meta.get_field(name) for name in names]
-        where_fields = [meta.get_field(name) for name in where]
-        row = f"({', '.join(f'CAST(%s AS {f.db_type(connection)})' for f in set_fields + where_fields)})"
-        aliases = [f"v{i}" for i in range(len(set_fields) + len(where_fields))]
-        sql = (f"UPDATE {quote(meta.db_table)} AS t "
+        fields = set_fields + where_fields
+        row = f"({', '.join(f'CAST(%s AS {f.db_type(connection)})' for f in fields)})"
+        aliases = [f"v{i}" for i in range(len(fields))]
+        sql = (f"UPDATE {quote(model._meta.db_table)} AS t "
                f"SET {', '.join(f'{quote(f.column)} = v.{a}' for f, a in zip(set_fields, aliases))} "
                f"FROM (VALUES {', '.join([row] * count)}) AS v ({', '.join(aliases)}) "
-               f"WHERE {' AND '.join(f't.{quote(f.column)} = v.{a}' for f, a in zip(where_fields, aliases[len(names):]))}")
-        if count <= _CACHED_ROWS:
+               f"WHERE {' AND '.join(f't.{quote(f.column)} = v.{a}' for f, a in zip(where_fields, aliases[len(set_fields):]))}")
+        if count <= CACHED_ROWS:
             _UPDATES_FROM_VALUES[key] = sql
-    return sql, count <= _CACHED_ROWS
+    return sql
 
 
 def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where: tuple[str, ...],
@@ -178,9 +175,9 @@ def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where
         if len(params) == 1:
             prepared.execute(cursor, sql, params[0])
         elif connection.vendor == "postgresql":
-            sql, kept = _update_from_values(model, using, names, where, len(params))
+            sql = _update_from_values(model, using, set_fields, where_fields, len(params))
             flat = [value for row in params for value in row]
-            if kept:
+            if len(params) <= CACHED_ROWS:
                 prepared.execute(cursor, sql, flat)
             else:
                 cursor.execute(sql, flat)

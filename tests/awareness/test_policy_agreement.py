@@ -489,6 +489,12 @@ def test_buttons_pages_api_and_policy_agree_for_every_person(world, lists, name)
     assert not disagreements, "\n".join(disagreements)
 
 
+def _api_listed(client, kind) -> tuple[set, int]:
+    """The ids the kind's list API returns to ``client`` (none unless it answers 200), and its status."""
+    api = client.get(kind.list_api)
+    return ({row["id"] for row in api.json()["results"]} if api.status_code == 200 else set()), api.status_code
+
+
 @pytest.mark.parametrize("kind_name", [k for k, kind in KINDS.items() if kind.list_page])
 def test_the_lists_show_exactly_what_the_person_may_see(world, lists, kind_name):
     """The list page links, and the list API returns, every object of the kind the person sees and no other."""
@@ -499,14 +505,13 @@ def test_the_lists_show_exactly_what_the_person_may_see(world, lists, kind_name)
         user, client = world["people"][who], world["clients"][who]
         browser = Browser(client, lists[who])
         page, html = browser.get(kind.list_page), browser.html(kind.list_page)
-        api = client.get(kind.list_api)
-        listed = {row["id"] for row in api.json()["results"]} if api.status_code == 200 else set()
+        listed, api_status = _api_listed(client, kind)
         for obj in objects:
             seen = kind.visible(user, obj)
             on_page, in_api = f'href="{kind.page(obj)}"' in html, obj.pk in listed
             if (on_page, in_api) != (seen, seen):
                 leaks.append(f"{who} · {kind_name} {obj.pk}: sees it {seen}, listed on the page {on_page} "
-                             f"(page {page.status_code}), by the API {in_api} (API {api.status_code})")
+                             f"(page {page.status_code}), by the API {in_api} (API {api_status})")
     assert not leaks, "\n".join(leaks)
 
 
@@ -580,12 +585,11 @@ def test_a_tokens_lists_hold_exactly_what_its_organisation_may_see(world, tokens
     objects = [obj for name, obj in world["objects"].items() if OBJECTS[name] == kind_name]
     leaks = []
     for code, (principal, client) in tokens.items():
-        api = client.get(kind.list_api)
-        listed = {row["id"] for row in api.json()["results"]} if api.status_code == 200 else set()
+        listed, api_status = _api_listed(client, kind)
         for obj in objects:
             if (obj.pk in listed) != kind.visible(principal, obj):
                 leaks.append(f"token of {code} · {kind_name} {obj.pk}: sees it {kind.visible(principal, obj)}, "
-                             f"listed {obj.pk in listed} (API {api.status_code})")
+                             f"listed {obj.pk in listed} (API {api_status})")
     assert not leaks, "\n".join(leaks)
 
 

@@ -30,6 +30,10 @@ def persistent(settings, monkeypatch):
     assert prepared.enabled(connection)
     prepared.decide_again(connection)  # decided once per driver connection: the settings changed under it
     yield
+    # Restore the settings first: deciding under them again left the worker's connection preparing
+    # for every later test.
+    monkeypatch.undo()
+    settings.finalize()
     prepared.decide_again(connection)
 
 
