@@ -1,5 +1,6 @@
 """Reporting and working an incident: facts, status, NIS2 reports and the authorities' clocks."""
 
+from dataclasses import replace
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -125,22 +126,22 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
                sector_rows: list, tags, early_warning: dict | None) -> None:
     """``report_incident``'s writes, in its transaction: the incident, its links, grants, report and clocks."""
     now = incident.created_at
-    # A new incident has nothing to replace or duplicate: its link rows are inserted without add()'s checks,
-    # those to its member states with the incident itself (one statement on PostgreSQL).
-    inserts.insert_with_links(incident, **_links("affected_member_states"), ids=_ids(member_states))
     tag_rows = _distinct(resolve_tags(list(tags), tlp=incident.tlp)) if tags else []
-    for name, rows in (("sectors", sector_rows), ("tags", tag_rows)):
-        _add_to_new(incident, name, rows)
-    for name, rows, order in (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
-                              ("tags", tag_rows, "name")):
+    linked = (("affected_member_states", member_states, "code"), ("sectors", sector_rows, "code"),
+              ("tags", tag_rows, "name"))
+    for name, rows, order in linked:
         _hold(incident, name, rows, order)
-    # The reporting organisation's own grants, in one insert (guardian's assign_perm takes six queries each).
+    # The reporting organisation's own grants (guardian's assign_perm takes six queries each).
     permission_ids = grant_permission_ids()
-    inserts.insert(*[
-        IncidentGroupObjectPermission(permission_id=permission_ids[codename], group_id=organisation.group_id,
-                                      content_object=incident)
-        for codename in (VIEW, CHANGE)
-    ])
+    grants = [IncidentGroupObjectPermission(permission_id=permission_ids[codename], group_id=organisation.group_id,
+                                            content_object=incident) for codename in (VIEW, CHANGE)]
+    deadlines = _new_deadlines(incident, early_warning_at=now if early_warning is not None else None)
+    # A new incident has nothing to replace or duplicate: its link rows, grants and clocks are written without
+    # add()'s checks, with the incident itself (one statement on PostgreSQL).
+    inserts.insert_with_related(
+        incident, links=[inserts.Links(**_links(name), ids=_ids(rows)) for name, rows, _ in linked],
+        children=[inserts.Children("content_object", grants), inserts.Children("incident", deadlines)])
+    _hold(incident, "deadlines", deadlines, "due_at")
     # Those grants are its whole audience so far (``audience_group_names`` would read them back).
     audience = Audience(group_ids=[organisation.group_id])
     reports = []
@@ -149,7 +150,6 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
                                       content=early_warning, at=now, audience=audience, checked=True))
     _hold(incident, "reports", reports)
     _hold(incident, "level_proposals", [])
-    sync_deadlines(incident, new=True)
     _event("incident.created", incident, actor=actor, audience=audience)
     # Last: the entry's snapshot holds everything written above (the chain is sealed after the commit).
     audit.record(actor=actor, action="incident.created", obj=incident, organisation_code=organisation.code,
@@ -160,11 +160,6 @@ def _write_new(incident: Incident, *, actor: User, organisation: Organisation, m
 def _distinct(rows) -> list:
     """Rows (or ids) once each, in the order given."""
     return list({getattr(row, "pk", row): row for row in rows}.values())
-
-
-def _add_to_new(incident: Incident, name: str, rows: list) -> None:
-    """``add()`` for an incident being created: its link rows in one INSERT (none to check for duplicates)."""
-    inserts.insert_links(**_links(name), to_id=incident.pk, ids=_ids(rows))
 
 
 def _links(name: str) -> dict:
@@ -413,21 +408,31 @@ def _record_report(*, actor: User, incident: Incident, kind: str, content: dict,
 
 # --- Authority clocks -----------------------------------------------------------------
 
-def sync_deadlines(incident: Incident, *, new: bool = False) -> None:
+def _new_deadlines(incident: Incident, *, early_warning_at) -> list[Deadline]:
+    """The clocks' rows of an incident ``report_incident`` is about to write, from the facts in memory.
+
+    Computed before the incident is written, to be written with it: its early warning, if any, is
+    submitted at ``early_warning_at`` (``clock_facts_of_new`` would read it from the held reports).
+    """
+    _hold(incident, "reports", [])
+    facts = replace(clock_facts_of_new(incident), early_warning_at=early_warning_at)
+    return [Deadline(incident=incident, clock=d.clock.value, sequence=d.sequence, due_at=d.due_at, met_at=d.met_at)
+            for d in clocks.deadlines(facts, now=timezone.now())]
+
+
+def sync_deadlines(incident: Incident) -> None:
     """Materialise the NIS2 clocks as rows so the sweeper and the overdue filter can query them.
 
     An intermediate request's row is also the record of the request (Art. 23(4)(c)): it is kept
     even when no clock runs any more (the incident declared not significant), only its answer is updated.
-    ``new``: the incident ``report_incident`` is writing, whose facts are all in memory and which has
-    no rows yet; its rows are then kept as its ``deadlines``.
     """
-    facts = clock_facts_of_new(incident) if new else clock_facts(incident)
+    facts = clock_facts(incident)
     if facts.others_informed_at != incident.others_informed_at:
         # Art. 23(6): informed only while every other affected state (and ENISA) is; a newly affected state reopens it.
         incident.others_informed_at = facts.others_informed_at
         Incident.objects.filter(pk=incident.pk).update(others_informed_at=facts.others_informed_at)
     wanted = {(d.clock.value, d.sequence): d for d in clocks.deadlines(facts, now=timezone.now())}
-    existing = {} if new else {(d.clock, d.sequence): d for d in incident.deadlines.all()}
+    existing = {(d.clock, d.sequence): d for d in incident.deadlines.all()}
     for request in facts.intermediate_requests:
         key = (clocks.Clock.INTERMEDIATE.value, request.sequence)
         if key not in wanted and key in existing:
@@ -444,8 +449,6 @@ def sync_deadlines(incident: Incident, *, new: bool = False) -> None:
             row.due_at, row.met_at = deadline.due_at, deadline.met_at
             row.save(update_fields=["due_at", "met_at"])
     inserts.insert(*added)
-    if new:
-        _hold(incident, "deadlines", added, "due_at")
     stale = [row.pk for key, row in existing.items()
              if key not in wanted and row.clock in clocks.NIS2_CLOCKS and row.clock != clocks.Clock.INTERMEDIATE]
     if stale:  # none is the rule (always for a new incident): the delete's collector costs CPU even with no rows

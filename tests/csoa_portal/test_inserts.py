@@ -111,3 +111,58 @@ def test_an_event_and_its_audience_are_written_together_in_one_statement_on_post
     assert _columns(Event.objects.get(pk=first.pk))["payload"] == first.payload
     assert sorted(EventAudience.objects.filter(event=first).values_list("group_id", flat=True)) == [g.pk for g in groups]
     assert Event.objects.filter(pk=alone.pk).exists() and not EventAudience.objects.filter(event=alone).exists()
+
+
+def test_a_row_its_links_and_its_children_are_written_together_in_one_statement_on_postgresql(network):
+    from django.test.utils import CaptureQueriesContext
+
+    from incidents.models import Deadline, Incident, IncidentGroupObjectPermission
+    from incidents.selectors import grant_permission_ids
+
+    org = network["orgs"]["de-csirt"]
+    states = [network["orgs"][code].member_state_id for code in ("de-csirt", "fr-csirt")]
+    incident = Incident(title="Linked", reporting_organisation=org, reported_by=network["people"]["de_analyst"],
+                        aware_at=AT, tlp="amber", created_at=AT, updated_at=AT)
+    permission_ids = grant_permission_ids()
+    grants = [IncidentGroupObjectPermission(permission_id=permission_ids[name], group_id=org.group_id,
+                                            content_object=incident) for name in sorted(permission_ids)]
+    deadlines = [Deadline(incident=incident, clock=clock, due_at=AT.replace(day=day), met_at=met)
+                 for clock, day, met in (("early_warning", 24, AT), ("notification", 26, None), ("final", 28, None))]
+    def links(name, ids):
+        field = Incident._meta.get_field(name)
+        return inserts.Links(field.remote_field.through, field.m2m_field_name(), field.m2m_reverse_field_name(), ids)
+
+    with CaptureQueriesContext(connection) as queries:
+        inserts.insert_with_related(
+            incident, links=[links("affected_member_states", states), links("sectors", [])],
+            children=[inserts.Children("content_object", grants), inserts.Children("incident", deadlines),
+                      inserts.Children("incident", [])])
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 4)  # incident, its states, grants, clocks
+
+    assert incident.pk and incident._state.adding is False
+    assert sorted(incident.affected_member_states.values_list("id", flat=True)) == sorted(states)
+    assert not incident.sectors.exists()
+    stored = {row.pk: row for row in Deadline.objects.filter(incident=incident)}
+    assert [d.pk for d in deadlines] == sorted(stored), "each in-memory clock got its own row's key, in order"
+    for deadline in deadlines:
+        assert deadline._state.adding is False and deadline.incident_id == incident.pk
+        assert _columns(stored[deadline.pk]) == _columns(deadline)
+    with CaptureQueriesContext(connection) as reads:
+        assert all(d.incident is incident and g.content_object is incident for d in deadlines for g in grants)
+    assert not reads.captured_queries, "the new row stays cached on its children"
+    assert sorted(IncidentGroupObjectPermission.objects.filter(content_object=incident).values_list(
+        "id", "permission_id")) == sorted((g.pk, g.permission_id) for g in grants)
+
+
+def test_children_of_another_model_than_their_first_are_refused_and_nothing_is_written(network):
+    from django.db import transaction
+
+    from incidents.models import Deadline, Incident, TimelineEntry
+
+    org = network["orgs"]["de-csirt"]
+    incident = Incident(title="Mixed", reporting_organisation=org, reported_by=network["people"]["de_analyst"],
+                        aware_at=AT, tlp="amber", created_at=AT, updated_at=AT)
+    mixed = [Deadline(incident=incident, clock="early_warning", due_at=AT), TimelineEntry(incident=incident)]
+    with pytest.raises(TypeError), transaction.atomic():
+        inserts.insert_with_related(incident, children=[inserts.Children("incident", mixed)])
+    assert not Incident.objects.filter(title="Mixed").exists()
