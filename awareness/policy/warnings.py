@@ -98,6 +98,16 @@ def is_enisa(user) -> bool:
     return any(seat.kind == OrganisationKind.ENISA for seat in seats_of(user))
 
 
+def was_circulated(warning) -> bool:
+    """Shown beyond the drafter's organisation: circulated once, whatever its status since. A draft withdrawn
+    before it was circulated never was (its status alone would say otherwise)."""
+    return warning.circulated_at is not None
+
+
+# ``was_circulated`` as a filter, for the selectors.
+CIRCULATED = {"circulated_at__isnull": False}
+
+
 def is_drafter(user, warning) -> bool:
     return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=warning.drafter_organisation_id).exists()

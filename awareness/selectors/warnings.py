@@ -31,7 +31,7 @@ def warnings_visible_to(user) -> QuerySet[PublicWarning]:
     seen = Q(drafter_organisation_id__in=org_ids)
     if not org_ids:
         return PublicWarning.objects.none()
-    shown = ~Q(status=PublicWarning.Status.DRAFT)
+    shown = Q(**policy.CIRCULATED)
     if policy.is_enisa(user):
         seen |= shown
     state_ids = list(policy.reading_state_ids(user))
@@ -78,7 +78,7 @@ def concerned_authorities(warning: PublicWarning) -> list[Organisation]:
 def audience_organisations(warning: PublicWarning) -> list[Organisation]:
     """Who is told of a warning's steps: the drafter, the concerned authorities, ENISA (once circulated)."""
     orgs = [warning.drafter_organisation]
-    if warning.status != PublicWarning.Status.DRAFT:
+    if policy.was_circulated(warning):
         orgs += concerned_authorities(warning)
         orgs += list(Organisation.objects.filter(is_active=True, kind=OrganisationKind.ENISA))
     return list({o.pk: o for o in orgs}.values())

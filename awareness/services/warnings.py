@@ -376,7 +376,9 @@ def withdraw_warning(*, actor: User, warning: PublicWarning, reason: str = "") -
     audit.record(actor=actor, action="warning.withdrawn", obj=warning,
                  organisation_code=warning.drafter_organisation.code, before=before,
                  after={**_snapshot(warning), "reason": _clean_text(reason, "reason")})
-    _event("warning.withdrawn", warning, actor=actor, recipients=selectors.concerned_authorities(warning))
+    # A draft withdrawn before it was circulated concerned nobody outside its drafter's organisation.
+    told = selectors.concerned_authorities(warning) if policy.was_circulated(warning) else []
+    _event("warning.withdrawn", warning, actor=actor, recipients=told)
     return warning
 
 

@@ -5,11 +5,13 @@ matter, built once per module through the real services and the existing builder
   ENISA's draft, one in review (drafted and submitted by ENISA's liaison officer), one published; and the
   Presidency's draft on a level-3 incident (ENISA does not draft at level 3, nor sees that draft).
 - Public warnings on ``warnings_support.cross_border`` (TLP:CLEAR, DE and FR, drafted by CERT-Bund): a draft,
-  one circulated that DE agreed to, one scheduled.
+  one circulated that DE agreed to, one scheduled, one released by the sweep (DE and FR agreed), one withdrawn
+  while circulated and one withdrawn while still a draft (never circulated: its drafter's alone, like a draft).
 - Incident reviews (``reviews_support``: requested by the Commission, DE and FR agree) waiting for agreement,
   being drafted (every part written), out for comments (none yet), with every comment in, delivered.
 - Lessons from the delivered review: CERT-FR's proposed, the Commission's accepted by ENISA (waiting for the
-  next Blueprint draft).
+  next Blueprint draft); and from the other kinds of source: CERT.PT's from the published situation report, and
+  DE's crisis authority's from the evaluation of CERT-Bund's national drill, which it controls (both proposed).
 
 The world lives in a transaction opened for the module and rolled back at its end; each test runs in a
 savepoint of it (pytest-django's), and each action the walk tries in a savepoint of that.
@@ -20,6 +22,8 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.test import override_settings
+from django.utils import timezone
+from freezegun import freeze_time
 
 from awareness.models import IncidentReview, LessonProposal, PublicWarning, SituationReport
 from awareness.services import lessons as lesson_services
@@ -29,6 +33,7 @@ from awareness.services import warnings as warning_services
 from incidents import services as incident_services
 from incidents.models import Incident
 from liaison import services as liaison_services
+from scenarios.services import propose_lesson_from_evaluation
 from tests import conftest, factories
 from tests.awareness import reviews_support, sitreps_support, warnings_support
 from tests.conftest import verified_client
@@ -58,6 +63,9 @@ OBJECTS = {  # the name of each thing in the world, and its kind
     "public warning drafted": "warning",
     "public warning circulated, DE agreed": "warning",
     "public warning scheduled": "warning",
+    "public warning released": "warning",
+    "public warning withdrawn after circulation": "warning",
+    "public warning withdrawn as a draft": "warning",
     "incident review waiting for agreement": "review",
     "incident review being drafted": "review",
     "incident review out for comments": "review",
@@ -65,6 +73,8 @@ OBJECTS = {  # the name of each thing in the world, and its kind
     "incident review delivered": "review",
     "lesson proposed": "lesson",
     "lesson accepted, waiting for a Blueprint draft": "lesson",
+    "lesson from the published situation report": "lesson",
+    "lesson from a national drill's evaluation": "lesson",
 }
 
 
@@ -121,8 +131,15 @@ def _build() -> dict:
     warning_services.respond_to_warning(actor=de, warning=scheduled, response="agreed")
     warning_services.schedule_release(actor=de, warning=scheduled,
                                       publish_at=scheduled.response_deadline + timedelta(hours=1))
+    withdrawn = warnings_support.circulated(cross_border)
+    warning_services.withdraw_warning(actor=de, warning=withdrawn, reason="The operators published their own.")
+    withdrawn_draft = warnings_support.draft(cross_border)
+    warning_services.withdraw_warning(actor=de, warning=withdrawn_draft, reason="Not needed after all.")
     warnings = {"public warning drafted": warnings_support.draft(cross_border),
-                "public warning circulated, DE agreed": agreed, "public warning scheduled": scheduled}
+                "public warning circulated, DE agreed": agreed, "public warning scheduled": scheduled,
+                "public warning released": _released(cross_border, people),
+                "public warning withdrawn after circulation": withdrawn,
+                "public warning withdrawn as a draft": withdrawn_draft}
 
     # Incident reviews, each on its own incident (an incident has one open review at a time).
     reviews = {f"incident review {label}": reviews_support.review_in(state, r, reviews_support.incident_of(r))
@@ -142,6 +159,11 @@ def _build() -> dict:
         actor=people["ec_decision"], source_kind="incident_review", source_id=delivered.pk, target="other",
         rationale="Name a single contact per state.")
     lesson_services.decide_lesson(actor=people["enisa_triage"], lesson=accepted, accept=True, reason="Agreed")
+    from_sitrep = lesson_services.propose_lesson(
+        actor=people["pt_analyst"], source_kind="situation_report", source_id=sitreps["situation report published"].pk,
+        target="level_deadlines", change={"level": 2, "field": "update_interval_minutes", "value": 120},
+        rationale="Situation updates came faster than anyone could read them.")
+    from_drill = _lesson_from_a_drill(orgs, people)
 
     # Last, France's crisis authority is deactivated: its former officer acts and reads for it nowhere.
     former = orgs["fr-authority"]
@@ -152,11 +174,36 @@ def _build() -> dict:
         "incident at level 2 (the situation reports' crisis)": crisis["primary"], "incident at level 3": level3,
         **sitreps, **warnings, **reviews,
         "lesson proposed": proposed, "lesson accepted, waiting for a Blueprint draft": accepted,
+        "lesson from the published situation report": from_sitrep, "lesson from a national drill's evaluation": from_drill,
     }
     assert set(found) == set(OBJECTS)
     objects = {name: _fresh(OBJECTS[name], found[name]) for name in OBJECTS}
     return {"people": people, "orgs": orgs, "objects": objects,
             "clients": {who: verified_client(people[who]) for who in PERSONS}}
+
+
+def _released(cross_border, people) -> PublicWarning:
+    """Circulated, agreed by DE and FR, scheduled a minute ahead and released by the sweep at that minute."""
+    warning = warnings_support.circulated(cross_border)
+    for who in ("de_analyst", "fr_analyst"):
+        warning_services.respond_to_warning(actor=people[who], warning=warning, response="agreed")
+    warning = warning_services.schedule_release(actor=people["de_analyst"], warning=warning,
+                                                publish_at=timezone.now() + timedelta(minutes=1))
+    with freeze_time(warning.publish_at):
+        assert warning_services.release_due_warnings() == 1
+    return warning
+
+
+def _lesson_from_a_drill(orgs, people) -> LessonProposal:
+    """CERT-Bund's national drill (its admin runs it, DE's crisis authority takes part and its liaison officer
+    controls it); the controller, who reads the whole evaluation, proposes a lesson from it."""
+    now = timezone.now()
+    drill = liaison_services.create_exercise(
+        actor=people["de_admin"], organisation=orgs["de-csirt"], name="Grid drill", kind="national",
+        starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1), participants=[orgs["de-authority"]],
+        controllers=[people["de_liaison"]])
+    return propose_lesson_from_evaluation(actor=people["de_liaison"], exercise=drill,
+                                          rationale="Nobody answered the drill's alert within the hour.")
 
 
 MODELS = {"incident": Incident, "sitrep": SituationReport, "warning": PublicWarning, "review": IncidentReview,

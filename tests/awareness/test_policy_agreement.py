@@ -5,9 +5,10 @@ may not see is a 404 on the page and the API and is in no list. A read-write tok
 through the API the same way, against the policy's answer for the token's principal.
 
 A capability is covered by registering it in ``CAPABILITIES`` (the kind of object it acts on, the policy's
-answer, where its button or form shows, how to call the page action and the API action, and what it writes);
-no test below names a capability. The world (``agreement_support``) is built once for the module; every action
-is tried inside a savepoint that is rolled back, so each person meets the same world.
+answer, where its button or form shows, how to call the page action and the API action, and what it writes, or
+for a read such as a PDF what it serves: a 200 is a success only when it is that very thing); no test below names a
+capability. The world (``agreement_support``) is built once for the module; every action is tried inside a
+savepoint that is rolled back, so each person meets the same world.
 """
 
 from collections.abc import Callable
@@ -25,12 +26,14 @@ from awareness.policy import lessons as lesson_policy
 from awareness.policy import reviews as review_policy
 from awareness.policy import sitreps as sitrep_policy
 from awareness.policy import warnings as warning_policy
+from awareness.selectors import sitreps as sitrep_selectors
 from awareness.selectors.warnings import participations_of
 from incidents import policy as incident_policy
 from incidents.models import Blueprint
 from liaison.policy import acting_memberships
 from tests.awareness import agreement_support
 from tests.awareness.agreement_support import OBJECTS, PERSONS
+from tests.awareness.sitreps_pdf_support import pages
 
 pytestmark = [pytest.mark.django_db, pytest.mark.exhaustive]
 
@@ -55,11 +58,12 @@ def _sees_sitrep(user, report) -> bool:
 
 
 def _sees_warning(user, warning) -> bool:
-    """The drafter's organisation always; once circulated, ENISA and the concerned states' authorities."""
+    """The drafter's organisation always; once circulated, ENISA and the concerned states' authorities (a draft
+    withdrawn before it was circulated was never theirs)."""
     if warning_policy.is_drafter(user, warning):
         return True
     concerned = {p.member_state_id for p in participations_of(warning)}
-    return warning.status != PublicWarning.Status.DRAFT and (
+    return warning.circulated_at is not None and (
         warning_policy.is_enisa(user) or bool(warning_policy.reading_state_ids(user) & concerned))
 
 
@@ -114,6 +118,7 @@ class Capability:
     applies: Callable = lambda obj: True  # states where the action exists at all
     visible: Callable | None = None  # (user, obj) -> bool when not the object's own visibility (else 404 on both)
     for_every_viewer: bool = False  # granted to whoever may use it at all (no "no" expected among them)
+    served: Callable | None = None  # (response, obj) -> bool: a read answers the thing itself (a 2xx alone is not)
 
 
 def _json(client, method, url, data=None):
@@ -146,6 +151,19 @@ def _sitrep_action(name: str, tail: str, allowed: Callable, *, flag: str, status
 
 def _status_is(status: str) -> Callable:
     return lambda o: SituationReport.objects.filter(pk=o.pk, status=status).exists()
+
+
+def _is_the_reports_pdf(response, report) -> bool:
+    """The view's own PDF of this report: its media type and file name, and a document pypdf reads whose first
+    page names the report, its title and its author (``render_pdf`` itself runs; nothing is stubbed)."""
+    if response.status_code != 200 or response["Content-Type"] != "application/pdf":
+        return False
+    if response["Content-Disposition"] != f'attachment; filename="{sitrep_selectors.pdf_filename(report)}"':
+        return False
+    if not response.content.startswith(b"%PDF-"):
+        return False
+    first = pages(response.content)[0]
+    return all(first.says(text) for text in (report.label, report.title, report.author_organisation.name))
 
 
 def _draft_form(user, incident) -> dict:
@@ -186,6 +204,16 @@ SITREP_CAPABILITIES = [
                    done=_status_is("published")),
     _sitrep_action("correct a published report", "correct/", sitrep_policy.may_correct, flag="correct",
                    status="published", done=lambda o: SituationReport.objects.filter(corrects_id=o.pk).exists()),
+    Capability(
+        # Whoever reads a report, in any state, downloads their version of it as PDF, from the page and the API;
+        # anyone else gets the 404 of a missing report from both.
+        "download a report's PDF", "sitrep", _sees_sitrep,
+        markers=lambda o: [(f"/awareness/sitreps/{o.pk}/", f'href="/awareness/sitreps/{o.pk}/pdf/"')],
+        page=lambda c, o, u: c.get(f"/awareness/sitreps/{o.pk}/pdf/"),
+        api=lambda c, o, u: c.get(f"/api/v1/sitreps/{o.pk}/pdf/"),
+        api_shown=lambda data: data["links"]["pdf"] == f"/api/v1/sitreps/{data['id']}/pdf/",
+        done=None, for_every_viewer=True, served=_is_the_reports_pdf,
+    ),
 ]
 
 
@@ -218,6 +246,10 @@ def _warning_is(**fields) -> Callable:
     return lambda o: PublicWarning.objects.filter(pk=o.pk, **fields).exists()
 
 
+# Released and withdrawn, a warning is closed: every action is refused there, to its drafter too.
+CLOSED = (PublicWarning.Status.RELEASED, PublicWarning.Status.WITHDRAWN)
+
+
 WARNING_CAPABILITIES = [
     Capability(
         "draft a public warning", "incident", lambda u, o: bool(warning_policy.drafting_organisation_ids(u, o)),
@@ -238,22 +270,23 @@ WARNING_CAPABILITIES = [
         api=lambda c, o, u: _json(c, "patch", f"/api/v1/warnings/{o.pk}/", {"title": WALKED}),
         api_shown=lambda data: "edit" in data["actions"],
         # Editable while draft, circulated or scheduled (its rule is the same in each): walked in the first and last.
-        done=_warning_is(title=WALKED), applies=lambda o: o.status in ("draft", "scheduled"),
+        done=_warning_is(title=WALKED), applies=lambda o: o.status in ("draft", "scheduled", *CLOSED),
     ),
-    # Only its drafting organisation sees a draft, and circulates it.
+    # Only its drafting organisation sees a draft, and circulates it; a closed warning is circulated no more.
     _warning_action("circulate a warning", "circulate/", "circulate",
                     lambda: {"response_deadline": _local(timedelta(days=3))},
                     lambda: {"response_deadline": _iso(timedelta(days=3))},
-                    statuses=("draft",), done=_warning_is(status="circulated"), for_every_viewer=True),
+                    statuses=("draft", *CLOSED), done=_warning_is(status="circulated")),
     _warning_action("schedule a warning's release", "schedule/", "schedule",
                     lambda: {"publish_at": _local(timedelta(days=5))}, lambda: {"publish_at": _iso(timedelta(days=5))},
-                    statuses=("circulated", "scheduled"),
+                    statuses=("circulated", "scheduled", *CLOSED),
                     done=lambda o: PublicWarning.objects.filter(
                         pk=o.pk, status="scheduled", publish_at__gt=timezone.now() + timedelta(days=4)).exists()),
-    # Withdrawn before release, by the same rule in each state: walked once circulated.
+    # Withdrawn before release, by the same rule in each state: walked once circulated; never once closed.
     _warning_action("withdraw a warning", "withdraw/", "withdraw", lambda: {"reason": WALKED},
-                    lambda: {"reason": WALKED}, statuses=("circulated",),
-                    done=_warning_is(status="withdrawn")),
+                    lambda: {"reason": WALKED}, statuses=("circulated", *CLOSED),
+                    done=lambda o: PublicWarning.objects.filter(pk=o.pk, status="withdrawn").exclude(
+                        updated_at=o.updated_at).exists()),
     Capability(
         "answer a warning for one's state", "warning", lambda u, o: _warning_caps(u, o).respond,
         markers=lambda o: [(f"/awareness/warnings/{o.pk}/", f'action="/awareness/warnings/{o.pk}/respond/"')],
@@ -264,7 +297,7 @@ WARNING_CAPABILITIES = [
             **({"member_state": code} if (code := _answering_state(u, o)) else {})}),
         api_shown=lambda data: "respond" in data["actions"],
         done=lambda o: WarningParticipation.objects.filter(warning_id=o.pk, comment=WALKED).exists(),
-        applies=lambda o: o.status in warning_policy.ANSWERABLE,
+        applies=lambda o: o.status in (*warning_policy.ANSWERABLE, *CLOSED),
     ),
 ]
 
@@ -358,19 +391,34 @@ REVIEW_CAPABILITIES = [
 
 # Lessons (awareness.policy.lessons).
 
+def _lesson_proposal(name: str, kind: str, source_kind: str, *, markers: Callable, **rules) -> Capability:
+    """Proposing a lesson from a source of ``kind``: the form of ``/awareness/lessons/new/`` and the API's POST."""
+    def form(o):
+        return {"source_kind": source_kind, "source_id": str(o.pk), "target": "other", "rationale": WALKED}
+
+    return Capability(
+        name, kind, lambda u, o: lesson_policy.proposing_organisation(u) is not None, markers=markers,
+        page=lambda c, o, u: c.post("/awareness/lessons/new/", form(o)),
+        api=lambda c, o, u: _json(c, "post", "/api/v1/lessons/", form(o)),
+        done=lambda o: LessonProposal.objects.filter(rationale=WALKED).exists(), **rules,
+    )
+
+
 LESSON_CAPABILITIES = [
-    Capability(
-        "propose a lesson from a review", "review", lambda u, o: lesson_policy.proposing_organisation(u) is not None,
+    _lesson_proposal(
+        "propose a lesson from a review", "review", "incident_review",
         markers=lambda o: [(f"/awareness/reviews/{o.pk}/",
                             f'href="/awareness/lessons/new/?source_kind=incident_review&amp;source_id={o.pk}"')],
-        page=lambda c, o, u: c.post("/awareness/lessons/new/", {
-            "source_kind": "incident_review", "source_id": o.pk, "target": "other", "rationale": WALKED}),
-        api=lambda c, o, u: _json(c, "post", "/api/v1/lessons/", {
-            "source_kind": "incident_review", "source_id": str(o.pk), "target": "other", "rationale": WALKED}),
-        done=lambda o: LessonProposal.objects.filter(rationale=WALKED).exists(),
         applies=lambda o: o.state == IncidentReview.State.DELIVERED,
         visible=_readable_source,  # the source: a delivered review whose report the person reads
         for_every_viewer=True,  # its readers are all authorities, ENISA or the Commission: the proposers
+    ),
+    _lesson_proposal(
+        # The report's page offers no link to it (nothing to agree with there); the form and the API take it.
+        # A draft teaches nothing yet: it is no source even for those who read it (404, as a missing source).
+        "propose a lesson from a situation report", "sitrep", "situation_report", markers=lambda o: [],
+        visible=lambda u, o: o.status == SituationReport.Status.PUBLISHED and _sees_sitrep(u, o),
+        for_every_viewer=True,  # its audience are authorities and ENISA: the proposers
     ),
     Capability(
         "decide on a lesson", "lesson",
@@ -433,8 +481,10 @@ def _attempt(call, done) -> tuple:
     return response, written
 
 
-def _succeeded(response, written) -> bool:
-    return 200 <= response.status_code < 400 and written is not False
+def _succeeded(capability: Capability, obj, response, written) -> bool:
+    """A 2xx or redirect with its write there; for a read that says what it serves, that very thing."""
+    return (200 <= response.status_code < 400 and written is not False
+            and (capability.served is None or capability.served(response, obj)))
 
 
 def _refused_properly(response, *, api: bool) -> bool:
@@ -458,10 +508,10 @@ def _disagreements(capability: Capability, who: str, user, browser: Browser, obj
             return [f"{where}: may not see it, but {codes}, buttons {shown} (want 404 on both, no button)"]
         return []
     allowed = capability.allowed(user, obj)
-    answers = {"policy": allowed, "page": _succeeded(page, page_wrote)}
+    answers = {"policy": allowed, "page": _succeeded(capability, obj, page, page_wrote)}
     answers.update({f"button {i + 1}": s for i, s in enumerate(shown)})
     if api is not None:
-        answers["API"] = _succeeded(api, api_wrote)
+        answers["API"] = _succeeded(capability, obj, api, api_wrote)
     found = []
     if len(set(answers.values())) > 1:
         found.append(f"{where}: {answers} ({codes})")
@@ -515,18 +565,49 @@ def test_the_lists_show_exactly_what_the_person_may_see(world, lists, kind_name)
     assert not leaks, "\n".join(leaks)
 
 
+def _meetings(world, capability: Capability):
+    """(user, obj, whether the user sees what the capability acts on) for each person and object it applies to."""
+    for name, obj in world["objects"].items():
+        if OBJECTS[name] != capability.kind or not capability.applies(obj):
+            continue
+        for who in PERSONS:
+            user = world["people"][who]
+            yield user, obj, (capability.visible or KINDS[capability.kind].visible)(user, obj)
+
+
 def test_every_capability_is_granted_to_someone_and_refused_to_someone(world):
     """A control: the walk is not vacuous (each capability has a yes and a no among those who see its object)."""
     for capability in CAPABILITIES:
-        answers = set()
-        for name, obj in world["objects"].items():
-            if OBJECTS[name] != capability.kind or not capability.applies(obj):
-                continue
-            for who in PERSONS:
-                user = world["people"][who]
-                if capability.visible(user, obj) if capability.visible else KINDS[capability.kind].visible(user, obj):
-                    answers.add(bool(capability.allowed(user, obj)))
+        answers = {bool(capability.allowed(user, obj)) for user, obj, seen in _meetings(world, capability) if seen}
         assert answers == ({True} if capability.for_every_viewer else {True, False}), capability.name
+
+
+def test_every_read_is_served_to_someone_and_is_a_404_to_someone(world):
+    """A control: each thing the walk downloads (a report's PDF, a review's report) is served to some person, who
+    must get the thing itself, and is missing for another, who must get the 404."""
+    for capability in [c for c in CAPABILITIES if c.done is None]:
+        met = {(seen, seen and bool(capability.allowed(user, obj))) for user, obj, seen in _meetings(world, capability)}
+        assert (True, True) in met and (False, False) in met, capability.name
+
+
+# Sources of lessons the world holds; a Reserve summary report ("reserve_after_action") needs the Reserve's own
+# world (tests/reserve/conftest.py) and is walked by its product's tests, not here.
+LESSON_SOURCES = {"incident_review", "situation_report", "exercise_evaluation"}
+
+
+def test_the_world_holds_every_state_of_a_warning_and_lessons_of_each_source(world):
+    """A control: the walks meet a warning in each state (released and withdrawn too) and a lesson from each kind
+    of source, each seen by some person and not by another."""
+    states, sources = set(), set()
+    for name, obj in world["objects"].items():
+        if OBJECTS[name] not in ("warning", "lesson"):
+            continue
+        seen = {KINDS[OBJECTS[name]].visible(world["people"][who], obj) for who in PERSONS}
+        assert seen == {True, False}, name
+        states |= {obj.status} if OBJECTS[name] == "warning" else set()
+        sources |= {obj.source_kind} if OBJECTS[name] == "lesson" else set()
+    assert states == set(PublicWarning.Status.values)
+    assert sources == LESSON_SOURCES and LESSON_SOURCES <= set(lesson_policy.source_kinds())
 
 
 # --- API tokens: an organisation's tooling reads and acts as the policy says for the token's principal -------------
@@ -572,7 +653,7 @@ def test_tokens_read_and_act_exactly_as_the_policy_says_for_their_organisation(w
                     disagreements.append(f"{where}: may not see it, yet API {api.status_code} (want 404)")
                 continue
             allowed = bool(capability.allowed(principal, obj))
-            if _succeeded(api, wrote) != allowed:
+            if _succeeded(capability, obj, api, wrote) != allowed:
                 disagreements.append(f"{where}: policy {allowed}, API {api.status_code} (written: {wrote})")
             elif not allowed and (wrote or not _refused_properly(api, api=True)):
                 disagreements.append(f"{where}: refused with {api.status_code}, written: {wrote} (want 403/400)")
