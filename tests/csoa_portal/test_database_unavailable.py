@@ -7,7 +7,7 @@ test_postgres_connections.py cuts real PostgreSQL connections under a running se
 from unittest import mock
 
 import pytest
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 
@@ -120,7 +120,8 @@ def _report(client, title: str, **headers):
 
 def _commit_fails_once(error):
     """The request's COMMIT gets no answer (and does not happen); later commits go through."""
-    real, failed = BaseDatabaseWrapper._commit, []
+    backend = type(connections["default"])  # the backend in use (csoa_portal.postgres has its own COMMIT)
+    real, failed = backend._commit, []
 
     def commit(self):
         if not failed:
@@ -128,7 +129,7 @@ def _commit_fails_once(error):
             raise error
         return real(self)
 
-    return mock.patch.object(BaseDatabaseWrapper, "_commit", commit)
+    return mock.patch.object(backend, "_commit", commit)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,9 +77,11 @@ class _CutHeader:
 
 def install(application):
     """Patch this server process (the commit, the Event recording) and wrap its ASGI application."""
-    from django.db.backends.postgresql.base import DatabaseWrapper
+    from django.db import connections
 
     from liaison import events
+
+    DatabaseWrapper = type(connections["default"])  # the backend in use (csoa_portal.postgres: its own COMMIT)
 
     commit = DatabaseWrapper._commit
 
