@@ -140,8 +140,11 @@ def _update(model: type[Model], using: str, names: tuple[str, ...], where: tuple
 _UPDATES_FROM_VALUES: dict[tuple, str] = {}  # larger updates (a sealer's backlog) are built each time
 
 
-def _update_from_values(model: type[Model], using: str, set_fields: tuple, where_fields: tuple, count: int) -> str:
-    """PostgreSQL's ``UPDATE … FROM (VALUES …)`` of ``count`` rows: one statement for all of them."""
+def _update_from_values(model: type[Model], using: str, set_fields: tuple, where_fields: tuple,
+                        count: int) -> tuple[str, bool]:
+    """PostgreSQL's ``UPDATE … FROM (VALUES …)`` of ``count`` rows: one statement for all of them, and
+    whether it is kept (and so prepared on a persistent connection)."""
+    kept = count <= CACHED_ROWS
     key = (model, using, set_fields, where_fields, count)
     sql = _UPDATES_FROM_VALUES.get(key)
     if sql is None:
@@ -154,9 +157,9 @@ def _update_from_values(model: type[Model], using: str, set_fields: tuple, where
                f"SET {', '.join(f'{quote(f.column)} = v.{a}' for f, a in zip(set_fields, aliases))} "
                f"FROM (VALUES {', '.join([row] * count)}) AS v ({', '.join(aliases)}) "
                f"WHERE {' AND '.join(f't.{quote(f.column)} = v.{a}' for f, a in zip(where_fields, aliases[len(set_fields):]))}")
-        if count <= CACHED_ROWS:
+        if kept:
             _UPDATES_FROM_VALUES[key] = sql
-    return sql
+    return sql, kept
 
 
 def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where: tuple[str, ...],
@@ -175,9 +178,9 @@ def update_many(model: type[Model], *, using: str, names: tuple[str, ...], where
         if len(params) == 1:
             prepared.execute(cursor, sql, params[0])
         elif connection.vendor == "postgresql":
-            sql = _update_from_values(model, using, set_fields, where_fields, len(params))
+            sql, kept = _update_from_values(model, using, set_fields, where_fields, len(params))
             flat = [value for row in params for value in row]
-            if len(params) <= CACHED_ROWS:
+            if kept:
                 prepared.execute(cursor, sql, flat)
             else:
                 cursor.execute(sql, flat)

@@ -236,15 +236,23 @@ def clock_facts(incident: Incident) -> clocks.Facts:
 def clock_facts_of_new(incident: Incident) -> clocks.Facts:
     """``clock_facts`` of an incident ``report_incident`` has just written, from the objects in memory.
 
-    Nothing has happened to it yet: at most its early warning, no request, response, notice or
-    handling; its member states and reports are the ones the service holds (its prefetch cache).
+    Its reports are the ones the service holds (its prefetch cache): at most its early warning.
     """
     early = min((r.submitted_at for r in related(incident, "reports") if r.kind == "early_warning"), default=None)
+    return clock_facts_before_write(incident, early_warning_at=early)
+
+
+def clock_facts_before_write(incident: Incident, *, early_warning_at) -> clocks.Facts:
+    """``clock_facts`` of a new incident, from its fields and member states in memory (the service holds them).
+
+    Nothing has happened to it yet but, perhaps, its early warning at ``early_warning_at``: no request,
+    response, notice or handling. The reporting service computes the clocks with it before writing anything.
+    """
     return clocks.Facts(
         aware_at=incident.aware_at,
         time_zone=reporting_time_zone(incident),
         significant=incident.carries_clocks,
-        early_warning_at=early,
+        early_warning_at=early_warning_at,
         notification_at=None,
         final_report_at=None,
         intermediate_requests=(),

@@ -90,6 +90,13 @@ def proposing_organisation(user):
     return next((m.organisation for m in _memberships(user) if m.organisation.kind in PROPOSER_KINDS), None)
 
 
+def may_propose_from(user, kind: str, source) -> bool:
+    """Whether a source's page offers this person to propose a lesson from it (the proposal form asks the same)."""
+    found = _SOURCES.get(kind)
+    return (found is not None and proposing_organisation(user) is not None
+            and found.find(user, str(source.pk)) is not None)
+
+
 def may_decide(user) -> bool:
     return any(m.organisation.kind == OrganisationKind.ENISA and m.role in DECIDER_ROLES for m in _memberships(user))
 

@@ -58,8 +58,8 @@ def _render_detail(request, review, *, status=200, errors=(), **forms_):
         "review": review, "actions": actions, "report": selectors.report_for(request.user, review),
         "incident_heading": selectors.incident_heading(request.user, review),
         "clocks": selectors.clocks_of(review),
-        "may_propose_lesson": review.state == review.State.DELIVERED and lesson_policy.proposing_organisation(
-            request.user) is not None and policy.may_read_sections(request.user, review), "agreements": list(review.agreements.all()), "errors": list(errors),
+        "may_propose_lesson": lesson_policy.may_propose_from(request.user, "incident_review", review),
+        "agreements": list(review.agreements.all()), "errors": list(errors),
         "answer_form": forms_.get("answer_form") or AnswerForm(),
         "section_form": forms_.get("section_form") or SectionForm(),
         "comment_form": forms_.get("comment_form") or CommentForm(),

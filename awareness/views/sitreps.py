@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from awareness.downloads import pdf_response
+from awareness.policy import lessons as lesson_policy
 from awareness.policy import sitreps as policy
 from awareness.selectors import sitreps as selectors
 from awareness.services import sitreps as services
@@ -142,6 +143,7 @@ def report_detail(request, pk):
     return render(request, "awareness/sitreps/detail.html", {
         "report": report, "reader": reader, "capabilities": policy.capabilities(request.user, report),
         "versions": selectors.versions_of(request.user, report),
+        "may_propose_lesson": lesson_policy.may_propose_from(request.user, "situation_report", report),
     })
 
 

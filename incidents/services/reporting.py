@@ -1,7 +1,5 @@
 """Reporting and working an incident: facts, status, NIS2 reports and the authorities' clocks."""
 
-from dataclasses import replace
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
@@ -14,7 +12,7 @@ from incidents.selectors import (
     CHANGE,
     VIEW,
     clock_facts,
-    clock_facts_of_new,
+    clock_facts_before_write,
     grant_permission_ids,
     reporting_authority_membership,
     tag_names,
@@ -412,10 +410,9 @@ def _new_deadlines(incident: Incident, *, early_warning_at) -> list[Deadline]:
     """The clocks' rows of an incident ``report_incident`` is about to write, from the facts in memory.
 
     Computed before the incident is written, to be written with it: its early warning, if any, is
-    submitted at ``early_warning_at`` (``clock_facts_of_new`` would read it from the held reports).
+    submitted at ``early_warning_at``.
     """
-    _hold(incident, "reports", [])
-    facts = replace(clock_facts_of_new(incident), early_warning_at=early_warning_at)
+    facts = clock_facts_before_write(incident, early_warning_at=early_warning_at)
     return [Deadline(incident=incident, clock=d.clock.value, sequence=d.sequence, due_at=d.due_at, met_at=d.met_at)
             for d in clocks.deadlines(facts, now=timezone.now())]
 

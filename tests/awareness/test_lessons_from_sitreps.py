@@ -44,3 +44,17 @@ def test_a_draft_report_or_one_the_person_may_not_read_is_no_source(crisis, netw
     with pytest.raises(Http404):  # not in the report's audience: the same answer as a missing report
         _propose(network["people"]["provider"], published_report)
     assert not LessonProposal.objects.exists()
+
+
+def test_the_report_page_offers_a_lesson_exactly_where_the_proposal_form_accepts_one(crisis, network):
+    from tests.conftest import verified_client
+
+    people = crisis["people"]
+    link = "Propose a lesson for the Blueprint"
+    report, unpublished = published(crisis), draft(crisis)
+    author = verified_client(people["enisa_liaison"])
+    page = author.get(f"/awareness/sitreps/{report.pk}/")
+    assert link in page.content.decode()
+    form = author.get(f"/awareness/lessons/new/?source_kind=situation_report&source_id={report.pk}")
+    assert form.status_code == 200
+    assert link not in author.get(f"/awareness/sitreps/{unpublished.pk}/").content.decode()  # a draft is no source

@@ -65,3 +65,19 @@ def test_the_migration_narrows_the_withdrawal_event_a_draft_had_told_to_others(c
     event.refresh_from_db()
     assert _audience(event) == {orgs["de-csirt"].group_id} and event.payload["recipient_groups"] == []
     assert _audience(_withdrawn_event(kept)) == before, "a circulated warning's withdrawal keeps its audience"
+
+
+def test_the_circulation_rule_as_predicate_and_as_filter_agree_on_every_state(cross_border):
+    """``was_circulated`` (rows) and ``CIRCULATED`` (querysets) state one rule twice: they must not drift."""
+    from awareness.models import PublicWarning
+    from awareness.policy.warnings import CIRCULATED, was_circulated
+
+    analyst = cross_border["people"]["de_analyst"]
+    kept_draft = draft(cross_border)
+    withdrawn_draft = services.withdraw_warning(actor=analyst, warning=draft(cross_border))
+    live = circulated(cross_border)
+    withdrawn_live = services.withdraw_warning(actor=analyst, warning=circulated(cross_border))
+    warnings = PublicWarning.objects.filter(pk__in=[w.pk for w in (kept_draft, withdrawn_draft, live, withdrawn_live)])
+
+    by_filter = set(warnings.filter(**CIRCULATED).values_list("pk", flat=True))
+    assert by_filter == {w.pk for w in warnings if was_circulated(w)} == {live.pk, withdrawn_live.pk}
