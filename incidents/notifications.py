@@ -38,9 +38,24 @@ def recipients_of(group_ids: list[int]) -> list[str]:
     return sorted(users.values_list("email", flat=True))
 
 
-def _mails(key: str, group_ids: list[int], subject: str, body: str) -> list[Mail]:
-    """One e-mail per person of these groups who wants e-mail, keyed ``<occasion>:<address>``."""
-    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in recipients_of(group_ids)]
+def enisa_liaison_officers() -> list[str]:
+    """ENISA's liaison officers who want e-mail: their own addresses, not their organisations' groups.
+
+    One condition set on one membership (an active ENISA organisation, the liaison officer's role): a
+    person who is also in another organisation's team brings that team nothing.
+    """
+    users = User.objects.filter(
+        memberships__organisation__kind="enisa", memberships__organisation__is_active=True,
+        memberships__role="liaison_officer", is_active=True, is_service_account=False, email_notifications=True,
+    ).distinct()
+    return sorted(users.values_list("email", flat=True))
+
+
+def _mails(key: str, group_ids: list[int], subject: str, body: str, *, also=()) -> list[Mail]:
+    """One e-mail per person of these groups who wants e-mail (and per address of ``also``), keyed
+    ``<occasion>:<address>``."""
+    emails = sorted(set(recipients_of(group_ids)) | set(also))
+    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in emails]
 
 
 def _enqueue(key: str, group_ids: list[int], subject: str, body: str, *, exercise=None) -> int:
@@ -82,13 +97,9 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
 
     alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
         "incident__reporting_organisation", "incident__reported_by", "organisation__group")
+    officers = enisa_liaison_officers() if kind == "unanswered" else []
     for alert in alerts:
         group_ids = [alert.organisation.group_id]
-        if kind == "unanswered":
-            group_ids += list(
-                User.objects.filter(memberships__organisation__kind="enisa", memberships__role="liaison_officer")
-                .values_list("groups__id", flat=True).filter(groups__name__startswith="org:")
-            )
         due = alert.due_at.strftime("%d %b %H:%M UTC") if alert.due_at else "no deadline"
         subject = ALERT_SUBJECTS[kind].format(ref=alert.incident.reference, level=alert.level, due=due,
                                               org=alert.organisation.code)
@@ -101,7 +112,8 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
                else "/incidents/board/#board-alerts\n")
             + f"Answer by: {due}."
         )
-        mails.setdefault(alert.incident.exercise_id, []).extend(_mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body))
+        mails.setdefault(alert.incident.exercise_id, []).extend(
+            _mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body, also=officers))
     return sum(enqueue_emails(batch, exercise=exercise) for exercise, batch in mails.items())
 
 

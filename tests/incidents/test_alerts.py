@@ -106,3 +106,53 @@ def test_the_incident_page_sums_up_the_alerts_in_one_line(network, login, token_
     page = login(network["people"]["de_analyst"]).get(f"/incidents/{incident.pk}/").content.decode()
     assert "Alerts: <strong>5</strong> waiting, <strong>1</strong> acknowledged" in page
     assert "All 6 alerts, by organisation" in page
+
+
+def _widen(alert, freezer):
+    for _ in range(2):  # first the reminder, one period later the widening to ENISA
+        freezer.move_to(Alert.objects.get(pk=alert.pk).due_at + timedelta(minutes=1))
+        services.sweep_alerts()
+
+
+def test_an_unanswered_alert_is_mailed_to_enisas_liaison_officers_and_not_to_their_other_organisations(
+        network, freezer):
+    """Someone who is ENISA's liaison officer and also in another organisation's team brings that team nothing:
+    the e-mail goes to ENISA's liaison officers themselves, as the event goes to ENISA (not to the whole team
+    of their other organisation, which may not see the incident)."""
+    from liaison import services as liaison_services
+    from tests import factories
+
+    orgs, people = network["orgs"], network["people"]
+    officer = factories.person("liaison@enisa.example", orgs["enisa"], ["liaison_officer"])
+    liaison_services.add_membership(actor=None, user=officer, organisation=orgs["provider-acme"], role="provider_staff")
+    incident = _level2(network, tlp="red")
+    alert = Alert.objects.get(incident=incident, organisation__code="ec")
+    mail.outbox.clear()
+
+    _widen(alert, freezer)
+
+    told = {address for m in mail.outbox if "UNANSWERED" in m.subject for address in m.to}
+    about_ec = {address for m in mail.outbox if m.subject.endswith("for ec") for address in m.to}
+    assert officer.email in about_ec
+    assert people["provider"].email not in told  # ACME's team neither sees the incident nor is told of it
+    # The Commission's silence goes to ENISA's liaison officers, not to ENISA's other roles (they hear of their
+    # own organisation's unanswered alert, as every alerted organisation does).
+    assert people["enisa_triage"].email not in about_ec
+    assert not incidents_visible_to(people["provider"]).filter(pk=incident.pk).exists()
+
+
+def test_an_unanswered_alert_is_not_mailed_through_a_deactivated_enisa_membership(network, freezer):
+    from liaison import services as liaison_services
+    from tests import factories
+
+    orgs = network["orgs"]
+    officer = factories.person("liaison@enisa.example", orgs["enisa"], ["liaison_officer"])
+    incident = _level2(network)
+    alert = Alert.objects.get(incident=incident, organisation__code="ec")
+    liaison_services.update_organisation(actor=None, organisation=orgs["enisa"], name="ENISA", kind="enisa",
+                                         member_state=None, is_active=False)
+    mail.outbox.clear()
+
+    _widen(alert, freezer)
+
+    assert officer.email not in {a for m in mail.outbox if m.subject.endswith("for ec") for a in m.to}
