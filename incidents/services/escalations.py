@@ -21,6 +21,7 @@ from incidents.models import Blueprint, CrisisLevel, Escalation, Incident, Level
 from incidents.selectors import active_blueprint, blueprint_spec
 from incidents.services.alerts import raise_alerts
 from incidents.services.common import _event
+from incidents.vocabulary import TLP
 from liaison.events import Audience, record_event
 from liaison.models import User
 from liaison.exercises import using_exercise
@@ -101,8 +102,11 @@ def _open_proposal(*, incident: Incident, blueprint: Blueprint, level: int, expl
             group_ids=[o.group_id for o in deciders], key=f"notice:level_proposal:{proposal.pk}",
             exercise=incident.exercise_id,
             subject=f"[CSoA Portal] Level {level} proposed for {incident.reference}: your decision",
-            body=f"{explanation}\n\nDeclare it or decline it, with a reason, on your crisis board: "
-                 f"{settings.PORTAL_BASE_URL}/incidents/board/#proposals")
+            # E-mail leaves the portal: the reasons (the proposer's own words, perhaps the incident's facts)
+            # are read on the board, behind the login (incidents/notifications.py).
+            body=f"Level {level} of the EU Cyber Crisis Management Blueprint is proposed for {incident.reference} "
+                 f"({TLP(incident.tlp).label}). Its reasons are on your crisis board: declare it or decline it "
+                 f"there, with a reason: {settings.PORTAL_BASE_URL}/incidents/board/#proposals")
     return proposal
 
 

@@ -390,3 +390,21 @@ def test_the_blueprint_page_names_the_bodies_in_charge_and_todays_presidency(cri
     row = page[page.index("3 — cyber crisis"):]
     assert "the Council Presidency" in row[:2000] and "Proposed by EU-CyCLONe" in row[:2000]
     assert "Information sharing (update every 720 min)" in row[:2000]
+
+
+def test_the_proposal_email_to_those_who_decide_carries_no_reasons_only_the_reference_and_the_board(
+        crisis_network, django_capture_on_commit_callbacks):
+    """E-mail leaves the portal: the proposer's words (the incident's facts, perhaps) stay on the board."""
+    from django.core import mail
+
+    incident = _incident(crisis_network, tlp="green", national_capacity_exceeded=True)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox sends once the proposal commits
+        services.propose_level(actor=crisis_network["people"]["fr_liaison"], incident=incident, level=3,
+                               reason="Wiper found at the grid operator's SCADA vendor")
+
+    asked = [m for m in mail.outbox if "your decision" in m.subject]
+    assert asked and crisis_network["people"]["ie_liaison"].email in {a for m in asked for a in m.to}
+    for message in asked:
+        assert incident.reference in message.subject and "/incidents/board/#proposals" in message.body
+        assert "Wiper" not in message.body and "SCADA" not in message.body
