@@ -58,6 +58,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -318,31 +319,46 @@ def run_load(port: int, tokens: list[str], make_request, *, seconds: float, warm
     return asyncio.run(main())
 
 
+@dataclass
+class Measured:
+    """One request's figures summed over its slices."""
+
+    latencies: list = field(default_factory=list)
+    seconds: float = 0.0
+    failures: list = field(default_factory=list)
+    succeeded: int = 0
+    cpu: dict = field(default_factory=dict)  # CPU seconds by process kind ("server", "postgres")
+    spreads: list = field(default_factory=list)  # the distinct spreads of the connections over the workers
+
+    def add(self, latencies, seconds, failures, succeeded, used: dict) -> None:
+        """Add one slice, in ``run_load``'s shape."""
+        used = dict(used)
+        spread = used.pop("split", None)
+        self.latencies += latencies
+        self.seconds += seconds
+        self.failures += failures
+        self.succeeded += succeeded
+        self.cpu = {key: self.cpu.get(key, 0.0) + value for key, value in used.items()}
+        if spread is not None and spread not in self.spreads:
+            self.spreads.append(spread)
+
+
 def alternate_loads(port: int, tokens: list[str], loads: dict, *, slices: int, seconds: float, warmup: float,
-                    cpu=None, holders=None, label: str = "") -> dict:
+                    cpu=None, holders=None, label: str = "") -> dict[str, Measured]:
     """``run_load`` of each of ``loads`` (name -> make_request) for ``seconds`` in all, cut into ``slices``
     taken in turn (A, B, A, B…): the machine's drift over a phase (another tenant, a checkpoint) then
     weighs on the baseline and the measured request alike, instead of on whichever ran during it.
 
-    Returns, per name, ``run_load``'s answer over its slices: latencies, measured seconds, failures,
-    requests that succeeded, CPU seconds (``"split"``: the distinct spreads of the connections).
     A failure stops the whole measurement.
     """
-    totals = {name: ([], 0.0, [], 0, {}) for name in loads}
+    totals = {name: Measured() for name in loads}
     for index in range(slices):
         for name, make_request in loads.items():
             ahead = warmup if index == 0 else min(warmup, SLICE_WARMUP)
             common.progress(f"{label}: {name}, slice {index + 1}/{slices}, {ahead:g} + {seconds / slices:g} s")
-            latency, elapsed, failures, succeeded, used = run_load(
-                port, tokens, make_request, seconds=seconds / slices, warmup=ahead, cpu=cpu, holders=holders)
-            lat, total, failed, count, cpu_so_far = totals[name]
-            spread = used.pop("split", None)
-            cpu_sum = {key: cpu_so_far.get(key, 0.0) + value for key, value in used.items()}
-            if spread is not None:
-                splits = cpu_so_far.get("split", [])
-                cpu_sum["split"] = splits + ([spread] if spread not in splits else [])
-            totals[name] = (lat + latency, total + elapsed, failed + failures, count + succeeded, cpu_sum)
-            if failures:
+            totals[name].add(*run_load(port, tokens, make_request, seconds=seconds / slices, warmup=ahead,
+                                       cpu=cpu, holders=holders))
+            if totals[name].failures:
                 return totals
     return totals
 
@@ -552,9 +568,8 @@ def main() -> int:
             measured = alternate_loads(port, tokens, {"healthz": healthz, "report": report}, slices=slices,
                                        seconds=seconds, warmup=warmup, cpu=cpu, holders=holders,
                                        label=f"{kind}, {args.clients} clients")
-            base_latency, base_elapsed, failures, _, base_cpu = measured["healthz"]
-            latency, elapsed, post_failures, posted, post_cpu = measured["report"]
-            failures = failures + post_failures
+            base, post = measured["healthz"], measured["report"]
+            failures = base.failures + post.failures
         finally:
             stop_server(server)
             if bouncer is not None:
@@ -570,20 +585,21 @@ def main() -> int:
             status, content = failures[0]
             raise SystemExit(f"{kind}: {len(failures)} request(s) failed, the first with {status}: {content!r}\n"
                              f"server log: {log_path}")
-        if created_now != posted:
-            raise SystemExit(f"{kind}: {posted:,} reports were answered 201 but {created_now:,} incidents were written")
+        if created_now != post.succeeded:
+            raise SystemExit(f"{kind}: {post.succeeded:,} reports were answered 201 but {created_now:,} incidents were written")
         n_created += created_now
-        splits[label] = {"healthz": base_cpu.pop("split"), "report": post_cpu.pop("split")}
+        splits[label] = {"healthz": base.spreads, "report": post.spreads}
         spread = ", ".join(f"{phase} {' '.join('/'.join(map(str, counts)) for counts in spreads)}"
                            for phase, spreads in splits[label].items())
         results[label] = [
-            common.summary(f"{label}: POST /api/v1/incidents/, {args.clients} clients: latency", latency, base_latency),
+            common.summary(f"{label}: POST /api/v1/incidents/, {args.clients} clients: latency", post.latencies,
+                           base.latencies),
             common.rate_row(f"{label}: POST /api/v1/incidents/, {args.clients} clients: throughput "
-                            f"(connections per worker: {spread})", len(latency), elapsed, len(base_latency),
-                            base_elapsed),
-            *(_cpu_row(f"{label}: POST /api/v1/incidents/: {who} CPU/request", len(latency),
-                       post_cpu[who] / len(latency),
-                       base_cpu[who] / len(base_latency)) for who in ("server", "postgres")),
+                            f"(connections per worker: {spread})", len(post.latencies), post.seconds,
+                            len(base.latencies), base.seconds),
+            *(_cpu_row(f"{label}: POST /api/v1/incidents/: {who} CPU/request", len(post.latencies),
+                       post.cpu[who] / len(post.latencies),
+                       base.cpu[who] / len(base.latencies)) for who in ("server", "postgres")),
         ]
 
     rows = [row for _, label in runs for row in results[label]]

@@ -12,7 +12,8 @@ from django.conf import settings
 
 from csoa_portal.outbox import Mail, enqueue_emails, occasion
 
-from incidents.models import Incident
+from incidents.models import Alert, Incident
+from incidents.selectors import alert_disclosure
 from liaison.models import User
 
 
@@ -39,16 +40,11 @@ def recipients_of(group_ids: list[int]) -> list[str]:
 
 
 def enisa_liaison_officers() -> list[str]:
-    """ENISA's liaison officers who want e-mail: their own addresses, not their organisations' groups.
+    """The addresses to which an unanswered alert is mailed beyond the alerted organisation
+    (``policy.widened_alert_emailed_people``), of those who want e-mail."""
+    from incidents.policy import widened_alert_emailed_people
 
-    One condition set on one membership (an active ENISA organisation, the liaison officer's role): a
-    person who is also in another organisation's team brings that team nothing.
-    """
-    users = User.objects.filter(
-        memberships__organisation__kind="enisa", memberships__organisation__is_active=True,
-        memberships__role="liaison_officer", is_active=True, is_service_account=False, email_notifications=True,
-    ).distinct()
-    return sorted(users.values_list("email", flat=True))
+    return sorted(widened_alert_emailed_people().filter(email_notifications=True).values_list("email", flat=True))
 
 
 def _mails(key: str, group_ids: list[int], subject: str, body: str, *, also=()) -> list[Mail]:
@@ -85,35 +81,52 @@ ALERT_SUBJECTS = {
 }
 
 
+def _alerted_body(alert, *, due: str) -> str:
+    """To the alerted organisation: what the alert is, what it may read, and to answer by ``due``."""
+    return (
+        f"{alert.organisation.name} is alerted: incident {alert.incident.reference} is at crisis level {alert.level} "
+        f"of the EU Cyber Crisis Management Blueprint ({alert.incident.get_tlp_display()}).\n"
+        f"{alert_disclosure(alert)['notice']}\n\n"
+        f"Acknowledge it, or say you are not affected, in the portal: {settings.PORTAL_BASE_URL}"
+        + (f"/incidents/{alert.incident_id}/#alerts\n" if alert.disclosure == Alert.Disclosure.SHARED
+           else "/incidents/board/#board-alerts\n")
+        + f"Answer by: {due}."
+    )
+
+
+def _unanswered_body_for_enisa(alert, *, due: str) -> str:
+    """To ENISA's liaison officers: whose alert went unanswered; nothing of the incident beyond its reference."""
+    return (
+        f"{alert.organisation.name} ({alert.organisation.code}) has not answered its alert on incident "
+        f"{alert.incident.reference} (crisis level {alert.level} of the EU Cyber Crisis Management Blueprint, "
+        f"{alert.incident.get_tlp_display()}), reminder included; its answer was due by {due}.\n\n"
+        "You receive this as a liaison officer of ENISA: please follow it up with them. The alert is in your "
+        f"dashboard's inbox: {settings.PORTAL_BASE_URL}/\n\n"
+        "You receive this because e-mail notifications are on in your profile."
+    )
+
+
 def email_alerts(*, alert_ids: list[int], kind: str) -> int:
     """Tell the alerted organisation's people (and, once unanswered, ENISA's liaison officers).
 
     Each (alert, kind, recipient) is mailed once: re-notifying the same alert inserts nothing.
     """
-    from incidents.models import Alert
-
     mails: dict[int | None, list[Mail]] = {}  # one insert and one task for the whole escalation (per exercise)
-    from incidents.selectors import alert_disclosure
-
     alerts = Alert.objects.filter(pk__in=alert_ids).select_related(
         "incident__reporting_organisation", "incident__reported_by", "organisation__group")
     officers = enisa_liaison_officers() if kind == "unanswered" else []
     for alert in alerts:
-        group_ids = [alert.organisation.group_id]
         due = alert.due_at.strftime("%d %b %H:%M UTC") if alert.due_at else "no deadline"
         subject = ALERT_SUBJECTS[kind].format(ref=alert.incident.reference, level=alert.level, due=due,
                                               org=alert.organisation.code)
-        body = (
-            f"{alert.organisation.name} is alerted: incident {alert.incident.reference} is at crisis level {alert.level} "
-            f"of the EU Cyber Crisis Management Blueprint ({alert.incident.get_tlp_display()}).\n"
-            f"{alert_disclosure(alert)['notice']}\n\n"
-            f"Acknowledge it, or say you are not affected, in the portal: {settings.PORTAL_BASE_URL}"
-            + (f"/incidents/{alert.incident_id}/#alerts\n" if alert.disclosure == Alert.Disclosure.SHARED
-               else "/incidents/board/#board-alerts\n")
-            + f"Answer by: {due}."
-        )
-        mails.setdefault(alert.incident.exercise_id, []).extend(
-            _mails(f"alert:{alert.pk}:{kind}", group_ids, subject, body, also=officers))
+        key = f"alert:{alert.pk}:{kind}"
+        alerted = _mails(key, [alert.organisation.group_id], subject, _alerted_body(alert, due=due))
+        # ENISA's officers are told of the silence, not asked to answer: a body of their own (an officer
+        # who is also of the alerted organisation has that organisation's e-mail already).
+        keys = {mail.key for mail in alerted}
+        told = [mail for mail in _mails(key, [], subject, _unanswered_body_for_enisa(alert, due=due), also=officers)
+                if mail.key not in keys]
+        mails.setdefault(alert.incident.exercise_id, []).extend(alerted + told)
     return sum(enqueue_emails(batch, exercise=exercise) for exercise, batch in mails.items())
 
 

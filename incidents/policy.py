@@ -19,7 +19,7 @@ from django.utils import timezone
 from incidents import bodies, selectors
 from incidents.models import Alert, CrisisLevel, Incident, LevelProposal, Observable, Share, Task
 from liaison.exercise_time import LIVE, deadline
-from liaison.models import Organisation
+from liaison.models import Organisation, User
 from liaison.policy import acting_memberships
 from liaison.selectors import organisations_in_groups, presidency_on
 from liaison.roles import OrganisationKind
@@ -347,6 +347,22 @@ def may_answer_alert(user, alert: Alert) -> bool:
     """Whether the user's organisation is the addressee (answered or not): else the alert is refused."""
     return getattr(user, "is_authenticated", False) and acting_memberships(user).filter(
         organisation_id=alert.organisation_id).exists()
+
+
+def widened_alert_organisations() -> QuerySet[Organisation]:
+    """Who is told, beyond the alerted organisation, once an alert goes unanswered after its reminder:
+    ENISA (every active ENISA organisation), whose people see it in their dashboard's inbox."""
+    return Organisation.objects.filter(kind=OrganisationKind.ENISA, is_active=True)
+
+
+def widened_alert_emailed_people() -> QuerySet[User]:
+    """Of those, e-mail (which leaves the portal) goes to ENISA's liaison officers only, the people who
+    chase the silence. One membership holds every condition, so a person's other organisations bring
+    their teams nothing."""
+    return User.objects.filter(
+        memberships__organisation__in=widened_alert_organisations(), memberships__role=LiaisonRole.LIAISON_OFFICER,
+        is_active=True, is_service_account=False,
+    ).distinct()
 
 
 # --- The incident page's answer, at once ----------------------------------------------------------

@@ -159,7 +159,7 @@ def _sweep_alert_batch(*, now, size: int) -> int:
             .filter(state__in=Alert.OPEN_STATES, due_at__lt=now)
             .exclude(widened_at__isnull=False).order_by("due_at", "pk")[:size]
         )
-        enisa = list(Organisation.objects.filter(kind="enisa", is_active=True))
+        enisa = list(policy.widened_alert_organisations())
         for alert in overdue:
             period = alert.due_at - alert.escalation.created_at
             if alert.reminded_at is None:

@@ -156,3 +156,29 @@ def test_an_unanswered_alert_is_not_mailed_through_a_deactivated_enisa_membershi
     _widen(alert, freezer)
 
     assert officer.email not in {a for m in mail.outbox if m.subject.endswith("for ec") for a in m.to}
+
+
+def test_an_unanswered_alert_asks_the_alerted_organisation_to_answer_and_tells_enisas_officers_whose_silence_it_is(
+        network, freezer):
+    """The alerted organisation is asked to acknowledge; ENISA's liaison officers, who cannot answer for it, are
+    told whose alert went unanswered and where to find it, not addressed as if they had been alerted."""
+    from tests import factories
+
+    orgs = network["orgs"]
+    officer = factories.person("liaison@enisa.example", orgs["enisa"], ["liaison_officer"])
+    commission = factories.person("duty@ec.example", orgs["ec"], ["liaison_officer"])
+    incident = _level2(network)
+    alert = Alert.objects.get(incident=incident, organisation__code="ec")
+    mail.outbox.clear()
+
+    _widen(alert, freezer)
+
+    about_ec = [m for m in mail.outbox if m.subject.endswith("for ec")]
+    assert {a for m in about_ec for a in m.to} >= {officer.email, commission.email}
+    to_officer = [m for m in about_ec if m.to == [officer.email]]
+    to_ec = [m for m in about_ec if officer.email not in m.to]
+    assert len(to_officer) == 1 and to_ec
+    assert "has not answered its alert" in to_officer[0].body and "liaison officer of ENISA" in to_officer[0].body
+    assert "Acknowledge it" not in to_officer[0].body and "is alerted" not in to_officer[0].body
+    assert all("Acknowledge it" in m.body and "liaison officer of ENISA" not in m.body for m in to_ec)
+    assert incident.reference in to_officer[0].body and incident.title not in to_officer[0].body
