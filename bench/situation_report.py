@@ -17,7 +17,7 @@ clocks are as in production) and kept between runs (a marker row says it was fin
 - report no. 1 drafted by ENISA's liaison officer (level 2: EU-CyCLONe's secretariat), submitted and
   published by a second ENISA crisis manager (four eyes): its facts are frozen when published.
 
-Measured, each over ``--repeat`` runs after a warm-up (default 20 small, 100 full), for two readers:
+Measured, each over ``--repeat`` runs after a warm-up (default 8 small, 100 full), for two readers:
 ENISA's admin (reads every section) and CERT.PT's analyst (does not read the nine AMBER+STRICT
 incidents: nine contributions, nine affected rows and the related incidents are left out):
 
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("BENCH_DATABASE_NAME", "csoa_bench_sitreps")
 import common  # noqa: E402
 
-SIZES = {"small": {"updates_per_state": 4, "repeat": 20}, "full": {"updates": 1_000, "repeat": 100}}
+SIZES = {"small": {"updates_per_state": 4, "repeat": 8}, "full": {"updates": 1_000, "repeat": 100}}
 TITLE = "Bench crisis: grid control encrypted across the Union ({updates} updates)"
 STRICT_EVERY = 3  # every third state has a national AMBER+STRICT incident of its own
 IMPACT = ["green", "yellow", "red", "yellow"]
@@ -212,7 +212,7 @@ def pdf_facts(pdf: bytes) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=SIZES, default="small")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (default 20 small, 100 full)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per measurement (default 8 small, 100 full)")
     parser.add_argument("--fresh", action="store_true", help="regenerate the crisis even if one of this size exists")
     args = parser.parse_args()
     repeat = args.repeat or SIZES[args.size]["repeat"]
