@@ -414,9 +414,11 @@ LESSON_CAPABILITIES = [
         for_every_viewer=True,  # its readers are all authorities, ENISA or the Commission: the proposers
     ),
     _lesson_proposal(
-        # The report's page offers no link to it (nothing to agree with there); the form and the API take it.
-        # A draft teaches nothing yet: it is no source even for those who read it (404, as a missing source).
-        "propose a lesson from a situation report", "sitrep", "situation_report", markers=lambda o: [],
+        # A draft teaches nothing yet: it is no source even for those who read it (404, as a missing source),
+        # and its page offers no link.
+        "propose a lesson from a situation report", "sitrep", "situation_report",
+        markers=lambda o: [(f"/awareness/sitreps/{o.pk}/",
+                            f'href="/awareness/lessons/new/?source_kind=situation_report&amp;source_id={o.pk}"')],
         visible=lambda u, o: o.status == SituationReport.Status.PUBLISHED and _sees_sitrep(u, o),
         for_every_viewer=True,  # its audience are authorities and ENISA: the proposers
     ),
