@@ -13,6 +13,7 @@ from django.conf import settings
 from csoa_portal.outbox import Mail, enqueue_emails, occasion
 
 from incidents.models import Alert, Incident
+from incidents.policy import widened_alert_emailed_people
 from incidents.selectors import alert_disclosure
 from liaison.models import User
 
@@ -42,16 +43,17 @@ def recipients_of(group_ids: list[int]) -> list[str]:
 def enisa_liaison_officers() -> list[str]:
     """The addresses to which an unanswered alert is mailed beyond the alerted organisation
     (``policy.widened_alert_emailed_people``), of those who want e-mail."""
-    from incidents.policy import widened_alert_emailed_people
-
     return sorted(widened_alert_emailed_people().filter(email_notifications=True).values_list("email", flat=True))
 
 
-def _mails(key: str, group_ids: list[int], subject: str, body: str, *, also=()) -> list[Mail]:
-    """One e-mail per person of these groups who wants e-mail (and per address of ``also``), keyed
-    ``<occasion>:<address>``."""
-    emails = sorted(set(recipients_of(group_ids)) | set(also))
-    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in emails]
+def _mails_to(key: str, emails, subject: str, body: str) -> list[Mail]:
+    """One e-mail per address, keyed ``<occasion>:<address>`` (the outbox sends each key once)."""
+    return [Mail(key=f"{key}:{email}", recipient=email, subject=subject, body=body) for email in sorted(set(emails))]
+
+
+def _mails(key: str, group_ids: list[int], subject: str, body: str) -> list[Mail]:
+    """One e-mail per person of these groups who wants e-mail."""
+    return _mails_to(key, recipients_of(group_ids), subject, body)
 
 
 def _enqueue(key: str, group_ids: list[int], subject: str, body: str, *, exercise=None) -> int:
@@ -123,9 +125,11 @@ def email_alerts(*, alert_ids: list[int], kind: str) -> int:
         alerted = _mails(key, [alert.organisation.group_id], subject, _alerted_body(alert, due=due))
         # ENISA's officers are told of the silence, not asked to answer: a body of their own (an officer
         # who is also of the alerted organisation has that organisation's e-mail already).
-        keys = {mail.key for mail in alerted}
-        told = [mail for mail in _mails(key, [], subject, _unanswered_body_for_enisa(alert, due=due), also=officers)
-                if mail.key not in keys]
+        told = []
+        if officers:
+            already = {mail.recipient for mail in alerted}
+            told = _mails_to(key, [email for email in officers if email not in already], subject,
+                             _unanswered_body_for_enisa(alert, due=due))
         mails.setdefault(alert.incident.exercise_id, []).extend(alerted + told)
     return sum(enqueue_emails(batch, exercise=exercise) for exercise, batch in mails.items())
 
