@@ -7,7 +7,7 @@ Full mode only (local PostgreSQL and Redis), on a database and a Redis database 
 redis://127.0.0.1:6379/6, flushed before and after).
 
 1. Fast path: a real worker subprocess (``celery -A csoa_portal worker``, prefork, concurrency 2).
-   For each of 300 incidents (small: 60, a smoke check) reported through the services, one update through
+   For each of 300 incidents (small: 30, a smoke check) reported through the services, one update through
    ``update_incident`` that crosses a threshold (DE → DE, FR at severity high: level 2); the
    time from the commit (an on_commit hook registered before the service's own dispatch) to the
    ``incident.escalated`` Event being visible in PostgreSQL, polled every millisecond. Baseline:
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("BENCH_DATABASE_NAME", "csoa_bench_escalation")
 import common  # noqa: E402
 
-SIZES = {"small": {"latency": 60, "incidents": 2_000, "pending": 200},
+SIZES = {"small": {"latency": 30, "incidents": 2_000, "pending": 200},
          "full": {"latency": 300, "incidents": 100_000, "pending": 10_000}}
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/6")
 POLL = 0.001

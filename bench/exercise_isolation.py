@@ -286,10 +286,10 @@ def compare(name: str, without: list[float], with_: list[float], queries: tuple[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=common.SIZES, default="small")
-    parser.add_argument("--repeat", type=int, default=None, help="timed calls per read and phase (default 10 small, 15 full)")
+    parser.add_argument("--repeat", type=int, default=None, help="timed calls per read and phase (default 5 small, 15 full)")
     args = parser.parse_args()
     size, spec = common.SIZES[args.size], SIZES[args.size]
-    repeat = args.repeat or (10 if args.size == "small" else 15)
+    repeat = args.repeat or (5 if args.size == "small" else 15)
 
     common.setup_django()
     from django.core.management import call_command

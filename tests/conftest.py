@@ -5,13 +5,16 @@ import os
 import uuid
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
+from django.db.models.signals import post_migrate
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from liaison import services
-from tests import factories
+from liaison.models import Organisation, User
+from tests import factories, snapshots
 
 # Every URLconf module (and the libraries they import, stix2 and pymisp among them) imported now, not
 # first inside a test with frozen time: a datetime subclass defined while freezegun runs (stix2's
@@ -50,6 +53,11 @@ def _flush_by_delete():
     DatabaseOperations.sql_flush = sql_flush
     yield
     DatabaseOperations.sql_flush = truncate
+
+
+@pytest.fixture(autouse=True)
+def _replayers_start_afresh():
+    snapshots.begin_test()
 
 
 @pytest.fixture(autouse=True)
@@ -100,54 +108,89 @@ SEEDED_BY_MIGRATIONS = ("liaison.MemberState", "liaison.CouncilPresidency", "inc
                         "incidents.TagVocabulary")
 
 
-@pytest.fixture
-def vocabularies(db):
-    """The data-migration vocabularies (member states, community groups).
+VOCABULARY_MIGRATIONS = ("liaison.migrations.0002_member_states", "liaison.migrations.0004_member_state_time_zone",
+                         "liaison.migrations.0006_council_presidency", "incidents.migrations.0002_vocabularies",
+                         "incidents.migrations.0005_default_blueprint", "incidents.migrations.0009_blueprint_v2_bodies_in_charge",
+                         "incidents.migrations.0012_tags_tasks")
 
-    Transactional tests flush the database after each test, data migrations included,
-    so they are re-applied here (idempotently) rather than assumed. A flush empties every
-    table: where the seeded rows are there, the test starts from the migrated database
-    (its own transaction rolled back after it), and re-applying them would only cost the
-    suite some 180 queries a test.
-    """
+
+def seed_vocabularies() -> None:
+    """Re-apply the data migrations (idempotently) where a flush removed their rows."""
     from django.apps import apps
 
     if all(apps.get_model(model).objects.exists() for model in SEEDED_BY_MIGRATIONS):
         return
-    for migration in ["liaison.migrations.0002_member_states", "liaison.migrations.0004_member_state_time_zone",
-                      "liaison.migrations.0006_council_presidency",
-                      "incidents.migrations.0002_vocabularies",
-                      "incidents.migrations.0005_default_blueprint",
-                      "incidents.migrations.0009_blueprint_v2_bodies_in_charge",
-                      "incidents.migrations.0012_tags_tasks"]:
+    for migration in VOCABULARY_MIGRATIONS:
         importlib.import_module(migration).forwards(apps, None)
+
+
+def _reseed_after_flush(sender, **kwargs):
+    """A transactional test's flush ends with ``post_migrate``: the vocabularies come back committed.
+
+    Otherwise every later test would re-create them inside its own transaction (with new ids each
+    time, so nothing built on them could be recorded once and replayed: tests/snapshots.py).
+    """
+    if sender is LAST_APP_WITH_MODELS:
+        seed_vocabularies()
+
+
+LAST_APP_WITH_MODELS = [config for config in django_apps.get_app_configs() if config.models_module][-1]
+post_migrate.connect(_reseed_after_flush, dispatch_uid="tests.conftest.reseed_after_flush")
+
+
+@pytest.fixture
+def vocabularies(db):
+    """The data-migration vocabularies (member states, community groups), there in every test.
+
+    Migrating seeds them and a flush re-seeds them (``_reseed_after_flush``); checked here all
+    the same, since a test may have emptied them by hand.
+    """
+    seed_vocabularies()
+
+
+NETWORK_ORGANISATIONS = {
+    "de-csirt": ("national_csirt", "DE", "CERT-Bund"),
+    "de-authority": ("crisis_authority", "DE", "BSI crisis management"),
+    "fr-csirt": ("national_csirt", "FR", "CERT-FR"),
+    "pt-csirt": ("national_csirt", "PT", "CERT.PT"),
+    "enisa": ("enisa", None, "ENISA"),
+    "ec": ("commission", None, "European Commission"),
+    "cert-eu": ("cert_eu", "EU", "CERT-EU"),
+    "provider-acme": ("reserve_provider", "DE", "ACME Incident Response"),
+}
+NETWORK_PEOPLE = {
+    "de_analyst": ("analyst@de-csirt.example", "de-csirt", ["analyst"]),
+    "de_admin": ("admin@de-csirt.example", "de-csirt", ["org_admin"]),
+    "de_liaison": ("liaison@de-authority.example", "de-authority", ["liaison_officer"]),
+    "fr_analyst": ("analyst@fr-csirt.example", "fr-csirt", ["analyst"]),
+    "pt_analyst": ("analyst@pt-csirt.example", "pt-csirt", ["analyst"]),
+    "enisa_admin": ("admin@enisa.example", "enisa", ["org_admin"]),
+    "enisa_triage": ("triage@enisa.example", "enisa", ["enisa_triage"]),
+    "provider": ("staff@acme.example", "provider-acme", ["provider_staff"]),
+}
+_network_replayer = snapshots.Replayer()
+
+
+def _build_network() -> dict:
+    orgs = {code: factories.organisation(code, kind, ms, name) for code, (kind, ms, name) in NETWORK_ORGANISATIONS.items()}
+    people = {key: factories.person(email, orgs[org], roles) for key, (email, org, roles) in NETWORK_PEOPLE.items()}
+    return {"orgs": orgs, "people": people}
+
+
+def _fetch_network() -> dict:
+    orgs = {o.code: o for o in Organisation.objects.filter(code__in=NETWORK_ORGANISATIONS).select_related("member_state")}
+    users = {u.email: u for u in User.objects.filter(email__in=[email for email, _, _ in NETWORK_PEOPLE.values()])}
+    return {"orgs": {code: orgs[code] for code in NETWORK_ORGANISATIONS},
+            "people": {key: users[email] for key, (email, _, _) in NETWORK_PEOPLE.items()}}
 
 
 @pytest.fixture
 def network(vocabularies):
-    """Organisations of three member states and the EU level, each with typical people."""
-    f = factories
-    orgs = {
-        "de-csirt": f.organisation("de-csirt", "national_csirt", "DE", "CERT-Bund"),
-        "de-authority": f.organisation("de-authority", "crisis_authority", "DE", "BSI crisis management"),
-        "fr-csirt": f.organisation("fr-csirt", "national_csirt", "FR", "CERT-FR"),
-        "pt-csirt": f.organisation("pt-csirt", "national_csirt", "PT", "CERT.PT"),
-        "enisa": f.organisation("enisa", "enisa", None, "ENISA"),
-        "ec": f.organisation("ec", "commission", None, "European Commission"),
-        "cert-eu": f.organisation("cert-eu", "cert_eu", "EU", "CERT-EU"),
-        "provider-acme": f.organisation("provider-acme", "reserve_provider", "DE", "ACME Incident Response"),
-    }
-    people = {
-        "de_analyst": f.person("analyst@de-csirt.example", orgs["de-csirt"], ["analyst"]),
-        "de_admin": f.person("admin@de-csirt.example", orgs["de-csirt"], ["org_admin"]),
-        "de_liaison": f.person("liaison@de-authority.example", orgs["de-authority"], ["liaison_officer"]),
-        "fr_analyst": f.person("analyst@fr-csirt.example", orgs["fr-csirt"], ["analyst"]),
-        "pt_analyst": f.person("analyst@pt-csirt.example", orgs["pt-csirt"], ["analyst"]),
-        "enisa_admin": f.person("admin@enisa.example", orgs["enisa"], ["org_admin"]),
-        "enisa_triage": f.person("triage@enisa.example", orgs["enisa"], ["enisa_triage"]),
-        "provider": f.person("staff@acme.example", orgs["provider-acme"], ["provider_staff"]),
-    }
-    return {"orgs": orgs, "people": people}
+    """Organisations of three member states and the EU level, each with typical people.
+
+    Built through the services the first time on a database state, replayed after (tests/snapshots.py).
+    """
+    return _network_replayer(_build_network, _fetch_network)
 
 
 def verified_client(user) -> Client:

@@ -2,16 +2,43 @@
 
 import pytest
 
+from incidents.models import Incident
 from liaison import services as liaison_services
-from tests import factories
+from liaison.models import Organisation, User
+from reserve.models import ProviderProfile
+from tests import factories, snapshots
 from tests.reserve import factories as reserve_factories
+
+_reserve_replayer = snapshots.Replayer()
+PROFILES = {"acme": "provider-acme", "beta": "provider-beta", "gamma": "provider-gamma"}
 
 
 @pytest.fixture
 def reserve(network):
     """``network`` plus de-spoc, ENISA and Commission decision-makers, three registered providers,
     a DEP-associated third country (Norway, eligible for the Reserve) with its CSIRT and its Art. 19(9)
-    single point of contact, a refused kind (national hub) and an incident of de-csirt."""
+    single point of contact, a refused kind (national hub) and an incident of de-csirt.
+
+    Built through the services the first time on a database state, replayed after (tests/snapshots.py).
+    """
+    return _reserve_replayer(lambda: _build(network), lambda: _fetch(network))
+
+
+# What the last build returned, by organisation code and by person's e-mail, to read the same back after a replay.
+_built = {"orgs": [], "people": {}, "incident": None}
+
+
+def _fetch(network) -> dict:
+    orgs = {o.code: o for o in Organisation.objects.filter(code__in=_built["orgs"]).select_related("member_state")}
+    users = {u.email: u for u in User.objects.filter(email__in=_built["people"].values())}
+    profiles = {p.organisation.code: p for p in ProviderProfile.objects.select_related("organisation")}
+    return {"orgs": {code: orgs[code] for code in _built["orgs"]},
+            "people": {key: users[email] for key, email in _built["people"].items()},
+            "profiles": {name: profiles[code] for name, code in PROFILES.items()},
+            "incident": Incident.objects.get(pk=_built["incident"])}
+
+
+def _build(network) -> dict:
     f = factories
     orgs, people = dict(network["orgs"]), dict(network["people"])
     orgs["de-spoc"] = f.organisation("de-spoc", "spoc", "DE", "BSI — NIS2 single point of contact")
@@ -39,5 +66,6 @@ def reserve(network):
     people["beta"] = beta.organisation.memberships.get().user
     people["gamma"] = gamma.organisation.memberships.get().user
     incident = reserve_factories.incident(people["de_analyst"], orgs["de-csirt"])
+    _built.update(orgs=list(orgs), people={key: user.email for key, user in people.items()}, incident=incident.pk)
     return {"orgs": orgs, "people": people, "profiles": {"acme": acme, "beta": beta, "gamma": gamma},
             "incident": incident}
