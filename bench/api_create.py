@@ -69,7 +69,7 @@ import incidents_list  # noqa: E402
 SIZES = {"small": {"seconds": 10, "warmup": 3, "slices": 1}, "full": {"seconds": 60, "warmup": 10, "slices": 4}}
 # A later slice of a phase warms up this long (its connections are new; the server is warm).
 SLICE_WARMUP = 3
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+REDIS_URL = common.BENCH_REDIS_URL
 
 
 # --- The load generator -------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = os.environ.get("BENCH_DATABASE_NAME", "csoa_bench")
+# A Redis database of the benchmarks' own: the tasks and channel messages their writes dispatch
+# must not reach a worker or a browser of the development database.
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 SIZES = {"small": {"incidents": 2_000, "observables_per_incident": 10}, "full": {"incidents": 100_000, "observables_per_incident": 10}}
 
 
@@ -24,9 +27,7 @@ def setup_django():
     sys.path.insert(0, str(ROOT))
     server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     os.environ["DATABASE_URL"] = f"{server}/{BENCH_DB}"
-    # A Redis database of the benchmarks' own: the tasks and channel messages their writes dispatch
-    # must not reach a worker or a browser of the development database.
-    os.environ.setdefault("REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
+    os.environ.setdefault("REDIS_URL", BENCH_REDIS_URL)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csoa_portal.settings")
     import psycopg2
 

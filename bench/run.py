@@ -39,6 +39,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import common  # bench/ is the script's folder, so on sys.path
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
@@ -95,7 +97,7 @@ def prepare_databases(databases: list[str], prefix: str, postgres: str) -> None:
         print(f"[databases] migrating {template} and loading the demo network; copying it to "
               f"{', '.join(missing)}", flush=True)
         env = dict(os.environ, DATABASE_URL=f"{postgres}/{template}",
-                   REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"))
+                   REDIS_URL=common.BENCH_REDIS_URL)
         with admin.cursor() as cursor:
             if template not in present:
                 cursor.execute(f'CREATE DATABASE "{template}"')

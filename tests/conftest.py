@@ -103,24 +103,26 @@ def _close_layer_loop_connections():
         layer_loop.release(layer)
 
 
-# A model each data migration below fills (all empty after a flush, all there after migrating).
-SEEDED_BY_MIGRATIONS = ("liaison.MemberState", "liaison.CouncilPresidency", "incidents.Sector", "incidents.Blueprint",
-                        "incidents.TagVocabulary")
-
-
-VOCABULARY_MIGRATIONS = ("liaison.migrations.0002_member_states", "liaison.migrations.0004_member_state_time_zone",
-                         "liaison.migrations.0006_council_presidency", "incidents.migrations.0002_vocabularies",
-                         "incidents.migrations.0005_default_blueprint", "incidents.migrations.0009_blueprint_v2_bodies_in_charge",
-                         "incidents.migrations.0012_tags_tasks")
+# The data migrations a flush undoes, each with a model it fills (None: it only changes rows another one
+# fills). Every listed model is empty after a flush and has rows after migrating.
+VOCABULARY_MIGRATIONS = (
+    ("liaison.migrations.0002_member_states", "liaison.MemberState"),
+    ("liaison.migrations.0004_member_state_time_zone", None),
+    ("liaison.migrations.0006_council_presidency", "liaison.CouncilPresidency"),
+    ("incidents.migrations.0002_vocabularies", "incidents.Sector"),
+    ("incidents.migrations.0005_default_blueprint", "incidents.Blueprint"),
+    ("incidents.migrations.0009_blueprint_v2_bodies_in_charge", None),
+    ("incidents.migrations.0012_tags_tasks", "incidents.TagVocabulary"),
+)
 
 
 def seed_vocabularies() -> None:
     """Re-apply the data migrations (idempotently) where a flush removed their rows."""
     from django.apps import apps
 
-    if all(apps.get_model(model).objects.exists() for model in SEEDED_BY_MIGRATIONS):
+    if all(apps.get_model(model).objects.exists() for _, model in VOCABULARY_MIGRATIONS if model):
         return
-    for migration in VOCABULARY_MIGRATIONS:
+    for migration, _ in VOCABULARY_MIGRATIONS:
         importlib.import_module(migration).forwards(apps, None)
 
 
